@@ -1,0 +1,160 @@
+"""Streaming, atomic loading of extracted rows into the raw tables.
+
+Extraction writes rows to Parquet spool files in bounded batches (no lock on the warehouse
+while parsing, memory independent of archive size); publishing then replaces the rows a source
+owns inside one DuckDB transaction, so a crash never leaves half a load visible.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
+
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "VARCHAR": pa.string(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "INTEGER": pa.int32(),
+    "BIGINT": pa.int64(),
+    "BOOLEAN": pa.bool_(),
+    "VARCHAR[]": pa.list_(pa.string()),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    return pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in RAW_TABLES[table]])
+
+
+class Spool:
+    """Collects rows per raw table and writes them to Parquet every `batch_rows` rows."""
+
+    def __init__(self, directory: Path | None = None, batch_rows: int = 100_000) -> None:
+        self._own_dir = directory is None
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="commstats-spool-"))
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.batch_rows = batch_rows
+        self._buffers: dict[str, list[Mapping[str, Any]]] = {}
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, table: str, row: Mapping[str, Any]) -> None:
+        buf = self._buffers.setdefault(table, [])
+        buf.append(row)
+        if len(buf) >= self.batch_rows:
+            self._flush(table)
+
+    def extend(self, rows: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
+        for table, row in rows:
+            self.add(table, row)
+
+    def _flush(self, table: str) -> None:
+        rows = self._buffers.get(table)
+        if not rows:
+            return
+        schema = arrow_schema(table)
+        unknown = set().union(*(r.keys() for r in rows)) - set(schema.names)
+        if unknown:
+            raise ValueError(f"raw.{table}: unknown column(s) {sorted(unknown)}")
+        batch = pa.Table.from_pylist(rows, schema=schema)
+        writer = self._writers.get(table)
+        if writer is None:
+            writer = pq.ParquetWriter(self.path(table), schema)
+            self._writers[table] = writer
+        writer.write_table(batch)
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+        self._buffers[table] = []
+
+    def path(self, table: str) -> Path:
+        return self.directory / f"{table}.parquet"
+
+    def close(self) -> None:
+        for table in list(self._buffers):
+            self._flush(table)
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()
+
+    def cleanup(self) -> None:
+        if self._own_dir:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write, waiting while another process holds DuckDB's single writer lock."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def publish(
+    warehouse: str | Path,
+    spool: Spool,
+    tables: Iterable[str],
+    owner: Mapping[str, str],
+    replace_keys: Mapping[str, tuple[str, ...]] | None = None,
+) -> dict[str, int]:
+    """Make the spooled rows the warehouse's rows for `owner`, in one transaction.
+
+    Without `replace_keys` every row of `owner` in each table is replaced (a full load). With
+    `replace_keys[table] = (col, ...)`, only rows of `owner` whose key matches a spooled row are
+    replaced and the rest kept (an incremental load). Returns the owner's row count per table.
+    """
+    spool.close()
+    tables = list(tables)
+    con = connect_for_write(warehouse)
+    try:
+        ensure_raw_tables(con)
+        con.execute("BEGIN TRANSACTION")
+        where_owner = " AND ".join(f'"{k}" = ?' for k in owner)
+        params = list(owner.values())
+        for table in tables:
+            target = f"{RAW_SCHEMA}.{table}"
+            spooled = spool.path(table)
+            keys = (replace_keys or {}).get(table)
+            if keys is None:
+                con.execute(f"DELETE FROM {target} WHERE {where_owner}", params)
+            elif spooled.exists():
+                key_cols = ", ".join(f'"{k}"' for k in keys)
+                con.execute(
+                    f"DELETE FROM {target} WHERE {where_owner} AND ({key_cols}) IN "
+                    f"(SELECT DISTINCT {key_cols} FROM read_parquet(?))",
+                    [*params, str(spooled)],
+                )
+            if spooled.exists():
+                cols = ", ".join(f'"{name}"' for name, _ in RAW_TABLES[table])
+                con.execute(
+                    f"INSERT INTO {target} ({cols}) SELECT {cols} FROM read_parquet(?)",
+                    [str(spooled)],
+                )
+        con.execute("COMMIT")
+        return {
+            table: con.execute(
+                f"SELECT count(*) FROM {RAW_SCHEMA}.{table} WHERE {where_owner}", params
+            ).fetchone()[0]
+            for table in tables
+        }
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    finally:
+        con.close()

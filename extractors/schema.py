@@ -1,0 +1,132 @@
+"""The raw warehouse tables: one place that names every column and its DuckDB type.
+
+Extractors yield rows as dicts keyed by these column names; the loader turns them into
+Arrow batches with exactly these types, so a typo in an extractor fails loudly at load time.
+All timestamps are naive UTC.
+"""
+
+from __future__ import annotations
+
+RAW_SCHEMA = "raw"
+
+# table -> ordered (column, duckdb type)
+RAW_TABLES: dict[str, list[tuple[str, str]]] = {
+    "mail_messages": [
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("message_id", "VARCHAR"),  # without angle brackets, case preserved
+        ("from_name", "VARCHAR"),
+        ("from_address", "VARCHAR"),  # parsed, de-obfuscated, lower case
+        ("sent_at", "TIMESTAMP"),  # UTC
+        ("date_source", "VARCHAR"),  # header | from_line | received | none
+        ("date_header", "VARCHAR"),  # the raw Date header as found
+        ("subject", "VARCHAR"),  # decoded (RFC 2047), whitespace collapsed
+        ("in_reply_to", "VARCHAR"),  # first Message-ID in In-Reply-To, no brackets
+        ("references", "VARCHAR[]"),  # Message-IDs in References, in order
+        ("is_patch", "BOOLEAN"),
+        ("is_cover_letter", "BOOLEAN"),
+        ("is_pull_request", "BOOLEAN"),
+        ("is_rfc", "BOOLEAN"),
+        ("is_resend", "BOOLEAN"),
+        ("patch_version", "INTEGER"),  # 1 when the subject names no version
+        ("patch_counter", "INTEGER"),  # m of [PATCH m/n]; null for a lone patch
+        ("patch_total", "INTEGER"),  # n of [PATCH m/n]
+        ("patch_id", "VARCHAR"),  # git patch-id --stable of the diff in the body, when any
+        ("subject_normalized", "VARCHAR"),  # subject without tags and Re:, lower case
+        ("body_bytes", "BIGINT"),
+        ("source_location", "VARCHAR"),  # file:byte-offset, or epoch:commit
+    ],
+    "mail_trailers": [
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("kind", "VARCHAR"),  # acked-by | reviewed-by | tested-by | reported-by | suggested-by
+        #                       | signed-off-by | co-developed-by | nacked-by
+        ("name", "VARCHAR"),
+        ("address", "VARCHAR"),  # lower case; null when the value holds none
+        ("raw_value", "VARCHAR"),
+        ("position", "INTEGER"),  # 0-based order among the message's trailers
+    ],
+    "mail_quarantine": [
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("source_location", "VARCHAR"),
+        ("reason", "VARCHAR"),  # short code, e.g. no_headers, unparsable, truncated_archive
+        ("detail", "VARCHAR"),
+    ],
+    "mail_issues": [
+        # data-quality events on messages that were kept (counted in marts.data_quality)
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("source_location", "VARCHAR"),
+        ("check_name", "VARCHAR"),  # missing_message_id | duplicate_message_id | duplicate_identical
+        #                             | date_from_line | date_received | date_missing | bad_charset
+        ("detail", "VARCHAR"),
+    ],
+    "git_commits": [
+        ("project", "VARCHAR"),
+        ("repository", "VARCHAR"),
+        ("sha", "VARCHAR"),
+        ("author_name", "VARCHAR"),
+        ("author_address", "VARCHAR"),  # lower case
+        ("authored_at", "TIMESTAMP"),  # UTC
+        ("author_tz_offset", "INTEGER"),  # minutes east of UTC
+        ("committer_name", "VARCHAR"),
+        ("committer_address", "VARCHAR"),
+        ("committed_at", "TIMESTAMP"),
+        ("committer_tz_offset", "INTEGER"),
+        ("is_merge", "BOOLEAN"),
+        ("parent_count", "INTEGER"),
+        ("subject", "VARCHAR"),
+        ("patch_id", "VARCHAR"),  # git patch-id --stable over the in-scope diff; null for merges
+        ("files_changed", "INTEGER"),  # in-scope files
+        ("lines_added", "INTEGER"),  # in-scope files
+        ("lines_removed", "INTEGER"),
+    ],
+    "git_file_changes": [
+        ("project", "VARCHAR"),
+        ("repository", "VARCHAR"),
+        ("sha", "VARCHAR"),
+        ("path", "VARCHAR"),
+        ("old_path", "VARCHAR"),  # set on renames and copies
+        ("change_type", "VARCHAR"),  # A | M | D | R | C | T
+        ("lines_added", "INTEGER"),
+        ("lines_removed", "INTEGER"),
+        ("is_binary", "BOOLEAN"),
+    ],
+    "git_trailers": [
+        ("project", "VARCHAR"),
+        ("repository", "VARCHAR"),
+        ("sha", "VARCHAR"),
+        ("kind", "VARCHAR"),  # lower case trailer key, e.g. signed-off-by, acked-by, link
+        ("name", "VARCHAR"),
+        ("address", "VARCHAR"),
+        ("raw_value", "VARCHAR"),
+        ("position", "INTEGER"),
+    ],
+    "git_quarantine": [
+        ("project", "VARCHAR"),
+        ("repository", "VARCHAR"),
+        ("sha", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("detail", "VARCHAR"),
+    ],
+}
+
+# The columns that say which source a row belongs to: a load replaces exactly these rows.
+MAIL_OWNER = ("project", "list_name")
+GIT_OWNER = ("project", "repository")
+MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
+GIT_TABLES = ("git_commits", "git_file_changes", "git_trailers", "git_quarantine")
+
+
+def create_table_sql(table: str) -> str:
+    cols = ", ".join(f'"{name}" {typ}' for name, typ in RAW_TABLES[table])
+    return f"CREATE TABLE IF NOT EXISTS {RAW_SCHEMA}.{table} ({cols})"
+
+
+def ensure_raw_tables(con) -> None:  # con: duckdb.DuckDBPyConnection
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    for table in RAW_TABLES:
+        con.execute(create_table_sql(table))
