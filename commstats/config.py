@@ -1,0 +1,164 @@
+"""The communities config file (communities.yaml), parsed into typed models.
+
+A bad file fails at load with one line naming the file, the key and what was expected.
+Relative paths in the file are relative to the file itself.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = REPO_ROOT / "communities.yaml"
+
+
+class ConfigError(Exception):
+    """A user-facing configuration problem; str() is the one line to print."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+MailKind = Literal["mbox", "maildir", "public-inbox", "http-archive", "nntp"]
+
+
+class MailingListConfig(_Strict):
+    name: str = Field(min_length=1)
+    kind: MailKind = "mbox"
+    path: Path | None = None  # file, directory or glob (mbox, maildir, public-inbox)
+    url: str | None = None  # public-inbox clone URL, http-archive URL template, nntp://host/group
+    since: date | None = None  # http-archive / nntp: first month or day to read
+    until: date | None = None
+    options: dict[str, str | int | bool] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_location(self) -> MailingListConfig:
+        if self.path is None and self.url is None:
+            raise ValueError("needs either 'path' or 'url'")
+        if self.kind in ("mbox", "maildir") and self.path is None:
+            raise ValueError(f"kind '{self.kind}' needs 'path'")
+        if self.kind in ("http-archive", "nntp") and self.url is None:
+            raise ValueError(f"kind '{self.kind}' needs 'url'")
+        return self
+
+
+class RepositoryConfig(_Strict):
+    name: str = Field(min_length=1)
+    path: Path | None = None
+    url: str | None = None
+    branch: str | None = None  # default: the remote's default branch (HEAD)
+    paths: list[str] = Field(default_factory=list)  # directories or globs; empty = whole repository
+
+    @model_validator(mode="after")
+    def _one_location(self) -> RepositoryConfig:
+        if (self.path is None) == (self.url is None):
+            raise ValueError("needs exactly one of 'path' or 'url'")
+        return self
+
+
+class ProjectConfig(_Strict):
+    title: str | None = None
+    mailing_lists: list[MailingListConfig] = Field(default_factory=list)
+    repositories: list[RepositoryConfig] = Field(default_factory=list)
+    since: date | None = None
+    until: date | None = None
+    period_date: Literal["author", "committer"] | None = None  # overrides the top-level setting
+
+
+class IdentitiesConfig(_Strict):
+    mailmap: list[Path] = Field(default_factory=list)
+    aliases: list[Path] = Field(default_factory=list)
+    affiliations: list[Path] = Field(default_factory=list)
+    gitdm_maps: list[Path] = Field(default_factory=list)
+
+
+class CommunitiesConfig(_Strict):
+    warehouse: Path = Path("data/warehouse.duckdb")
+    output_dir: Path = Path("data/output")
+    cache_dir: Path = Path("data/cache")  # clones of remote repositories and archives
+    period_date: Literal["author", "committer"] = "author"
+    projects: dict[str, ProjectConfig] = Field(min_length=1)
+    identities: IdentitiesConfig = Field(default_factory=IdentitiesConfig)
+    source_file: Path | None = None
+
+    @field_validator("projects")
+    @classmethod
+    def _project_keys(cls, v: dict[str, ProjectConfig]) -> dict[str, ProjectConfig]:
+        for key in v:
+            if not key.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"project key '{key}' must be letters, digits, '-' or '_'")
+        return v
+
+    def resolve_paths(self, base: Path) -> CommunitiesConfig:
+        """Make every relative path absolute against `base` (the config file's folder)."""
+
+        def fix(p: Path | None) -> Path | None:
+            if p is None:
+                return None
+            p = Path(os.path.expanduser(str(p)))
+            return p if p.is_absolute() else (base / p)
+
+        self.warehouse = fix(self.warehouse)  # type: ignore[assignment]
+        self.output_dir = fix(self.output_dir)  # type: ignore[assignment]
+        self.cache_dir = fix(self.cache_dir)  # type: ignore[assignment]
+        for project in self.projects.values():
+            for ml in project.mailing_lists:
+                ml.path = fix(ml.path)
+            for repo in project.repositories:
+                repo.path = fix(repo.path)
+        ids = self.identities
+        for attr in ("mailmap", "aliases", "affiliations", "gitdm_maps"):
+            setattr(ids, attr, [fix(p) for p in getattr(ids, attr)])
+        return self
+
+
+def _key_path(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    env = os.environ.get("COMMSTATS_CONFIG")
+    return Path(env).expanduser().resolve() if env else DEFAULT_CONFIG
+
+
+def load_config(path: str | Path | None = None) -> CommunitiesConfig:
+    """Read and validate a config file; raise ConfigError with one clear line on any problem."""
+    file = config_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config file ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{file}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: expected a mapping at the top level, got {type(data).__name__}")
+    try:
+        cfg = CommunitiesConfig.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = _key_path(tuple(p for p in err["loc"] if not str(p).startswith("function-")))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        raise ConfigError(f"{file}: key '{loc}': {msg}") from None
+    cfg.source_file = file
+    cfg = cfg.resolve_paths(file.parent)
+    env_wh = os.environ.get("COMMSTATS_WAREHOUSE")
+    if env_wh:
+        cfg.warehouse = Path(env_wh).expanduser().resolve()
+    return cfg
