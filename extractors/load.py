@@ -7,6 +7,7 @@ owns inside one DuckDB transaction, so a crash never leaves half a load visible.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
     "TIMESTAMP": pa.timestamp("us"),
+    "DATE": pa.date32(),
     "INTEGER": pa.int32(),
     "BIGINT": pa.int64(),
     "BOOLEAN": pa.bool_(),
@@ -122,7 +124,8 @@ def publish(
     try:
         ensure_raw_tables(con)
         con.execute("BEGIN TRANSACTION")
-        where_owner = " AND ".join(f'"{k}" = ?' for k in owner)
+        # an empty owner means the tables belong wholly to this load
+        where_owner = " AND ".join(f'"{k}" = ?' for k in owner) or "TRUE"
         params = list(owner.values())
         for table in tables:
             target = f"{RAW_SCHEMA}.{table}"
@@ -151,10 +154,8 @@ def publish(
             for table in tables
         }
     except BaseException:
-        try:
+        with contextlib.suppress(duckdb.Error):
             con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
         raise
     finally:
         con.close()

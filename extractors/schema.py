@@ -105,6 +105,28 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("raw_value", "VARCHAR"),
         ("position", "INTEGER"),
     ],
+    "identity_aliases": [
+        # address -> the person it belongs to (from .mailmap and alias files)
+        ("address", "VARCHAR"),
+        ("canonical_address", "VARCHAR"),
+        ("canonical_name", "VARCHAR"),
+        ("source", "VARCHAR"),  # file the rule came from
+    ],
+    "identity_affiliations": [
+        # explicit affiliations: an address or a whole domain -> organization, optionally dated
+        ("address", "VARCHAR"),
+        ("domain", "VARCHAR"),
+        ("organization", "VARCHAR"),
+        ("valid_from", "DATE"),
+        ("valid_until", "DATE"),
+        ("source", "VARCHAR"),  # file (and line) the rule came from
+    ],
+    "address_domains": [
+        # every address seen, with its registrable domain from the public suffix list
+        ("address", "VARCHAR"),
+        ("domain", "VARCHAR"),
+        ("registrable_domain", "VARCHAR"),
+    ],
     "git_quarantine": [
         ("project", "VARCHAR"),
         ("repository", "VARCHAR"),
@@ -119,6 +141,7 @@ MAIL_OWNER = ("project", "list_name")
 GIT_OWNER = ("project", "repository")
 MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
 GIT_TABLES = ("git_commits", "git_file_changes", "git_trailers", "git_quarantine")
+IDENTITY_TABLES = ("identity_aliases", "identity_affiliations", "address_domains")
 
 
 def create_table_sql(table: str) -> str:

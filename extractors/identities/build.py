@@ -1,0 +1,163 @@
+"""Load the identity inputs of communities.yaml into the raw identity tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from extractors.identities.addresses import domain_of, normalize_address
+from extractors.identities.domains import registrable_domain
+from extractors.identities.files import read_affiliations, read_aliases
+from extractors.identities.gitdm import read_gitdm
+from extractors.identities.mailmap import IdentityFileError, read_mailmap
+from extractors.load import Spool, publish
+from extractors.schema import IDENTITY_TABLES
+
+# every column of the raw tables that holds an address someone may be counted under
+_ADDRESS_COLUMNS = {
+    "mail_messages": ("from_address",),
+    "mail_trailers": ("address",),
+    "git_commits": ("author_address", "committer_address"),
+    "git_trailers": ("address",),
+}
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, primary: str, other: str) -> None:
+        a, b = self.find(primary), self.find(other)
+        if a != b:
+            # the earlier-declared primary stays the root, so canonical addresses are stable
+            self.parent[b] = a
+
+
+def alias_rows(mailmaps: Iterable[Path], alias_files: Iterable[Path]) -> Iterator[dict[str, Any]]:
+    """One row per aliased address: the person's canonical address and name.
+
+    Addresses are merged only by explicit rules; names never merge two addresses.
+    """
+    uf = _UnionFind()
+    names: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for path in mailmaps:
+        for entry in read_mailmap(Path(path)):
+            primary = entry.proper_address or entry.commit_address
+            uf.union(primary, entry.commit_address)
+            sources.setdefault(entry.commit_address, str(path))
+            sources.setdefault(primary, str(path))
+            if entry.proper_name:
+                names.setdefault(primary, entry.proper_name)
+    for path in alias_files:
+        for person in read_aliases(Path(path)).people:
+            addrs = [normalize_address(a) for a in person.addresses]
+            bad = [a for a, n in zip(person.addresses, addrs, strict=True) if n is None]
+            if bad:
+                raise IdentityFileError(f"{path}: not an e-mail address: {bad[0]!r}")
+            for addr in addrs:
+                uf.union(addrs[0], addr)  # type: ignore[arg-type]
+                sources.setdefault(addr, str(path))  # type: ignore[arg-type]
+            if person.name:
+                names.setdefault(addrs[0], person.name)  # type: ignore[arg-type]
+    for address in sorted(uf.parent):
+        root = uf.find(address)
+        yield {
+            "address": address,
+            "canonical_address": root,
+            "canonical_name": names.get(root),
+            "source": sources.get(address),
+        }
+
+
+def affiliation_rows(
+    affiliation_files: Iterable[Path], gitdm_maps: Iterable[Path]
+) -> Iterator[dict[str, Any]]:
+    def rows(items, source: str):
+        for i, aff in enumerate(items):
+            address = normalize_address(aff.address) if aff.address else None
+            if aff.address and address is None:
+                raise IdentityFileError(f"{source}: entry {i}: not an e-mail address: {aff.address!r}")
+            yield {
+                "address": address,
+                "domain": aff.domain.strip().lower() if aff.domain else None,
+                "organization": aff.organization.strip(),
+                "valid_from": aff.valid_from,
+                "valid_until": aff.valid_until,
+                "source": f"{source}#{i}",
+            }
+
+    for path in affiliation_files:
+        yield from rows(read_affiliations(Path(path)).affiliations, str(path))
+    for path in gitdm_maps:
+        yield from rows(read_gitdm(Path(path)), str(path))
+
+
+def seen_addresses(warehouse: Path) -> set[str]:
+    if not Path(warehouse).exists():
+        return set()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        present = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw'"
+            ).fetchall()
+        }
+        found: set[str] = set()
+        for table, cols in _ADDRESS_COLUMNS.items():
+            if table not in present:
+                continue
+            for col in cols:
+                found.update(
+                    r[0]
+                    for r in con.execute(
+                        f'select distinct "{col}" from raw.{table} where "{col}" is not null'
+                    ).fetchall()
+                )
+        return found
+    finally:
+        con.close()
+
+
+def ingest_identities(
+    warehouse: Path,
+    mailmaps: Iterable[Path] = (),
+    alias_files: Iterable[Path] = (),
+    affiliation_files: Iterable[Path] = (),
+    gitdm_maps: Iterable[Path] = (),
+) -> dict[str, int]:
+    """Replace the identity tables from the given files and the addresses seen in raw data."""
+    spool = Spool()
+    try:
+        aliased: set[str] = set()
+        for row in alias_rows(mailmaps, alias_files):
+            aliased.update((row["address"], row["canonical_address"]))
+            spool.add("identity_aliases", row)
+        explicit: set[str] = set()
+        for row in affiliation_rows(affiliation_files, gitdm_maps):
+            if row["address"]:
+                explicit.add(row["address"])
+            spool.add("identity_affiliations", row)
+        for address in sorted(seen_addresses(warehouse) | aliased | explicit):
+            normalized = normalize_address(address)
+            if normalized is None:
+                continue
+            domain = domain_of(normalized)
+            spool.add(
+                "address_domains",
+                {"address": normalized, "domain": domain, "registrable_domain": registrable_domain(domain)},
+            )
+        return publish(warehouse, spool, IDENTITY_TABLES, {})
+    finally:
+        spool.cleanup()
