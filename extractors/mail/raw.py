@@ -21,3 +21,29 @@ class SourceProblem:
     location: str
     reason: str  # short code: truncated_archive, unreadable_file, ...
     detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedMessage:
+    """An archive removed a message it once held (a public-inbox `d` commit).
+
+    `data` is the removed message as the archive recorded it, so the ingest driver derives the
+    Message-ID exactly as it did when the message was added (including synthetic IDs), then
+    deletes that message's rows instead of inserting any.
+    """
+
+    data: bytes
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCursor:
+    """How far an incremental source has read: `key` (e.g. an epoch) -> opaque `value`.
+
+    The driver stores the last value per key in raw.mail_source_state in the same transaction as
+    the messages read before it, and hands the stored values back to the source on the next run,
+    so a run that fails before publishing never advances the cursor.
+    """
+
+    key: str
+    value: str
