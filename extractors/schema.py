@@ -64,6 +64,22 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         #                             | date_from_line | date_received | date_missing | bad_charset
         ("detail", "VARCHAR"),
     ],
+    "mail_source_state": [
+        # how far each incremental mail source has read (public-inbox epoch -> last commit,
+        # nntp group -> last article); written in the same transaction as the messages it covers
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("source_key", "VARCHAR"),  # e.g. "epoch:0", "group:comp.emulators.misc"
+        ("cursor", "VARCHAR"),
+        ("updated_at", "TIMESTAMP"),
+    ],
+    "mail_deletions": [
+        # messages an archive removed (public-inbox `d` commits), kept as a record of what went
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("source_location", "VARCHAR"),
+    ],
     "git_commits": [
         ("project", "VARCHAR"),
         ("repository", "VARCHAR"),
@@ -140,6 +156,9 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
 MAIL_OWNER = ("project", "list_name")
 GIT_OWNER = ("project", "repository")
 MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
+# Per-list bookkeeping of incremental sources, published next to MAIL_TABLES.
+MAIL_STATE_TABLE = "mail_source_state"
+MAIL_DELETIONS_TABLE = "mail_deletions"
 GIT_TABLES = ("git_commits", "git_file_changes", "git_trailers", "git_quarantine")
 IDENTITY_TABLES = ("identity_aliases", "identity_affiliations", "address_domains")
 
