@@ -111,12 +111,16 @@ def publish(
     tables: Iterable[str],
     owner: Mapping[str, str],
     replace_keys: Mapping[str, tuple[str, ...]] | None = None,
+    delete_by: Mapping[str, tuple[str, tuple[str, ...]]] | None = None,
 ) -> dict[str, int]:
     """Make the spooled rows the warehouse's rows for `owner`, in one transaction.
 
     Without `replace_keys` every row of `owner` in each table is replaced (a full load). With
     `replace_keys[table] = (col, ...)`, only rows of `owner` whose key matches a spooled row are
-    replaced and the rest kept (an incremental load). Returns the owner's row count per table.
+    replaced and the rest kept (an incremental load). With `delete_by[table] = (spooled_table,
+    (col, ...))`, rows of `owner` in `table` whose key appears in the spooled `spooled_table` are
+    then deleted (after the inserts, so a message added and removed in one run ends up removed):
+    how an archive's deletions reach the warehouse. Returns the owner's row count per table.
     """
     spool.close()
     tables = list(tables)
@@ -146,6 +150,16 @@ def publish(
                     f"INSERT INTO {target} ({cols}) SELECT {cols} FROM read_parquet(?)",
                     [str(spooled)],
                 )
+        for table, (spooled_table, keys) in (delete_by or {}).items():
+            spooled = spool.path(spooled_table)
+            if not spooled.exists():
+                continue
+            key_cols = ", ".join(f'"{k}"' for k in keys)
+            con.execute(
+                f"DELETE FROM {RAW_SCHEMA}.{table} WHERE {where_owner} AND ({key_cols}) IN "
+                f"(SELECT DISTINCT {key_cols} FROM read_parquet(?))",
+                [*params, str(spooled)],
+            )
         con.execute("COMMIT")
         return {
             table: con.execute(
