@@ -1,4 +1,4 @@
-{#- The calendar grains every activity mart is reported at. -#}
+{#- The calendar grains every activity mart is reported at; use as `cross join {{ grains() }}`. -#}
 {% macro grains() -%}
-    (select * from (values ('month'), ('quarter'), ('year')) as g (grain))
+    (values ('month'), ('quarter'), ('year')) as g (grain)
 {%- endmacro %}

@@ -1,0 +1,58 @@
+-- One row per project, grain (month | quarter | year), period and person with any activity.
+-- organization is the one most of the person's acts in the period were attributed to.
+-- Bots and list addresses are left out.
+with
+
+events as (
+    select
+        e.*,
+        g.grain,
+        date_trunc(g.grain, e.occurred_at)::date as period_start
+    from {{ ref('int_activity_events') }} as e
+    cross join {{ grains() }}
+    where not coalesce(e.is_bot, false)
+),
+
+org_counts as (
+    select project, grain, period_start, person_id, organization,
+        count(*) as acts,
+        max(occurred_at) as last_act
+    from events
+    group by project, grain, period_start, person_id, organization
+),
+
+main_org as (
+    select project, grain, period_start, person_id, organization
+    from org_counts
+    qualify row_number() over (
+        partition by project, grain, period_start, person_id
+        order by acts desc, last_act desc, organization
+    ) = 1
+),
+
+metrics as (
+    select
+        project,
+        grain,
+        period_start,
+        person_id,
+        {{ activity_metric_columns() }}
+    from events
+    group by all
+),
+
+final as (
+    select
+        m.project,
+        m.grain,
+        m.period_start,
+        m.person_id,
+        p.display_name,
+        o.organization,
+        m.* exclude (project, grain, period_start, person_id)
+    from metrics as m
+    inner join main_org as o using (project, grain, period_start, person_id)
+    left join {{ ref('people') }} as p on m.person_id = p.person_id
+)
+
+select * from final

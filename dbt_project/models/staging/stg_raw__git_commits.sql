@@ -1,0 +1,32 @@
+with
+
+source as (
+    select * from {{ source('raw', 'git_commits') }}
+),
+
+renamed as (
+    select
+        project,
+        repository,
+        sha,
+        author_name,
+        lower(author_address) as author_address,
+        authored_at,
+        author_tz_offset,
+        committer_name,
+        lower(committer_address) as committer_address,
+        committed_at,
+        committer_tz_offset,
+        is_merge,
+        parent_count,
+        subject,
+        patch_id,
+        files_changed,
+        lines_added,
+        lines_removed,
+        -- the date that places the commit in a period (var period_date: author | committer)
+        {% if var('period_date') == 'committer' %}committed_at{% else %}authored_at{% endif %} as activity_at
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,7 @@
+select
+    project,
+    repository,
+    sha,
+    reason,
+    detail
+from {{ source('raw', 'git_quarantine') }}

@@ -1,0 +1,7 @@
+select
+    project,
+    list_name,
+    source_location,
+    reason,
+    detail
+from {{ source('raw', 'mail_quarantine') }}
