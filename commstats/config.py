@@ -36,7 +36,7 @@ class MailingListConfig(_Strict):
     url: str | None = None  # public-inbox clone URL, http-archive URL template, nntp://host/group
     since: date | None = None  # http-archive / nntp: first month or day to read
     until: date | None = None
-    options: dict[str, str | int | bool] = Field(default_factory=dict)
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_location(self) -> MailingListConfig:
