@@ -24,8 +24,12 @@ renamed as (
         files_changed,
         lines_added,
         lines_removed,
-        -- the date that places the commit in a period (var period_date: author | committer)
-        {% if var('period_date') == 'committer' %}committed_at{% else %}authored_at{% endif %} as activity_at
+        -- the date that places the commit in a period: var period_date (author | committer),
+        -- overridden per project by var committer_date_projects
+        case
+            when project in ('{{ var("committer_date_projects", []) | join("', '") }}') then committed_at
+            {% if var('period_date') == 'committer' %}else committed_at{% else %}else authored_at{% endif %}
+        end as activity_at
     from source
 )
 

@@ -1,0 +1,114 @@
+"""The `commstats` command line: run, sql, ui, sample (see README)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from commstats.config import ConfigError, config_path, load_config
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"commstats: {message}", file=sys.stderr)
+    return code
+
+
+def _warehouse(args: argparse.Namespace) -> Path:
+    if getattr(args, "warehouse", None):
+        return Path(args.warehouse).expanduser().resolve()
+    if os.environ.get("COMMSTATS_WAREHOUSE"):
+        return Path(os.environ["COMMSTATS_WAREHOUSE"]).expanduser().resolve()
+    return Path(load_config(args.config).warehouse)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from commstats.run import run_assets
+
+    cfg_file = config_path(args.config)
+    load_config(cfg_file)  # fail fast, one line, before Dagster starts
+    os.environ["COMMSTATS_CONFIG"] = str(cfg_file)
+    if args.warehouse:
+        os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
+    return run_assets(selection=args.select, quiet=args.quiet)
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from commstats.sql import interactive, run_query
+
+    warehouse = _warehouse(args)
+    if not warehouse.exists():
+        return _fail(f"{warehouse}: warehouse not found (run `commstats run` first)")
+    if args.query:
+        return run_query(warehouse, args.query, csv_out=args.csv)
+    return interactive(warehouse, csv_out=args.csv)
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from commstats.ui import start_ui
+
+    cfg_file = config_path(args.config)
+    cfg = load_config(cfg_file)
+    return start_ui(cfg, cfg_file, host=args.host, port=args.port)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from commstats.sample import generate
+
+    out = Path(args.out).expanduser().resolve() if args.out else config_path(None).parent / "data" / "sample"
+    summary = generate(out, seed=args.seed)
+    counts = summary.get("counts", summary)
+    print(f"sample written to {out}")
+    for key, value in counts.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commstats", description="Open-source community statistics warehouse."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="materialize the asset graph for the communities in the config")
+    run.add_argument("--config", help="communities config (default: $COMMSTATS_CONFIG or ./communities.yaml)")
+    run.add_argument("--warehouse", help="DuckDB file (default: from the config or $COMMSTATS_WAREHOUSE)")
+    run.add_argument("--select", help="Dagster asset selection, e.g. 'group:mail' or 'key:marts/*'")
+    run.add_argument("--quiet", action="store_true", help="only the summary")
+    run.set_defaults(func=cmd_run)
+
+    sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
+    sql.add_argument("query", nargs="?", help="SQL; without it, an interactive prompt")
+    sql.add_argument("--config")
+    sql.add_argument("--warehouse")
+    sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.set_defaults(func=cmd_sql)
+
+    ui = sub.add_parser(
+        "ui", help="start the Dagster UI and daemon (persistent instance in the data directory)"
+    )
+    ui.add_argument("--config")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=cmd_ui)
+
+    sample = sub.add_parser("sample", help="write the built-in sample communities")
+    sample.add_argument("--out", help="directory (default: data/sample beside communities.yaml)")
+    sample.add_argument("--seed", type=int, default=20240101)
+    sample.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        return _fail(str(exc), 2)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

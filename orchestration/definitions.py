@@ -1,0 +1,17 @@
+"""The one code location: every module of defs/ contributes its own `defs`."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.defs import automation, charts, checks, ingest, transform
+from orchestration.defs.resources import CommstatsConfig
+
+defs = dg.Definitions.merge(
+    ingest.defs,
+    transform.defs,
+    charts.defs,
+    checks.defs,
+    automation.defs,
+    dg.Definitions(resources={"commstats": CommstatsConfig()}),
+)
