@@ -1,0 +1,40 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+ and git:
+#   make run    environment + install + sample data + the main job (prints where outputs went)
+#   make test   environment + install + lint + the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint sample ui bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "commstats needs Python 3.11 or newer"'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+sample: $(STAMP)
+	$(BIN)/commstats sample
+
+run: sample
+	$(BIN)/commstats run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
+
+test: lint
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+ui: $(STAMP)
+	$(BIN)/commstats ui
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_mail.py
+	$(BIN)/python benchmarks/bench_git.py
+
+clean:
+	rm -rf data/output data/warehouse.duckdb dbt_project/target dbt_project/logs
