@@ -8,7 +8,8 @@ messages as (
 ),
 
 commits as (
-    select * from {{ ref('stg_raw__git_commits') }} where not is_merge
+    select * from {{ ref('stg_raw__git_commits') }}
+    where not is_merge
 ),
 
 git_trailers as (
@@ -20,24 +21,54 @@ mail_trailers as (
 ),
 
 people as (
-    select address, person_id from {{ ref('int_addresses_resolved') }}
+    select
+        address,
+        person_id
+    from {{ ref('int_addresses_resolved') }}
 ),
 
 mail_events as (
-    select project, 'message' as event, from_address as address, sent_at as occurred_at,
-        message_id as ref_id, 0 as lines_added, 0 as lines_removed
+    select
+        project,
+        'message' as event,
+        from_address as address,
+        sent_at as occurred_at,
+        message_id as ref_id,
+        0 as lines_added,
+        0 as lines_removed
     from messages
     union all
-    select project, 'thread_started', from_address, sent_at, message_id, 0, 0
+    select
+        project,
+        'thread_started',
+        from_address,
+        sent_at,
+        message_id,
+        0,
+        0
     from messages
     where in_reply_to is null and coalesce(len("references"), 0) = 0
     union all
-    select project, 'patch_posted', from_address, sent_at, message_id, 0, 0
+    select
+        project,
+        'patch_posted',
+        from_address,
+        sent_at,
+        message_id,
+        0,
+        0
     from messages
     where is_patch and not is_cover_letter
     union all
     -- a series is a cover letter with its patches, or a patch that is no part of a larger series
-    select project, 'series_posted', from_address, sent_at, message_id, 0, 0
+    select
+        project,
+        'series_posted',
+        from_address,
+        sent_at,
+        message_id,
+        0,
+        0
     from messages
     where is_cover_letter or (is_patch and coalesce(patch_total, 1) = 1)
 ),
@@ -56,22 +87,42 @@ mail_review_acts as (
         on t.project = m.project and t.list_name = m.list_name and t.message_id = m.message_id
     inner join messages as parent
         on m.project = parent.project and m.list_name = parent.list_name and m.in_reply_to = parent.message_id
-    where t.kind in ('acked-by', 'reviewed-by')
+    where
+        t.kind in ('acked-by', 'reviewed-by')
         and (t.address = m.from_address or lower(trim(t.name)) = lower(trim(m.from_name)))
 ),
 
 mail_review_events as (
-    select project, 'list_' || replace(kind, '-by', '') || '_given' as event, giver as address,
-        sent_at as occurred_at, message_id as ref_id, 0 as lines_added, 0 as lines_removed
+    select
+        project,
+        'list_' || replace(kind, '-by', '') || '_given' as event,
+        giver as address,
+        sent_at as occurred_at,
+        message_id as ref_id,
+        0 as lines_added,
+        0 as lines_removed
     from mail_review_acts
     union all
-    select project, 'list_' || replace(kind, '-by', '') || '_received', receiver, sent_at, message_id, 0, 0
+    select
+        project,
+        'list_' || replace(kind, '-by', '') || '_received',
+        receiver,
+        sent_at,
+        message_id,
+        0,
+        0
     from mail_review_acts
 ),
 
 commit_events as (
-    select project, 'commit' as event, author_address as address, activity_at as occurred_at,
-        sha as ref_id, lines_added, lines_removed
+    select
+        project,
+        'commit' as event,
+        author_address as address,
+        activity_at as occurred_at,
+        sha as ref_id,
+        lines_added,
+        lines_removed
     from commits
 ),
 
@@ -93,7 +144,8 @@ commit_trailers as (
 ),
 
 trailer_events as (
-    select project,
+    select
+        project,
         case kind
             when 'acked-by' then 'ack_given'
             when 'reviewed-by' then 'review_given'
@@ -101,13 +153,24 @@ trailer_events as (
             when 'reported-by' then 'report_given'
             when 'signed-off-by' then 'signoff_non_author'
         end as event,
-        trailer_address as address, activity_at as occurred_at, sha as ref_id, 0 as lines_added, 0 as lines_removed
+        trailer_address as address,
+        activity_at as occurred_at,
+        sha as ref_id,
+        0 as lines_added,
+        0 as lines_removed
     from commit_trailers
-    where kind in ('acked-by', 'reviewed-by', 'tested-by', 'reported-by')
+    where
+        kind in ('acked-by', 'reviewed-by', 'tested-by', 'reported-by')
         or (kind = 'signed-off-by' and trailer_person is distinct from author_person)
     union all
-    select project, case kind when 'acked-by' then 'ack_received' else 'review_received' end,
-        author_address, activity_at, sha, 0, 0
+    select
+        project,
+        case kind when 'acked-by' then 'ack_received' else 'review_received' end,
+        author_address,
+        activity_at,
+        sha,
+        0,
+        0
     from commit_trailers
     where kind in ('acked-by', 'reviewed-by')
 ),
@@ -123,7 +186,11 @@ all_events as (
 ),
 
 keyed as (
-    select row_number() over () as event_key, * from all_events where address is not null
+    select
+        row_number() over () as event_key,
+        *
+    from all_events
+    where address is not null
 ),
 
 rules as (
@@ -147,9 +214,10 @@ attributed as (
     from keyed as e
     left join {{ ref('int_addresses_resolved') }} as p on e.address = p.address
     left join rules as r
-        on e.address = r.address
-        and (r.valid_from is null or e.occurred_at::date >= r.valid_from)
-        and (r.valid_until is null or e.occurred_at::date <= r.valid_until)
+        on
+            e.address = r.address
+            and (r.valid_from is null or e.occurred_at::date >= r.valid_from)
+            and (r.valid_until is null or e.occurred_at::date <= r.valid_until)
     qualify row_number() over (
         partition by e.event_key order by r.priority, r.valid_from desc nulls last
     ) = 1

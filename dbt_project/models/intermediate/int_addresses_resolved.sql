@@ -3,30 +3,52 @@
 with
 
 addresses as (
-    select address, domain, registrable_domain from {{ ref('stg_raw__address_domains') }}
+    select
+        address,
+        domain,
+        registrable_domain
+    from {{ ref('stg_raw__address_domains') }}
 ),
 
 aliases as (
-    select address, canonical_address, canonical_name from {{ ref('stg_raw__identity_aliases') }}
+    select
+        address,
+        canonical_address,
+        canonical_name
+    from {{ ref('stg_raw__identity_aliases') }}
 ),
 
 names_used as (
-    select lower(from_address) as address, from_name as name from {{ ref('stg_raw__mail_messages') }}
+    select
+        lower(from_address) as address,
+        from_name as name
+    from {{ ref('stg_raw__mail_messages') }}
     union all
-    select author_address, author_name from {{ ref('stg_raw__git_commits') }}
+    select
+        author_address,
+        author_name
+    from {{ ref('stg_raw__git_commits') }}
     union all
-    select committer_address, committer_name from {{ ref('stg_raw__git_commits') }}
+    select
+        committer_address,
+        committer_name
+    from {{ ref('stg_raw__git_commits') }}
 ),
 
 name_counts as (
-    select address, name, count(*) as n
+    select
+        address,
+        name,
+        count(*) as n
     from names_used
     where name is not null and trim(name) <> '' and name not like '%@%'
     group by all
 ),
 
 most_used_name as (
-    select address, name
+    select
+        address,
+        name
     from name_counts
     qualify row_number() over (partition by address order by n desc, name) = 1
 ),

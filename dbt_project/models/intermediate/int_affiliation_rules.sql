@@ -4,7 +4,11 @@
 with
 
 addresses as (
-    select address, domain, registrable_domain from {{ ref('int_addresses_resolved') }}
+    select
+        address,
+        domain,
+        registrable_domain
+    from {{ ref('int_addresses_resolved') }}
 ),
 
 explicit_rules as (
@@ -65,7 +69,8 @@ webmail as (
         4 as priority,
         'seed:webmail_domains' as source
     from addresses as a
-    where a.domain in (select domain from {{ ref('webmail_domains') }})
+    where
+        a.domain in (select domain from {{ ref('webmail_domains') }})
         or a.registrable_domain in (select domain from {{ ref('webmail_domains') }})
 ),
 
@@ -79,7 +84,8 @@ fallback as (
         5 as priority,
         'public suffix list' as source
     from addresses as a
-    where a.address not in (select address from domain_map)
+    where
+        a.address not in (select address from domain_map)
         and a.address not in (select address from webmail)
 ),
 

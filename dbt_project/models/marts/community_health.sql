@@ -12,7 +12,11 @@ events as (
 ),
 
 periods as (
-    select distinct project, grain, period_start from events
+    select distinct
+        project,
+        grain,
+        period_start
+    from events
 ),
 
 people_sets as (
@@ -42,7 +46,11 @@ people_counts as (
 ),
 
 org_commits as (
-    select project, grain, period_start, organization,
+    select
+        project,
+        grain,
+        period_start,
+        organization,
         count(*) as commits,
         sum(lines_added + lines_removed) as lines_changed
     from events
@@ -78,7 +86,12 @@ org_concentration as (
 ),
 
 person_commits as (
-    select project, grain, period_start, person_id, count(*) as commits
+    select
+        project,
+        grain,
+        period_start,
+        person_id,
+        count(*) as commits
     from events
     where event = 'commit'
     group by all
@@ -95,14 +108,20 @@ person_ranked as (
 ),
 
 absence as (
-    select project, grain, period_start,
+    select
+        project,
+        grain,
+        period_start,
         min(rank) filter (where running >= total / 2.0) as contributor_absence_factor
     from person_ranked
     group by all
 ),
 
 activity as (
-    select project, grain, period_start,
+    select
+        project,
+        grain,
+        period_start,
         count(distinct organization) as organizations_active,
         count(*) filter (where event = 'message') as messages,
         count(*) filter (where event = 'patch_posted') as patches_posted,

@@ -14,7 +14,12 @@ events as (
 ),
 
 org_counts as (
-    select project, grain, period_start, person_id, organization,
+    select
+        project,
+        grain,
+        period_start,
+        person_id,
+        organization,
         count(*) as acts,
         max(occurred_at) as last_act
     from events
@@ -22,7 +27,12 @@ org_counts as (
 ),
 
 main_org as (
-    select project, grain, period_start, person_id, organization
+    select
+        project,
+        grain,
+        period_start,
+        person_id,
+        organization
     from org_counts
     qualify row_number() over (
         partition by project, grain, period_start, person_id
