@@ -1,0 +1,152 @@
+"""Per-file line counts of one commit, as `git log --numstat` reports them.
+
+libgit2 differs from git unless told: git uses the indent heuristic and detects renames (50 %
+similarity, renames only) by default, so both are requested here. Line counts come from each
+file's `Patch.line_stats` only (`Diff.stats` would build every patch a second time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pygit2
+from pygit2.enums import DeltaStatus, DiffFind, DiffOption
+
+from extractors.git.patchid import patch_id, with_git_similarity
+from extractors.git.scope import PathScope
+
+DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
+FIND_FLAGS = DiffFind.FIND_RENAMES
+RENAME_THRESHOLD = 50  # git's default (-M50%)
+
+_ADDED = DeltaStatus.ADDED
+_DELETED = DeltaStatus.DELETED
+_RENAMED = DeltaStatus.RENAMED
+
+
+@dataclass(slots=True)
+class FileChange:
+    path: str
+    old_path: str | None
+    change_type: str  # A | M | D | R | C | T
+    lines_added: int
+    lines_removed: int
+    is_binary: bool
+
+
+def tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree) -> pygit2.Diff:
+    if old is None:
+        diff = new.diff_to_tree(flags=DIFF_FLAGS, swap=True)
+    else:
+        diff = old.diff_to_tree(new, flags=DIFF_FLAGS)
+    # Rename detection only pays off with both an addition and a deletion in the diff.
+    has_add = has_del = False
+    for delta in diff.deltas:
+        st = delta.status
+        if st == _ADDED:
+            has_add = True
+        elif st == _DELETED:
+            has_del = True
+        if has_add and has_del:
+            diff.find_similar(flags=FIND_FLAGS, rename_threshold=RENAME_THRESHOLD)
+            break
+    return diff
+
+
+def _count_lines(data: bytes) -> int:
+    if not data:
+        return 0
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def commit_changes(
+    repo: pygit2.Repository,
+    old: pygit2.Tree | None,
+    new: pygit2.Tree,
+    scope: PathScope,
+    *,
+    with_patch_id: bool = True,
+) -> tuple[list[FileChange], str | None]:
+    """The in-scope file changes between two trees and the patch-id of their diff."""
+    diff = tree_diff(repo, old, new)
+    changes: list[FileChange] = []
+    texts: list[bytes] = []
+    scoped = bool(scope)
+    for i, delta in enumerate(diff.deltas):
+        new_path = delta.new_file.path
+        old_path = delta.old_file.path
+        status = delta.status
+        if scoped:
+            new_in = scope.matches(new_path)
+            old_in = new_in if old_path == new_path else scope.matches(old_path)
+            if not (new_in or old_in):
+                continue
+            if status == _RENAMED and new_in != old_in:
+                # git limits the diff to the scope before detecting renames, so a file moved
+                # across the scope's edge is an addition (or a deletion) there.
+                changes.append(_half_rename(repo, delta, new_in, texts if with_patch_id else None))
+                continue
+        patch = diff[i]
+        if patch is None:
+            continue
+        delta = patch.delta
+        is_binary = delta.is_binary
+        if is_binary:
+            added = removed = 0
+        else:
+            _, added, removed = patch.line_stats
+        change_type = delta.status_char()
+        changes.append(
+            FileChange(
+                path=new_path,
+                old_path=old_path if status == _RENAMED or change_type == "C" else None,
+                change_type=change_type,
+                lines_added=added,
+                lines_removed=removed,
+                is_binary=is_binary,
+            )
+        )
+        if with_patch_id:
+            text = patch.data
+            if status == _RENAMED and delta.similarity < 100:
+                text = with_git_similarity(text, repo[delta.old_file.id].data, repo[delta.new_file.id].data)
+            texts.append(text)
+    pid = patch_id(texts) if with_patch_id and texts else None
+    return changes, pid
+
+
+def _half_rename(
+    repo: pygit2.Repository, delta: pygit2.DiffDelta, new_side: bool, texts: list[bytes] | None
+) -> FileChange:
+    f = delta.new_file if new_side else delta.old_file
+    blob = repo[f.id]
+    data = blob.data if isinstance(blob, pygit2.Blob) else b""
+    is_binary = b"\0" in data[:8000]
+    n = 0 if is_binary else _count_lines(data)
+    if texts is not None:
+        mode = f"{f.mode:o}".encode()
+        path = f.path.encode("utf-8", "surrogateescape")
+        head = b"diff --git a/%s b/%s\n" % (path, path)
+        head += (b"new file mode " if new_side else b"deleted file mode ") + mode + b"\n"
+        if is_binary:
+            a = b"/dev/null" if new_side else b"a/" + path
+            b = b"b/" + path if new_side else b"/dev/null"
+            body = b"Binary files %s and %s differ\n" % (a, b)
+        else:
+            p = pygit2.Patch.create_from(
+                None if new_side else data, data if new_side else None, flag=DIFF_FLAGS
+            )
+            raw = p.data
+            at = raw.find(b"\n@@")
+            a = b"/dev/null" if new_side else b"a/" + path
+            b = b"b/" + path if new_side else b"/dev/null"
+            body = b"--- %s\n+++ %s\n" % (a, b) + (raw[at + 1 :] if at >= 0 else b"")
+        texts.append(head + body)
+    return FileChange(
+        path=f.path,
+        old_path=None,
+        change_type="A" if new_side else "D",
+        lines_added=n if new_side else 0,
+        lines_removed=0 if new_side else n,
+        is_binary=is_binary,
+    )

@@ -1,0 +1,332 @@
+"""Rows of the raw git tables for the commits of one repository branch.
+
+Semantics follow git: non-merge commits count their lines like `git log --no-merges --numstat`;
+merges are kept (is_merge, parent_count) without files or lines. With a path scope a commit is
+emitted only when it changes an in-scope file (`git log --full-history -- <pathspecs>`: a
+non-merge that touches the scope, a merge that differs from every parent within the scope) and
+its files, lines and patch-id cover in-scope files only.
+
+With `workers > 1` the history is split between forked processes, each with its own
+`Repository` (libgit2 objects do not cross processes), by the first byte of the commit id; rows
+stream back in chunks through a bounded queue so memory does not grow with the history.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from extractors.git.diffstat import commit_changes
+from extractors.git.repository import resolve_branch
+from extractors.git.scope import PathScope
+from extractors.git.trailers import parse_person, parse_trailers
+from extractors.git.walk import iter_commits
+
+Row = tuple[str, dict[str, Any]]
+Progress = Callable[[int], None]
+
+_EPOCH = datetime(1970, 1, 1)
+CHUNK_ROWS = 2000  # rows per message from a worker
+QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
+
+
+@dataclass(frozen=True, slots=True)
+class _Context:
+    project: str
+    repository: str
+    scope: PathScope
+    shallow: frozenset[str]
+
+
+def _decode(raw: bytes | None, encoding: str | None) -> str:
+    if not raw:
+        return ""
+    if encoding:
+        try:
+            return raw.decode(encoding)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # Undeclared legacy bytes are nearly always Latin-1 names: decode them as such rather
+        # than with replacement characters, so "M\xfcller" stays readable (never fails).
+        return raw.decode("latin-1")
+
+
+def _timestamp(seconds: int) -> datetime | None:
+    try:
+        return _EPOCH + timedelta(seconds=seconds)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _address(raw: bytes | None, encoding: str | None) -> str | None:
+    addr = _decode(raw, encoding).strip().strip("<>").strip().lower()
+    return addr or None
+
+
+def _subject(message: str) -> str:
+    # git's %s: the first paragraph, lines joined with spaces
+    lines: list[str] = []
+    for line in message.lstrip("\n").split("\n"):
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    return " ".join(lines)
+
+
+def _read_shallow(repo: pygit2.Repository) -> frozenset[str]:
+    try:
+        text = (Path(repo.path) / "shallow").read_text()
+    except OSError:
+        return frozenset()
+    return frozenset(line.strip() for line in text.split() if line.strip())
+
+
+def commit_rows(repo: pygit2.Repository, commit: pygit2.Commit, ctx: _Context) -> list[Row]:
+    """All rows for one commit; empty when the commit is outside the scope."""
+    sha = str(commit.id)
+    base = {"project": ctx.project, "repository": ctx.repository, "sha": sha}
+    out: list[Row] = []
+
+    def quarantine(reason: str, detail: str) -> None:
+        out.append(("git_quarantine", {**base, "reason": reason, "detail": detail[:1000]}))
+
+    parent_ids = [] if sha in ctx.shallow else list(commit.parent_ids)
+    if sha in ctx.shallow:
+        quarantine(
+            "shallow_boundary", "parents not in the clone: counted against the empty tree, as git does"
+        )
+    scoped = bool(ctx.scope)
+    files: list | None = None
+    pid: str | None = None
+    try:
+        tree = commit.tree
+        if len(parent_ids) > 1:
+            if scoped and not all(ctx.scope.trees_differ(repo[p].tree, tree) for p in parent_ids):
+                return []
+        else:
+            old = repo[parent_ids[0]].tree if parent_ids else None
+            if scoped and not ctx.scope.trees_differ(old, tree):
+                return []
+            files, pid = commit_changes(repo, old, tree, ctx.scope)
+            if scoped and not files:
+                return []
+    except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
+        if scoped:
+            quarantine("unreadable", f"cannot diff against the scope: {exc}")
+            return out
+        quarantine("diff_failed", f"{type(exc).__name__}: {exc}")
+
+    encoding = commit.message_encoding
+    author, committer = commit.author, commit.committer
+    authored_at = _timestamp(author.time)
+    committed_at = _timestamp(committer.time)
+    if authored_at is None or committed_at is None:
+        quarantine("bad_date", f"author time {author.time}, committer time {committer.time}: kept with null")
+    message = _decode(commit.raw_message, encoding)
+    is_merge = len(parent_ids) > 1
+    out.append(
+        (
+            "git_commits",
+            {
+                **base,
+                "author_name": _decode(author.raw_name, encoding),
+                "author_address": _address(author.raw_email, encoding),
+                "authored_at": authored_at,
+                "author_tz_offset": author.offset,
+                "committer_name": _decode(committer.raw_name, encoding),
+                "committer_address": _address(committer.raw_email, encoding),
+                "committed_at": committed_at,
+                "committer_tz_offset": committer.offset,
+                "is_merge": is_merge,
+                "parent_count": len(parent_ids),
+                "subject": _subject(message),
+                "patch_id": pid,
+                "files_changed": 0 if is_merge else (len(files) if files is not None else None),
+                "lines_added": 0
+                if is_merge
+                else (sum(f.lines_added for f in files) if files is not None else None),
+                "lines_removed": 0
+                if is_merge
+                else (sum(f.lines_removed for f in files) if files is not None else None),
+            },
+        )
+    )
+    for f in files or ():
+        out.append(
+            (
+                "git_file_changes",
+                {
+                    **base,
+                    "path": f.path,
+                    "old_path": f.old_path,
+                    "change_type": f.change_type,
+                    "lines_added": f.lines_added,
+                    "lines_removed": f.lines_removed,
+                    "is_binary": f.is_binary,
+                },
+            )
+        )
+    for position, trailer in enumerate(parse_trailers(message)):
+        name, address = parse_person(trailer.value)
+        out.append(
+            (
+                "git_trailers",
+                {
+                    **base,
+                    "kind": trailer.key.lower(),
+                    "name": name,
+                    "address": address,
+                    "raw_value": trailer.value,
+                    "position": position,
+                },
+            )
+        )
+    return out
+
+
+def _iter_share(
+    repo: pygit2.Repository,
+    tip: pygit2.Oid,
+    ctx: _Context,
+    since: date | None,
+    until: date | None,
+    skip: Iterable[str],
+    hide: Iterable[str],
+    share: int,
+    shares: int,
+) -> Iterator[list[Row] | None]:
+    """Rows per commit of this worker's share (None for a commit out of the share or skipped)."""
+    skip_set = skip if isinstance(skip, set | frozenset) else set(skip)
+    for commit in iter_commits(repo, tip, since=since, until=until, hide=hide):
+        oid = commit.id
+        if shares > 1 and oid.raw[0] % shares != share:
+            continue
+        if skip_set and str(oid) in skip_set:
+            continue
+        try:
+            yield commit_rows(repo, commit, ctx)
+        except Exception as exc:  # never let one odd commit stop the repository
+            yield [
+                (
+                    "git_quarantine",
+                    {
+                        "project": ctx.project,
+                        "repository": ctx.repository,
+                        "sha": str(oid),
+                        "reason": "unreadable",
+                        "detail": f"{type(exc).__name__}: {exc}"[:1000],
+                    },
+                )
+            ]
+
+
+def _worker(
+    repo_path: str,
+    tip_hex: str,
+    ctx: _Context,
+    since: date | None,
+    until: date | None,
+    skip: Iterable[str],
+    hide: list[str],
+    share: int,
+    shares: int,
+    queue: Any,
+) -> None:
+    try:
+        pygit2.settings.enable_strict_hash_verification(False)
+        repo = pygit2.Repository(repo_path)  # libgit2 handles must not be shared across fork
+        tip = pygit2.Oid(hex=tip_hex)
+        buf: list[Row] = []
+        commits = 0
+        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, share, shares):
+            commits += 1
+            buf.extend(rows)
+            if len(buf) >= CHUNK_ROWS:
+                queue.put(("rows", commits, buf))
+                buf, commits = [], 0
+        queue.put(("rows", commits, buf))
+        queue.put(("done", 0, None))
+    except BaseException:
+        queue.put(("error", 0, traceback.format_exc()))
+
+
+def iter_repository_rows(
+    project: str,
+    repo_name: str,
+    repo: pygit2.Repository,
+    *,
+    branch: str | None,
+    paths: list[str],
+    since: date | None,
+    until: date | None,
+    skip: set[str] | frozenset[str] = frozenset(),
+    workers: int = 2,
+    progress: Progress | None = None,
+    hide: Iterable[str] = (),
+) -> Iterator[Row]:
+    """Yield (table, row) for every commit reachable from the branch tip, in scope and window.
+
+    `skip` holds SHAs already ingested; `hide` holds commits whose ancestors are known (their
+    history is not walked). `progress(n)` is called with the number of commits examined so far
+    (in scope or not, `skip` excluded).
+    """
+    # git does not verify object hashes on read; libgit2 does, for about a quarter of the time.
+    pygit2.settings.enable_strict_hash_verification(False)
+    tip = resolve_branch(repo, branch, repo_name).id
+    ctx = _Context(project, repo_name, PathScope(paths), _read_shallow(repo))
+    hide = [str(h) for h in hide]
+    done = 0
+    if workers <= 1:
+        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
+            done += 1
+            yield from rows
+            if progress is not None and done % 500 == 0:
+                progress(done)
+        if progress is not None:
+            progress(done)
+        return
+
+    mpctx = mp.get_context("fork")
+    queue = mpctx.Queue(maxsize=QUEUE_CHUNKS * workers)
+    procs = [
+        mpctx.Process(
+            target=_worker,
+            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, queue),
+            daemon=True,
+        )
+        for k in range(workers)
+    ]
+    for p in procs:
+        p.start()
+    try:
+        running = workers
+        while running:
+            kind, commits, payload = queue.get()
+            if kind == "done":
+                running -= 1
+            elif kind == "error":
+                raise RuntimeError(f"git repository '{repo_name}': extraction worker failed:\n{payload}")
+            else:
+                done += commits
+                yield from payload
+                if progress is not None:
+                    progress(done)
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                os.kill(p.pid, 15)  # type: ignore[arg-type]
+                p.join(5)
+        queue.close()

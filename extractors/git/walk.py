@@ -1,0 +1,57 @@
+"""Walking the commits reachable from a branch tip, optionally within a date window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+
+import pygit2
+from pygit2.enums import SortMode
+
+
+def commit_date(seconds: int) -> date | None:
+    try:
+        return datetime.fromtimestamp(seconds, UTC).date()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def in_window(commit: pygit2.Commit, since: date | None, until: date | None) -> bool:
+    """Is the commit's author date (UTC day) within [since, until]? Both ends inclusive."""
+    if since is None and until is None:
+        return True
+    d = commit_date(commit.author.time)
+    if d is None:
+        return True  # an unreadable date is kept (and reported) rather than silently dropped
+    return (since is None or d >= since) and (until is None or d <= until)
+
+
+def iter_commits(
+    repo: pygit2.Repository,
+    tip: pygit2.Oid,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    hide: Iterable[str | pygit2.Oid] = (),
+) -> Iterator[pygit2.Commit]:
+    """Commits reachable from `tip` (and not from any `hide`), in no particular order."""
+    walker = repo.walk(tip, SortMode.NONE)
+    for h in hide:
+        try:
+            walker.hide(h if isinstance(h, pygit2.Oid) else pygit2.Oid(hex=h))
+        except (KeyError, ValueError, pygit2.GitError):
+            continue  # a hidden tip that no longer exists hides nothing
+    for commit in walker:
+        if in_window(commit, since, until):
+            yield commit
+
+
+def reachable_shas(
+    repo: pygit2.Repository,
+    tip: pygit2.Oid,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    hide: Iterable[str | pygit2.Oid] = (),
+) -> set[str]:
+    return {str(c.id) for c in iter_commits(repo, tip, since=since, until=until, hide=hide)}
