@@ -1,0 +1,146 @@
+"""Bookkeeping for incremental mail sources (public-inbox, nntp): cursors and deletions.
+
+An incremental source reads only what was added since its cursor, so its messages cannot be
+published the usual way (replace every row of the list). Instead:
+
+- the stored cursors (raw.mail_source_state, one row per source key: `epoch:0`,
+  `group:comp.x`) are handed to the source at the start of a run;
+- the source yields `SourceCursor` records as it goes; the last value per key is spooled as a
+  raw.mail_source_state row;
+- the source yields `DeletedMessage` records for messages the archive removed; each becomes a
+  raw.mail_deletions row (Message-ID derived from the removed message the same way as for added
+  ones) and deletes that message's rows;
+- publishing replaces rows by key (`replace_keys`: messages, trailers and issues by Message-ID,
+  quarantine by location, state by source key) and applies the deletions after the inserts
+  (`delete_by`), all in the one transaction that also stores the new cursors. A run that fails
+  before publishing leaves the cursors where they were, so nothing is skipped.
+
+`options: {full_refresh: true}` on a list ignores the stored cursors and replaces the list's rows
+as a whole: the way to rebuild after an archive was purged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from commstats.config import MailingListConfig
+from extractors.load import Spool, connect_for_write
+from extractors.mail.raw import DeletedMessage, SourceCursor
+from extractors.schema import MAIL_DELETIONS_TABLE, MAIL_STATE_TABLE, MAIL_TABLES, RAW_SCHEMA
+
+INCREMENTAL_KINDS = frozenset({"public-inbox", "nntp"})
+STATE_TABLES = (MAIL_STATE_TABLE, MAIL_DELETIONS_TABLE)
+
+REPLACE_KEYS: dict[str, tuple[str, ...]] = {
+    "mail_messages": ("message_id",),
+    "mail_trailers": ("message_id",),
+    "mail_issues": ("message_id",),
+    "mail_quarantine": ("source_location",),
+    MAIL_STATE_TABLE: ("source_key",),
+    MAIL_DELETIONS_TABLE: ("message_id",),
+}
+DELETE_BY: dict[str, tuple[str, tuple[str, ...]]] = {
+    table: (MAIL_DELETIONS_TABLE, ("message_id",))
+    for table in ("mail_messages", "mail_trailers", "mail_issues")
+}
+
+
+def is_incremental(lst: MailingListConfig) -> bool:
+    return lst.kind in INCREMENTAL_KINDS
+
+
+def full_refresh(lst: MailingListConfig) -> bool:
+    return bool(lst.options.get("full_refresh", False))
+
+
+def load_state(warehouse: str | Path, project: str, list_name: str) -> dict[str, str]:
+    """The stored cursors of one list; empty when there are none (or no warehouse yet)."""
+    if not Path(warehouse).exists():
+        return {}
+    con = connect_for_write(warehouse)
+    try:
+        rows = con.execute(
+            f"SELECT source_key, cursor FROM {RAW_SCHEMA}.{MAIL_STATE_TABLE} "
+            "WHERE project = ? AND list_name = ?",
+            [project, list_name],
+        ).fetchall()
+    except duckdb.CatalogException:  # a warehouse from before this table existed
+        return {}
+    finally:
+        con.close()
+    return {key: value for key, value in rows}
+
+
+class Bookkeeping:
+    """Turns cursor and deletion records into spooled rows, and says how to publish them."""
+
+    def __init__(self, project: str, list_name: str, *, incremental: bool = True) -> None:
+        self.project = project
+        self.list_name = list_name
+        self.incremental = incremental
+        self.cursors: dict[str, str] = {}
+        self.deleted = 0
+
+    def take(
+        self,
+        item: object,
+        spool: Spool,
+        message_id_of: Callable[[bytes], str | None],
+    ) -> bool:
+        """Handle `item` if it is bookkeeping (True), else leave it to the caller (False)."""
+        if isinstance(item, SourceCursor):
+            self.cursors[item.key] = item.value
+            return True
+        if isinstance(item, DeletedMessage):
+            message_id = message_id_of(item.data)
+            if message_id:
+                spool.add(
+                    MAIL_DELETIONS_TABLE,
+                    {
+                        "project": self.project,
+                        "list_name": self.list_name,
+                        "message_id": message_id,
+                        "source_location": item.location,
+                    },
+                )
+                self.deleted += 1
+            return True
+        return False
+
+    def finish(self, spool: Spool) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for key, value in self.cursors.items():
+            spool.add(
+                MAIL_STATE_TABLE,
+                {
+                    "project": self.project,
+                    "list_name": self.list_name,
+                    "source_key": key,
+                    "cursor": value,
+                    "updated_at": now,
+                },
+            )
+
+    def publish_args(self) -> dict[str, Any]:
+        """Keyword arguments for extractors.load.publish (besides warehouse, spool and owner)."""
+        args: dict[str, Any] = {"tables": (*MAIL_TABLES, *STATE_TABLES), "delete_by": DELETE_BY}
+        if self.incremental:
+            args["replace_keys"] = REPLACE_KEYS
+        return args
+
+
+def source_kwargs(
+    warehouse: str | Path, project: str, lst: MailingListConfig
+) -> tuple[Mapping[str, Any], Bookkeeping | None]:
+    """Extra arguments for the source function, and the bookkeeping for this list (None for the
+    full-load kinds)."""
+    if not is_incremental(lst):
+        return {}, None
+    if full_refresh(lst):
+        return {"state": {}}, Bookkeeping(project, lst.name, incremental=False)
+    return {"state": load_state(warehouse, project, lst.name)}, Bookkeeping(project, lst.name)
