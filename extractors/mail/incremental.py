@@ -21,7 +21,7 @@ as a whole: the way to rebuild after an archive was purged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ import duckdb
 
 from commstats.config import MailingListConfig
 from extractors.load import Spool, connect_for_write
-from extractors.mail.raw import DeletedMessage, SourceCursor
+from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
 from extractors.schema import MAIL_DELETIONS_TABLE, MAIL_STATE_TABLE, MAIL_TABLES, RAW_SCHEMA
 
 INCREMENTAL_KINDS = frozenset({"public-inbox", "nntp"})
@@ -111,6 +111,17 @@ class Bookkeeping:
                 self.deleted += 1
             return True
         return False
+
+    def divert(
+        self,
+        items: Iterable[object],
+        spool: Spool,
+        message_id_of: Callable[[bytes], str | None],
+    ) -> Iterator[RawMessage | SourceProblem]:
+        """`items` without the bookkeeping records, which are spooled on the way through."""
+        for item in items:
+            if not self.take(item, spool, message_id_of):
+                yield item  # type: ignore[misc]  # a RawMessage or SourceProblem
 
     def finish(self, spool: Spool) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
