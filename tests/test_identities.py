@@ -1,0 +1,145 @@
+"""Identity inputs: mailmap, alias and affiliation files, gitdm maps, registrable domains."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from extractors.identities.addresses import normalize_address
+from extractors.identities.build import affiliation_rows, alias_rows
+from extractors.identities.domains import registrable_domain
+from extractors.identities.gitdm import parse_gitdm
+from extractors.identities.mailmap import IdentityFileError, parse_mailmap
+
+
+@pytest.mark.parametrize(
+    ("domain", "expected"),
+    [
+        ("de.ibm.com", "ibm.com"),
+        ("linux.vnet.ibm.com", "ibm.com"),
+        ("lab.ntt.co.jp", "ntt.co.jp"),
+        ("redhat.com", "redhat.com"),
+        ("mail.example.co.uk", "example.co.uk"),
+        ("co.jp", "co.jp"),
+    ],
+)
+def test_registrable_domain(domain, expected):
+    assert registrable_domain(domain) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("JDoe@Example.COM", "jdoe@example.com"),
+        ("<jdoe@example.com>", "jdoe@example.com"),
+        ("jdoe at example.com", "jdoe@example.com"),
+        ("jdoe _at_ example.com", "jdoe@example.com"),
+        ("not an address", None),
+        ("", None),
+    ],
+)
+def test_normalize_address(raw, expected):
+    assert normalize_address(raw) == expected
+
+
+MAILMAP = """\
+# comment
+Jane Doe <jane@work.example>
+Jane Doe <jane@work.example> <jane.doe@gmail.com>
+<bob@new.example> <bob@old.example>
+Carol C <carol@a.example> Carol Old <CAROL@b.example>
+"""
+
+
+def test_mailmap_forms_match_git_check_mailmap(tmp_path):
+    entries = list(parse_mailmap(MAILMAP))
+    assert [(e.proper_address, e.commit_address) for e in entries] == [
+        ("jane@work.example", "jane@work.example"),
+        ("jane@work.example", "jane.doe@gmail.com"),
+        ("bob@new.example", "bob@old.example"),
+        ("carol@a.example", "carol@b.example"),
+    ]
+    # git itself resolves the same addresses the same way
+    (tmp_path / "mm").write_text(MAILMAP)
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], check=True)
+    out = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(tmp_path / "r"),
+            "-c",
+            f"mailmap.file={tmp_path / 'mm'}",
+            "check-mailmap",
+            "X <jane.doe@gmail.com>",
+            "Y <bob@old.example>",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert out == ["Jane Doe <jane@work.example>", "Y <bob@new.example>"]
+
+
+def test_mailmap_bad_line_names_file_and_line():
+    with pytest.raises(IdentityFileError, match=r"^mm:2: expected"):
+        list(parse_mailmap("A <a@x.org>\nno brackets here\n", "mm"))
+
+
+def test_alias_rows_merge_transitively_and_never_by_name(tmp_path):
+    mm = tmp_path / "mailmap"
+    mm.write_text("Jane Doe <jane@work.example> <jane.doe@gmail.com>\n")
+    aliases = tmp_path / "aliases.yaml"
+    aliases.write_text(
+        "people:\n"
+        "  - name: Jane Doe\n    addresses: [jane.doe@gmail.com, jd@home.example]\n"
+        "  - name: Jane Doe\n    addresses: [other.jane@corp.example]\n"
+    )
+    rows = {r["address"]: r["canonical_address"] for r in alias_rows([mm], [aliases])}
+    assert rows["jd@home.example"] == "jane@work.example"
+    assert rows["jane.doe@gmail.com"] == "jane@work.example"
+    # same name, no shared address: a different person
+    assert rows["other.jane@corp.example"] == "other.jane@corp.example"
+
+
+def test_affiliation_file_dates_and_errors(tmp_path):
+    f = tmp_path / "aff.yaml"
+    f.write_text(
+        "affiliations:\n"
+        "  - {address: JD@gmail.com, organization: Intel, until: 2021-06-30}\n"
+        "  - {address: jd@gmail.com, organization: Red Hat, from: 2021-07-01}\n"
+        "  - {domain: Example.ORG, organization: Example}\n"
+    )
+    rows = list(affiliation_rows([f], []))
+    assert [
+        (r["address"], r["domain"], r["organization"], r["valid_from"], r["valid_until"]) for r in rows
+    ] == [
+        ("jd@gmail.com", None, "Intel", None, date(2021, 6, 30)),
+        ("jd@gmail.com", None, "Red Hat", date(2021, 7, 1), None),
+        (None, "example.org", "Example", None, None),
+    ]
+    f.write_text("affiliations:\n  - {address: a@b.c, domain: b.c, organization: X}\n")
+    with pytest.raises(IdentityFileError, match=r"aff\.yaml: key 'affiliations\.0': needs exactly one"):
+        list(affiliation_rows([f], []))
+
+
+def test_gitdm_history_becomes_dated_intervals():
+    text = "jdoe@example.com  Intel  < 2021-07-01\njdoe@example.com  Red Hat\nexample.org  Example Corp\n"
+    rows = list(parse_gitdm(text))
+    assert [(a.address, a.domain, a.organization, a.valid_from, a.valid_until) for a in rows] == [
+        ("jdoe@example.com", None, "Intel", None, date(2021, 6, 30)),
+        ("jdoe@example.com", None, "Red Hat", date(2021, 7, 1), None),
+        (None, "example.org", "Example Corp", None, None),
+    ]
+
+
+def test_gitdm_bad_line():
+    with pytest.raises(IdentityFileError, match=r"^g:1: expected"):
+        list(parse_gitdm("onlyonefield\n", "g"))
+
+
+def test_repo_has_no_absolute_paths_in_dbt_profile():
+    text = (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text()
+    assert "COMMSTATS_WAREHOUSE" in text and "/work" not in text
