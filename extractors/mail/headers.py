@@ -1,0 +1,99 @@
+"""Splitting a message into header block and body, and pulling out the headers we use.
+
+Scanning uses compiled byte regexes anchored on a literal newline: the engine jumps from newline
+to newline instead of trying every offset. Header names are matched in their usual spellings
+first; a message missing one of the essential headers gets a second, case-insensitive scan so an
+odd spelling (`FROM:`, `Message-id:`) is never missed.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A header field line: printable ASCII name without ':' or space, then ':' (RFC 5322 ftext).
+FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
+
+_VALUE = rb"[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)"
+_COMMON = re.compile(
+    rb"\n(From|Date|Subject|Message-I[Dd]|In-Reply-To|References|Content-Type|"
+    rb"Content-Transfer-Encoding|Received)" + _VALUE
+)
+_ANY = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+)" + _VALUE)
+_CANON = {
+    b"From": "from",
+    b"Date": "date",
+    b"Subject": "subject",
+    b"Message-ID": "message-id",
+    b"Message-Id": "message-id",
+    b"In-Reply-To": "in-reply-to",
+    b"References": "references",
+    b"Content-Type": "content-type",
+    b"Content-Transfer-Encoding": "content-transfer-encoding",
+    b"Received": "received",
+}
+WANTED = frozenset(_CANON.values())
+ESSENTIAL = ("from", "date", "subject", "message-id")
+
+
+def split_message(data: bytes) -> tuple[bytes, bytes]:
+    """(header block, body). CRLF must already be normalized to LF."""
+    end = data.find(b"\n\n")
+    if end < 0:
+        return data, b""
+    return data[: end + 1], data[end + 2 :]
+
+
+def has_header_block(head: bytes) -> bool:
+    return FIELD_LINE.match(head) is not None
+
+
+def extract_headers(head: bytes) -> dict[str, bytes]:
+    """First occurrence of each wanted header, unfolded, as raw bytes."""
+    found: dict[str, bytes] = {}
+    text = b"\n" + head
+    for m in _COMMON.finditer(text):
+        key = _CANON[m.group(1)]
+        if key not in found:
+            found[key] = m.group(2)
+    if not all(k in found for k in ESSENTIAL):
+        for m in _ANY.finditer(text):
+            key = m.group(1).decode("ascii").lower()
+            if key in WANTED and key not in found:
+                found[key] = m.group(2)
+    for key, value in found.items():
+        if b"\n" in value:
+            found[key] = value.replace(b"\n", b"")
+    return found
+
+
+_ANGLE_ID = re.compile(rb"<([^<>\s]+)>")
+
+
+def message_ids(value: bytes | None) -> list[str]:
+    """Message-IDs in a References/In-Reply-To value, without brackets, in order."""
+    if not value:
+        return []
+    return [m.decode("utf-8", "replace") for m in _ANGLE_ID.findall(value)]
+
+
+def first_message_id(value: bytes | None) -> str | None:
+    """The Message-ID a header names: the first `<...>`, else a lone bare token containing '@'."""
+    if not value:
+        return None
+    m = _ANGLE_ID.search(value)
+    if m:
+        return m.group(1).decode("utf-8", "replace")
+    tokens = value.split()
+    if len(tokens) == 1 and b"@" in tokens[0]:
+        return tokens[0].strip(b"<>").decode("utf-8", "replace")
+    return None
+
+
+_CHARSET = re.compile(rb"""charset\s*=\s*["']?([^"';\s]+)""", re.I)
+
+
+def content_charset(content_type: bytes | None) -> str | None:
+    if not content_type:
+        return None
+    m = _CHARSET.search(content_type)
+    return m.group(1).decode("ascii", "replace").lower() if m else None

@@ -1,0 +1,194 @@
+"""Streaming mbox reader: plain or compressed, mboxo or mboxrd, LF or CRLF, bounded memory.
+
+A `From ` line separates messages only when it opens the file, or when it follows a blank line and
+looks like a real separator:
+
+- `From <sender> <date>` where the date is asctime-like (`Mon Jan  1 00:00:00 2001`, the usual
+  form) or RFC 2822-like (`Sun, 13 Jun 1999 02:28:09 -0400`, early Mailman); the sender may hold
+  spaces and UTF-8 (`jdoe at example.com`, `christian at “example.org”`);
+- or any other `From <token>...` line (patchew's bare `From A`, damaged lines) that is directly
+  followed by a header field line.
+
+Every other line starting with `From ` is body text (an unescaped mboxo body line).
+
+Escaping: `escaping="mboxrd"` (the default) strips one `>` from every line matching `^>+From `,
+which is exactly right for mboxrd (public-inbox, lore, b4 exports) and also right for mboxo files
+whose writer escaped `From ` as `>From `; the only loss is a body line that genuinely began with
+`>From ` in an mboxo archive, which is rare and harmless for statistics. `"mboxo"` strips the `>`
+from `^>From ` only; `"none"` leaves bodies untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
+from extractors.mail.headers import FIELD_LINE
+from extractors.mail.raw import RawMessage, SourceProblem
+
+CHUNK_SIZE = 1 << 20
+ESCAPINGS = ("mboxrd", "mboxo", "none")
+
+_MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DAY = rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+STRICT_SEPARATOR = re.compile(
+    rb"From (?:\S[^\n]*?)?[ \t]+(?:"
+    + _DAY
+    + rb",?[ \t]+)?(?:"
+    # asctime: Jan  1 00:00:00 [zone] 2001
+    + _MON
+    + rb"[ \t]+\d{1,2}[ \t]+\d{1,2}:\d{2}(?::\d{2})?(?:[ \t]+\S+)?[ \t]+\d{4}"
+    # RFC 2822: 13 Jun 1999 02:28
+    rb"|\d{1,2}[ \t]+" + _MON + rb"[ \t]+\d{2,4}[ \t]+\d{1,2}:\d{2})"
+)
+LOOSE_SEPARATOR = re.compile(rb"From \S")
+_RD_ESCAPED = re.compile(rb"\n>(>*From )")
+_O_ESCAPED = re.compile(rb"\n>(From )")
+
+
+def unescape(data: bytes, escaping: str = "mboxrd") -> bytes:
+    if escaping == "none" or b">From " not in data:
+        return data
+    pattern = _RD_ESCAPED if escaping == "mboxrd" else _O_ESCAPED
+    out = pattern.sub(rb"\n\1", data)
+    if out.startswith(b">") and pattern.match(b"\n" + out[:80]):
+        out = out[1:]
+    return out
+
+
+def is_separator(line: bytes, next_line: bytes | None) -> bool:
+    """Whether a `From ` line (after a blank line) separates messages; see the module docstring."""
+    if STRICT_SEPARATOR.match(line):
+        return True
+    return (
+        next_line is not None
+        and LOOSE_SEPARATOR.match(line) is not None
+        and FIELD_LINE.match(next_line) is not None
+    )
+
+
+def _strip_blank_tail(data: bytes) -> bytes:
+    # The blank line that preceded the next separator (or ends the file) belongs to the mbox format.
+    if data.endswith(b"\n\n"):
+        return data[:-1]
+    if data.endswith(b"\r\n\r\n"):
+        return data[:-2]
+    return data
+
+
+def iter_mbox(
+    path: str | Path, escaping: str = "mboxrd", chunk_size: int = CHUNK_SIZE
+) -> Iterator[RawMessage | SourceProblem]:
+    """Yield each message of an mbox file, then a SourceProblem if the file is damaged.
+
+    `location` is "path:offset" with the byte offset of the message's From_ line in the
+    decompressed stream (0 for a file holding one message without a From_ line).
+    """
+    if escaping not in ESCAPINGS:
+        raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
+    name = str(path)
+    try:
+        stream = open_archive(Path(path))
+    except OSError as exc:
+        yield SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
+        return
+
+    buf = bytearray()
+    base = 0  # stream offset of buf[0]
+    started = False
+    cur_start = 0  # buf index where the current message's bytes begin
+    cur_loc = 0  # stream offset of the current message's From_ line
+    cur_from: bytes | None = None
+    scan = 0  # buf index from which to look for the next "\nFrom "
+    eof = False
+    failure: BaseException | None = None
+
+    with stream:
+        while not eof:
+            try:
+                chunk = stream.read(chunk_size)
+            except DECOMPRESS_ERRORS as exc:
+                failure = exc
+                break
+            if chunk:
+                buf += chunk
+            else:
+                eof = True
+
+            if not started:
+                k = 0
+                n = len(buf)
+                while k < n and buf[k] in b" \t\r\n":
+                    k += 1
+                if k == n:
+                    continue
+                if buf.startswith(b"From ", k):
+                    nl = buf.find(b"\n", k)
+                    if nl < 0 and not eof:
+                        continue
+                    if nl < 0:
+                        nl = n
+                    cur_from = bytes(buf[k:nl]).rstrip(b"\r")
+                    cur_start = min(nl + 1, n)
+                else:
+                    cur_start = k
+                cur_loc = base + k
+                scan = cur_start
+                started = True
+
+            while True:
+                i = buf.find(b"\nFrom ", scan)
+                if i < 0:
+                    scan = max(cur_start, len(buf) - 6)
+                    break
+                # i == 0 only right after compaction, where the byte before was a line end.
+                blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
+                if not blank:
+                    scan = i + 1
+                    continue
+                nl = buf.find(b"\n", i + 1)
+                if nl < 0:
+                    if not eof:
+                        scan = i
+                        break
+                    nl = len(buf)
+                line = bytes(buf[i + 1 : nl]).rstrip(b"\r")
+                if STRICT_SEPARATOR.match(line):
+                    ok = True
+                elif LOOSE_SEPARATOR.match(line):
+                    nl2 = buf.find(b"\n", nl + 1)
+                    if nl2 < 0 and not eof:
+                        scan = i
+                        break
+                    ok = is_separator(line, bytes(buf[nl + 1 : nl2 if nl2 >= 0 else len(buf)]))
+                else:
+                    ok = False
+                if not ok:
+                    scan = i + 1
+                    continue
+                end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
+                data = bytes(buf[cur_start : max(end, cur_start)])
+                yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
+                cur_from = line
+                cur_loc = base + i + 1
+                cur_start = min(nl + 1, len(buf))
+                scan = cur_start
+            # Drop what has been yielded: memory holds one message plus one chunk.
+            if cur_start > 0 and started:
+                del buf[:cur_start]
+                base += cur_start
+                scan -= cur_start
+                cur_start = 0
+
+    if failure is not None:
+        detail = f"{type(failure).__name__}: {failure}"
+        if started:
+            detail += f"; the message at offset {cur_loc} is incomplete and was skipped"
+        yield SourceProblem(f"{name}:{base + len(buf)}", "truncated_archive", detail)
+        return
+    if started:
+        data = _strip_blank_tail(bytes(buf[cur_start:]))
+        if data or cur_from is not None:
+            yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)

@@ -1,0 +1,194 @@
+"""One message's bytes -> the columns of raw.mail_messages / raw.mail_trailers, or a rejection.
+
+Rules live in METRICS.md (section Mail); what the guide leaves open is decided here:
+- a reply (`Re:`/`Aw:`/... subject) is never a patch submission, even when it carries a diff;
+  a forwarded (`Fwd:`) patch still counts, as it is a re-post of the patch;
+- the `From_` line date is trusted only when plausible: public-inbox writes 1970 and git
+  format-patch writes `Mon Sep 17 00:00:00 2001` into every From_ line, so both are ignored;
+- "more than two days after it was archived" compares with `archived_at` when the source knows
+  it, else the From_ line date, else the first (most recent) `Received:` header; dates more than
+  two days in the future are always implausible;
+- the first `Received:` header is the top one (the archive's own receipt), as in METRICS.md;
+- a Message-ID longer than 998 bytes (RFC 5322's line limit) is garbage and treated as missing;
+- NUL bytes are dropped from headers unless they make up more than a tenth of them, in which
+  case the message is quarantined as `nul_garbage`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from extractors.mail.addresses import parse_address
+from extractors.mail.dates import from_line_date, is_plausible, parse_date, received_date
+from extractors.mail.headers import (
+    content_charset,
+    extract_headers,
+    first_message_id,
+    has_header_block,
+    message_ids,
+    split_message,
+)
+from extractors.mail.mime import extract_text
+from extractors.mail.patches import git_patch_id, has_diff, is_pull_request, needs_mime
+from extractors.mail.raw import RawMessage
+from extractors.mail.subjects import parse_subject
+from extractors.mail.text import Decoder, collapse
+from extractors.mail.trailers import body_without_signature, find_trailers
+
+MAX_MESSAGE_ID = 998
+
+
+@dataclass(slots=True)
+class ParsedMessage:
+    row: dict[str, Any]  # raw.mail_messages columns except project and list_name
+    trailers: list[dict[str, Any]]  # raw.mail_trailers columns except project, list_name, message_id
+    issues: list[tuple[str, str]] = field(default_factory=list)  # (check_name, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    location: str
+    reason: str  # empty | no_headers | nul_garbage | unparsable
+    detail: str
+
+
+def synthetic_message_id(head: bytes) -> str:
+    return f"synthetic-{hashlib.sha1(head).hexdigest()}@commstats"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def parse_message(raw: RawMessage, now: datetime | None = None) -> ParsedMessage | Rejected:
+    """Parse one message; never raises (anything unexpected becomes Rejected('unparsable'))."""
+    try:
+        return _parse(raw, now or utc_now())
+    except Exception as exc:  # one bad message must never stop the rest of the archive
+        return Rejected(raw.location, "unparsable", f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
+    data = raw.data
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    data = data.lstrip(b"\n")
+    if not data or data.isspace():
+        return Rejected(raw.location, "empty", "the message holds no bytes")
+    head, body = split_message(data)
+    if b"\x00" in head:
+        nuls = head.count(b"\x00")
+        if nuls * 10 > len(head):
+            return Rejected(raw.location, "nul_garbage", f"{nuls} NUL bytes in a {len(head)}-byte header")
+        head = head.replace(b"\x00", b"")
+    if not has_header_block(head):
+        return Rejected(raw.location, "no_headers", f"first line is not a header field: {head[:60]!r}")
+
+    h = extract_headers(head)
+    dec = Decoder()
+    issues: list[tuple[str, str]] = []
+
+    mid = first_message_id(h.get("message-id"))
+    if mid is not None and len(mid) > MAX_MESSAGE_ID:
+        issues.append(("missing_message_id", f"Message-ID of {len(mid)} bytes ignored"))
+        mid = None
+    elif mid is None:
+        issues.append(("missing_message_id", "no usable Message-ID header"))
+    if mid is None:
+        mid = synthetic_message_id(head)
+
+    from_name, from_address = parse_address(dec.header(h.get("from")))
+    subject_text = dec.header(h.get("subject"))
+    subject = collapse(subject_text) if subject_text is not None else None
+
+    # ---- date, with fallbacks
+    date_raw = h.get("date")
+    header_dt = parse_date(date_raw)
+    line_dt = from_line_date(raw.from_line)
+    recv_dt = received_date(h.get("received"))
+    reference = raw.archived_at or line_dt or recv_dt
+    if is_plausible(header_dt, reference, now):
+        sent_at, date_source = header_dt, "header"
+    else:
+        shown = date_raw.decode("utf-8", "replace")[:80] if date_raw is not None else ""
+        why = (
+            "no Date header"
+            if date_raw is None
+            else f"unparsable Date {shown!r}"
+            if header_dt is None
+            else f"implausible Date {shown!r}"
+        )
+        if line_dt is not None and is_plausible(line_dt, raw.archived_at, now):
+            sent_at, date_source = line_dt, "from_line"
+            issues.append(("date_from_line", why))
+        elif recv_dt is not None and is_plausible(recv_dt, raw.archived_at, now):
+            sent_at, date_source = recv_dt, "received"
+            issues.append(("date_received", why))
+        else:
+            sent_at, date_source = None, "none"
+            issues.append(("date_missing", why))
+
+    # ---- body: decode MIME only when the message needs it
+    charset = content_charset(h.get("content-type"))
+    attachment = False
+    text = body
+    if needs_mime(h.get("content-type"), h.get("content-transfer-encoding")):
+        try:
+            text, attachment, part_charset = extract_text(
+                data, h.get("content-type"), h.get("content-transfer-encoding"), body
+            )
+            charset = part_charset or charset
+        except Exception as exc:  # broken MIME: fall back to the raw body
+            text = body
+            issues.append(("bad_charset", f"MIME decoding failed: {type(exc).__name__}"))
+    ntext = b"\n" + text
+
+    info = parse_subject(subject)
+    diff = has_diff(ntext) or attachment
+    is_cover = info.is_cover_letter
+    is_patch = diff and not info.is_reply and not is_cover
+    patch_id = git_patch_id(text) if is_patch else None
+
+    def decode_body(b: bytes) -> str:
+        return dec.bytes_to_str(b, charset)
+
+    trailers = [
+        {"kind": kind, "name": name, "address": address, "raw_value": value, "position": i}
+        for i, (kind, name, address, value) in enumerate(
+            find_trailers(body_without_signature(ntext), decode_body)
+        )
+    ]
+    if dec.bad_charset:
+        issues.append(("bad_charset", dec.detail))
+
+    version = info.version
+    if version is None and (is_patch or is_cover):
+        version = 1
+    date_header = dec.header(date_raw)
+    row = {
+        "message_id": mid,
+        "from_name": from_name,
+        "from_address": from_address,
+        "sent_at": sent_at,
+        "date_source": date_source,
+        "date_header": date_header[:200] if date_header is not None else None,
+        "subject": subject,
+        "in_reply_to": first_message_id(h.get("in-reply-to")),
+        "references": message_ids(h.get("references")),
+        "is_patch": is_patch,
+        "is_cover_letter": is_cover,
+        "is_pull_request": not info.is_reply and is_pull_request(ntext),
+        "is_rfc": info.is_rfc,
+        "is_resend": info.is_resend,
+        "patch_version": version,
+        "patch_counter": info.counter,
+        "patch_total": info.total,
+        "patch_id": patch_id,
+        "subject_normalized": info.normalized,
+        "body_bytes": len(body),
+        "source_location": raw.location,
+    }
+    return ParsedMessage(row, trailers, issues)

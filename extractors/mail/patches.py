@@ -1,0 +1,232 @@
+"""Patch detection, pull-request detection, MIME text extraction and git's stable patch-id."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import re
+from email.message import Message
+from email.policy import compat32
+
+_GIT_DIFF = re.compile(rb"\ndiff --git \S")
+_UNIFIED = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
+_PULL = re.compile(rb"\nThe following changes since commit [0-9a-fA-F]{7,40}")
+_PULL_AT = re.compile(rb"are available in the [Gg]it repository at")
+PATCH_TYPES = frozenset(("text/x-patch", "text/x-diff", "text/x-git-diff", "application/x-patch"))
+_PATCH_FILE = re.compile(r"\.(?:patch|diff)$", re.I)
+
+
+def has_diff(text: bytes) -> bool:
+    """A unified diff starting at a line start (`text` begins with b"\\n"); quoted `> ` diffs never
+    match because their lines start with '>'. Substring tests first: they are much cheaper."""
+    if b"\ndiff --git " in text and _GIT_DIFF.search(text) is not None:
+        return True
+    return b"\n+++ " in text and _UNIFIED.search(text) is not None
+
+
+def is_pull_request(text: bytes) -> bool:
+    if b"\nThe following changes since commit " not in text:
+        return False
+    m = _PULL.search(text)
+    return m is not None and _PULL_AT.search(text, m.end(), m.end() + 2000) is not None
+
+
+def needs_mime(content_type: bytes | None, transfer_encoding: bytes | None) -> bool:
+    """Only multipart or transfer-encoded messages need the (slow) MIME parser."""
+    if content_type and content_type.lstrip()[:10].lower() == b"multipart/":
+        return True
+    if transfer_encoding:
+        te = transfer_encoding.strip().lower()
+        return te.startswith(b"base64") or te.startswith(b"quoted-printable")
+    return False
+
+
+def mime_text(data: bytes) -> tuple[bytes, bool, str | None]:
+    """(decoded text parts joined, carries a patch attachment, first declared charset)."""
+    msg: Message = email.message_from_bytes(data, policy=compat32)
+    texts: list[bytes] = []
+    attachment = False
+    charset: str | None = None
+    for part in msg.walk():
+        if part.is_multipart():
+            continue
+        ctype = part.get_content_type()
+        filename = part.get_filename() or ""
+        is_patch_part = ctype in PATCH_TYPES or bool(
+            ctype == "application/octet-stream" and _PATCH_FILE.search(filename)
+        )
+        if not (is_patch_part or ctype == "text/plain"):
+            continue
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:  # broken encodings: whatever cannot be decoded is not evidence
+            payload = None
+        if not isinstance(payload, bytes):
+            continue
+        if ctype in PATCH_TYPES:
+            attachment = True
+        charset = charset or part.get_content_charset()
+        texts.append(payload.replace(b"\r\n", b"\n"))
+    return b"\n".join(texts), attachment, charset
+
+
+# ---- git patch-id --stable ------------------------------------------------------------------
+# Reimplements get_one_patchid() of git's builtin/patch-id.c: per file, SHA-1 over the diff lines
+# with whitespace removed (git's isspace: space, \t, \n, \r) and hunk headers (line numbers) and
+# `index` lines left out; --stable sums the per-file digests as 160-bit little-endian integers.
+
+_WS_BYTES = b" \t\n\r"
+_HEX40 = re.compile(rb"[0-9a-fA-F]{40}")
+_HUNK_RUN = re.compile(rb"(?:[ +\-\\][^\n]*(?:\n|$))*")
+_BACKSLASH_LINE = re.compile(rb"(?:^|(?<=\n))\\ [^\n]{10,}\n")
+_LONG_BACKSLASH = re.compile(rb"\n\\ [^\n]{10,}(?=\n)")
+_MASK = (1 << 160) - 1
+# First bytes of a line that may start "commit <oid>", "From <oid>" or a bare oid.
+_HEX_OR_PREFIX = frozenset(b"0123456789abcdefABCDEFcF"[i : i + 1] for i in range(24))
+_HUNK_HEADER = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?")
+
+
+def _scan_hunk_header(line: bytes) -> tuple[int | None, int | None]:
+    m = _HUNK_HEADER.match(line)
+    if not m:
+        # git leaves the counts as they were when the header does not parse
+        return None, None
+    before = int(m.group(1)) if m.group(1) is not None else 1
+    after = int(m.group(2)) if m.group(2) is not None else 1
+    return before, after
+
+
+def _fast_hunk(text: bytes, pos: int, before: int, after: int) -> int:
+    """End of a well-formed hunk starting at `pos`, or -1 when the line-by-line walk is needed.
+
+    The run of `[ +-\\]` lines is counted in C; when a prefix of it consumes exactly `before` old
+    and `after` new lines, the per-line walk would hash exactly that prefix."""
+    end = _HUNK_RUN.match(text, pos).end()  # type: ignore[union-attr]
+    nl_run = b"\n" + text[pos:end]
+    backslashes = nl_run.count(b"\n\\")
+    if backslashes and backslashes != len(_LONG_BACKSLASH.findall(nl_run)):
+        return -1  # a short `\` line ends the patch in git: leave it to the slow path
+    sp = nl_run.count(b"\n ")
+    mn = nl_run.count(b"\n-")
+    pl = nl_run.count(b"\n+")
+    cut = end
+    for _ in range(6):
+        if sp + mn == before and sp + pl == after:
+            return cut
+        if sp + mn < before or sp + pl < after or cut <= pos:
+            return -1
+        # Overshoot: drop the run's last line (typically the `-- ` signature line).
+        last_end = cut - 1 if text[cut - 1] == 0x0A else cut
+        start = max(text.rfind(b"\n", pos, last_end) + 1, pos)
+        ch = text[start]
+        if ch == 0x20:
+            sp -= 1
+        elif ch == 0x2D:
+            mn -= 1
+        elif ch == 0x2B:
+            pl -= 1
+        cut = start
+    return -1
+
+
+def git_patch_id(text: bytes) -> str | None:
+    """`git patch-id --stable` of the first patch in `text`; None when there is no `diff ` line."""
+    if text.startswith(b"diff "):
+        pos = 0
+    else:
+        pos = text.find(b"\ndiff ")
+        if pos < 0:
+            return None
+        pos += 1
+    n = len(text)
+    result = 0
+    ctx = hashlib.sha1()
+    before = after = -1
+    patchlen = 0
+    pre_oid = post_oid = b""
+    is_binary = False
+
+    def flush() -> None:
+        nonlocal result, ctx
+        result = (result + int.from_bytes(ctx.digest(), "little")) & _MASK
+        ctx = hashlib.sha1()
+
+    while pos < n:
+        eol = text.find(b"\n", pos)
+        end = n if eol < 0 else eol + 1
+        line = text[pos:end]
+        if line.startswith(b"\\ ") and len(line) > 12:
+            pos = end
+            continue
+        if line[:1] in _HEX_OR_PREFIX:
+            rest = (
+                line[7:] if line.startswith(b"commit ") else line[5:] if line.startswith(b"From ") else line
+            )
+            if _HEX40.match(rest):
+                break  # the next patch of a format-patch stream
+        if patchlen == 0 and not line.startswith(b"diff "):
+            pos = end
+            continue
+        if before == -1:
+            if line.startswith(b"GIT binary patch") or line.startswith(b"Binary files"):
+                is_binary = True
+                before = 0
+                ctx.update(pre_oid)
+                ctx.update(post_oid)
+                flush()
+                pos = end
+                continue
+            if line.startswith(b"index "):
+                body = line[6:].rstrip(b"\n")
+                dots = body.find(b"..")
+                if dots >= 0:
+                    sp = body.find(b" ", dots)
+                    pre_oid = body[:dots]
+                    post_oid = body[dots + 2 : sp if sp >= 0 else len(body)]
+                pos = end
+                continue
+            if line.startswith(b"--- "):
+                before = after = 1
+            elif not line[:1].isalpha():
+                break
+        if is_binary:
+            if line.startswith(b"diff "):
+                is_binary = False
+                before = -1
+            pos = end
+            continue
+        if before == 0 and after == 0:
+            if line.startswith(b"@@ -"):
+                b, a = _scan_hunk_header(line)
+                if b is not None:
+                    before, after = b, a  # type: ignore[assignment]
+                pos = end
+                if before > 0 or after > 0:
+                    stop = _fast_hunk(text, pos, before, after)
+                    if stop >= 0:
+                        chunk = text[pos:stop]
+                        if b"\\" in chunk:
+                            chunk = _BACKSLASH_LINE.sub(b"", chunk)
+                        stripped = chunk.translate(None, _WS_BYTES)
+                        patchlen += len(stripped)
+                        ctx.update(stripped)
+                        before = after = 0
+                        pos = stop
+                continue
+            if not line.startswith(b"diff "):
+                break
+            flush()
+            before = after = -1
+        first = line[:1]
+        if first == b"-" or first == b" ":
+            before -= 1
+        if first == b"+" or first == b" ":
+            after -= 1
+        stripped = line.translate(None, _WS_BYTES)
+        patchlen += len(stripped)
+        ctx.update(stripped)
+        pos = end
+    if patchlen == 0:
+        return None
+    flush()
+    return result.to_bytes(20, "little").hex()

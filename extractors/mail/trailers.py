@@ -1,0 +1,79 @@
+"""Trailer lines (`Reviewed-by: Jane Doe <jane@example.com>`) in a message body.
+
+Only lines that start a line count: quoted text (`> `) and indented lines are skipped by the
+anchoring, and the signature (after the first `\\n-- \\n`) is cut off before scanning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from extractors.mail.addresses import ADDRESS_IN_TEXT, deobfuscate
+
+KINDS = frozenset(
+    (
+        "acked-by",
+        "reviewed-by",
+        "tested-by",
+        "reported-by",
+        "suggested-by",
+        "signed-off-by",
+        "co-developed-by",
+        "nacked-by",
+    )
+)
+# Matches any `Something-by:` line; the key is lower-cased and checked against KINDS, which keeps
+# the regex case-insensitive in effect without the cost of re.I in the hot loop.
+_TRAILER = re.compile(rb"\n([A-Za-z][A-Za-z-]{0,30}-[Bb][Yy])[ \t]*:[ \t]*([^\n]*)")
+_COMMENT = re.compile(r"\s+#.*$|\s*\[[^\]]*\]\s*$")
+_PAREN = re.compile(r"\s*\(([^()]*)\)")
+_WS = re.compile(r"\s+")
+MAX_VALUE = 500
+
+
+def body_without_signature(ntext: bytes) -> bytes:
+    """The body up to its signature separator; `ntext` is b"\\n" + body (the newline anchors
+    the regexes) and so is the result."""
+    cut = ntext.find(b"\n-- \n")
+    return ntext[: cut + 1] if cut >= 0 else ntext
+
+
+def _clean(name: str) -> str | None:
+    name = _WS.sub(" ", name).strip().strip("\"'<>,;").strip()
+    return name or None
+
+
+def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
+    """(name, address) from `Name <addr>`, `Name addr`, `addr (Name)`, `<addr>`, `addr` or `Name`."""
+    v = _COMMENT.sub("", value.strip())
+    v = deobfuscate(v)
+    m = ADDRESS_IN_TEXT.search(v)
+    if not m:
+        return _clean(v), None
+    address = m.group(1).lower()
+    name = _clean(v[: m.start()])
+    if name is None:
+        p = _PAREN.match(v[m.end() :])
+        if p:
+            name = _clean(p.group(1))
+    return name, address
+
+
+def find_trailers(
+    text: bytes, decode: Callable[[bytes], str]
+) -> list[tuple[str, str | None, str | None, str]]:
+    """[(kind, name, address, raw value)] in order. `text` comes from body_without_signature."""
+    out = []
+    for m in _TRAILER.finditer(text):
+        kind = m.group(1).decode("ascii").lower()
+        if kind not in KINDS:
+            continue
+        raw = decode(m.group(2).rstrip(b" \t\r"))[:MAX_VALUE]
+        if not raw.strip():
+            continue  # `Reviewed-by:` with nothing after it names nobody
+        name, address = parse_trailer_value(raw)
+        if name is None and address is None:
+            continue
+        out.append((kind, name, address, raw))
+    return out
