@@ -1,7 +1,7 @@
 """`git patch-id --stable`, computed from patch text, plus git's rename similarity score.
 
 The patch-id hashes each file's diff with whitespace removed and without hunk line numbers,
-one SHA-1 per file, and sums the per-file digests (so the file order does not matter). The
+one SHA-1 per file, and sums the per-file digests. The
 header lines (`diff --git`, `new file mode`, `similarity index NN%`, `rename from` ...) are part
 of the hash, so the similarity percentage must be git's own: libgit2 scores renames with a
 different metric, hence `git_similarity_index`, a port of git's diffcore-delta estimate.
@@ -28,75 +28,82 @@ def _add_digest(total: bytearray, digest: bytes) -> None:
 
 
 def patch_id(patches: Iterable[bytes]) -> str | None:
-    """The stable patch-id of a diff given as git-format patch text (one or more files).
+    """The stable patch-id of a diff given as git-format patch text, one chunk per file.
 
-    Mirrors builtin/patch-id.c: `index` lines are skipped, hunk headers are not hashed, binary
-    files hash their pre- and post-image ids. Returns None for an empty diff, as git prints
-    nothing then.
+    A line-by-line port of builtin/patch-id.c as of git 2.39 (`--stable`): `index` lines and
+    hunk headers are not hashed, `\\ No newline` lines are skipped, every other line is hashed
+    without whitespace, and the hash is flushed into the sum at each `diff ` header that follows
+    a complete hunk. A file without hunks (binary, mode change only) therefore shares its hash
+    with the next file, as in git: the chunks must come in git's order (by path), which is
+    libgit2's. Binary files hash the abbreviated blob ids of the `index` line; libgit2 prints 7
+    digits where git prints more on repositories of more than 2^14 objects, so on large
+    repositories the patch-ids of commits with binary files differ from git's.
+    Returns None for an empty diff, as git prints nothing then.
     """
     total = bytearray(20)
-    patchlen = 0
-    for text in patches:
-        n = _one_file(text, total)
-        patchlen += n
-    if patchlen == 0:
-        return None
-    return bytes(total).hex()
-
-
-def _one_file(text: bytes, total: bytearray) -> int:
     ctx = hashlib.sha1()
     patchlen = 0
     before = after = -1
     pre_oid = post_oid = b""
-    dirty = False
-    for line in text.split(b"\n"):
-        if not line:
+    is_binary = False
+    for line in b"".join(patches).splitlines(keepends=True):
+        if line.startswith(b"\\ ") and len(line) > 12:
             continue
-        if line.startswith(b"\\ ") and len(line) + 1 > 12:
-            continue
-        if patchlen == 0 and not line.startswith(b"diff "):
+        if not patchlen and not line.startswith(b"diff "):
             continue
         if before == -1:
             if line.startswith(b"GIT binary patch") or line.startswith(b"Binary files"):
+                # a binary file hashes its pre- and post-image ids (as abbreviated in the text)
+                is_binary = True
+                before = 0
                 ctx.update(pre_oid)
                 ctx.update(post_oid)
                 _add_digest(total, ctx.digest())
                 ctx = hashlib.sha1()
-                dirty = False
-                # the remaining lines of a binary file are not hashed
-                return patchlen + 1
+                continue
             if line.startswith(b"index "):
-                rest = line[6:]
-                dots = rest.find(b"..")
+                dots = line.find(b"..")
                 if dots >= 0:
-                    sp = rest.find(b" ", dots)
-                    pre_oid = rest[:dots]
-                    post_oid = rest[dots + 2 :] if sp < 0 else rest[dots + 2 : sp]
+                    end = line.find(b" ", dots)
+                    if end < 0:
+                        end = len(line) - 1
+                    pre_oid = line[6:dots]
+                    post_oid = line[dots + 2 : end]
                 continue
             if line.startswith(b"--- "):
                 before = after = 1
             elif not line[:1].isalpha():
                 break
+        if is_binary:
+            # skipped up to the next file header, which git does not hash either
+            if line.startswith(b"diff "):
+                is_binary = False
+                before = -1
+            continue
         if before == 0 and after == 0:
-            m = _HUNK.match(line)
-            if m:
-                before = int(m.group(1)) if m.group(1) is not None else 1
-                after = int(m.group(2)) if m.group(2) is not None else 1
+            if line.startswith(b"@@ -"):
+                m = _HUNK.match(line)
+                if m:
+                    before = int(m.group(1)) if m.group(1) is not None else 1
+                    after = int(m.group(2)) if m.group(2) is not None else 1
                 continue
-            break
+            if not line.startswith(b"diff "):
+                break
+            _add_digest(total, ctx.digest())
+            ctx = hashlib.sha1()
+            before = after = -1
         c = line[:1]
-        if c in (b"-", b" "):
+        if c == b"-" or c == b" ":
             before -= 1
-        if c in (b"+", b" "):
+        if c == b"+" or c == b" ":
             after -= 1
         stripped = line.translate(None, _SPACE)
         patchlen += len(stripped)
         ctx.update(stripped)
-        dirty = True
-    if dirty or patchlen:
-        _add_digest(total, ctx.digest())
-    return patchlen
+    if not patchlen:
+        return None
+    _add_digest(total, ctx.digest())
+    return bytes(total).hex()
 
 
 # --- git's similarity estimate (diffcore-delta.c, diffcore-rename.c) -------------------------

@@ -105,7 +105,9 @@ def build_zoo(path: Path, home: Path) -> Git:
     )
     # rename with edits
     g("mv", "src/main.c", "src/app.c")
-    g.write("src/app.c", c_file(20, "s").replace("return 3;", "return 33;").replace("return 7;", "return 77;"))
+    g.write(
+        "src/app.c", c_file(20, "s").replace("return 3;", "return 33;").replace("return 7;", "return 77;")
+    )
     g.commit("src: rename main.c to app.c\n\nSigned-off-by: Ann Author <ann.author@example.com>\n")
     # binary file, added then modified
     g.write("fw/blob.bin", bytes(range(256)) * 8)
@@ -156,17 +158,15 @@ def build_zoo(path: Path, home: Path) -> Git:
         "Trailer zoo\n\nSome body.\n\n"
         "Signed-off-by: A One <a1@example.com>\n"
         "this line is not a trailer\n"
-        "Fixes: 0123456789ab (\"a subject\n"
-        "  continued on the next line\")\n"
+        'Fixes: 0123456789ab ("a subject\n'
+        '  continued on the next line")\n'
         "(cherry picked from commit 0123456789abcdef0123456789abcdef01234567)\n"
         "Signed-off-by: B Two <b2@example.com>\n"
     )
     g.write("README", "trailers 2\n")
     g.commit("Not trailers\n\nJust: a paragraph\nof ordinary text\nwith a colon.\n")
     g.write("README", "trailers 3\n")
-    g.commit(
-        "With patch divider\n\nAcked-by: X <x@example.com>\n---\nnotes: here\n"
-    )
+    g.commit("With patch divider\n\nAcked-by: X <x@example.com>\n---\nnotes: here\n")
     g.write("README", "trailers 4\n")
     g.commit("Only title: Signed-off-by: Nope <n@example.com>\n")
     # a submodule entry
@@ -174,7 +174,10 @@ def build_zoo(path: Path, home: Path) -> Git:
     g("update-index", "--add", "--cacheinfo", f"160000,{sub_sha},vendor/sub")
     g("commit", "-q", "-m", "add submodule", env={"GIT_AUTHOR_DATE": "@1700003600 +0000"})
     # indent-heuristic sensitive change
-    g.write("arch/x86/kvm/x86.c", c_file(5, "x").replace("int f2x(int x)", "int new_fn(int y)\n{\n\treturn y;\n}\n\nint f2x(int x)"))
+    g.write(
+        "arch/x86/kvm/x86.c",
+        c_file(5, "x").replace("int f2x(int x)", "int new_fn(int y)\n{\n\treturn y;\n}\n\nint f2x(int x)"),
+    )
     g.commit("x86: insert a function\n")
     # a file moved out of the scope and one moved into it, with edits
     (path / "lib").mkdir()

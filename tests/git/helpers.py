@@ -9,7 +9,9 @@ from extractors.git.extract import iter_repository_rows
 from tests.git.conftest import Git
 
 
-def extract(repo_path: Path, *, paths: list[str] | None = None, workers: int = 1, **kw) -> dict[str, list[dict]]:
+def extract(
+    repo_path: Path, *, paths: list[str] | None = None, workers: int = 1, **kw
+) -> dict[str, list[dict]]:
     tables: dict[str, list[dict]] = defaultdict(list)
     repo = pygit2.Repository(str(repo_path))
     for table, row in iter_repository_rows(
