@@ -48,7 +48,7 @@ def correspondents_vs_submitters(health: pd.DataFrame, caption: str = "") -> Fig
                 top = max(row["correspondents"], row["submitters"])
                 ax.text(i, top * 1.02, f"{ratio:.2f}", ha="center", va="bottom", fontsize=8)
         ax.legend(title=None, loc="upper left", fontsize=8)
-    fig.suptitle(f"{TITLE} (number above bars: submitters / correspondents)")
+    fig.suptitle(f"{TITLE}\n(number above the bars: submitters / correspondents)", fontsize=12)
     if caption:
         add_caption(fig, caption)
     return fig

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from commstats.config import CommunitiesConfig
 
-# DuckDB allows one writer: every writing asset is in the "warehouse" pool, limited to one
-# step at a time; the run queue keeps UI-launched runs from overlapping too.
+# DuckDB allows one writer: every writing asset is in the "warehouse" pool, limited to one at a
+# time. Run granularity lets the run queue enforce it before a run starts, so a crashed run can
+# never leave a step slot claimed; writers also wait for DuckDB's file lock themselves.
 DAGSTER_YAML = """\
 concurrency:
   pools:
     default_limit: 1
-run_queue:
-  max_concurrent_runs: 1
+    granularity: run
 telemetry:
   enabled: false
 """

@@ -29,8 +29,11 @@ def run_assets(selection: str | None = None, quiet: bool = False) -> int:
             assets,
             selection=selection,
             instance=instance,
+            resources=defs.resources,
             raise_on_error=False,
             tags={"commstats/trigger": "cli"},
+            # progress and per-source lines, without Dagster's step-by-step debug events
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}},
         )
     elapsed = time.monotonic() - started
     failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]

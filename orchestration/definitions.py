@@ -1,7 +1,5 @@
 """The one code location: every module of defs/ contributes its own `defs`."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.defs import automation, charts, checks, ingest, transform

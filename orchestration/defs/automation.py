@@ -1,7 +1,5 @@
 """The refresh job (every asset) and its daily schedule, stopped until a user turns it on."""
 
-from __future__ import annotations
-
 import os
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """Chart assets: read marts, render PNGs with charts/, attach a preview to the materialization."""
 
-from __future__ import annotations
-
 import base64
 from pathlib import Path
 

@@ -1,7 +1,5 @@
 """Python asset checks guarding the raw tables' keys (dbt tests guard the models)."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from orchestration.defs.resources import CommstatsConfig

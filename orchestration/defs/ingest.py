@@ -4,8 +4,6 @@ Each asset loops over the sources in communities.yaml; one failing source is rep
 line and the others still load (their data replaced atomically, the failed one left as it was).
 """
 
-from __future__ import annotations
-
 import time
 from collections.abc import Callable
 

@@ -1,7 +1,5 @@
 """Resources shared by every asset: the communities config (and through it the warehouse path)."""
 
-from __future__ import annotations
-
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path

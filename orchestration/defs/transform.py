@@ -1,9 +1,8 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, dbt tests as asset checks."""
 
-from __future__ import annotations
-
 import json
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,9 @@ from commstats.config import CommunitiesConfig
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+# the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -33,7 +35,8 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     )
     newest = max(newest, (project.project_dir / "dbt_project.yml").stat().st_mtime)
     if not manifest.exists() or manifest.stat().st_mtime < newest:
-        project.preparer.prepare(project)
+        dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
+        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
     return manifest
 
 
@@ -77,5 +80,6 @@ def commstats_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
 
 
 defs = dg.Definitions(
-    assets=[commstats_dbt_models], resources={"dbt": DbtCliResource(project_dir=dbt_project)}
+    assets=[commstats_dbt_models],
+    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
 )
