@@ -8,8 +8,8 @@ window, as after a force-push, all in one transaction.
 Commits outside the path scope leave no row, so without help every refresh would re-examine
 them. A small state file in the cache directory remembers the tip, scope and window of the last
 refresh; when the new tip descends from that tip and nothing else changed, only the new part of
-the history is walked. Any doubt (missing state, different scope or window, rewritten branch,
-warehouse not matching the state) falls back to a full walk, which is always correct.
+the history is walked. A rewritten branch, or a warehouse not matching the state, falls back to a
+full walk; a different scope, branch or window (or no state) rebuilds the owner's rows.
 """
 
 from __future__ import annotations
@@ -113,20 +113,22 @@ def ingest_repository(
     state = _load_state(state_path)
     fingerprint = _fingerprint(repo_cfg, since, until)
     hide: list[str] = []
-    if (
-        state
-        and state.get("fingerprint") == fingerprint
-        and state.get("commits") == len(existing)
-        and _is_ancestor(repo, state.get("tip"), tip.id)
-    ):
+    removed: set[str] = set()
+    # A different scope, branch or window (or no record of the last one) changes which commits
+    # belong to the owner: rebuild its rows from scratch rather than patch them.
+    rebuild = bool(existing) and (state is None or state.get("fingerprint") != fingerprint)
+    if rebuild:
+        skip: set[str] = set()
+    elif state and state.get("commits") == len(existing) and _is_ancestor(repo, state.get("tip"), tip.id):
         # fast-forward: everything reachable from the old tip was handled last time
         hide = [state["tip"]]
-        removed: set[str] = set()
+        skip = existing
     else:
-        reachable = reachable_shas(repo, tip.id, since=since, until=until)
-        removed = existing - reachable
+        skip = existing
+        removed = existing - reachable_shas(repo, tip.id, since=since, until=until)
 
     examined = 0
+    emitted: set[str] = set()
 
     def on_progress(n: int) -> None:
         nonlocal examined
@@ -134,37 +136,41 @@ def ingest_repository(
         if progress is not None:
             progress(n)
 
+    rows = iter_repository_rows(
+        project,
+        repo_cfg.name,
+        repo,
+        branch=repo_cfg.branch,
+        paths=list(repo_cfg.paths),
+        since=since,
+        until=until,
+        skip=skip,
+        workers=workers,
+        progress=on_progress,
+        hide=hide,
+    )
     spool = Spool()
     try:
-        spool.extend(
-            iter_repository_rows(
-                project,
-                repo_cfg.name,
-                repo,
-                branch=repo_cfg.branch,
-                paths=list(repo_cfg.paths),
-                since=since,
-                until=until,
-                skip=existing,
-                workers=workers,
-                progress=on_progress,
-                hide=hide,
-            )
-        )
+        for table, row in rows:
+            if table == "git_commits":
+                emitted.add(row["sha"])
+            spool.add(table, row)
         spool.close()
-        new_commits = spool.counts.get("git_commits", 0)
-        if removed:
+        if rebuild:
+            removed = existing - emitted
+        elif removed:
             pq.write_table(pa.table({"sha": pa.array(sorted(removed), pa.string())}), spool.path(_REMOVED))
         counts = publish(
             warehouse,
             spool,
             GIT_TABLES,
             {"project": project, "repository": repo_cfg.name},
-            replace_keys={t: ("sha",) for t in GIT_TABLES},
-            delete_by={t: (_REMOVED, ("sha",)) for t in GIT_TABLES},
+            replace_keys=None if rebuild else {t: ("sha",) for t in GIT_TABLES},
+            delete_by=None if rebuild else {t: (_REMOVED, ("sha",)) for t in GIT_TABLES},
         )
     finally:
         spool.cleanup()
+    new_commits = len(emitted - existing)
 
     state_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = state_path.with_suffix(".tmp")
