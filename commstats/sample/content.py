@@ -12,11 +12,110 @@ import random
 
 Lines = tuple[str, ...]
 
-NOUNS = ["vcpu", "kvm", "mmu", "irq", "gpa", "hva", "slot", "page", "reg", "ctx", "vm", "dev", "queue", "ring", "timer", "msr", "cpuid", "pte", "spte", "gfn", "lapic", "ioapic", "dirty"]
-VERBS = ["init", "setup", "flush", "update", "handle", "emulate", "inject", "map", "unmap", "lookup", "alloc", "free", "sync", "reset", "load", "save", "check", "enable", "disable", "walk"]
-STRUCTS = ["kvm_vcpu", "kvm", "kvm_memory_slot", "kvm_mmu_page", "vm_state", "device_ctx", "ring_buffer", "timer_list", "page"]
+NOUNS = [
+    "vcpu",
+    "kvm",
+    "mmu",
+    "irq",
+    "gpa",
+    "hva",
+    "slot",
+    "page",
+    "reg",
+    "ctx",
+    "vm",
+    "dev",
+    "queue",
+    "ring",
+    "timer",
+    "msr",
+    "cpuid",
+    "pte",
+    "spte",
+    "gfn",
+    "lapic",
+    "ioapic",
+    "dirty",
+]
+VERBS = [
+    "init",
+    "setup",
+    "flush",
+    "update",
+    "handle",
+    "emulate",
+    "inject",
+    "map",
+    "unmap",
+    "lookup",
+    "alloc",
+    "free",
+    "sync",
+    "reset",
+    "load",
+    "save",
+    "check",
+    "enable",
+    "disable",
+    "walk",
+]
+STRUCTS = [
+    "kvm_vcpu",
+    "kvm",
+    "kvm_memory_slot",
+    "kvm_mmu_page",
+    "vm_state",
+    "device_ctx",
+    "ring_buffer",
+    "timer_list",
+    "page",
+]
 ERRORS = ["EINVAL", "ENOMEM", "EFAULT", "EBUSY", "ENOSPC", "EAGAIN", "EOPNOTSUPP"]
-WORDS = ["make", "sure", "the", "guest", "state", "is", "consistent", "before", "we", "touch", "the", "shadow", "tables", "and", "never", "sleep", "while", "holding", "the", "lock", "because", "the", "caller", "may", "run", "in", "atomic", "context", "so", "defer", "the", "work", "to", "the", "worker", "thread", "which", "also", "handles", "migration", "of", "dirty", "pages"]
+WORDS = [
+    "make",
+    "sure",
+    "the",
+    "guest",
+    "state",
+    "is",
+    "consistent",
+    "before",
+    "we",
+    "touch",
+    "the",
+    "shadow",
+    "tables",
+    "and",
+    "never",
+    "sleep",
+    "while",
+    "holding",
+    "the",
+    "lock",
+    "because",
+    "the",
+    "caller",
+    "may",
+    "run",
+    "in",
+    "atomic",
+    "context",
+    "so",
+    "defer",
+    "the",
+    "work",
+    "to",
+    "the",
+    "worker",
+    "thread",
+    "which",
+    "also",
+    "handles",
+    "migration",
+    "of",
+    "dirty",
+    "pages",
+]
 
 
 def _ident(rng: random.Random) -> str:
@@ -44,7 +143,15 @@ def function_block(rng: random.Random, prefix: str) -> list[str]:
     body: list[str] = []
     for _ in range(rng.randint(3, 10)):
         body.extend(statement(rng).split("\n"))
-    return [f"static int {name}(struct {struct} *{var})", "{", f"\tint {_ident(rng)} = {rng.randint(0, 9)};", *body, "\treturn 0;", "}", ""]
+    return [
+        f"static int {name}(struct {struct} *{var})",
+        "{",
+        f"\tint {_ident(rng)} = {rng.randint(0, 9)};",
+        *body,
+        "\treturn 0;",
+        "}",
+        "",
+    ]
 
 
 def new_file(rng: random.Random, path: str, blocks: int) -> Lines:
@@ -82,7 +189,10 @@ def edit(rng: random.Random, path: str, lines: Lines, size: str = "small") -> Li
         # Headers: add or drop declarations.
         pos = rng.randint(4, max(4, n - 3))
         if rng.random() < 0.7 or n < 12:
-            new = [f"int {prefix}_{rng.choice(VERBS)}_{_ident(rng)}(struct {rng.choice(STRUCTS)} *p);" for _ in range(rng.randint(1, 4))]
+            new = [
+                f"int {prefix}_{rng.choice(VERBS)}_{_ident(rng)}(struct {rng.choice(STRUCTS)} *p);"
+                for _ in range(rng.randint(1, 4))
+            ]
             out[pos:pos] = new
         else:
             del out[pos : pos + rng.randint(1, 3)]
@@ -91,7 +201,11 @@ def edit(rng: random.Random, path: str, lines: Lines, size: str = "small") -> Li
         pos = rng.randint(5, n - 2)
         out[pos] = statement(rng).split("\n")[0]
         return tuple(out)
-    ops = ["replace", "insert", "delete", "function"] if size == "small" else ["function", "function", "replace"]
+    ops = (
+        ["replace", "insert", "delete", "function"]
+        if size == "small"
+        else ["function", "function", "replace"]
+    )
     if n > 450:
         ops = ["delete", "drop_function", "replace"]
     for op in rng.sample(ops, rng.randint(1, 2)):

@@ -17,7 +17,9 @@ from commstats.sample.mbox import Mail
 from commstats.sample.people import Person
 
 
-def add_edge_cases(rng: random.Random, mails: list[Mail], members: list[Person], list_address: str, year: int) -> dict[str, int]:
+def add_edge_cases(
+    rng: random.Random, mails: list[Mail], members: list[Person], list_address: str, year: int
+) -> dict[str, int]:
     roots = [m for m in mails if m.in_reply_to is None and not m.subject.startswith("[") and m.message_id]
     patches = [m for m in mails if "diff --git" in m.body]
     counts: dict[str, int] = {}
@@ -27,7 +29,13 @@ def add_edge_cases(rng: random.Random, mails: list[Mail], members: list[Person],
 
     # 1. Replies without a Message-ID header.
     for root in rng.sample(roots, 2):
-        mail = ml.reply(rng, root, pick_person(), root.date + timedelta(hours=3), "Sent from a client that forgets Message-IDs.")
+        mail = ml.reply(
+            rng,
+            root,
+            pick_person(),
+            root.date + timedelta(hours=3),
+            "Sent from a client that forgets Message-IDs.",
+        )
         mail.message_id = None
         mails.append(mail)
     counts["missing_message_id"] = 2
@@ -51,8 +59,15 @@ def add_edge_cases(rng: random.Random, mails: list[Mail], members: list[Person],
     sender = pick_person()
     local = datetime(year, 12, 31, 21, 30, tzinfo=timezone(timedelta(hours=-5)))
     mails.append(
-        Mail(sender.mail_name, sender.mail_address, local, "Happy new year, and a question about the release schedule",
-             "Will the next release be cut in January or February?\n", ml.message_id(rng, local, sender.mail_address), to=list_address)
+        Mail(
+            sender.mail_name,
+            sender.mail_address,
+            local,
+            "Happy new year, and a question about the release schedule",
+            "Will the next release be cut in January or February?\n",
+            ml.message_id(rng, local, sender.mail_address),
+            to=list_address,
+        )
     )
     counts["year_boundary_date"] = 1
 
@@ -60,7 +75,16 @@ def add_edge_cases(rng: random.Random, mails: list[Mail], members: list[Person],
     sender = pick_person()
     when = datetime(year + 1, 3, 14, 15, 9, tzinfo=ml.tz(sender))
     body = "From my reading of the spec this is allowed.\nFrom here on I'll assume it is.\n"
-    mails.append(Mail(sender.mail_name, sender.mail_address, when, "Interpretation of the interrupt remapping spec", body,
-                      ml.message_id(rng, when, sender.mail_address), to=list_address))
+    mails.append(
+        Mail(
+            sender.mail_name,
+            sender.mail_address,
+            when,
+            "Interpretation of the interrupt remapping spec",
+            body,
+            ml.message_id(rng, when, sender.mail_address),
+            to=list_address,
+        )
+    )
     counts["from_line_in_body"] = 1
     return counts

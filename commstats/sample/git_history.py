@@ -95,6 +95,10 @@ class RepoWriter:
 
 
 def adhoc_patch(path: str, old: Lines, new: Lines) -> str:
-    """A diff between two versions of a file that never become a commit (unmerged mail patches)."""
-    patch = pygit2.Patch.create_from(encode(old), encode(new), old_as_path=path, new_as_path=path, context_lines=3)
+    """A diff between two versions of a file that never become a commit (unmerged mail patches).
+
+    The patch points into the two buffers, so they are kept referenced until its text is built.
+    """
+    old_data, new_data = encode(old), encode(new)
+    patch = pygit2.Patch.create_from(old_data, new_data, old_as_path=path, new_as_path=path, context_lines=3)
     return patch.text or ""

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import yaml
 
-from commstats.sample.people import EMPLOYER_CHANGE, INDEPENDENT, UNMAPPED_DOMAIN, WEBMAIL, Person
+from commstats.sample.people import EMPLOYER_CHANGE, UNMAPPED_DOMAIN, WEBMAIL, Person
 
 DOMAIN_MAP = {
     "redhat.com": "Red Hat",
@@ -80,12 +80,15 @@ def affiliations_data(people: list[Person]) -> dict:
         if person.key == "employer-change":
             # The gmail address follows the person across the move; only a dated entry can say so.
             before, after = person.stints
-            entries.append({"address": person.mail_address, "organization": before.organization, "until": before.end})
-            entries.append({"address": person.mail_address, "organization": after.organization, "from": EMPLOYER_CHANGE})
-        elif person.mail_address.split("@")[1] in WEBMAIL and person.stints[0].organization != INDEPENDENT:
-            if person.name in ("Wang Wei", "Zoë Lambert"):
-                # A webmail address explicitly known to belong to an employee.
-                entries.append({"address": person.mail_address, "organization": person.stints[0].organization})
+            entries.append(
+                {"address": person.mail_address, "organization": before.organization, "until": before.end}
+            )
+            entries.append(
+                {"address": person.mail_address, "organization": after.organization, "from": EMPLOYER_CHANGE}
+            )
+        elif person.mail_address.split("@")[1] in WEBMAIL and person.name in ("Wang Wei", "Zoë Lambert"):
+            # A webmail address explicitly known to belong to an employee.
+            entries.append({"address": person.mail_address, "organization": person.stints[0].organization})
     return {"affiliations": entries}
 
 
@@ -99,5 +102,6 @@ def write_identities(directory: Path, people: list[Person]) -> dict[str, Path]:
     paths["mailmap"].write_text(mailmap_text(people), encoding="utf-8")
     dump = {"sort_keys": False, "allow_unicode": True, "default_flow_style": None, "width": 200}
     paths["aliases"].write_text(yaml.safe_dump(aliases_data(people), **dump), encoding="utf-8")
-    paths["affiliations"].write_text(yaml.safe_dump(affiliations_data(people), **dump), encoding="utf-8")
+    block = {**dump, "default_flow_style": False}
+    paths["affiliations"].write_text(yaml.safe_dump(affiliations_data(people), **block), encoding="utf-8")
     return paths

@@ -94,7 +94,9 @@ def cover_body(rng: random.Random, subject: str, total: int, version: int, chang
     )
     if changelog:
         text += f"\nChanges in v{version}:\n - addressed review comments\n - rebased on current master\n"
-    return text + f"\nTested with {rng.choice(['kvm-unit-tests', 'selftests', 'the CI matrix', 'syzkaller'])}.\n"
+    return (
+        text + f"\nTested with {rng.choice(['kvm-unit-tests', 'selftests', 'the CI matrix', 'syzkaller'])}.\n"
+    )
 
 
 def reply(
@@ -128,7 +130,15 @@ def reply(
     )
 
 
-def bot_mail(rng: random.Random, bot: tuple[str, str], when: datetime, subject: str, body: str, to: str, parent: Mail | None = None) -> Mail:
+def bot_mail(
+    rng: random.Random,
+    bot: tuple[str, str],
+    when: datetime,
+    subject: str,
+    body: str,
+    to: str,
+    parent: Mail | None = None,
+) -> Mail:
     mail = Mail(
         sender_name=bot[0],
         sender_address=bot[1],
@@ -144,14 +154,20 @@ def bot_mail(rng: random.Random, bot: tuple[str, str], when: datetime, subject: 
     return mail
 
 
-def pull_request_body(base_sha: str, base_subject: str, base_date: datetime, repo_url: str, tag: str, head_sha: str, shortlog: list[str]) -> str:
+def pull_request_body(
+    base_sha: str,
+    base_subject: str,
+    base_date: datetime,
+    repo_url: str,
+    tag: str,
+    head_sha: str,
+    shortlog: list[str],
+) -> str:
     return (
         "Hi,\n\nplease pull the following changes.\n\n"
         f"The following changes since commit {base_sha}:\n\n"
         f"  {base_subject} ({base_date.strftime('%Y-%m-%d %H:%M:%S %z')})\n\n"
         "are available in the git repository at:\n\n"
         f"  {repo_url} tags/{tag}\n\n"
-        f"for you to fetch changes up to {head_sha}:\n\n"
-        + "\n".join(f"  {line}" for line in shortlog)
-        + "\n"
+        f"for you to fetch changes up to {head_sha}:\n\n" + "\n".join(f"  {line}" for line in shortlog) + "\n"
     )

@@ -52,7 +52,11 @@ class Mail:
             headers.append(f"In-Reply-To: {self.in_reply_to}")
         if self.references:
             headers.append("References: " + "\n ".join(self.references))
-        headers += ["MIME-Version: 1.0", "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+        headers += [
+            "MIME-Version: 1.0",
+            "Content-Type: text/plain; charset=UTF-8",
+            "Content-Transfer-Encoding: 8bit",
+        ]
         body = self.body if self.body.endswith("\n") else self.body + "\n"
         return "\n".join(headers) + "\n\n" + body
 
@@ -88,4 +92,3 @@ def write_mbox(path: Path, mails: list[Mail]) -> int:
 
 def sort_key(mail: Mail) -> tuple[datetime, str]:
     return (mail.date.astimezone(UTC), mail.message_id or "")
-

@@ -101,7 +101,12 @@ ORGS: tuple[Org, ...] = (
     Org("NTT", (("lab.ntt.co.jp", 3),), (540,), "japanese"),
     Org("Linaro", (("linaro.org", 4),), (60, 330), "west"),
     Org("Alibaba", (("linux.alibaba.com", 4),), (480,), "chinese"),
-    Org(INDEPENDENT, (("gmail.com", 4), ("yahoo.com", 1), ("qq.com", 2), ("163.com", 1), ("outlook.com", 2)), (-300, 60, 480), "mixed"),
+    Org(
+        INDEPENDENT,
+        (("gmail.com", 4), ("yahoo.com", 1), ("qq.com", 2), ("163.com", 1), ("outlook.com", 2)),
+        (-300, 60, 480),
+        "mixed",
+    ),
     Org("TinyCloud", ((UNMAPPED_DOMAIN, 3),), (-180,), "west"),
 )
 
@@ -251,7 +256,13 @@ def build_people(rng: random.Random) -> list[Person]:
                 used_addresses.add(address)
                 organization = INDEPENDENT if domain in WEBMAIL else org.name
                 roll = rng.random()
-                projects = ("vmcore",) if roll < 0.4 else ("kernel-virt",) if roll < 0.8 else ("vmcore", "kernel-virt")
+                projects = (
+                    ("vmcore",)
+                    if roll < 0.4
+                    else ("kernel-virt",)
+                    if roll < 0.8
+                    else ("vmcore", "kernel-virt")
+                )
                 first_year = rng.choice([2019, 2019, 2019, 2020, 2020, 2021, 2021, 2022, 2023])
                 last_year = rng.choice([2024, 2024, 2024, min(2024, first_year + rng.randint(1, 3))])
                 people.append(

@@ -32,7 +32,9 @@ class ProjectSpec:
     scoped: bool  # True: only part of the repository is the project
     boost_org: str  # the dominant organization ...
     boost: dict[int, float]  # ... and its weight per author, per year
-    year_weights: dict[int, float] = field(default_factory=lambda: {2019: 0.10, 2020: 0.12, 2021: 0.15, 2022: 0.18, 2023: 0.21, 2024: 0.24})
+    year_weights: dict[int, float] = field(
+        default_factory=lambda: {2019: 0.10, 2020: 0.12, 2021: 0.15, 2022: 0.18, 2023: 0.21, 2024: 0.24}
+    )
     link_rate: float = 0.45
     repo_url: str = ""
 
@@ -100,7 +102,7 @@ def vmcore_spec() -> ProjectSpec:
         scoped=False,
         boost_org="Red Hat",
         # Red Hat dominates (elephant factor 1) in 2019, 2020 and 2023; 2+ in the other years.
-        boost={2019: 9.0, 2020: 7.0, 2021: 1.2, 2022: 1.0, 2023: 6.0, 2024: 1.0},
+        boost={2019: 9.0, 2020: 7.0, 2021: 1.2, 2022: 1.0, 2023: 14.0, 2024: 1.0},
         repo_url="https://git.example.org/vmcore.git",
     )
 

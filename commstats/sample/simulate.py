@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 import pygit2
 
-from commstats.sample import content, mailing_list as ml
+from commstats.sample import content
+from commstats.sample import mailing_list as ml
 from commstats.sample.git_history import Branch, Content, RepoWriter, adhoc_patch, signature
 from commstats.sample.mbox import Mail
 from commstats.sample.people import Person
@@ -47,7 +48,9 @@ class Review:
 
 
 class ProjectSim:
-    def __init__(self, spec: ProjectSpec, people: list[Person], rng: random.Random, writer: RepoWriter) -> None:
+    def __init__(
+        self, spec: ProjectSpec, people: list[Person], rng: random.Random, writer: RepoWriter
+    ) -> None:
         self.spec = spec
         self.rng = rng
         self.writer = writer
@@ -63,20 +66,27 @@ class ProjectSim:
     # -- cast -------------------------------------------------------------------------------------
 
     def _choose_maintainers(self) -> list[Person]:
-        wanted = ["Red Hat", "Red Hat", "SUSE"] if not self.spec.scoped else ["Red Hat", "Google", "IBM", "Arm"]
+        wanted = (
+            ["Red Hat", "Red Hat", "SUSE"] if not self.spec.scoped else ["Red Hat", "Google", "IBM", "Arm"]
+        )
         chosen: list[Person] = []
+        start = datetime(2019, 1, 1).date()
         for org in wanted:
             for p in self.people:
-                if p.organization(p.commit_addresses[0][0] or datetime(2019, 1, 1).date()) == org and not p.key and p not in chosen:
-                    if self.spec.key in p.projects and all(m.name != p.name for m in chosen):
-                        chosen.append(p)
-                        break
+                eligible = p.organization(start) == org and not p.key and self.spec.key in p.projects
+                if eligible and all(m.name != p.name for m in chosen):
+                    chosen.append(p)
+                    break
         for p in chosen:
             p.commits, p.first_year, p.last_year = True, 2019, 2024
         return chosen
 
     def _choose_out_maintainers(self) -> list[Person]:
-        chosen = [p for p in self.people if not p.key and p not in self.maintainers and p.commits and p.first_year == 2019][-3:]
+        chosen = [
+            p
+            for p in self.people
+            if not p.key and p not in self.maintainers and p.commits and p.first_year == 2019
+        ][-3:]
         for p in chosen:
             p.last_year = 2024
         return chosen
@@ -87,11 +97,16 @@ class ProjectSim:
     def _pick_author(self, when: datetime) -> Person:
         year = when.year
         pool = [p for p in self.members if p.commits and p.active(year)]
-        weights = [self.spec.boost.get(year, 1.0) if p.organization(when.date()) == self.spec.boost_org else 1.0 for p in pool]
+        weights = [
+            self.spec.boost.get(year, 1.0) if p.organization(when.date()) == self.spec.boost_org else 1.0
+            for p in pool
+        ]
         return self.rng.choices(pool, weights)[0]
 
     def _pick_committer(self, author: Person) -> Person:
-        weights = [3.0 if m.organization(datetime(2020, 1, 1).date()) == "Red Hat" else 1.0 for m in self.maintainers]
+        weights = [
+            3.0 if m.organization(datetime(2020, 1, 1).date()) == "Red Hat" else 1.0 for m in self.maintainers
+        ]
         committer = self.rng.choices(self.maintainers, weights)[0]
         if committer is author and self.rng.random() < 0.5:
             committer = self.rng.choice(self.maintainers)
@@ -119,12 +134,12 @@ class ProjectSim:
             while count < target:
                 t = self._random_time(year)
                 roll = rng.random()
-                if spec.scoped and roll < 0.56:
+                if spec.scoped and roll < 0.74:
                     scope = "x86mm" if rng.random() < 0.02 else "out"
                     units.append(self._unit(t, "direct", scope=scope))
                     count += 1
                     continue
-                if roll < (0.70 if spec.scoped else 0.25):
+                if roll < (0.80 if spec.scoped else 0.25):
                     units.append(self._unit(t, "direct", scope="in"))
                     count += 1
                     continue
@@ -146,8 +161,18 @@ class ProjectSim:
                 units.append(self._unit(self._random_time(year), "merge"))
             if year in (2020, 2021, 2022):
                 units.append(self._unit(datetime(year, 12, 30, 10, tzinfo=UTC), "series", boundary=True))
-        for year, kind in [(2019, "rename"), (2020, "binary"), (2021, "rename"), (2021, "delete"), (2022, "binary"),
-                           (2022, "rename"), (2023, "delete"), (2023, "rename"), (2024, "binary"), (2024, "delete")]:
+        for year, kind in [
+            (2019, "rename"),
+            (2020, "binary"),
+            (2021, "rename"),
+            (2021, "delete"),
+            (2022, "binary"),
+            (2022, "rename"),
+            (2023, "delete"),
+            (2023, "rename"),
+            (2024, "binary"),
+            (2024, "delete"),
+        ]:
             units.append(self._unit(self._random_time(year), kind))
         return sorted(units)
 
@@ -179,12 +204,22 @@ class ProjectSim:
 
     def _initial_commit(self) -> None:
         rng = self.rng
-        files: dict[str, Content | None] = {p: content.new_file(rng, p, blocks) for p, blocks in self.spec.files.items()}
+        files: dict[str, Content | None] = {
+            p: content.new_file(rng, p, blocks) for p, blocks in self.spec.files.items()
+        }
         for path in self.spec.binaries:
             files[path] = content.binary_blob(rng, 2048)
         when = datetime(2019, 1, 2, 9, 0, tzinfo=UTC)
         m = self.maintainers[0]
-        self._commit(self.writer.master, files, m, when, m, when, f"Initial import of {self.spec.repo_name}\n\n{self._sob(m, when)}\n")
+        self._commit(
+            self.writer.master,
+            files,
+            m,
+            when,
+            m,
+            when,
+            f"Initial import of {self.spec.repo_name}\n\n{self._sob(m, when)}\n",
+        )
 
     # -- changes ----------------------------------------------------------------------------------
 
@@ -199,10 +234,14 @@ class ProjectSim:
             return [p for p in paths if not self.spec.in_scope(p)]
         return [p for p in paths if self.spec.in_scope(p)]
 
-    def _change(self, files: dict[str, Content], scope: str, allow_new: bool = True, avoid: set[str] = frozenset()) -> dict[str, Content | None]:
+    def _change(
+        self, files: dict[str, Content], scope: str, allow_new: bool = True, avoid: set[str] = frozenset()
+    ) -> dict[str, Content | None]:
         """File edits for one commit, computed against ``files`` (which is not modified)."""
         rng = self.rng
-        candidates = [p for p in self._text_paths(files, "in" if scope == "mixed" else scope) if p not in avoid]
+        candidates = [
+            p for p in self._text_paths(files, "in" if scope == "mixed" else scope) if p not in avoid
+        ]
         changes: dict[str, Content | None] = {}
         if allow_new and rng.random() < 0.04:
             base = rng.choice(candidates).rsplit("/", 1)[0]
@@ -211,7 +250,9 @@ class ProjectSim:
                 changes[path] = content.new_file(rng, path, rng.randint(2, 5))
         k = rng.choices([1, 2, 3], [0.6, 0.3, 0.1])[0]
         for path in rng.sample(candidates, min(k, len(candidates))):
-            changes[path] = content.edit(rng, path, files[path], rng.choice(["small", "small", "small", "large"]))  # type: ignore[arg-type]
+            changes[path] = content.edit(
+                rng, path, files[path], rng.choice(["small", "small", "small", "large"])
+            )  # type: ignore[arg-type]
         if scope == "mixed":
             outside = [p for p in self._text_paths(files, "out") if p not in avoid]
             path = rng.choice(outside)
@@ -240,7 +281,10 @@ class ProjectSim:
 
     def _description(self) -> str:
         rng = self.rng
-        sentences = [" ".join(rng.sample(content.WORDS, rng.randint(8, 14))).capitalize() + "." for _ in range(rng.randint(1, 4))]
+        sentences = [
+            " ".join(rng.sample(content.WORDS, rng.randint(8, 14))).capitalize() + "."
+            for _ in range(rng.randint(1, 4))
+        ]
         return "\n".join(sentences)
 
     # -- unit handlers ----------------------------------------------------------------------------
@@ -249,7 +293,11 @@ class ProjectSim:
         rng = self.rng
         master = self.writer.master
         if u.scope in ("out", "x86mm"):
-            author = rng.choice(self.out_maintainers) if rng.random() < 0.3 else rng.choice([p for p in self.people if p.commits and p.active(u.time.year)])
+            author = (
+                rng.choice(self.out_maintainers)
+                if rng.random() < 0.3
+                else rng.choice([p for p in self.people if p.commits and p.active(u.time.year)])
+            )
             committer = rng.choice(self.out_maintainers)
         else:
             author = rng.choice(self.maintainers) if rng.random() < 0.5 else self._pick_author(u.time)
@@ -261,7 +309,9 @@ class ProjectSim:
         if committer is not author:
             if rng.random() < 0.3:
                 reviewer = rng.choice(self._correspondents(u.time.year, author))
-                trailers.append(ml.trailer(rng.choice(["Reviewed-by", "Acked-by"]), reviewer.name, reviewer.mail_address))
+                trailers.append(
+                    ml.trailer(rng.choice(["Reviewed-by", "Acked-by"]), reviewer.name, reviewer.mail_address)
+                )
             trailers.append(self._sob(committer, committed))
         message = f"{self._subject(changes)}\n\n{self._description()}\n\n" + "\n".join(trailers) + "\n"
         self._commit(master, changes, author, authored, committer, committed, message)
@@ -272,17 +322,38 @@ class ProjectSim:
         old = self.rng.choice(self._text_paths(master.files, "in"))
         stem, ext = old.rsplit(".", 1)
         new = f"{stem}_{self.rng.choice(content.NOUNS)}.{ext}"
-        changes: dict[str, Content | None] = {old: None, new: content.edit(self.rng, new, master.files[old], "tiny")}  # type: ignore[arg-type]
+        changes: dict[str, Content | None] = {
+            old: None,
+            new: content.edit(self.rng, new, master.files[old], "tiny"),
+        }  # type: ignore[arg-type]
         m = self.rng.choice(self.maintainers)
         subject = f"{self.spec.subject_prefix(old)}rename {old.rsplit('/', 1)[1]} to {new.rsplit('/', 1)[1]}"
-        self._commit(master, changes, m, u.time, m, u.time + timedelta(hours=2), f"{subject}\n\nThe old name no longer describes what the file does.\n\n{self._sob(m, u.time)}\n")
+        self._commit(
+            master,
+            changes,
+            m,
+            u.time,
+            m,
+            u.time + timedelta(hours=2),
+            f"{subject}\n\nThe old name no longer describes what the file does.\n\n{self._sob(m, u.time)}\n",
+        )
         self._bump("renames")
 
     def _do_binary(self, u: Unit) -> None:
         master = self.writer.master
-        changes: dict[str, Content | None] = {p: content.binary_blob(self.rng, 2048 + self.rng.randint(0, 512)) for p in self.spec.binaries}
+        changes: dict[str, Content | None] = {
+            p: content.binary_blob(self.rng, 2048 + self.rng.randint(0, 512)) for p in self.spec.binaries
+        }
         m = self.rng.choice(self.maintainers)
-        self._commit(master, changes, m, u.time, m, u.time + timedelta(hours=1), f"Update firmware images\n\nRebuilt from the upstream sources.\n\n{self._sob(m, u.time)}\n")
+        self._commit(
+            master,
+            changes,
+            m,
+            u.time,
+            m,
+            u.time + timedelta(hours=1),
+            f"Update firmware images\n\nRebuilt from the upstream sources.\n\n{self._sob(m, u.time)}\n",
+        )
         self._bump("binary_updates")
 
     def _do_delete(self, u: Unit) -> None:
@@ -291,7 +362,15 @@ class ProjectSim:
         path = self.rng.choice(victims)
         m = self.rng.choice(self.maintainers)
         subject = f"{self.spec.subject_prefix(path)}remove {path.rsplit('/', 1)[1]}"
-        self._commit(master, {path: None}, m, u.time, m, u.time + timedelta(hours=3), f"{subject}\n\nNothing uses this code any more.\n\n{self._sob(m, u.time)}\n")
+        self._commit(
+            master,
+            {path: None},
+            m,
+            u.time,
+            m,
+            u.time + timedelta(hours=3),
+            f"{subject}\n\nNothing uses this code any more.\n\n{self._sob(m, u.time)}\n",
+        )
         self._bump("deletions")
 
     def _do_merge(self, u: Unit) -> None:
@@ -312,10 +391,19 @@ class ProjectSim:
         side = self._change(master.files, "in", allow_new=False, avoid=touched)
         msg = f"{self._subject(side)}\n\n{self._description()}\n\n{self._sob(m, when)}\n"
         self._commit(master, side, m, when, m, when + timedelta(hours=6), msg)
-        merged = {p: topic.files[p] for p in touched}
+        merged = {p: topic.files[p] for p in sorted(touched)}
         name = f"topic-{rng.choice(content.NOUNS)}-{u.time.year}"
         done = when + timedelta(days=1)
-        self._commit(master, merged, m, done, m, done, f"Merge branch '{name}' into master\n\n{self._sob(m, done)}\n", (topic.head,))  # type: ignore[arg-type]
+        self._commit(
+            master,
+            merged,
+            m,
+            done,
+            m,
+            done,
+            f"Merge branch '{name}' into master\n\n{self._sob(m, done)}\n",
+            (topic.head,),
+        )  # type: ignore[arg-type]
         self._bump("merges")
 
     def _reviews(self, u: Unit, author: Person, post: datetime, n: int) -> list[Review]:
@@ -332,10 +420,16 @@ class ProjectSim:
             named = sender
             if kind and rng.random() < 0.04:
                 # Forwarding a colleague's ack: the trailer names someone else.
-                colleagues = [p for p in pool if p is not sender and p.stints[0].organization == sender.stints[0].organization]
+                colleagues = [
+                    p
+                    for p in pool
+                    if p is not sender and p.stints[0].organization == sender.stints[0].organization
+                ]
                 if colleagues:
                     named = rng.choice(colleagues)
-            reviews.append(Review(sender, post + timedelta(hours=hours, minutes=rng.randint(1, 59)), target, kind, named))
+            reviews.append(
+                Review(sender, post + timedelta(hours=hours, minutes=rng.randint(1, 59)), target, kind, named)
+            )
         return sorted(reviews, key=lambda r: r.when)
 
     def _do_series(self, u: Unit) -> None:
@@ -346,7 +440,9 @@ class ProjectSim:
         authored0 = u.time
         if u.boundary:
             authored0 = datetime(u.time.year, 12, 30, 10, tzinfo=ml.tz(author))
-        post = authored0 + (timedelta(days=rng.randint(7, 25)) if u.version > 1 else timedelta(minutes=rng.randint(20, 2000)))
+        post = authored0 + (
+            timedelta(days=rng.randint(7, 25)) if u.version > 1 else timedelta(minutes=rng.randint(20, 2000))
+        )
         if u.boundary:
             post = authored0 + timedelta(hours=1)
 
@@ -375,9 +471,30 @@ class ProjectSim:
                     diffs.append(adhoc_patch("README", (), ("placeholder",)))
                     continue
                 diffs.append(adhoc_patch(path, orig[path], content.edit(rng, path, orig[path])))  # type: ignore[arg-type]
-            posted = self._post(author, when, version, kind, tag, series_subject, subjects, descriptions, diffs, [[] for _ in patches], n)
+            posted = self._post(
+                author,
+                when,
+                version,
+                kind,
+                tag,
+                series_subject,
+                subjects,
+                descriptions,
+                diffs,
+                [[] for _ in patches],
+                n,
+            )
             first = posted[1] if n > 1 else posted[0]
-            self.mails.append(ml.reply(rng, first, author, when + timedelta(days=2), "Thanks for the reviews, I'll fold this into v" + str(version + 1) + ".", list_tag=tag))
+            self.mails.append(
+                ml.reply(
+                    rng,
+                    first,
+                    author,
+                    when + timedelta(days=2),
+                    "Thanks for the reviews, I'll fold this into v" + str(version + 1) + ".",
+                    list_tag=tag,
+                )
+            )
             self._bump("superseded_versions")
 
         reviews = self._reviews(u, author, post, n)
@@ -398,8 +515,22 @@ class ProjectSim:
         if u.fate != "merged":
             diffs = []
             for ch, orig in zip(patches, originals, strict=True):
-                diffs.append("".join(adhoc_patch(p, orig[p], ch[p]) for p in ch if p in orig and ch[p] is not None))  # type: ignore[arg-type]
-            posted = self._post(author, post, u.version, kind, tag, series_subject, subjects, descriptions, diffs, pre_trailers, n)
+                diffs.append(
+                    "".join(adhoc_patch(p, orig[p], ch[p]) for p in ch if p in orig and ch[p] is not None)
+                )  # type: ignore[arg-type]
+            posted = self._post(
+                author,
+                post,
+                u.version,
+                kind,
+                tag,
+                series_subject,
+                subjects,
+                descriptions,
+                diffs,
+                pre_trailers,
+                n,
+            )
             self._post_reviews(posted, reviews, author, tag, rejected=u.fate == "rejected")
             self._bump(f"series_{u.fate}")
             return
@@ -426,16 +557,55 @@ class ProjectSim:
                 trailers.append(self._sob(committer, committed))
             message = f"{subjects[i - 1]}\n\n{descriptions[i - 1]}\n\n" + "\n".join(trailers) + "\n"
             authored = authored0 + timedelta(minutes=2 * i)
-            shas.append(self._commit(master, changes, author, authored, committer, committed + timedelta(seconds=i), message))
+            shas.append(
+                self._commit(
+                    master, changes, author, authored, committer, committed + timedelta(seconds=i), message
+                )
+            )
         diffs = [writer.patch_text(sha) for sha in shas]
-        posted = self._post(author, post, u.version, kind, tag, series_subject, subjects, descriptions, diffs, pre_trailers, n, link_ids)
+        posted = self._post(
+            author,
+            post,
+            u.version,
+            kind,
+            tag,
+            series_subject,
+            subjects,
+            descriptions,
+            diffs,
+            pre_trailers,
+            n,
+            link_ids,
+        )
         self._post_reviews(posted, reviews, author, tag, rejected=False)
         if rng.random() < 0.5:
-            self.mails.append(ml.reply(rng, posted[0], committer, committed + timedelta(minutes=5), "Applied, thanks!", list_tag=tag))
+            self.mails.append(
+                ml.reply(
+                    rng,
+                    posted[0],
+                    committer,
+                    committed + timedelta(minutes=5),
+                    "Applied, thanks!",
+                    list_tag=tag,
+                )
+            )
         if not spec.scoped and rng.random() < 0.4:
-            summary = "\n".join(f"  - {s}\n    {spec.repo_url.replace('.git', '')}/c/{str(sha)[:12]}" for s, sha in zip(subjects, shas, strict=True))
+            summary = "\n".join(
+                f"  - {s}\n    {spec.repo_url.replace('.git', '')}/c/{str(sha)[:12]}"
+                for s, sha in zip(subjects, shas, strict=True)
+            )
             body = f"Hello:\n\nThis series was applied to {spec.repo_name}.git (master)\nby {committer.name}:\n\nHere is the summary with links:\n{summary}\n\nYou are awesome, thank you!\n"
-            self.mails.append(ml.bot_mail(rng, ml.PATCHWORK_BOT, committed + timedelta(minutes=30), "Re: " + posted[0].subject, body, spec.list_address, posted[0]))
+            self.mails.append(
+                ml.bot_mail(
+                    rng,
+                    ml.PATCHWORK_BOT,
+                    committed + timedelta(minutes=30),
+                    "Re: " + posted[0].subject,
+                    body,
+                    spec.list_address,
+                    posted[0],
+                )
+            )
         self._bump("series_merged")
         self._bump("commits_posted", n)
 
@@ -467,13 +637,28 @@ class ProjectSim:
         lead = f"{tag} " if tag else ""
         posted: list[Mail] = []
         if n > 1:
-            cover = Mail(author.mail_name, author.mail_address, when, f"{lead}{ml.patch_prefix(rng, version, 0, n, kind)} {series_subject}",
-                         ml.with_signature(ml.cover_body(rng, series_subject, n, version, version > 1), author), ids[0], to=self.spec.list_address)
+            cover = Mail(
+                author.mail_name,
+                author.mail_address,
+                when,
+                f"{lead}{ml.patch_prefix(rng, version, 0, n, kind)} {series_subject}",
+                ml.with_signature(ml.cover_body(rng, series_subject, n, version, version > 1), author),
+                ids[0],
+                to=self.spec.list_address,
+            )
             posted.append(cover)
         for i in range(n):
             mid = ids[i + 1] if n > 1 else ids[0]
             body = ml.patch_body(descriptions[i], trailers[i] or [self._sob(author, post)], diffs[i])
-            mail = Mail(author.mail_name, author.mail_address, when + timedelta(seconds=i + 1), f"{lead}{ml.patch_prefix(rng, version, i + 1, n, kind)} {subjects[i]}", body, mid, to=self.spec.list_address)
+            mail = Mail(
+                author.mail_name,
+                author.mail_address,
+                when + timedelta(seconds=i + 1),
+                f"{lead}{ml.patch_prefix(rng, version, i + 1, n, kind)} {subjects[i]}",
+                body,
+                mid,
+                to=self.spec.list_address,
+            )
             if n > 1:
                 mail.in_reply_to, mail.references = ids[0], [ids[0]]
             posted.append(mail)
@@ -481,7 +666,9 @@ class ProjectSim:
         self._bump("patches_posted", n)
         return posted
 
-    def _post_reviews(self, posted: list[Mail], reviews: list[Review], author: Person, tag: str | None, rejected: bool) -> None:
+    def _post_reviews(
+        self, posted: list[Mail], reviews: list[Review], author: Person, tag: str | None, rejected: bool
+    ) -> None:
         rng = self.rng
         for r in reviews:
             parent = posted[min(r.target, len(posted) - 1)]
@@ -495,7 +682,16 @@ class ProjectSim:
             reply = ml.reply(rng, parent, r.sender, r.when, text, trailers, tag)
             self.mails.append(reply)
             if rng.random() < 0.35:
-                self.mails.append(ml.reply(rng, reply, author, r.when + timedelta(hours=rng.randint(1, 30)), "Thanks for the review!", list_tag=tag))
+                self.mails.append(
+                    ml.reply(
+                        rng,
+                        reply,
+                        author,
+                        r.when + timedelta(hours=rng.randint(1, 30)),
+                        "Thanks for the review!",
+                        list_tag=tag,
+                    )
+                )
 
     def _do_discussion(self, u: Unit) -> None:
         rng = self.rng
@@ -509,8 +705,15 @@ class ProjectSim:
         subject = rng.choice(ml.QUESTIONS)
         if self.spec.list_tag and rng.random() < 0.2:
             subject = f"{self.spec.list_tag} {subject}"
-        root = Mail(starter.mail_name, starter.mail_address, u.time.astimezone(ml.tz(starter)), subject, ml.with_signature(body, starter),
-                    ml.message_id(rng, u.time, starter.mail_address), to=self.spec.list_address)
+        root = Mail(
+            starter.mail_name,
+            starter.mail_address,
+            u.time.astimezone(ml.tz(starter)),
+            subject,
+            ml.with_signature(body, starter),
+            ml.message_id(rng, u.time, starter.mail_address),
+            to=self.spec.list_address,
+        )
         self.mails.append(root)
         thread = [root]
         when = u.time
@@ -529,10 +732,21 @@ class ProjectSim:
         m = self.maintainers[0]
         base, head = self.history[-12], self.history[-1]
         shortlog = [subject for _, subject, _ in self.history[-11:]]
-        body = ml.pull_request_body(str(base[0]), base[1], base[2], self.spec.repo_url, f"for-{u.time:%Y%m}", str(head[0]), shortlog)
+        body = ml.pull_request_body(
+            str(base[0]), base[1], base[2], self.spec.repo_url, f"for-{u.time:%Y%m}", str(head[0]), shortlog
+        )
         when = u.time.astimezone(ml.tz(m))
-        self.mails.append(Mail(m.mail_name, m.mail_address, when, f"[GIT PULL] {self.spec.key} changes for {u.time:%Y-%m}", body,
-                               ml.message_id(self.rng, u.time, m.mail_address), to=self.spec.list_address))
+        self.mails.append(
+            Mail(
+                m.mail_name,
+                m.mail_address,
+                when,
+                f"[GIT PULL] {self.spec.key} changes for {u.time:%Y-%m}",
+                body,
+                ml.message_id(self.rng, u.time, m.mail_address),
+                to=self.spec.list_address,
+            )
+        )
         self._bump("pull_requests")
 
     def _do_syzbot(self, u: Unit) -> None:
@@ -543,9 +757,24 @@ class ProjectSim:
             f"\nBUG: KASAN: use-after-free Read in {fn}\n\nIMPORTANT: if you fix the issue, please add the following tag to the commit:\n"
             f"Reported-by: {ml.SYZBOT[1]}\n"
         )
-        report = ml.bot_mail(rng, ml.SYZBOT, u.time, f"[syzbot] KASAN: use-after-free Read in {fn}", body, self.spec.list_address)
+        report = ml.bot_mail(
+            rng,
+            ml.SYZBOT,
+            u.time,
+            f"[syzbot] KASAN: use-after-free Read in {fn}",
+            body,
+            self.spec.list_address,
+        )
         self.mails.append(report)
         if rng.random() < 0.5:
             m = rng.choice(self.maintainers)
-            self.mails.append(ml.reply(rng, report, m, u.time + timedelta(hours=rng.randint(2, 72)), "Looking into it; this is probably the missing lock in the slot update path."))
+            self.mails.append(
+                ml.reply(
+                    rng,
+                    report,
+                    m,
+                    u.time + timedelta(hours=rng.randint(2, 72)),
+                    "Looking into it; this is probably the missing lock in the slot update path.",
+                )
+            )
         self._bump("syzbot_reports")

@@ -57,7 +57,14 @@ def _config() -> dict:
             "kernel-virt": {
                 "title": "Kernel virtualization (sample)",
                 "mailing_lists": [{"name": "kvm", "kind": "mbox", "path": "mail/kvm.mbox"}],
-                "repositories": [{"name": "minikernel", "path": "repos/minikernel.git", "branch": "master", "paths": KVM_PATHS}],
+                "repositories": [
+                    {
+                        "name": "minikernel",
+                        "path": "repos/minikernel.git",
+                        "branch": "master",
+                        "paths": KVM_PATHS,
+                    }
+                ],
             },
         },
         "identities": {
@@ -95,7 +102,11 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
             "commits": writer.commits,
             "head": str(writer.master.head),
             "maintainers": [m.name for m in sim.maintainers],
-            **{k: v for k, v in sorted(sim.stats.items()) if not k.startswith(("discussions", "pull", "syzbot", "patches"))},
+            **{
+                k: v
+                for k, v in sorted(sim.stats.items())
+                if not k.startswith(("discussions", "pull", "syzbot", "patches"))
+            },
         }
         summary["mailing_lists"][spec.list_name] = {
             "project": spec.key,
@@ -132,11 +143,17 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> dict:
             "commits": p.commits,
             "active": [p.first_year, p.last_year],
             "organizations": [
-                {"organization": s.organization, "from": s.start.isoformat() if s.start else None, "until": s.end.isoformat() if s.end else None}
+                {
+                    "organization": s.organization,
+                    "from": s.start.isoformat() if s.start else None,
+                    "until": s.end.isoformat() if s.end else None,
+                }
                 for s in p.stints
             ],
         }
         for p in people
     ]
-    (out_dir / "manifest.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "manifest.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return summary
