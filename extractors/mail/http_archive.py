@@ -46,7 +46,9 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from commstats.config import MailingListConfig
 from extractors.mail.cachepath import source_cache_dir
+from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceProblem
+from extractors.mail.sources import register
 
 INCREMENTAL = False
 
@@ -358,3 +360,20 @@ def iter_http_archive(
             yield item
         elif item.path is not None:
             yield from iter_mbox(item.path)
+
+
+@register("http-archive")
+def http_archive_source(lst: MailingListConfig, cache_dir: Path) -> Iterator[RawMessage | SourceProblem]:
+    """The registered source: checks the template and the range up front."""
+    if not lst.url:
+        raise SourceError(f"mailing list '{lst.name}': kind http-archive needs 'url'")
+    if lst.since is None:
+        raise SourceError(f"mailing list '{lst.name}': kind http-archive needs 'since' (first month)")
+    try:
+        expand(lst.url, Month(lst.since.year, lst.since.month))
+    except (KeyError, IndexError, ValueError) as exc:
+        raise SourceError(
+            f"mailing list '{lst.name}': bad URL template {lst.url!r} ({type(exc).__name__}: {exc}); "
+            "placeholders are {year}, {month}, {month_name}, {start}, {end}"
+        ) from None
+    return iter_http_archive(lst, cache_dir)

@@ -30,6 +30,7 @@ import duckdb
 
 from commstats.config import MailingListConfig
 from extractors.load import Spool, connect_for_write
+from extractors.mail.parse import ParsedMessage, parse_message
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
 from extractors.schema import MAIL_DELETIONS_TABLE, MAIL_STATE_TABLE, MAIL_TABLES, RAW_SCHEMA
 
@@ -48,6 +49,13 @@ DELETE_BY: dict[str, tuple[str, tuple[str, ...]]] = {
     table: (MAIL_DELETIONS_TABLE, ("message_id",))
     for table in ("mail_messages", "mail_trailers", "mail_issues")
 }
+
+
+def deleted_message_id(data: bytes) -> str | None:
+    """The Message-ID a removed message was stored under: parsed exactly as when it was added,
+    so a message without one maps to the same synthetic ID."""
+    parsed = parse_message(RawMessage(data, "deleted"))
+    return parsed.row["message_id"] if isinstance(parsed, ParsedMessage) else None
 
 
 def is_incremental(lst: MailingListConfig) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 
 from commstats.config import MailingListConfig
 from extractors.load import Spool, publish
+from extractors.mail.incremental import deleted_message_id, source_kwargs
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.sources import SOURCES, get_source
@@ -125,9 +126,13 @@ def ingest_mailing_list(
 
     Returns the list's row count per raw mail table. Raises SourceError (one line naming the
     list and the path) when the source cannot be read at all."""
-    messages = get_source(lst.kind)(lst, Path(cache_dir))
+    # incremental kinds (public-inbox, nntp) get their stored cursors and publish by key
+    extra, book = source_kwargs(warehouse, project, lst)
+    messages = get_source(lst.kind)(lst, Path(cache_dir), **extra)
     spool = Spool()
     try:
+        if book is not None:
+            messages = book.divert(messages, spool, deleted_message_id)
         count = 0
         for table, row in iter_list_rows(project, lst, messages):
             spool.add(table, row)
@@ -137,6 +142,10 @@ def ingest_mailing_list(
                     progress(count)
         if progress is not None:
             progress(count)
-        return publish(warehouse, spool, MAIL_TABLES, {"project": project, "list_name": lst.name})
+        owner = {"project": project, "list_name": lst.name}
+        if book is not None:
+            book.finish(spool)
+            return publish(warehouse, spool, owner=owner, **book.publish_args())
+        return publish(warehouse, spool, MAIL_TABLES, owner)
     finally:
         spool.cleanup()

@@ -22,7 +22,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from commstats.config import MailingListConfig
+from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem
+from extractors.mail.sources import register
 
 INCREMENTAL = True
 
@@ -210,3 +212,15 @@ def _read_group(
             if start <= number <= end:
                 yield number, client.article(number)
         start = end + 1
+
+
+@register("nntp")
+def nntp_source(
+    lst: MailingListConfig, cache_dir: Path, state: Mapping[str, str] | None = None
+) -> Iterator[NntpItem]:
+    """The registered source: checks the URL up front."""
+    try:
+        NntpUrl.parse(lst.url or "")
+    except ValueError as exc:
+        raise SourceError(f"mailing list '{lst.name}': {exc}") from None
+    return iter_nntp(lst, cache_dir, state)

@@ -33,7 +33,9 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 
 from commstats.config import MailingListConfig
 from extractors.mail.cachepath import source_cache_dir
+from extractors.mail.errors import SourceError
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
+from extractors.mail.sources import register
 
 # What the incremental machinery needs to know about this source (see extractors.mail.sources).
 INCREMENTAL = True
@@ -91,6 +93,20 @@ def iter_public_inbox(
             return
     for epoch in epochs:
         yield from read_epoch(epoch, state.get(cursor_key(epoch.name)))
+
+
+@register("public-inbox")
+def public_inbox_source(
+    lst: MailingListConfig, cache_dir: Path, state: Mapping[str, str] | None = None
+) -> Iterator[PublicInboxItem]:
+    """The registered source: checks a local archive up front, so a wrong path is one clear line."""
+    if not lst.url:
+        path = Path(lst.path) if lst.path is not None else None
+        if path is None or not path.exists():
+            raise SourceError(f"mailing list '{lst.name}': path not found: {path}")
+        if not local_epochs(path):
+            raise SourceError(f"mailing list '{lst.name}': no public-inbox epoch (N.git) found in {path}")
+    return iter_public_inbox(lst, cache_dir, state)
 
 
 # ---------------------------------------------------------------------------------------------
