@@ -79,10 +79,9 @@ def _build(y: int, mo: int, d: int, h: int, mi: int, s: int, zone: int) -> datet
     if s == 60:
         s = 59  # leap second
     try:
-        local = datetime(y, mo, d, h, mi, s)
-    except ValueError:
+        return datetime(y, mo, d, h, mi, s) - timedelta(minutes=zone)
+    except (ValueError, OverflowError):  # fuzzed years such as 99999999999999999999
         return None
-    return local - timedelta(minutes=zone)
 
 
 # The canonical shape of nearly every modern Date header, parsed without the general machinery.
@@ -103,7 +102,7 @@ def parse_date(value: bytes | str | None) -> datetime | None:
         if mon is not None and zh <= 14 and zm < 60:
             zone = zh * 60 + zm
             dt = _build(
-                int(f.group(3)),
+                _year(f.group(3)),
                 mon,
                 int(f.group(1)),
                 int(f.group(4)),

@@ -9,6 +9,10 @@ looks like a real separator:
 - or any other `From <token>...` line (patchew's bare `From A`, damaged lines) that is directly
   followed by a header field line.
 
+Mailman's pipermail archives do not always leave a blank line before the next separator (a
+scrubbed attachment's `Url : ...` line, a body without a final newline); there a `From <sender>
+<date>` line directly followed by a header field line is a separator too.
+
 Every other line starting with `From ` is body text (an unescaped mboxo body line).
 
 Escaping: `escaping="mboxrd"` (the default) strips one `>` from every line matching `^>+From `,
@@ -145,9 +149,6 @@ def iter_mbox(
                     break
                 # i == 0 only right after compaction, where the byte before was a line end.
                 blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
-                if not blank:
-                    scan = i + 1
-                    continue
                 nl = buf.find(b"\n", i + 1)
                 if nl < 0:
                     if not eof:
@@ -155,14 +156,14 @@ def iter_mbox(
                         break
                     nl = len(buf)
                 line = bytes(buf[i + 1 : nl]).rstrip(b"\r")
-                if STRICT_SEPARATOR.match(line):
+                if blank and STRICT_SEPARATOR.match(line):
                     ok = True
-                elif LOOSE_SEPARATOR.match(line):
+                elif LOOSE_SEPARATOR.match(line) and (blank or STRICT_SEPARATOR.match(line)):
                     nl2 = buf.find(b"\n", nl + 1)
                     if nl2 < 0 and not eof:
                         scan = i
                         break
-                    ok = is_separator(line, bytes(buf[nl + 1 : nl2 if nl2 >= 0 else len(buf)]))
+                    ok = FIELD_LINE.match(bytes(buf[nl + 1 : nl2 if nl2 >= 0 else len(buf)])) is not None
                 else:
                     ok = False
                 if not ok:

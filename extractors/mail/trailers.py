@@ -49,8 +49,8 @@ def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
     v = _COMMENT.sub("", value.strip())
     v = deobfuscate(v)
     m = ADDRESS_IN_TEXT.search(v)
-    if not m:
-        return _clean(v), None
+    if not m:  # no usable address: the name is what precedes a broken `<...>`
+        return _clean(v.split("<", 1)[0]) or _clean(v), None
     address = m.group(1).lower()
     name = _clean(v[: m.start()])
     if name is None:
