@@ -20,11 +20,27 @@ _SPACE = b" \t\n\r"  # git's isspace(): not \v or \f
 
 def _add_digest(total: bytearray, digest: bytes) -> None:
     # git adds the digests as little-endian numbers, dropping the final carry
-    carry = 0
-    for i in range(len(total)):
-        carry += total[i] + digest[i]
-        total[i] = carry & 0xFF
-        carry >>= 8
+    n = (int.from_bytes(total, "little") + int.from_bytes(digest, "little")) & _MASK160
+    total[:] = n.to_bytes(20, "little")
+
+
+_MASK160 = (1 << 160) - 1
+# the lines git does not hash in a file with hunks: `index`, hunk headers, `\ No newline`
+_UNHASHED = re.compile(rb"^(?:index |@@ -|\\ )[^\n]*(?:\n|$)", re.M)
+
+
+def _fast_patch_id(patches: list[bytes]) -> str | None:
+    # Every file has hunks: each file is then exactly one hash of its lines minus the unhashed
+    # ones, whitespace removed (removing it line by line or all at once is the same).
+    total = 0
+    patchlen = 0
+    for text in patches:
+        body = _UNHASHED.sub(b"", text).translate(None, _SPACE)
+        patchlen += len(body)
+        total += int.from_bytes(hashlib.sha1(body).digest(), "little")
+    if not patchlen:
+        return None
+    return (total & _MASK160).to_bytes(20, "little").hex()
 
 
 def patch_id(patches: Iterable[bytes]) -> str | None:
@@ -40,6 +56,14 @@ def patch_id(patches: Iterable[bytes]) -> str | None:
     repositories the patch-ids of commits with binary files differ from git's.
     Returns None for an empty diff, as git prints nothing then.
     """
+    patches = list(patches)
+    if all(b"\n@@ -" in p for p in patches):
+        return _fast_patch_id(patches)
+    return slow_patch_id(patches)
+
+
+def slow_patch_id(patches: Iterable[bytes]) -> str | None:
+    """`patch_id`, line by line as git does it (any diff, including files without hunks)."""
     total = bytearray(20)
     ctx = hashlib.sha1()
     patchlen = 0

@@ -23,19 +23,16 @@ class Trailer(NamedTuple):
     value: str  # unfolded and trimmed
 
 
+_SEPARATOR = re.compile(r"[A-Za-z0-9-]+[ \t]*:")
+
+
 def _find_separator(line: str) -> int:
-    """Index of ':' after a `Key` token (alnum and '-'), optional blanks between; -1 if none."""
-    whitespace_found = False
-    for i, c in enumerate(line):
-        if c == ":":
-            return i
-        if not whitespace_found and (c.isascii() and (c.isalnum() or c == "-")):
-            continue
-        if i != 0 and c in " \t":
-            whitespace_found = True
-            continue
-        break
-    return -1
+    """Index of ':' after a `Key` token (ASCII alnum and '-'), blanks allowed before it; else -1.
+
+    (git also accepts a ':' in the first column, at index 0, which every caller rejects.)
+    """
+    m = _SEPARATOR.match(line)
+    return m.end() - 1 if m else -1
 
 
 def _is_blank(line: str) -> bool:
@@ -168,7 +165,7 @@ def parse_person(value: str) -> tuple[str | None, str | None]:
             parsed_name, parsed_addr = parseaddr(v)
             if "@" in parsed_addr:
                 address, name_part = parsed_addr, parsed_name
-    name = _COMMENT_PAREN.sub(" ", name_part)
+    name = _COMMENT_PAREN.sub(" ", re.sub(r"<[^<>]*>?", " ", name_part))
     name = " ".join(name.split()).strip(" \"'")
     name = name.replace('\\"', '"')
     if address is not None:
