@@ -18,6 +18,7 @@ from extractors.git.scope import PathScope
 DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
 FIND_FLAGS = DiffFind.FIND_RENAMES
 RENAME_THRESHOLD = 50  # git's default (-M50%)
+SIMILARITY_MAX_BYTES = 4 << 20
 
 _ADDED = DeltaStatus.ADDED
 _DELETED = DeltaStatus.DELETED
@@ -108,7 +109,8 @@ def commit_changes(
         )
         if with_patch_id:
             text = patch.data
-            if status == _RENAMED and delta.similarity < 100:
+            if status == _RENAMED and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
+                # (git's score is computed in Python: beyond a few MB libgit2's figure stands)
                 text = with_git_similarity(text, repo[delta.old_file.id].data, repo[delta.new_file.id].data)
             texts.append(text)
     pid = patch_id(texts) if with_patch_id and texts else None

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 import pygit2
@@ -312,7 +313,16 @@ def iter_repository_rows(
     try:
         running = workers
         while running:
-            kind, commits, payload = queue.get()
+            try:
+                kind, commits, payload = queue.get(timeout=10)
+            except Empty:
+                # a worker killed from outside (e.g. out of memory) never reports: do not wait forever
+                dead = [p for p in procs if p.exitcode not in (None, 0)]
+                if dead:
+                    raise RuntimeError(
+                        f"git repository '{repo_name}': extraction worker exited with code {dead[0].exitcode}"
+                    ) from None
+                continue
             if kind == "done":
                 running -= 1
             elif kind == "error":
