@@ -16,8 +16,11 @@ FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _VALUE = rb"[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)"
 _COMMON = re.compile(
     rb"\n(From|Date|Subject|Message-I[Dd]|In-Reply-To|References|Content-Type|"
-    rb"Content-Transfer-Encoding|Received)" + _VALUE
+    rb"Content-Transfer-Encoding)" + _VALUE
 )
+# Only the first Received header is used; matching all of them (a dozen folded lines per message
+# on kernel lists) would dominate header scanning.
+_RECEIVED = re.compile(rb"\nReceived" + _VALUE)
 _ANY = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+)" + _VALUE)
 _CANON = {
     b"From": "from",
@@ -55,6 +58,9 @@ def extract_headers(head: bytes) -> dict[str, bytes]:
         key = _CANON[m.group(1)]
         if key not in found:
             found[key] = m.group(2)
+    r = _RECEIVED.search(text)
+    if r is not None:
+        found["received"] = r.group(1)
     if not all(k in found for k in ESSENTIAL):
         for m in _ANY.finditer(text):
             key = m.group(1).decode("ascii").lower()
