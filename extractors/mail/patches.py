@@ -129,8 +129,108 @@ def _fast_hunk(text: bytes, pos: int, before: int, after: int) -> int:
     return -1
 
 
+# The common shape, hashed a file at a time: `diff ` line, alphabetic header lines, `--- `/`+++ `,
+# then hunks whose `[ +-]` line runs hold exactly the counts their `@@` headers announce. Anything
+# else (binary patches, `\\ No newline` lines, miscounted hunks, mode-only changes) is left to the
+# line-by-line walk below, which follows git's state machine exactly.
+_FILE_HEAD = re.compile(rb"diff [^\n]*\n((?:[A-Za-z][^\n]*\n)*)--- [^\n]*\n\+\+\+ [^\n]*\n")
+_HUNK = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?[^\n]*\n((?:[ +\-][^\n]*\n)*)")
+_HEX_LINE = re.compile(rb"\n(?:commit |From )?[0-9a-fA-F]{40}")
+_SLOW = "slow"
+
+
+def _header_lines(hdr: bytes) -> bytes | None:
+    """The hashed part of a file's extended header lines, or None when the slow walk is needed."""
+    if hdr.startswith(b"index ") and hdr.find(b"\n") == len(hdr) - 1:
+        return b""  # the usual lone `index a..b mode` line, which git leaves out
+    kept = []
+    for line in hdr.splitlines(keepends=True):
+        if line.startswith(b"index "):
+            continue
+        if line.startswith(b"GIT binary patch") or line.startswith(b"Binary files"):
+            return None
+        if _HEX_LINE.match(b"\n" + line):
+            return None
+        kept.append(line)
+    return b"".join(kept)
+
+
+def _fast_patch_id(text: bytes, pos: int) -> str | None:
+    """git_patch_id for the common shape starting at the first `diff ` line `pos`; _SLOW otherwise."""
+    n = len(text)
+    result = 0
+    while True:
+        m = _FILE_HEAD.match(text, pos)
+        if m is None:
+            return _SLOW
+        hdr = m.group(1)
+        if hdr:
+            kept = _header_lines(hdr)
+            if kept is None:
+                return _SLOW
+            parts = [text[pos : m.start(1)], kept, text[m.end(1) : m.end()]]
+        else:
+            parts = [text[pos : m.end()]]
+        pos = m.end()
+        while True:
+            h = _HUNK.match(text, pos)
+            if h is None:
+                return _SLOW
+            g1, g2 = h.group(1, 2)
+            before = int(g1) if g1 is not None else 1
+            after = int(g2) if g2 is not None else 1
+            if before == 0 and after == 0:
+                return _SLOW
+            s, e = h.span(3)
+            mn = text.count(b"\n-", s - 1, e - 1)
+            pl = text.count(b"\n+", s - 1, e - 1)
+            sp = text.count(b"\n", s, e) - mn - pl  # every run line starts with ' ', '-' or '+'
+            cut = e
+            trims = 0
+            while sp + mn != before or sp + pl != after:
+                # Overshoot (typically the `-- ` signature line): drop the run's last line.
+                if sp + mn < before or sp + pl < after or cut <= s or trims == 6:
+                    return _SLOW
+                start = text.rfind(b"\n", s - 1, cut - 1) + 1
+                ch = text[start]
+                if ch == 0x20:
+                    sp -= 1
+                elif ch == 0x2D:
+                    mn -= 1
+                else:
+                    pl -= 1
+                cut = start
+                trims += 1
+            parts.append(text[s:cut])
+            pos = cut
+            if text.startswith(b"@@ -", pos):
+                continue
+            break
+        result += int.from_bytes(hashlib.sha1(b"".join(parts).translate(None, _WS_BYTES)).digest(), "little")
+        if pos < n and text.startswith(b"diff ", pos):
+            continue
+        if text.startswith(b"\\", pos):
+            return _SLOW  # `\\ No newline at end of file`: git skips it and reads on
+        return (result & _MASK).to_bytes(20, "little").hex()
+
+
 def git_patch_id(text: bytes) -> str | None:
     """`git patch-id --stable` of the first patch in `text`; None when there is no `diff ` line."""
+    if text.startswith(b"diff "):
+        first = 0
+    else:
+        first = text.find(b"\ndiff ")
+        if first < 0:
+            return None
+        first += 1
+    fast = _fast_patch_id(text, first)
+    if fast is not _SLOW:
+        return fast
+    return _walk_patch_id(text)
+
+
+def _walk_patch_id(text: bytes) -> str | None:
+    """git's get_one_patchid() line by line (with a counted fast path per hunk)."""
     if text.startswith(b"diff "):
         pos = 0
     else:
