@@ -27,17 +27,58 @@ def _thousands(value: float, _pos: int) -> str:
     return f"{value:,.0f}"
 
 
+def period_end(period_start: pd.Series, grain: str) -> pd.Series:
+    """Last day of each period: a running total is "as of" the end of the period it closes."""
+    starts = pd.to_datetime(period_start)
+    offset = {
+        "month": pd.DateOffset(months=1),
+        "quarter": pd.DateOffset(months=3),
+        "year": pd.DateOffset(years=1),
+    }
+    return starts + offset[grain] - pd.Timedelta(days=1)
+
+
+def running_totals(person_activity: pd.DataFrame, grain: str = "month") -> pd.DataFrame:
+    """Running totals per (project, period) from marts.person_activity rows at one grain
+    (project, period_start, person_id, commits, lines_changed): commits and lines changed add up;
+    contributors counts each commit author once, from the first period they committed in.
+    Columns: project, period_start, as_of (the period's last day), commits, lines_changed,
+    contributors."""
+    columns = ["project", "period_start", "as_of", *METRICS]
+    if person_activity.empty:
+        return pd.DataFrame(columns=columns)
+    df = person_activity.copy()
+    df["period_start"] = pd.to_datetime(df["period_start"])
+    totals = df.groupby(["project", "period_start"], as_index=False)[["commits", "lines_changed"]].sum()
+    totals = totals.sort_values(["project", "period_start"])
+    totals[["commits", "lines_changed"]] = totals.groupby("project")[["commits", "lines_changed"]].cumsum()
+    first = (
+        df[df["commits"].fillna(0) > 0]
+        .groupby(["project", "person_id"], as_index=False)["period_start"]
+        .min()
+    )
+    newcomers = first.groupby(["project", "period_start"]).size().rename("new").reset_index()
+    totals = totals.merge(newcomers, on=["project", "period_start"], how="left")
+    totals["contributors"] = totals["new"].fillna(0).astype(int).groupby(totals["project"]).cumsum()
+    totals["as_of"] = period_end(totals["period_start"], grain)
+    return totals[columns].reset_index(drop=True)
+
+
 def cumulative_growth(cumulative: pd.DataFrame, caption: str = "", no_data_reason: str = NO_DATA) -> Figure:
-    """`cumulative`: one row per (project, period_start) with running totals since the project's
-    first period: commits, lines_changed, contributors (distinct people so far, not a sum of
-    per-period counts). A missing metric column gets a "no data" panel of its own."""
+    """`cumulative`: one row per (project, as_of) with running totals from the project's first act
+    through the day `as_of`: commits, lines_changed, contributors (distinct commit authors so far,
+    not a sum of per-period counts) -- marts.community_health at grain cumulative, or
+    running_totals(). Without `as_of`, period_start is used. A missing metric column gets a
+    "no data" panel of its own."""
     present = [m for m in METRICS if m in cumulative.columns]
     if cumulative.empty or not present:
         return no_data_figure(TITLE, no_data_reason, caption)
     df = cumulative.copy()
-    df["period_start"] = pd.to_datetime(df["period_start"])
-    df = df.sort_values(["project", "period_start"])
+    df["as_of"] = pd.to_datetime(df["as_of"] if "as_of" in df.columns else df["period_start"])
+    df = df.sort_values(["project", "as_of"])
     projects = sorted(df["project"].unique())
+    # markers only where points are few enough to tell apart (yearly snapshots, not months)
+    markers = df.groupby("project").size().max() <= 30
     fig, axes = themed_figure(ncols=len(METRICS), panel=(4.6, 4.6))
     for ax, (column, (title, ylabel)) in zip(axes[0], METRICS.items(), strict=True):
         if column not in df.columns or df[column].isna().all():
@@ -45,18 +86,20 @@ def cumulative_growth(cumulative: pd.DataFrame, caption: str = "", no_data_reaso
             continue
         sns.lineplot(
             data=df,
-            x="period_start",
+            x="as_of",
             y=column,
             hue="project",
             hue_order=projects,
+            style="project" if markers else None,
+            markers=bool(markers),
+            dashes=False,
             ax=ax,
-            drawstyle="steps-post",
         )
         ax.set_title(title)
-        ax.set_xlabel("Period start")
+        ax.set_xlabel("As of (end of period)")
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.tick_params(axis="x", labelrotation=30)
         ax.legend(title="Project", fontsize=8, title_fontsize=9, loc="upper left")
-    return finish(fig, TITLE, caption, "running totals since each project's first period")
+    return finish(fig, TITLE, caption, "running totals from each project's first commit")

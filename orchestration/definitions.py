@@ -2,13 +2,15 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, charts, checks, ingest, transform
+from orchestration.defs import automation, charts, checks, exports, ingest, report, transform
 from orchestration.defs.resources import CommstatsConfig
 
 defs = dg.Definitions.merge(
     ingest.defs,
     transform.defs,
     charts.defs,
+    report.defs,
+    exports.defs,
     checks.defs,
     automation.defs,
     dg.Definitions(resources={"commstats": CommstatsConfig()}),
