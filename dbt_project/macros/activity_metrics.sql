@@ -5,6 +5,7 @@
         count(*) filter (where event = 'thread_started') as threads_started,
         count(*) filter (where event = 'patch_posted') as patches_posted,
         count(*) filter (where event = 'series_posted') as series_posted,
+        count(*) filter (where event = 'patch_merged') as patches_merged,
         count(*) filter (where event = 'commit') as commits,
         coalesce(sum(lines_added) filter (where event = 'commit'), 0)::bigint as lines_added,
         coalesce(sum(lines_removed) filter (where event = 'commit'), 0)::bigint as lines_removed,

@@ -1,10 +1,11 @@
 -- One row per countable act (a message, a commit, an ack given, an ack received, ...), with the
--- person and the organization that person's address was affiliated with on that day.
--- Every metric of the activity marts is a count or sum over these rows.
+-- person and the organization that person's address was affiliated with on that day (UTC).
+-- Every metric of the activity marts and of community_health is a count, sum or median over
+-- these rows; the measure columns are set only on the events they belong to.
 with
 
 messages as (
-    select * from {{ ref('stg_raw__mail_messages') }}
+    select * from {{ ref('int_mail_messages_threaded') }}
 ),
 
 commits as (
@@ -12,19 +13,33 @@ commits as (
     where not is_merge
 ),
 
-git_trailers as (
-    select * from {{ ref('stg_raw__git_trailers') }}
-),
-
-mail_trailers as (
-    select * from {{ ref('stg_raw__mail_trailers') }}
-),
-
 people as (
     select
         address,
-        person_id
+        person_id,
+        is_bot
     from {{ ref('int_addresses_resolved') }}
+),
+
+patches as (
+    select * from {{ ref('int_patches') }}
+),
+
+review_acts as (
+    select * from {{ ref('int_review_acts') }}
+),
+
+-- the organization of each commit's committer on the commit day, to tell outsider merges
+committer_rows as (
+    select
+        project || ':' || repository || ':' || sha as commit_key,
+        committer_address,
+        committed_at
+    from commits
+),
+
+committer_orgs as (
+    {{ affiliation_at('committer_rows', 'commit_key', 'committer_address', 'committed_at') }}
 ),
 
 mail_events as (
@@ -33,117 +48,91 @@ mail_events as (
         'message' as event,
         from_address as address,
         sent_at as occurred_at,
-        message_id as ref_id,
+        list_name || ':' || message_id as ref_id,
         0 as lines_added,
-        0 as lines_removed
+        0 as lines_removed,
+        null::double as hours_to_first_reply,
+        null::boolean as is_answered,
+        null::varchar as committer_organization
     from messages
     union all
+    -- a thread starts where no parent could be found
     select
         project,
         'thread_started',
         from_address,
         sent_at,
-        message_id,
+        list_name || ':' || message_id,
         0,
-        0
+        0,
+        null,
+        null,
+        null
     from messages
-    where in_reply_to is null and coalesce(len("references"), 0) = 0
-    union all
+    where parent_id is null
+),
+
+patch_events as (
     select
         project,
-        'patch_posted',
+        'patch_posted' as event,
+        from_address as address,
+        sent_at as occurred_at,
+        list_name || ':' || message_id as ref_id,
+        0 as lines_added,
+        0 as lines_removed,
+        hours_to_first_reply,
+        null::boolean as is_answered,
+        null::varchar as committer_organization
+    from patches
+    where not is_cover_letter
+    union all
+    -- a posted patch that became a commit, dated by its posting
+    select
+        project,
+        'patch_merged',
         from_address,
         sent_at,
-        message_id,
+        list_name || ':' || message_id,
         0,
-        0
-    from messages
-    where is_patch and not is_cover_letter
+        0,
+        null,
+        null,
+        null
+    from patches
+    where not is_cover_letter and is_merged
     union all
-    -- a series is a cover letter with its patches, or a patch that is no part of a larger series
     select
         project,
         'series_posted',
         from_address,
-        sent_at,
-        message_id,
+        posted_at,
+        list_name || ':' || series_id,
         0,
-        0
-    from messages
-    where is_cover_letter or (is_patch and coalesce(patch_total, 1) = 1)
-),
-
--- a trailer in a reply counts as given by the reply's sender only when it names the sender
-mail_review_acts as (
-    select
-        m.project,
-        t.kind,
-        m.from_address as giver,
-        parent.from_address as receiver,
-        m.sent_at,
-        m.message_id
-    from mail_trailers as t
-    inner join messages as m
-        on t.project = m.project and t.list_name = m.list_name and t.message_id = m.message_id
-    inner join messages as parent
-        on m.project = parent.project and m.list_name = parent.list_name and m.in_reply_to = parent.message_id
-    where
-        t.kind in ('acked-by', 'reviewed-by')
-        and (t.address = m.from_address or lower(trim(t.name)) = lower(trim(m.from_name)))
-),
-
-mail_review_events as (
-    select
-        project,
-        'list_' || replace(kind, '-by', '') || '_given' as event,
-        giver as address,
-        sent_at as occurred_at,
-        message_id as ref_id,
-        0 as lines_added,
-        0 as lines_removed
-    from mail_review_acts
-    union all
-    select
-        project,
-        'list_' || replace(kind, '-by', '') || '_received',
-        receiver,
-        sent_at,
-        message_id,
         0,
-        0
-    from mail_review_acts
+        hours_to_first_reply,
+        is_answered,
+        null
+    from {{ ref('int_patch_series') }}
 ),
 
 commit_events as (
     select
-        project,
-        'commit' as event,
-        author_address as address,
-        activity_at as occurred_at,
-        sha as ref_id,
-        lines_added,
-        lines_removed
-    from commits
-),
-
-commit_trailers as (
-    select
         c.project,
-        t.kind,
-        t.address as trailer_address,
-        c.author_address,
-        c.activity_at,
-        c.sha,
-        tp.person_id as trailer_person,
-        ap.person_id as author_person
-    from git_trailers as t
-    inner join commits as c on t.project = c.project and t.repository = c.repository and t.sha = c.sha
-    left join people as tp on t.address = tp.address
-    left join people as ap on c.author_address = ap.address
-    where t.address is not null
+        'commit' as event,
+        c.author_address as address,
+        c.activity_at as occurred_at,
+        c.repository || ':' || c.sha as ref_id,
+        c.lines_added,
+        c.lines_removed,
+        null::double as hours_to_first_reply,
+        null::boolean as is_answered,
+        co.organization as committer_organization
+    from commits as c
+    left join committer_orgs as co on c.project || ':' || c.repository || ':' || c.sha = co.commit_key
 ),
 
-trailer_events as (
+review_events as (
     select
         project,
         case kind
@@ -151,38 +140,96 @@ trailer_events as (
             when 'reviewed-by' then 'review_given'
             when 'tested-by' then 'test_given'
             when 'reported-by' then 'report_given'
-            when 'signed-off-by' then 'signoff_non_author'
         end as event,
-        trailer_address as address,
-        activity_at as occurred_at,
-        sha as ref_id,
+        giver_address as address,
+        occurred_at,
+        act_key as ref_id,
         0 as lines_added,
-        0 as lines_removed
-    from commit_trailers
-    where
-        kind in ('acked-by', 'reviewed-by', 'tested-by', 'reported-by')
-        or (kind = 'signed-off-by' and trailer_person is distinct from author_person)
+        0 as lines_removed,
+        null::double as hours_to_first_reply,
+        null::boolean as is_answered,
+        null::varchar as committer_organization
+    from review_acts
     union all
     select
         project,
         case kind when 'acked-by' then 'ack_received' else 'review_received' end,
-        author_address,
-        activity_at,
-        sha,
+        receiver_address,
+        occurred_at,
+        act_key,
         0,
-        0
-    from commit_trailers
+        0,
+        null,
+        null,
+        null
+    from review_acts
     where kind in ('acked-by', 'reviewed-by')
+    union all
+    -- the subset given on the list (list_* columns)
+    select
+        project,
+        case kind when 'acked-by' then 'list_acked_given' else 'list_reviewed_given' end,
+        giver_address,
+        occurred_at,
+        act_key,
+        0,
+        0,
+        null,
+        null,
+        null
+    from review_acts
+    where on_list and kind in ('acked-by', 'reviewed-by')
+    union all
+    select
+        project,
+        case kind when 'acked-by' then 'list_acked_received' else 'list_reviewed_received' end,
+        receiver_address,
+        occurred_at,
+        act_key,
+        0,
+        0,
+        null,
+        null,
+        null
+    from review_acts
+    where on_list and kind in ('acked-by', 'reviewed-by')
+),
+
+-- Signed-off-by of anyone but the author (same person, any of their addresses) is a maintainer
+-- handling the patch; the key (commit, person) counts one per commit and person
+signoff_events as (
+    select distinct on (c.project, c.repository, c.sha, coalesce(tp.person_id, t.address))
+        c.project,
+        'signoff_non_author' as event,
+        t.address,
+        c.activity_at as occurred_at,
+        c.repository || ':' || c.sha as ref_id,
+        0 as lines_added,
+        0 as lines_removed,
+        null::double as hours_to_first_reply,
+        null::boolean as is_answered,
+        null::varchar as committer_organization
+    from {{ ref('stg_raw__git_trailers') }} as t
+    inner join commits as c using (project, repository, sha)
+    left join people as tp on t.address = tp.address
+    left join people as ap on c.author_address = ap.address
+    where
+        t.kind = 'signed-off-by'
+        and t.address is not null
+        and coalesce(tp.person_id, t.address) <> coalesce(ap.person_id, c.author_address)
+    order by c.project, c.repository, c.sha, coalesce(tp.person_id, t.address), t.position
 ),
 
 all_events as (
     select * from mail_events
     union all
-    select * from mail_review_events
+    select * from patch_events
     union all
     select * from commit_events
     union all
-    select * from trailer_events
+    select * from review_events
+    union all
+    select * from signoff_events
 ),
 
 keyed as (
@@ -193,34 +240,32 @@ keyed as (
     where address is not null
 ),
 
-rules as (
-    select * from {{ ref('int_affiliation_rules') }}
+attributed as (
+    {{ affiliation_at('keyed', 'event_key', 'address', 'occurred_at') }}
 ),
 
-attributed as (
+final as (
     select
-        e.event_key,
-        e.project,
-        e.event,
-        e.address,
-        p.person_id,
-        p.is_bot,
-        coalesce(r.organization, '(unknown)') as organization,
-        r.rule as affiliation_rule,
-        e.occurred_at,
-        e.ref_id,
-        e.lines_added,
-        e.lines_removed
-    from keyed as e
-    left join {{ ref('int_addresses_resolved') }} as p on e.address = p.address
-    left join rules as r
-        on
-            e.address = r.address
-            and (r.valid_from is null or e.occurred_at::date >= r.valid_from)
-            and (r.valid_until is null or e.occurred_at::date <= r.valid_until)
-    qualify row_number() over (
-        partition by e.event_key order by r.priority, r.valid_from desc nulls last
-    ) = 1
+        a.project,
+        a.event,
+        a.address,
+        coalesce(p.person_id, a.address) as person_id,
+        coalesce(p.is_bot, false) as is_bot,
+        a.organization,
+        a.affiliation_rule,
+        a.occurred_at,
+        a.ref_id,
+        a.lines_added,
+        a.lines_removed,
+        a.hours_to_first_reply,
+        a.is_answered,
+        -- an outsider merge: the author counted for another organization than the committer
+        case
+            when a.event = 'commit' and a.committer_organization is not null
+                then a.organization <> a.committer_organization
+        end as is_outsider_merge
+    from attributed as a
+    left join people as p on a.address = p.address
 )
 
-select * exclude (event_key) from attributed
+select * from final

@@ -1,22 +1,18 @@
--- One row per project, grain and period: the community-level figures of METRICS.md.
+-- One row per project, grain and period, every period from the project's first to its last act
+-- (a period with no activity is a row of zeros, so charts show the gap): the community-level
+-- figures of METRICS.md. Bots and list addresses are left out unless var include_bots is true.
 with
 
-events as (
-    select
-        e.*,
-        g.grain,
-        date_trunc(g.grain, e.occurred_at)::date as period_start
-    from {{ ref('int_activity_events') }} as e
-    cross join {{ grains() }}
-    where not coalesce(e.is_bot, false)
-),
-
 periods as (
-    select distinct
+    select
         project,
         grain,
         period_start
-    from events
+    from {{ ref('int_periods') }}
+),
+
+events as (
+    select * from {{ ref('int_period_events') }}
 ),
 
 people_sets as (
@@ -34,14 +30,13 @@ people_sets as (
 
 people_counts as (
     select
-        p.project,
-        p.grain,
-        p.period_start,
-        count(s.person_id) filter (where s.wrote) as correspondents,
-        count(s.person_id) filter (where s.committed) as submitters,
-        count(s.person_id) filter (where s.wrote and s.committed) as correspondents_who_submit
-    from periods as p
-    left join people_sets as s using (project, grain, period_start)
+        project,
+        grain,
+        period_start,
+        count(*) filter (where wrote) as correspondents,
+        count(*) filter (where committed) as submitters,
+        count(*) filter (where wrote and committed) as correspondents_who_submit
+    from people_sets
     group by all
 ),
 
@@ -58,13 +53,13 @@ org_commits as (
     group by all
 ),
 
+-- organizations from the largest down: the elephant factor is the rank at which the running
+-- total first reaches half of all commits (ties in size do not change that rank)
 org_ranked as (
     select
         *,
         commits / sum(commits) over w as share,
         lines_changed / nullif(sum(lines_changed) over w, 0) as lines_share,
-        -- commits of the larger organizations before this one (ties broken by name, so the
-        -- elephant factor is the smallest count that reaches half)
         sum(commits) over (w order by commits desc, organization rows unbounded preceding) as running,
         sum(commits) over w as total,
         row_number() over (w order by commits desc, organization) as rank
@@ -124,35 +119,54 @@ activity as (
         period_start,
         count(distinct organization) as organizations_active,
         count(*) filter (where event = 'message') as messages,
+        count(*) filter (where event = 'thread_started') as threads_started,
         count(*) filter (where event = 'patch_posted') as patches_posted,
+        count(*) filter (where event = 'patch_merged') as patches_merged,
+        count(*) filter (where event = 'series_posted') as series_posted,
         count(*) filter (where event = 'commit') as commits,
-        coalesce(sum(lines_added + lines_removed) filter (where event = 'commit'), 0)::bigint as lines_changed
+        coalesce(sum(lines_added + lines_removed) filter (where event = 'commit'), 0)::bigint as lines_changed,
+        median(hours_to_first_reply) filter (where event = 'patch_posted') as median_hours_to_first_reply,
+        avg(case when is_answered then 0.0 else 1.0 end) filter (
+            where event = 'series_posted' and is_answered is not null
+        ) as unanswered_patch_share,
+        avg(case when is_outsider_merge then 1.0 else 0.0 end) filter (
+            where event = 'commit' and is_outsider_merge is not null
+        ) as outsider_merge_share
     from events
     group by all
 ),
 
 final as (
     select
-        pc.project,
-        pc.grain,
-        pc.period_start,
-        pc.correspondents,
-        pc.submitters,
-        case when pc.correspondents > 0 then pc.submitters / pc.correspondents end
-            as submitter_to_correspondent_ratio,
-        pc.correspondents_who_submit,
-        a.organizations_active,
+        p.project,
+        p.grain,
+        p.period_start,
+        coalesce(pc.correspondents, 0) as correspondents,
+        coalesce(pc.submitters, 0) as submitters,
+        -- null, not a division error, in a period without correspondents
+        case
+            when pc.correspondents > 0 then pc.submitters / pc.correspondents
+        end as submitter_to_correspondent_ratio,
+        coalesce(pc.correspondents_who_submit, 0) as correspondents_who_submit,
+        coalesce(a.organizations_active, 0) as organizations_active,
         oc.elephant_factor,
         oc.top_org_share,
         oc.top_org_lines_share,
         oc.hhi,
         ab.contributor_absence_factor,
-        a.messages,
-        a.patches_posted,
-        a.commits,
-        a.lines_changed
-    from people_counts as pc
-    inner join activity as a using (project, grain, period_start)
+        coalesce(a.messages, 0) as messages,
+        coalesce(a.threads_started, 0) as threads_started,
+        coalesce(a.patches_posted, 0) as patches_posted,
+        coalesce(a.patches_merged, 0) as patches_merged,
+        coalesce(a.series_posted, 0) as series_posted,
+        coalesce(a.commits, 0) as commits,
+        coalesce(a.lines_changed, 0) as lines_changed,
+        a.median_hours_to_first_reply,
+        a.unanswered_patch_share,
+        a.outsider_merge_share
+    from periods as p
+    left join people_counts as pc using (project, grain, period_start)
+    left join activity as a using (project, grain, period_start)
     left join org_concentration as oc using (project, grain, period_start)
     left join absence as ab using (project, grain, period_start)
 )

@@ -1,4 +1,5 @@
--- One row per person: every address merged into them by .mailmap or alias files.
+-- One row per person: every address merged into them by .mailmap or alias files (names never
+-- merge two addresses), with the bot flag that keeps bots and list addresses out of counts.
 with
 
 addresses as (
@@ -12,7 +13,10 @@ final as (
         person_id as primary_address,
         list(address order by address) as addresses,
         count(*) as address_count,
-        bool_or(is_bot) as is_bot
+        bool_or(is_bot) as is_bot,
+        any_value(bot_reason) filter (where bot_reason is not null) as bot_reason,
+        -- whether the period marts count this person with the current var include_bots
+        {% if var('include_bots') %}true{% else %}not bool_or(is_bot){% endif %} as is_counted
     from addresses
     group by person_id
 )

@@ -1,16 +1,10 @@
--- One row per project, grain (month | quarter | year), period and person with any activity.
--- organization is the one most of the person's acts in the period were attributed to.
--- Bots and list addresses are left out.
+-- One row per project, grain (month | quarter | year | cumulative), period and person with any
+-- activity. organization is the one most of the person's acts in the period were attributed to.
+-- Bots and list addresses are left out unless var include_bots is true.
 with
 
 events as (
-    select
-        e.*,
-        g.grain,
-        date_trunc(g.grain, e.occurred_at)::date as period_start
-    from {{ ref('int_activity_events') }} as e
-    cross join {{ grains() }}
-    where not coalesce(e.is_bot, false)
+    select * from {{ ref('int_period_events') }}
 ),
 
 org_counts as (

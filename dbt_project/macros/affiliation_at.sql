@@ -1,0 +1,20 @@
+{#- Joins `rows` (a CTE with a unique `key` column, an `address` column and a timestamp `at`)
+    to the affiliation rules and keeps, per key, the rule that decides the organization on that
+    day: the applicable rule (valid_from <= day <= valid_until, nulls open) of lowest priority,
+    the most recent start first. Adds organization ('(unknown)' for an address never seen) and
+    affiliation_rule. -#}
+{% macro affiliation_at(rows, key, address, at) -%}
+    select
+        x.*,
+        coalesce(r.organization, '(unknown)') as organization,
+        r.rule as affiliation_rule
+    from {{ rows }} as x
+    left join {{ ref('int_affiliation_rules') }} as r
+        on
+            x.{{ address }} = r.address
+            and (r.valid_from is null or x.{{ at }}::date >= r.valid_from)
+            and (r.valid_until is null or x.{{ at }}::date <= r.valid_until)
+    qualify row_number() over (
+        partition by x.{{ key }} order by r.priority, r.valid_from desc nulls last, r.organization
+    ) = 1
+{%- endmacro %}

@@ -1,0 +1,200 @@
+-- One row per patch or cover-letter message: its series, the commit it was merged as (if any)
+-- and when someone else first replied.
+--
+-- Series: a cover letter (counter 0) and the patches with the same sender, version and total in
+-- the same thread; a patch without [m/n] (or 1/1) is a series of its own.
+-- Merged: the first match of, in order, the git patch-id of the diff, a Link: (or Message-Id:)
+-- trailer of a commit holding the Message-ID, or the normalized subject plus the author person.
+-- First reply: the earliest message by another person (bots never count) below the patch in its
+-- thread, or below the series' cover letter, since a reply to the cover letter answers every
+-- patch of the series (the same rule as trailers on a cover letter).
+with
+
+messages as (
+    select * from {{ ref('int_mail_messages_threaded') }}
+),
+
+ancestors as (
+    select * from {{ ref('int_mail_message_ancestors') }}
+),
+
+people as (
+    select
+        address,
+        person_id,
+        is_bot
+    from {{ ref('int_addresses_resolved') }}
+),
+
+commits as (
+    select
+        c.project,
+        c.repository,
+        c.sha,
+        c.author_address,
+        c.committed_at,
+        c.patch_id,
+        lower(trim(c.subject)) as subject_normalized,
+        p.person_id as author_person
+    from {{ ref('stg_raw__git_commits') }} as c
+    left join people as p on c.author_address = p.address
+    where not c.is_merge
+),
+
+patch_messages as (
+    select
+        m.project,
+        m.list_name,
+        m.message_id,
+        m.from_address,
+        p.person_id,
+        m.sent_at,
+        m.subject_normalized,
+        m.is_cover_letter,
+        s.patch_version,
+        s.patch_counter,
+        s.patch_total,
+        s.patch_id,
+        r.ancestor_id as root_id
+    from messages as m
+    inner join {{ ref('stg_raw__mail_messages') }} as s using (project, list_name, message_id)
+    inner join ancestors as r using (project, list_name, message_id)
+    left join people as p on m.from_address = p.address
+    where (m.is_patch or m.is_cover_letter) and r.is_root
+),
+
+series as (
+    select
+        *,
+        case
+            when coalesce(patch_total, 1) > 1
+                then first_value(message_id) over (
+                    partition by project, list_name, root_id, from_address, patch_version, patch_total
+                    order by is_cover_letter desc, sent_at, message_id
+                )
+            else message_id
+        end as series_id
+    from patch_messages
+),
+
+link_trailers as (
+    select
+        t.project,
+        t.repository,
+        t.sha,
+        -- the Message-ID is the part of the URL (or bracketed value) holding an @
+        url_decode(regexp_extract(t.raw_value, '([^/\s<>]+@[^/\s<>]+)', 1)) as message_id
+    from {{ ref('stg_raw__git_trailers') }} as t
+    where t.kind in ('link', 'message-id', 'message-id-by')
+),
+
+candidates as (
+    select
+        p.project,
+        p.list_name,
+        p.message_id,
+        c.repository,
+        c.sha,
+        'patch_id' as match_rule,
+        1 as match_priority,
+        c.committed_at
+    from series as p
+    inner join commits as c on p.project = c.project and p.patch_id = c.patch_id
+    where not p.is_cover_letter
+    union all
+    select
+        p.project,
+        p.list_name,
+        p.message_id,
+        c.repository,
+        c.sha,
+        'link',
+        2,
+        c.committed_at
+    from series as p
+    inner join link_trailers as l on p.project = l.project and p.message_id = l.message_id
+    inner join commits as c on l.project = c.project and l.repository = c.repository and l.sha = c.sha
+    where not p.is_cover_letter
+    union all
+    select
+        p.project,
+        p.list_name,
+        p.message_id,
+        c.repository,
+        c.sha,
+        'subject_author',
+        3,
+        c.committed_at
+    from series as p
+    inner join commits as c
+        on
+            p.project = c.project
+            and p.subject_normalized = c.subject_normalized
+            and p.person_id = c.author_person
+    where not p.is_cover_letter and coalesce(p.subject_normalized, '') <> ''
+),
+
+matches as (
+    select *
+    from candidates
+    qualify row_number() over (
+        partition by project, list_name, message_id
+        order by match_priority, committed_at, repository, sha
+    ) = 1
+),
+
+-- messages by someone else below a patch or below its series' cover letter
+replies as (
+    select
+        s.project,
+        s.list_name,
+        s.message_id,
+        min(r.sent_at) as first_reply_at
+    from series as s
+    inner join series as anchor
+        on
+            s.project = anchor.project
+            and s.list_name = anchor.list_name
+            and s.series_id = anchor.series_id
+            and (s.message_id = anchor.message_id or anchor.is_cover_letter)
+    inner join ancestors as a
+        on
+            anchor.project = a.project
+            and anchor.list_name = a.list_name
+            and anchor.message_id = a.ancestor_id
+            and a.depth > 0
+    inner join messages as r
+        on a.project = r.project and a.list_name = r.list_name and a.message_id = r.message_id
+    left join people as rp on r.from_address = rp.address
+    where
+        rp.person_id is distinct from s.person_id
+        and not coalesce(rp.is_bot, false)
+    group by all
+),
+
+final as (
+    select
+        s.project,
+        s.list_name,
+        s.message_id,
+        s.series_id,
+        s.root_id,
+        s.from_address,
+        s.person_id,
+        s.sent_at,
+        s.is_cover_letter,
+        s.patch_version,
+        s.patch_counter,
+        s.patch_total,
+        m.repository as merged_repository,
+        m.sha as merged_sha,
+        m.match_rule,
+        m.sha is not null as is_merged,
+        r.first_reply_at,
+        date_diff('second', s.sent_at, r.first_reply_at) / 3600.0 as hours_to_first_reply
+    from series as s
+    left join matches as m using (project, list_name, message_id)
+    left join replies as r using (project, list_name, message_id)
+)
+
+select * from final

@@ -1,0 +1,43 @@
+-- int_activity_events placed in every period it counts for: its month, quarter and year, and
+-- every cumulative period that ends after it. Bots and list addresses are left out unless var
+-- include_bots is true. All period marts read from here, so every grain uses one definition.
+with
+
+events as (
+    select * from {{ ref('int_activity_events') }}
+    {%- if not var('include_bots') %}
+        where not is_bot
+    {%- endif %}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+final as (
+    {%- for grain in ['month', 'quarter', 'year'] %}
+        select
+            e.*,
+            p.grain,
+            p.period_start
+        from events as e
+        inner join periods as p
+            on
+                e.project = p.project
+                and p.grain = '{{ grain }}'
+                and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
+        union all
+    {%- endfor %}
+    select
+        e.*,
+        p.grain,
+        p.period_start
+    from events as e
+    inner join periods as p
+        on
+            e.project = p.project
+            and p.grain = 'cumulative'
+            and e.occurred_at < p.period_end
+)
+
+select * from final

@@ -1,0 +1,127 @@
+-- One row per review act: (project, change, giver person, kind) for kind acked-by, reviewed-by,
+-- tested-by or reported-by. A change is a commit, or a patch message that was never matched to a
+-- commit. Both sides feed it:
+--   * git: every trailer line of a non-merge commit; two lines by the same person of the same
+--     kind on one commit are one act (the key), two Acked-by lines by two people are two acts;
+--   * mail: a trailer in a reply that names the reply's sender, on the patch the reply is about;
+--     on a cover letter it applies to every patch of the series. On a patch that was merged it is
+--     keyed by the commit, so the ack given on the list and carried into the commit counts once.
+-- The act is dated by the commit (period date) when the commit carries it, else by the reply.
+-- The receiver is the commit's author, else the patch's sender.
+with
+
+people as (
+    select
+        address,
+        person_id
+    from {{ ref('int_addresses_resolved') }}
+),
+
+commits as (
+    select * from {{ ref('stg_raw__git_commits') }}
+    where not is_merge
+),
+
+patches as (
+    select * from {{ ref('int_patches') }}
+),
+
+git_acts as (
+    select
+        c.project,
+        'commit:' || c.repository || ':' || c.sha as change_key,
+        t.kind,
+        t.address as giver_address,
+        c.author_address as receiver_address,
+        c.activity_at as occurred_at,
+        'git' as origin,
+        t.position
+    from {{ ref('stg_raw__git_trailers') }} as t
+    inner join commits as c using (project, repository, sha)
+    where t.kind in ('acked-by', 'reviewed-by', 'tested-by', 'reported-by') and t.address is not null
+),
+
+named_reply_trailers as (
+    select * from {{ ref('int_mail_reply_trailers') }}
+    where names_sender
+),
+
+-- the patches a reply trailer lands on: the target patch, every patch of a cover letter's
+-- series, or the answered message itself when it is no patch
+targets as (
+    select
+        t.*,
+        coalesce(p.message_id, t.target_message_id) as change_message_id
+    from named_reply_trailers as t
+    left join patches as target
+        on
+            t.project = target.project
+            and t.list_name = target.list_name
+            and t.target_message_id = target.message_id
+    left join patches as p
+        on
+            target.project = p.project
+            and target.list_name = p.list_name
+            and target.series_id = p.series_id
+            and not p.is_cover_letter
+            and (target.is_cover_letter or target.message_id = p.message_id)
+),
+
+mail_acts as (
+    select
+        t.project,
+        case
+            when p.is_merged then 'commit:' || p.merged_repository || ':' || p.merged_sha
+            else 'message:' || t.list_name || ':' || t.change_message_id
+        end as change_key,
+        t.kind,
+        coalesce(t.trailer_address, t.from_address) as giver_address,
+        coalesce(c.author_address, m.from_address) as receiver_address,
+        t.sent_at as occurred_at,
+        'mail' as origin,
+        t.position
+    from targets as t
+    left join patches as p
+        on t.project = p.project and t.list_name = p.list_name and t.change_message_id = p.message_id
+    left join commits as c
+        on p.project = c.project and p.merged_repository = c.repository and p.merged_sha = c.sha
+    left join {{ ref('stg_raw__mail_messages') }} as m
+        on t.project = m.project and t.list_name = m.list_name and t.change_message_id = m.message_id
+),
+
+all_acts as (
+    select * from git_acts
+    union all
+    select * from mail_acts
+),
+
+keyed as (
+    select
+        a.*,
+        coalesce(p.person_id, a.giver_address) as giver_person
+    from all_acts as a
+    left join people as p on a.giver_address = p.address
+),
+
+final as (
+    select
+        project,
+        change_key,
+        kind,
+        giver_person,
+        project || '|' || change_key || '|' || giver_person || '|' || kind as act_key,
+        giver_address,
+        receiver_address,
+        occurred_at,
+        origin as dated_by,
+        bool_or(origin = 'git') over w as in_git,
+        bool_or(origin = 'mail') over w as on_list
+    from keyed
+    window w as (partition by project, change_key, giver_person, kind)
+    qualify row_number() over (
+        partition by project, change_key, giver_person, kind
+        order by origin = 'git' desc, occurred_at, position
+    ) = 1
+)
+
+select * from final
