@@ -7,16 +7,31 @@ from pathlib import Path
 from typing import Any
 
 from commstats.config import MailingListConfig
-from extractors.load import Spool, publish
-from extractors.mail.incremental import deleted_message_id, source_kwargs
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.sources import SOURCES, get_source
-from extractors.schema import MAIL_TABLES
 
 __all__ = ["SOURCES", "ingest_mailing_list", "iter_list_rows"]
 
 PROGRESS_EVERY = 1000
+_LAZY = ("Spool", "publish")
+
+
+def __getattr__(name: str) -> Any:
+    # Loading (pyarrow, DuckDB) is imported on first use: parsing needs none of it, and importing
+    # it would multiply the memory of a process that only parses.
+    if name in _LAZY:
+        import extractors.load
+
+        value = getattr(extractors.load, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _loading(name: str) -> Any:
+    """Spool/publish as this module currently holds them (tests may replace them)."""
+    return globals()[name] if name in globals() else __getattr__(name)
 
 
 def _digest(data: bytes) -> int:
@@ -35,11 +50,28 @@ def iter_list_rows(
     `duplicate_identical` issue; with different bytes the later copy is kept as `<id>#dup<n>`
     with a `duplicate_message_id` issue. State is one small entry per Message-ID.
     """
+    now = utc_now()
+
+    def parsed() -> Iterator[SourceProblem | tuple[ParsedMessage | Rejected, int]]:
+        for item in messages:
+            if isinstance(item, SourceProblem):
+                yield item
+            else:
+                yield parse_message(item, now), _digest(item.data)
+
+    return _list_rows(project, lst, parsed())
+
+
+def _list_rows(
+    project: str,
+    lst: MailingListConfig,
+    items: Iterable[SourceProblem | tuple[ParsedMessage | Rejected, int]],
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """iter_list_rows once each message is parsed: items are problems or (parsed, _digest(bytes))."""
     owner = {"project": project, "list_name": lst.name}
     seen: dict[str, int] = {}
     variants: dict[str, dict[int, str]] = {}  # only for Message-IDs seen with several contents
-    now = utc_now()
-    for item in messages:
+    for item in items:
         if isinstance(item, SourceProblem):
             yield (
                 "mail_quarantine",
@@ -51,7 +83,7 @@ def iter_list_rows(
                 },
             )
             continue
-        parsed = parse_message(item, now)
+        parsed, digest = item
         if isinstance(parsed, Rejected):
             yield (
                 "mail_quarantine",
@@ -63,20 +95,19 @@ def iter_list_rows(
                 },
             )
             continue
-        yield from _rows(owner, parsed, item, seen, variants)
+        yield from _rows(owner, parsed, digest, seen, variants)
 
 
 def _rows(
     owner: dict[str, str],
     parsed: ParsedMessage,
-    item: RawMessage,
+    digest: int,
     seen: dict[str, int],
     variants: dict[str, dict[int, str]],
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     row = parsed.row
     mid = row["message_id"]
     loc = row["source_location"]
-    digest = _digest(item.data)
     first = seen.get(mid)
     if first is None:
         seen[mid] = digest
@@ -126,6 +157,10 @@ def ingest_mailing_list(
 
     Returns the list's row count per raw mail table. Raises SourceError (one line naming the
     list and the path) when the source cannot be read at all."""
+    from extractors.mail.incremental import deleted_message_id, source_kwargs
+    from extractors.schema import MAIL_TABLES
+
+    Spool, publish = _loading("Spool"), _loading("publish")  # noqa: N806
     # incremental kinds (public-inbox, nntp) get their stored cursors and publish by key
     extra, book = source_kwargs(warehouse, project, lst)
     messages = get_source(lst.kind)(lst, Path(cache_dir), **extra)

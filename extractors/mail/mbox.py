@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.headers import FIELD_LINE
@@ -98,9 +99,16 @@ def iter_mbox(
     except OSError as exc:
         yield SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
         return
+    with stream:
+        yield from iter_mbox_stream(stream, name, escaping, chunk_size)
 
-    buf = bytearray()
-    base = 0  # stream offset of buf[0]
+
+def iter_mbox_stream(
+    stream: BinaryIO, name: str, escaping: str = "mboxrd", chunk_size: int = CHUNK_SIZE, base: int = 0
+) -> Iterator[RawMessage | SourceProblem]:
+    """iter_mbox over an open stream of decompressed bytes that starts at offset `base` of `name`."""
+    buf = b""  # bytes, not bytearray: messages are then sliced out with a single copy
+    # base: stream offset of buf[0]
     started = False
     cur_start = 0  # buf index where the current message's bytes begin
     cur_loc = 0  # stream offset of the current message's From_ line
@@ -109,79 +117,78 @@ def iter_mbox(
     eof = False
     failure: BaseException | None = None
 
-    with stream:
-        while not eof:
-            try:
-                chunk = stream.read(chunk_size)
-            except DECOMPRESS_ERRORS as exc:
-                failure = exc
-                break
-            if chunk:
-                buf += chunk
-            else:
-                eof = True
+    while not eof:
+        try:
+            chunk = stream.read(chunk_size)
+        except DECOMPRESS_ERRORS as exc:
+            failure = exc
+            break
+        if chunk:
+            buf += chunk
+        else:
+            eof = True
 
-            if not started:
-                k = 0
-                n = len(buf)
-                while k < n and buf[k] in b" \t\r\n":
-                    k += 1
-                if k == n:
+        if not started:
+            k = 0
+            n = len(buf)
+            while k < n and buf[k] in b" \t\r\n":
+                k += 1
+            if k == n:
+                continue
+            if buf.startswith(b"From ", k):
+                nl = buf.find(b"\n", k)
+                if nl < 0 and not eof:
                     continue
-                if buf.startswith(b"From ", k):
-                    nl = buf.find(b"\n", k)
-                    if nl < 0 and not eof:
-                        continue
-                    if nl < 0:
-                        nl = n
-                    cur_from = bytes(buf[k:nl]).rstrip(b"\r")
-                    cur_start = min(nl + 1, n)
-                else:
-                    cur_start = k
-                cur_loc = base + k
-                scan = cur_start
-                started = True
-
-            while True:
-                i = buf.find(b"\nFrom ", scan)
-                if i < 0:
-                    scan = max(cur_start, len(buf) - 6)
-                    break
-                # i == 0 only right after compaction, where the byte before was a line end.
-                blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
-                nl = buf.find(b"\n", i + 1)
                 if nl < 0:
-                    if not eof:
-                        scan = i
-                        break
-                    nl = len(buf)
-                line = bytes(buf[i + 1 : nl]).rstrip(b"\r")
-                if blank and STRICT_SEPARATOR.match(line):
-                    ok = True
-                elif LOOSE_SEPARATOR.match(line) and (blank or STRICT_SEPARATOR.match(line)):
-                    nl2 = buf.find(b"\n", nl + 1)
-                    if nl2 < 0 and not eof:
-                        scan = i
-                        break
-                    ok = FIELD_LINE.match(bytes(buf[nl + 1 : nl2 if nl2 >= 0 else len(buf)])) is not None
-                else:
-                    ok = False
-                if not ok:
-                    scan = i + 1
-                    continue
-                end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
-                data = bytes(buf[cur_start : max(end, cur_start)])
-                yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
-                cur_from = line
-                cur_loc = base + i + 1
-                cur_start = min(nl + 1, len(buf))
-                scan = cur_start
-            # Drop what has been yielded: memory holds one message plus one chunk.
-            if cur_start > 0 and started:
-                del buf[:cur_start]
-                base += cur_start
-                scan -= cur_start
-                cur_start = 0
+                    nl = n
+                cur_from = buf[k:nl].rstrip(b"\r")
+                cur_start = min(nl + 1, n)
+            else:
+                cur_start = k
+            cur_loc = base + k
+            scan = cur_start
+            started = True
+
+        while True:
+            i = buf.find(b"\nFrom ", scan)
+            if i < 0:
+                scan = max(cur_start, len(buf) - 6)
+                break
+            # i == 0 only right after compaction, where the byte before was a line end.
+            blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
+            nl = buf.find(b"\n", i + 1)
+            if nl < 0:
+                if not eof:
+                    scan = i
+                    break
+                nl = len(buf)
+            line = buf[i + 1 : nl].rstrip(b"\r")
+            if blank and STRICT_SEPARATOR.match(line):
+                ok = True
+            elif LOOSE_SEPARATOR.match(line) and (blank or STRICT_SEPARATOR.match(line)):
+                nl2 = buf.find(b"\n", nl + 1)
+                if nl2 < 0 and not eof:
+                    scan = i
+                    break
+                ok = FIELD_LINE.match(buf, nl + 1, nl2 if nl2 >= 0 else len(buf)) is not None
+            else:
+                ok = False
+            if not ok:
+                scan = i + 1
+                continue
+            end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
+            data = buf[cur_start : max(end, cur_start)]
+            yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
+            cur_from = line
+            cur_loc = base + i + 1
+            cur_start = min(nl + 1, len(buf))
+            scan = cur_start
+        # Drop what has been yielded: memory holds one message plus one chunk.
+        if cur_start > 0 and started:
+            buf = buf[cur_start:]
+            base += cur_start
+            scan -= cur_start
+            cur_start = 0
 
     if failure is not None:
         detail = f"{type(failure).__name__}: {failure}"
@@ -190,6 +197,6 @@ def iter_mbox(
         yield SourceProblem(f"{name}:{base + len(buf)}", "truncated_archive", detail)
         return
     if started:
-        data = _strip_blank_tail(bytes(buf[cur_start:]))
+        data = _strip_blank_tail(buf[cur_start:])
         if data or cur_from is not None:
             yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
