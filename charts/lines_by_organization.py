@@ -59,7 +59,8 @@ def lines_by_organization(
         ax.set_title(project)
         ax.set_xlabel("Period start")
         ax.set_ylabel(f"Lines added + removed per {period}")
-        ax.set_xlim(table.index.min(), table.index.max())
+        if len(table.index) > 1:  # a single period has no span to fill
+            ax.set_xlim(table.index.min(), table.index.max())
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
         handles, labels = ax.get_legend_handles_labels()
