@@ -36,6 +36,18 @@ Progress = Callable[[int], None]
 
 _EPOCH = datetime(1970, 1, 1)
 CHUNK_ROWS = 2000  # rows per message from a worker
+# libgit2's object cache defaults to 256 MB per process and held ~360 MB of RSS on a 50,000
+# commit history without a measurable speed-up: a smaller cache keeps workers lean.
+CACHE_BYTES = 64 << 20
+
+
+def _configure_libgit2() -> None:
+    """Process-wide libgit2 settings for extraction (they are global in libgit2)."""
+    # git does not verify object hashes on read; libgit2 does, for about a quarter of the time.
+    pygit2.settings.enable_strict_hash_verification(False)
+    pygit2.settings.cache_max_size(CACHE_BYTES)
+
+
 QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
 
 
@@ -245,7 +257,7 @@ def _worker(
     queue: Any,
 ) -> None:
     try:
-        pygit2.settings.enable_strict_hash_verification(False)
+        _configure_libgit2()
         repo = pygit2.Repository(repo_path)  # libgit2 handles must not be shared across fork
         tip = pygit2.Oid(hex=tip_hex)
         buf: list[Row] = []
@@ -282,8 +294,7 @@ def iter_repository_rows(
     history is not walked). `progress(n)` is called with the number of commits examined so far
     (in scope or not, `skip` excluded).
     """
-    # git does not verify object hashes on read; libgit2 does, for about a quarter of the time.
-    pygit2.settings.enable_strict_hash_verification(False)
+    _configure_libgit2()
     tip = resolve_branch(repo, branch, repo_name).id
     ctx = _Context(project, repo_name, PathScope(paths), _read_shallow(repo))
     hide = [str(h) for h in hide]
