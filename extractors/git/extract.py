@@ -2,9 +2,11 @@
 
 Semantics follow git: non-merge commits count their lines like `git log --no-merges --numstat`;
 merges are kept (is_merge, parent_count) without files or lines. With a path scope a commit is
-emitted only when it changes an in-scope file (`git log --full-history -- <pathspecs>`: a
-non-merge that touches the scope, a merge that differs from every parent within the scope) and
-its files, lines and patch-id cover in-scope files only.
+emitted only when it changes an in-scope file: a non-merge that touches the scope (as
+`git log --full-history --no-merges -- <pathspecs>`, so a side branch's commits count even when
+git's default history simplification would hide them), a merge that differs from every parent
+within the scope (as plain `git log -- <pathspecs>` shows merges). Its files, lines and patch-id
+cover in-scope files only.
 
 With `workers > 1` the history is split between forked processes, each with its own
 `Repository` (libgit2 objects do not cross processes), by the first byte of the commit id; rows

@@ -121,3 +121,39 @@ def test_git_similarity_index() -> None:
     new = old.replace(b"\n5\n", b"\nfive\n").replace(b"\n50\n", b"\nfifty\n")
     assert git_similarity_index(old, new) == 96  # what git prints for this rename
     assert git_similarity_index(old, old) == 100
+
+
+def test_scoped_merges_follow_git(tmp_path) -> None:
+    from tests.git.conftest import init_repo
+    from tests.git.helpers import extract
+
+    g = init_repo(tmp_path / "m", tmp_path)
+    g.write("virt/a.c", "a\n")
+    g.write("lib/b.c", "b\n")
+    g.commit("base\n")
+    g("checkout", "-q", "-b", "side")
+    g.write("virt/a.c", "a\nside\n")
+    g.commit("side touches the scope\n")
+    g("checkout", "-q", "main")
+    g.write("lib/b.c", "b\nmain\n")
+    g.commit("main outside the scope\n")
+    g("merge", "-q", "--no-ff", "-m", "merge side", "side")  # same as the side parent in virt/
+    g("checkout", "-q", "-b", "side2", "HEAD~1")
+    g.write("virt/c.c", "c\n")
+    g.commit("side2 in scope\n")
+    g("checkout", "-q", "main")
+    g.write("virt/d.c", "d\n")
+    g.commit("main in scope\n")
+    g("merge", "-q", "--no-ff", "-m", "merge side2", "side2")  # differs from both parents in virt/
+    rows = extract(g.path, paths=["virt/"])["git_commits"]
+    got = {r["sha"] for r in rows}
+    # merges as plain `git log -- virt/` shows them: only those differing from every parent
+    assert got == set(g.text("log", "--format=%H", "--", "virt/").split())
+    assert sum(r["is_merge"] for r in rows) == 1
+    # non-merges as --full-history: every commit touching the scope, on any branch
+    non_merges = {r["sha"] for r in rows if not r["is_merge"]}
+    assert non_merges == set(
+        g.text("log", "--full-history", "--no-merges", "--format=%H", "--", "virt/").split()
+    )
+    everything = extract(g.path)["git_commits"]
+    assert {r["sha"] for r in everything} == set(g.text("log", "--format=%H").split())
