@@ -6,6 +6,9 @@
         count(*) filter (where event = 'patch_posted') as patches_posted,
         count(*) filter (where event = 'series_posted') as series_posted,
         count(*) filter (where event = 'patch_merged') as patches_merged,
+        -- over the patches posted in the period that someone else answered
+        median(hours_to_first_reply) filter (where event = 'patch_posted') as median_hours_to_first_reply,
+        count(*) filter (where event = 'series_posted' and not is_answered) as series_unanswered,
         count(*) filter (where event = 'commit') as commits,
         coalesce(sum(lines_added) filter (where event = 'commit'), 0)::bigint as lines_added,
         coalesce(sum(lines_removed) filter (where event = 'commit'), 0)::bigint as lines_removed,
