@@ -190,7 +190,7 @@ class PathScope:
             b = _lookup(new, root)
             if a is None and b is None:
                 continue
-            if a is not None and b is not None and a.id == b.id:
+            if a is not None and b is not None and a.id == b.id and _mode(a) == _mode(b):
                 continue
             if self._entry_differs(a, b, root):
                 return True
@@ -242,3 +242,8 @@ def _lookup(tree: pygit2.Tree | None, path: str) -> pygit2.Object | None:
         return tree[path]
     except KeyError:
         return None
+
+
+def _mode(obj: pygit2.Object) -> int | None:
+    # objects looked up through a tree carry their mode; a root tree does not
+    return getattr(obj, "filemode", None)

@@ -157,3 +157,24 @@ def test_scoped_merges_follow_git(tmp_path) -> None:
     )
     everything = extract(g.path)["git_commits"]
     assert {r["sha"] for r in everything} == set(g.text("log", "--format=%H").split())
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        ["arch/x86/mm/init.c"],
+        ["*.c"],
+        ["README"],
+        ["win"],
+        ["include/linux/kvm*"],
+        ["src/", "fw/"],
+        ["vendor/sub"],
+    ],
+)
+def test_scope_commit_sets_equal_git(zoo: Git, patterns: list[str]) -> None:
+    from tests.git.helpers import extract
+
+    got = {r["sha"] for r in extract(zoo.path, paths=patterns)["git_commits"]}
+    specs = PathScope(patterns).git_pathspecs()
+    assert got == set(zoo.text("log", "--format=%H", "--", *specs).split())
+    assert got
