@@ -60,6 +60,7 @@ def open_repository(repo_cfg: RepositoryConfig, cache_dir: Path, *, fetch: bool 
     url = repo_cfg.url
     assert url is not None
     dest = cache_path(cache_dir, url)
+    action = "fetch" if (dest / "HEAD").exists() else "clone"
     try:
         with _locked(dest):
             if (dest / "HEAD").exists():
@@ -77,7 +78,7 @@ def open_repository(repo_cfg: RepositoryConfig, cache_dir: Path, *, fetch: bool 
             tmp.rename(dest)
             return pygit2.Repository(str(dest))
     except pygit2.GitError as exc:
-        raise GitSourceError(f"git repository '{name}': cannot fetch {url} ({_first_line(exc)})") from None
+        raise GitSourceError(f"git repository '{name}': cannot {action} {url} ({_first_line(exc)})") from None
     except OSError as exc:
         raise GitSourceError(
             f"git repository '{name}': cannot clone {url} into {dest} ({_first_line(exc)})"
