@@ -31,7 +31,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["COMMSTATS_CONFIG"] = str(cfg_file)
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
-    return run_assets(selection=args.select, quiet=args.quiet)
+    return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -41,8 +41,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     if not warehouse.exists():
         return _fail(f"{warehouse}: warehouse not found (run `commstats run` first)")
     if args.query:
-        return run_query(warehouse, args.query, csv_out=args.csv)
-    return interactive(warehouse, csv_out=args.csv)
+        return run_query(warehouse, args.query, csv_out=args.csv, live=args.live)
+    return interactive(warehouse, csv_out=args.csv, live=args.live)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -76,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", help="DuckDB file (default: from the config or $COMMSTATS_WAREHOUSE)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:mail' or 'key:marts/*'")
     run.add_argument("--quiet", action="store_true", help="only the summary")
+    run.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="rebuild marts, charts and the published copy even when no source brought anything new",
+    )
     run.set_defaults(func=cmd_run)
 
     sql = sub.add_parser("sql", help="run a read-only SQL query on the warehouse")
@@ -83,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--config")
     sql.add_argument("--warehouse")
     sql.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    sql.add_argument(
+        "--live",
+        action="store_true",
+        help="read the warehouse itself instead of the copy published by the last build "
+        "(fails while a refresh writes, and holds refreshes back while open)",
+    )
     sql.set_defaults(func=cmd_sql)
 
     ui = sub.add_parser(

@@ -1,32 +1,55 @@
-"""The persistent Dagster instance kept in the data directory (run history, schedule state)."""
+"""The persistent Dagster instance kept in the data directory (run history, schedule state).
+
+`dagster.yaml` is created with the settings commstats relies on and otherwise left to its owner:
+a deployment adds its own storage, run launcher or run coordinator there (see the README's
+"Beyond one machine"), and those keys are kept on every start.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from commstats.config import CommunitiesConfig
 
 # DuckDB allows one writer: every writing asset is in the "warehouse" pool, limited to one at a
 # time. Run granularity lets the run queue enforce it before a run starts, so a crashed run can
 # never leave a step slot claimed; writers also wait for DuckDB's file lock themselves.
-DAGSTER_YAML = """\
-concurrency:
-  pools:
-    default_limit: 1
-    granularity: run
-telemetry:
-  enabled: false
-"""
+DEFAULTS: dict[str, Any] = {
+    "concurrency": {"pools": {"default_limit": 1, "granularity": "run"}},
+    "telemetry": {"enabled": False},
+}
 
 
 def instance_dir(cfg: CommunitiesConfig) -> Path:
     return Path(cfg.warehouse).parent / "dagster-home"
 
 
+def merged_settings(current: dict[str, Any] | None) -> dict[str, Any]:
+    """The defaults under whatever the file already says (its values win, key by key)."""
+
+    def merge(default: Any, mine: Any) -> Any:
+        if isinstance(default, dict) and isinstance(mine, dict):
+            out = dict(default)
+            for key, value in mine.items():
+                out[key] = merge(default.get(key), value)
+            return out
+        return default if mine is None else mine
+
+    return merge(DEFAULTS, current or {})
+
+
 def ensure_instance(cfg: CommunitiesConfig) -> Path:
     home = instance_dir(cfg)
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not settings.exists() or settings.read_text() != DAGSTER_YAML:
-        settings.write_text(DAGSTER_YAML)
+    try:
+        current = yaml.safe_load(settings.read_text()) if settings.exists() else None
+    except yaml.YAMLError:
+        current = None  # an unreadable file would stop every run: start again from the defaults
+    wanted = merged_settings(current if isinstance(current, dict) else None)
+    if wanted != current:
+        settings.write_text(yaml.safe_dump(wanted, sort_keys=False))
     return home

@@ -1,19 +1,51 @@
-"""`commstats run`: materialize the same asset graph the UI shows, then print a summary."""
+"""`commstats run`: materialize the same asset graph the UI shows, then print a summary.
+
+The mail and git assets are partitioned per source, and a Dagster run covers one partition, so a
+run is several stages: one per mail source, one per repository, then everything downstream (which
+is not partitioned) in one more. A failed source does not stop the others nor the rebuild: its
+previous rows stay in the warehouse and the exit status says it failed.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from commstats.buildstate import fingerprint, last_fingerprint, store_fingerprint
 from commstats.config import load_config
 from commstats.instance import ensure_instance
+from commstats.progress import live_display
+from commstats.published import published_path
 
 
-def run_assets(selection: str | None = None, quiet: bool = False) -> int:
+@dataclass(frozen=True)
+class Stage:
+    keys: frozenset  # AssetKeys materialized together
+    partition: str | None = None
+
+
+def plan_stages(selected: set, partitioned: list[tuple[set, list[str]]]) -> list[Stage]:
+    """Stages for a selection: each partitioned asset group once per partition, then the rest.
+
+    `partitioned` lists (asset keys of one partitioned multi-asset, its partition keys), in order.
+    """
+    stages: list[Stage] = []
+    rest = set(selected)
+    for keys, partitions in partitioned:
+        if rest & keys:
+            stages += [Stage(frozenset(keys), p) for p in partitions]
+            rest -= keys
+    if rest:
+        stages.append(Stage(frozenset(rest)))
+    return stages
+
+
+def run_assets(selection: str | None = None, quiet: bool = False, force: bool = False) -> int:
     cfg = load_config(os.environ.get("COMMSTATS_CONFIG"))
     home = ensure_instance(cfg)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -21,35 +53,91 @@ def run_assets(selection: str | None = None, quiet: bool = False) -> int:
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.ingest import git_repositories, mail_lists
 
+    graph = defs.resolve_asset_graph()
+    chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
+    selected = set(chosen.resolve(graph))
+    stages = plan_stages(
+        selected,
+        [
+            (set(a.keys), a.partitions_def.get_partition_keys() if a.partitions_def else [])
+            for a in (mail_lists, git_repositories)
+        ],
+    )
     started = time.monotonic()
     assets = [*defs.assets, *(defs.asset_checks or [])]
-    with dg.DagsterInstance.get() as instance:
-        result = dg.materialize(
-            assets,
-            selection=selection,
-            instance=instance,
-            resources=defs.resources,
-            raise_on_error=False,
-            tags={"commstats/trigger": "cli"},
-            # progress and per-source lines, without Dagster's step-by-step debug events
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}},
-        )
+    failures: list[str] = []
+    warehouse = Path(cfg.warehouse)
+    with dg.DagsterInstance.get() as instance, live_display(None if not quiet else False):
+        for stage in stages:
+            # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
+            whole = selection is None and stage.partition is None
+            if whole and not force and _unchanged(cfg, warehouse, home):
+                print(
+                    "commstats: nothing new since the last build: marts, charts and the published copy are current"
+                )
+                continue
+            result = dg.materialize(
+                assets,
+                selection=sorted(stage.keys),
+                partition_key=stage.partition,
+                instance=instance,
+                resources=defs.resources,
+                raise_on_error=False,
+                tags={"commstats/trigger": "cli"},
+                # progress and per-source lines, without Dagster's step-by-step debug events
+                run_config={
+                    "loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}
+                },
+            )
+            stage_failures = _failures(result)
+            failures += stage_failures
+            if whole and not stage_failures and (fp := fingerprint(cfg, warehouse)):
+                store_fingerprint(home, fp)
     elapsed = time.monotonic() - started
-    failed = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-    for event in failed:
-        error = event.step_failure_data.error if event.step_failure_data else None
-        message = _one_line(error.message if error else "failed")
-        print(f"commstats: asset step {event.step_key} failed: {message}", file=sys.stderr)
+    for line in failures:
+        print(f"commstats: {line}", file=sys.stderr)
     print_summary(cfg, elapsed, quiet)
-    return 0 if result.success and not failed else 1
+    return 1 if failures else 0
+
+
+def _unchanged(cfg, warehouse: Path, home: Path) -> bool:
+    if not published_path(warehouse).exists():
+        return False
+    last = last_fingerprint(home)
+    return last is not None and fingerprint(cfg, warehouse) == last
+
+
+def _failures(result) -> list[str]:
+    lines = []
+    for event in result.all_events:
+        if event.event_type_value != "STEP_FAILURE":
+            continue
+        error = event.step_failure_data.error if event.step_failure_data else None
+        # Dagster wraps the asset's exception: its cause carries the message worth printing
+        while (
+            error is not None
+            and error.cause is not None
+            and "Error occurred while executing" in error.message
+        ):
+            error = error.cause
+        message = _one_line(error.message if error else "failed")
+        # a source's failure already names the source; other steps get their step name
+        if event.step_key in ("mail_lists", "git_repositories"):
+            lines.append(message)
+        else:
+            lines.append(f"asset step {event.step_key} failed: {message}")
+    return lines
 
 
 def _one_line(message: str) -> str:
     # our own errors are already one line per source; Dagster prefixes the exception type
     lines = [ln.strip() for ln in message.strip().splitlines() if ln.strip()]
     lines = [
-        ln.split(": ", 1)[1] if ln.startswith(("orchestration.", "extractors.")) and ": " in ln else ln
+        ln.split(": ", 1)[1]
+        if ln.startswith(("orchestration.", "extractors.", "dagster.")) and ": " in ln
+        else ln
         for ln in lines
     ]
     return " | ".join(lines)

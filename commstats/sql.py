@@ -1,4 +1,9 @@
-"""Read-only SQL on the warehouse for `commstats sql`."""
+"""Read-only SQL on the warehouse for `commstats sql`.
+
+Queries read the published copy (commstats/published.py), which a refresh replaces atomically when
+it has built the marts: a query never waits for a refresh, and an open prompt never blocks one.
+Before the first publish, or with `--live`, the warehouse itself is opened read-only.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,24 @@ from pathlib import Path
 
 import duckdb
 
+from commstats.published import published_path
+
+
+def source_file(warehouse: Path, live: bool = False) -> Path:
+    """The file queries read: the published copy when there is one (and `live` is not asked)."""
+    copy = published_path(warehouse)
+    return warehouse if live or not copy.exists() else copy
+
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise duckdb.IOException(
+                "a refresh is writing the warehouse and there is no published copy yet: retry when it ends"
+            ) from None
+        raise
 
 
 def _print(con: duckdb.DuckDBPyConnection, query: str, csv_out: bool) -> None:
@@ -33,7 +53,8 @@ def _error_line(exc: duckdb.Error) -> str:
     return text
 
 
-def run_query(warehouse: Path, query: str, csv_out: bool = False) -> int:
+def run_query(warehouse: Path, query: str, csv_out: bool = False, live: bool = False) -> int:
+    warehouse = source_file(warehouse, live)
     try:
         con = _connect(warehouse)
     except duckdb.Error as exc:
@@ -49,8 +70,13 @@ def run_query(warehouse: Path, query: str, csv_out: bool = False) -> int:
         con.close()
 
 
-def interactive(warehouse: Path, csv_out: bool = False) -> int:
-    con = _connect(warehouse)
+def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> int:
+    warehouse = source_file(warehouse, live)
+    try:
+        con = _connect(warehouse)
+    except duckdb.Error as exc:
+        print(f"commstats: {warehouse}: {_error_line(exc)}", file=sys.stderr)
+        return 1
     print(f"commstats sql on {warehouse} (read-only). End a query with ';', quit with \\q or Ctrl-D.")
     buffer: list[str] = []
     try:

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, charts, checks, exports, ingest, report, transform
+from orchestration.defs import automation, charts, checks, exports, ingest, publish, report, transform
 from orchestration.defs.resources import CommstatsConfig
 
 defs = dg.Definitions.merge(
@@ -13,5 +13,6 @@ defs = dg.Definitions.merge(
     exports.defs,
     checks.defs,
     automation.defs,
+    publish.defs,
     dg.Definitions(resources={"commstats": CommstatsConfig()}),
 )

@@ -1,16 +1,61 @@
-"""The refresh job (every asset) and its daily schedule, stopped until a user turns it on."""
+"""Scheduled refresh: the `daily_refresh` schedule, the jobs it leads to, and the sensor between them.
+
+A refresh is several runs, not one: one run per source partition of `ingest_mail` and `ingest_git`
+(the two have different partitions, so no single job holds both), then one run of `rebuild`
+(identities, dbt models, charts, published copy) once every source has finished. A Dagster schedule
+launches runs of one job only, so the schedule launches the small `refresh` job and the
+`refresh_stages` sensor takes it from there:
+
+1. a successful `refresh` run -> one ingest run per source, tagged with the refresh run's id;
+2. when all of them have finished (failed sources included: their previous rows are intact) ->
+   one `rebuild` run.
+
+Run keys make each request happen once, however often the sensor ticks. Sources only extract what
+is new (git by reachable SHAs, public-inbox/nntp by cursors, closed HTTP-archive months cached).
+"""
 
 import os
 
 import dagster as dg
 
-refresh_job = dg.define_asset_job(
-    "refresh",
-    selection=dg.AssetSelection.all(),
-    description=("Extract what is new from every source, rebuild the marts, redraw the charts."),
+from commstats.refresh import REFRESH_TAG, RefreshRuns, plan_requests
+from orchestration.defs.ingest import git_repositories, mail_lists
+from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
+
+ingest_mail_job = dg.define_asset_job(
+    "ingest_mail",
+    selection=dg.AssetSelection.assets(mail_lists),
+    partitions_def=MAIL_PARTITIONS,
+    description="Load one mailing list (partition <project>/<list>).",
+)
+ingest_git_job = dg.define_asset_job(
+    "ingest_git",
+    selection=dg.AssetSelection.assets(git_repositories),
+    partitions_def=GIT_PARTITIONS,
+    description="Load what is new in one repository (partition <project>/<repository>).",
+)
+rebuild_job = dg.define_asset_job(
+    "rebuild",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(mail_lists, git_repositories),
+    description="Identities, dbt models and tests, charts and the published read-only copy.",
 )
 
-refresh_schedule = dg.ScheduleDefinition(
+
+@dg.op(description="Start a refresh: the refresh_stages sensor launches one ingest run per source.")
+def start_refresh(context: dg.OpExecutionContext) -> None:
+    sources = [*MAIL_PARTITIONS.get_partition_keys(), *GIT_PARTITIONS.get_partition_keys()]
+    context.log.info(f"refresh {context.run_id}: {len(sources)} sources: {', '.join(sources)}")
+
+
+@dg.job(
+    name="refresh",
+    description="Extract what is new from every source, then rebuild the marts and charts.",
+)
+def refresh_job() -> None:
+    start_refresh()
+
+
+daily_refresh = dg.ScheduleDefinition(
     name="daily_refresh",
     job=refresh_job,
     cron_schedule=os.environ.get("COMMSTATS_REFRESH_CRON", "0 3 * * *"),
@@ -18,4 +63,43 @@ refresh_schedule = dg.ScheduleDefinition(
     default_status=dg.DefaultScheduleStatus.STOPPED,
 )
 
-defs = dg.Definitions(jobs=[refresh_job], schedules=[refresh_schedule])
+
+@dg.sensor(
+    name="refresh_stages",
+    jobs=[ingest_mail_job, ingest_git_job, rebuild_job],
+    minimum_interval_seconds=int(os.environ.get("COMMSTATS_REFRESH_SENSOR_SECONDS", "30")),
+    # it only acts on runs of the `refresh` job, so running by default costs nothing
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Fans a refresh run out into one run per source, then one rebuild run.",
+)
+def refresh_stages(context: dg.SensorEvaluationContext):
+    instance = context.instance
+    kickoffs = instance.get_runs(
+        filters=dg.RunsFilter(job_name="refresh", statuses=[dg.DagsterRunStatus.SUCCESS]), limit=5
+    )
+    refreshes = []
+    for kickoff in kickoffs:
+        stages = instance.get_runs(filters=dg.RunsFilter(tags={REFRESH_TAG: kickoff.run_id}))
+        refreshes.append(
+            RefreshRuns(
+                refresh_id=kickoff.run_id,
+                stage_keys={(r.job_name, r.tags.get("dagster/partition", "")) for r in stages},
+                unfinished=sum(1 for r in stages if not r.is_finished),
+            )
+        )
+    requests = plan_requests(
+        refreshes, MAIL_PARTITIONS.get_partition_keys(), GIT_PARTITIONS.get_partition_keys()
+    )
+    if not requests:
+        return dg.SkipReason("no refresh waiting for its next stage")
+    return [
+        dg.RunRequest(run_key=r.run_key, job_name=r.job, partition_key=r.partition, tags=r.tags)
+        for r in requests
+    ]
+
+
+defs = dg.Definitions(
+    jobs=[ingest_mail_job, ingest_git_job, rebuild_job, refresh_job],
+    schedules=[daily_refresh],
+    sensors=[refresh_stages],
+)

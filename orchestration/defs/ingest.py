@@ -1,23 +1,31 @@
 """Raw ingestion assets: mail lists, git repositories, identity files -> raw.* tables.
 
-Each asset loops over the sources in communities.yaml; one failing source is reported on its own
-line and the others still load (their data replaced atomically, the failed one left as it was).
+The mail and git assets are partitioned per source ("<project>/<list>", "<project>/<repository>",
+see partitions.py): a run loads one source, so the UI can re-run one source or backfill any set,
+and a source that fails fails only its own partition with one line, leaving its previous rows and
+every other source as they were (the extractors publish a source in one transaction).
 """
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dagster as dg
-from extractors.git.ingest import ingest_repository
-from extractors.mail.ingest import ingest_mailing_list
 
+from commstats.partitions import mailing_list, repository
+from commstats.progress import Progress
+from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
+from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import GIT_TABLES, IDENTITY_TABLES, MAIL_TABLES
+from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 
 
 def _raw_specs(
-    tables: tuple[str, ...], group: str, deps: list[dg.AssetKey] | None = None
+    tables: tuple[str, ...],
+    group: str,
+    deps: list[dg.AssetKey] | None = None,
+    partitions_def: dg.PartitionsDefinition | None = None,
 ) -> list[dg.AssetSpec]:
     return [
         dg.AssetSpec(
@@ -26,109 +34,80 @@ def _raw_specs(
             deps=deps or [],
             kinds={"duckdb", "python"},
             description=f"raw.{table}: loaded by the {group} extractors.",
+            partitions_def=partitions_def,
         )
         for table in tables
     ]
 
 
-def _progress_logger(context: dg.AssetExecutionContext, label: str, every: int) -> Callable[[int], None]:
-    start = time.monotonic()
-    last = [0]
-
-    def report(done: int) -> None:
-        if done - last[0] >= every:
-            last[0] = done
-            rate = done / max(time.monotonic() - start, 1e-6)
-            context.log.info(f"{label}: {done:,} done ({rate:,.0f}/s)")
-
-    return report
-
-
-class SourceFailures(Exception):
-    """Raised after every source was tried: one line per failed source."""
-
-
-def _finish(
+def _load_source(
     context: dg.AssetExecutionContext,
     tables: tuple[str, ...],
-    totals: dict[str, int],
-    failures: list[str],
-    timings: dict[str, float],
-):
+    kind: str,
+    unit: str,
+    load: Callable[[str, Progress], dict[str, int]],
+) -> Iterator[dg.MaterializeResult]:
+    """Load the run's source(s), one materialization per raw table; a failure is one line."""
+    totals: dict[str, int] = {}
+    details: dict[str, Any] = {}
+    for key in context.partition_keys:
+        progress = Progress(key, unit, context.log.info)
+        try:
+            counts = load(key, progress)
+        except Exception as exc:  # the source's own one-line error (unreachable, corrupt, unknown)
+            raise dg.Failure(description=f"{kind} {key}: {exc}", allow_retries=False) from None
+        progress.finish()
+        context.log.info(f"{key}: {counts}")
+        details[key] = {**counts, "seconds": round(progress.elapsed(), 2)}
+        for table in tables:
+            totals[table] = totals.get(table, 0) + counts.get(table, 0)
     for table in tables:
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", table]),
-            metadata={
-                "dagster/row_count": totals.get(table, 0),
-                "sources_seconds": dg.MetadataValue.json(timings),
-                "failed_sources": dg.MetadataValue.json(failures),
-            },
+            metadata={"dagster/row_count": totals.get(table, 0), "sources": dg.MetadataValue.json(details)},
         )
-    if failures:
-        raise SourceFailures("\n".join(failures))
 
 
-@dg.multi_asset(specs=_raw_specs(MAIL_TABLES, "mail"), pool=WAREHOUSE_POOL, can_subset=False)
+@dg.multi_asset(
+    specs=_raw_specs(MAIL_TABLES, "mail", partitions_def=MAIL_PARTITIONS),
+    partitions_def=MAIL_PARTITIONS,
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
 def mail_lists(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    """Every mailing list of every project, parsed and loaded (replacing that list's rows)."""
+    """One mailing list (partition "<project>/<list>"), parsed and loaded, replacing its rows."""
     cfg = commstats.load()
-    totals: dict[str, int] = {}
-    failures: list[str] = []
-    timings: dict[str, float] = {}
-    for project_key, project in cfg.projects.items():
-        for lst in project.mailing_lists:
-            started = time.monotonic()
-            label = f"{project_key}/{lst.name}"
-            try:
-                counts = ingest_mailing_list(
-                    cfg.warehouse,
-                    project_key,
-                    lst,
-                    cfg.cache_dir,
-                    progress=_progress_logger(context, label, 50_000),
-                )
-            except Exception as exc:  # one source failing must not stop the others
-                failures.append(f"mailing list {label}: {exc}")
-                context.log.error(failures[-1])
-                continue
-            timings[label] = round(time.monotonic() - started, 2)
-            context.log.info(f"{label}: {counts}")
-            for table, n in counts.items():
-                totals[table] = totals.get(table, 0) + n
-    yield from _finish(context, MAIL_TABLES, totals, failures, timings)
+
+    def load(key: str, progress: Progress) -> dict[str, int]:
+        project_key, _, lst = mailing_list(cfg, key)
+        return ingest_mailing_list(cfg.warehouse, project_key, lst, cfg.cache_dir, progress=progress)
+
+    yield from _load_source(context, MAIL_TABLES, "mailing list", "messages", load)
 
 
-@dg.multi_asset(specs=_raw_specs(GIT_TABLES, "git"), pool=WAREHOUSE_POOL, can_subset=False)
+@dg.multi_asset(
+    specs=_raw_specs(GIT_TABLES, "git", partitions_def=GIT_PARTITIONS),
+    partitions_def=GIT_PARTITIONS,
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
 def git_repositories(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    """Every repository of every project: in-scope commits, files and trailers (incremental)."""
+    """One repository (partition "<project>/<repository>"): only commits not yet loaded are read."""
     cfg = commstats.load()
-    totals: dict[str, int] = {}
-    failures: list[str] = []
-    timings: dict[str, float] = {}
-    for project_key, project in cfg.projects.items():
-        for repo in project.repositories:
-            started = time.monotonic()
-            label = f"{project_key}/{repo.name}"
-            try:
-                counts = ingest_repository(
-                    cfg.warehouse,
-                    project_key,
-                    repo,
-                    cfg.cache_dir,
-                    since=project.since,
-                    until=project.until,
-                    progress=_progress_logger(context, label, 20_000),
-                )
-            except Exception as exc:
-                failures.append(f"repository {label}: {exc}")
-                context.log.error(failures[-1])
-                continue
-            timings[label] = round(time.monotonic() - started, 2)
-            context.log.info(f"{label}: {counts}")
-            for table, n in counts.items():
-                if table in GIT_TABLES:
-                    totals[table] = totals.get(table, 0) + n
-    yield from _finish(context, GIT_TABLES, totals, failures, timings)
+
+    def load(key: str, progress: Progress) -> dict[str, int]:
+        project_key, project, repo = repository(cfg, key)
+        return ingest_repository(
+            cfg.warehouse,
+            project_key,
+            repo,
+            cfg.cache_dir,
+            since=project.since,
+            until=project.until,
+            progress=progress,
+        )
+
+    yield from _load_source(context, GIT_TABLES, "repository", "commits", load)
 
 
 @dg.multi_asset(

@@ -1,6 +1,7 @@
 """Resources shared by every asset: the communities config (and through it the warehouse path)."""
 
 import contextlib
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,21 @@ class CommstatsConfig(dg.ConfigurableResource):
         return load_config(self.config_path)
 
     @contextlib.contextmanager
-    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = duckdb.connect(str(self.load().warehouse), read_only=True)
+    def read_only(self, timeout_s: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the live warehouse, waiting while another process writes it."""
+        path = str(self.load().warehouse)
+        deadline = time.monotonic() + timeout_s
+        delay = 0.2
+        while True:
+            try:
+                con = duckdb.connect(path, read_only=True)
+                break
+            except duckdb.IOException as exc:
+                # a source publishing from another run (checks and charts run beside ingestion)
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
         try:
             yield con
         finally:

@@ -1,0 +1,319 @@
+"""Benchmark: the whole pipeline at scale (default 1,000,000 messages and 500,000 commits).
+
+Generates (once, cached under data/bench/scale-<messages>m-<commits>c/) public-inbox v2 archives
+and linear git repositories with `git fast-import`, then measures with `commstats run`, each
+command in its own process:
+
+1. full build into an empty warehouse;
+2. refresh with no new data;
+3. refresh after 1 % new messages and commits were appended to every archive and repository;
+
+and prints wall time, peak memory (the largest sum of RSS over the `commstats run` process and
+its children, sampled every 0.1 s: dbt runs as a child) and the warehouse size after each step.
+
+    .venv/bin/python benchmarks/bench_scale.py [--messages 1000000] [--commits 500000]
+                                               [--lists 4] [--repos 2] [--keep]
+
+`--keep` reuses the warehouse of an earlier run for steps 2-3 only when asked; by default the
+warehouse, cache and instance are deleted first (the generated sources are kept), so step 1 is
+always a full build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "data" / "bench"
+COMMSTATS = Path(sys.executable).with_name("commstats")
+
+WORDS = [
+    "kvm",
+    "vcpu",
+    "mmu",
+    "page",
+    "fault",
+    "guest",
+    "host",
+    "irq",
+    "timer",
+    "lock",
+    "state",
+    "entry",
+    "exit",
+    "msr",
+    "cpuid",
+    "apic",
+    "vmx",
+    "svm",
+    "nested",
+    "shadow",
+    "dirty",
+    "log",
+    "slot",
+    "memory",
+    "region",
+    "ioctl",
+    "event",
+    "queue",
+    "device",
+    "pci",
+    "virtio",
+    "net",
+    "block",
+    "migration",
+]
+ORGS = ["redhat.com", "intel.com", "amd.com", "google.com", "ibm.com", "suse.com", "arm.com", "gmail.com"]
+START = 1_262_304_000  # 2010-01-01
+SPAN = 14 * 365 * 86_400
+
+
+def _people(n: int, seed: int) -> list[tuple[str, str]]:
+    rnd = random.Random(seed)
+    return [(f"Dev {i:05d}", f"dev{i:05d}@{ORGS[rnd.randrange(len(ORGS))]}") for i in range(n)]
+
+
+def _data(payload: bytes) -> bytes:
+    return b"data %d\n%s\n" % (len(payload), payload)
+
+
+def _message(n: int, list_name: str, person: tuple[str, str], ts: int, rnd: random.Random) -> bytes:
+    name, addr = person
+    date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(ts))
+    words = " ".join(rnd.choice(WORDS) for _ in range(5))
+    reply = n > 0 and rnd.random() < 0.6
+    patch = not reply and rnd.random() < 0.5
+    subject = f"[PATCH {1 + n % 3}/3] {words}" if patch else (f"Re: {words}" if reply else words)
+    head = (
+        f"From: {name} <{addr}>\nTo: {list_name}@lists.example.org\nSubject: {subject}\nDate: {date}\n"
+        f"Message-ID: <{list_name}.{n}@example.org>\n"
+    )
+    if reply:
+        head += f"In-Reply-To: <{list_name}.{rnd.randrange(n)}@example.org>\n"
+    body = f"\nSome text about {words}.\n"
+    if patch:
+        body += (
+            f"\nSigned-off-by: {name} <{addr}>\n---\n diff --git a/x/{words.split()[0]}.c b/x/{words.split()[0]}.c\n"
+            f"--- a/x/{words.split()[0]}.c\n+++ b/x/{words.split()[0]}.c\n@@ -1,1 +1,1 @@\n-old {n}\n+new {n}\n"
+        )
+    elif reply and rnd.random() < 0.2:
+        body += f"\nReviewed-by: {name} <{addr}>\n"
+    return (head + body).encode()
+
+
+def _fast_import(repo: Path, stream_writer, new: bool) -> None:
+    if new:
+        subprocess.run(["git", "init", "-q", "--bare", str(repo)], check=True)
+    proc = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--done"], cwd=repo, stdin=subprocess.PIPE, bufsize=1 << 20
+    )
+    assert proc.stdin is not None
+    stream_writer(proc.stdin)
+    proc.stdin.write(b"done\n")
+    proc.stdin.close()
+    if proc.wait() != 0:
+        raise SystemExit(f"git fast-import failed in {repo}")
+
+
+def write_inbox(epoch: Path, list_name: str, first: int, count: int, seed: int) -> None:
+    """Append `count` messages (numbers first..first+count-1) to a public-inbox epoch."""
+    rnd = random.Random(seed + first)
+    people = _people(2000, seed)
+    step = SPAN // max(first + count, 1)
+
+    def stream(out) -> None:
+        for n in range(first, first + count):
+            ts = START + n * step
+            msg = _message(n, list_name, people[int(rnd.paretovariate(1.2)) % len(people)], ts, rnd)
+            out.write(b"commit refs/heads/master\n")
+            out.write(b"committer public-inbox <pi@example.org> %d +0000\n" % ts)
+            out.write(_data(b"m"))
+            if n == first and first > 0:
+                out.write(b"from refs/heads/master^0\n")
+            out.write(b"M 100644 inline m\n" + _data(msg))
+
+    _fast_import(epoch, stream, new=first == 0)
+
+
+def write_repo(repo: Path, first: int, count: int, seed: int, files: int = 2000) -> None:
+    """Append `count` commits, each changing one or two files, to a linear repository."""
+    rnd = random.Random(seed + first)
+    people = _people(1500, seed + 1)
+    step = SPAN // max(first + count, 1)
+
+    def stream(out) -> None:
+        for n in range(first, first + count):
+            name, addr = people[int(rnd.paretovariate(1.2)) % len(people)]
+            ts = START + n * step
+            words = " ".join(rnd.choice(WORDS) for _ in range(4))
+            message = f"{words}\n\nSigned-off-by: {name} <{addr}>\n"
+            if rnd.random() < 0.3:
+                rev = people[rnd.randrange(len(people))]
+                message += f"Acked-by: {rev[0]} <{rev[1]}>\n"
+            out.write(b"commit refs/heads/master\n")
+            out.write(f"author {name} <{addr}> {ts} +0000\n".encode())
+            out.write(f"committer {name} <{addr}> {ts} +0000\n".encode())
+            out.write(_data(message.encode()))
+            if n == first and first > 0:
+                out.write(b"from refs/heads/master^0\n")
+            for _ in range(1 + (rnd.random() < 0.3)):
+                path = f"src/{rnd.choice(WORDS)}/f{rnd.randrange(files)}.c"
+                body = "".join(f"line {n} {i} {rnd.choice(WORDS)}\n" for i in range(rnd.randrange(3, 12)))
+                out.write(f"M 100644 inline {path}\n".encode() + _data(body.encode()))
+
+    _fast_import(repo, stream, new=first == 0)
+
+
+def generate(root: Path, messages: int, commits: int, lists: int, repos: int) -> Path:
+    """Sources and a config under `root`; cached: only missing sources are generated."""
+    root.mkdir(parents=True, exist_ok=True)
+    config = ["warehouse: warehouse.duckdb", "output_dir: output", "cache_dir: cache", "projects:"]
+    for p in range(max(lists, repos)):
+        config += [f"  p{p}:", "    mailing_lists:"] if p < lists else [f"  p{p}:", "    mailing_lists: []"]
+        if p < lists:
+            epoch = root / "mail" / f"list{p}" / "git" / "0.git"
+            if not (epoch / "refs" / "heads" / "master").exists() and not (epoch / "packed-refs").exists():
+                shutil.rmtree(epoch, ignore_errors=True)
+                epoch.parent.mkdir(parents=True, exist_ok=True)
+                t = time.monotonic()
+                write_inbox(epoch, f"list{p}", 0, messages // lists, seed=p)
+                print(f"generated {epoch} ({messages // lists:,} messages, {time.monotonic() - t:.0f} s)")
+            config += [f"      - name: list{p}", "        kind: public-inbox", f"        path: mail/list{p}"]
+        if p < repos:
+            repo = root / "repos" / f"repo{p}.git"
+            if not (repo / "refs" / "heads" / "master").exists() and not (repo / "packed-refs").exists():
+                shutil.rmtree(repo, ignore_errors=True)
+                repo.parent.mkdir(parents=True, exist_ok=True)
+                t = time.monotonic()
+                write_repo(repo, 0, commits // repos, seed=100 + p)
+                print(f"generated {repo} ({commits // repos:,} commits, {time.monotonic() - t:.0f} s)")
+            config += ["    repositories:", f"      - name: repo{p}", f"        path: repos/repo{p}.git"]
+            config += ["        branch: master"]
+    path = root / "communities.yaml"
+    path.write_text("\n".join(config) + "\n")
+    return path
+
+
+def append_one_percent(root: Path, messages: int, commits: int, lists: int, repos: int) -> None:
+    for p in range(lists):
+        per = messages // lists
+        write_inbox(root / "mail" / f"list{p}" / "git" / "0.git", f"list{p}", per, max(per // 100, 1), seed=p)
+    for p in range(repos):
+        per = commits // repos
+        write_repo(root / "repos" / f"repo{p}.git", per, max(per // 100, 1), seed=100 + p)
+
+
+def measure(config: Path, label: str) -> dict:
+    """Run `commstats run --quiet` and sample the RSS of its process tree."""
+    start = time.monotonic()
+    proc = psutil.Popen(
+        [str(COMMSTATS), "run", "--quiet", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                procs = [proc, *proc.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                peak = max(peak, total)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, _ = proc.communicate()
+    done.set()
+    sampler.join()
+    wall = time.monotonic() - start
+    text = out.decode(errors="replace")
+    if proc.returncode != 0:
+        print(text[-4000:])
+        raise SystemExit(f"{label}: commstats run failed (exit {proc.returncode})")
+    warehouse = config.parent / "warehouse.duckdb"
+    return {"step": label, "wall": wall, "peak": peak, "size": warehouse.stat().st_size, "log": text}
+
+
+def counts(warehouse: Path) -> tuple[int, int]:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        m = con.execute("select count(*) from raw.mail_messages").fetchone()[0]
+        c = con.execute("select count(*) from raw.git_commits").fetchone()[0]
+        return m, c
+    finally:
+        con.close()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--commits", type=int, default=500_000)
+    ap.add_argument("--lists", type=int, default=4)
+    ap.add_argument("--repos", type=int, default=2)
+    args = ap.parse_args()
+
+    root = BENCH_DIR / f"scale-{args.messages}m-{args.commits}c"
+    t = time.monotonic()
+    config = generate(root, args.messages, args.commits, args.lists, args.repos)
+    print(f"sources ready in {time.monotonic() - t:.0f} s: {root}")
+    # the appended 1 % must not survive into the next benchmark: regenerate touched sources
+    marker = root / ".appended"
+    if marker.exists():
+        shutil.rmtree(root / "mail", ignore_errors=True)
+        shutil.rmtree(root / "repos", ignore_errors=True)
+        marker.unlink()
+        config = generate(root, args.messages, args.commits, args.lists, args.repos)
+    for leftover in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.published.duckdb"):
+        (root / leftover).unlink(missing_ok=True)
+    shutil.rmtree(root / "cache", ignore_errors=True)
+    shutil.rmtree(root / "dagster-home", ignore_errors=True)
+
+    results = [measure(config, "full build")]
+    print(
+        f"full build: {results[-1]['wall']:.1f} s; rows (messages, commits): {counts(root / 'warehouse.duckdb')}"
+    )
+    results.append(measure(config, "refresh, no new data"))
+    marker.write_text("1")
+    append_one_percent(root, args.messages, args.commits, args.lists, args.repos)
+    results.append(measure(config, "refresh, 1 % new data"))
+    m, c = counts(root / "warehouse.duckdb")
+
+    full = results[0]["wall"]
+    print()
+    print(
+        f"scale: {args.messages:,} messages in {args.lists} public-inbox lists, {args.commits:,} commits in "
+        f"{args.repos} repositories; after the 1 % step: {m:,} messages, {c:,} commits"
+    )
+    print("| step | wall (s) | vs full build | peak memory (MiB) | warehouse (MiB) |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | "
+            f"{r['peak'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} |"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

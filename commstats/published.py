@@ -1,0 +1,43 @@
+"""The published read-only copy of the warehouse, which `commstats sql` and other readers open.
+
+DuckDB allows one writing process, and a process that holds the file open read-only blocks the
+writer as much as a writer blocks readers. So readers never open the live warehouse: after each
+successful build the warehouse is checkpointed and copied, while its write lock is held so nothing
+changes underneath, to a temporary file that then replaces the published copy atomically
+(os.replace). A reader keeps the copy it opened; the next reader gets the new one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from extractors.load import connect_for_write
+
+
+def published_path(warehouse: str | Path) -> Path:
+    """`warehouse.duckdb` -> `warehouse.published.duckdb`, beside it."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(f"{warehouse.stem}.published{warehouse.suffix or '.duckdb'}")
+
+
+def publish_copy(warehouse: str | Path) -> Path:
+    """Replace the published copy with the warehouse as it is now; returns the copy's path."""
+    warehouse = Path(warehouse)
+    target = published_path(warehouse)
+    con = connect_for_write(warehouse)  # waits for a running writer, then keeps others out
+    try:
+        con.execute("CHECKPOINT")  # everything in the main file, nothing left in the WAL
+        # leftovers of a publisher killed mid-copy (we hold the lock: no other publisher runs)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        with open(warehouse, "rb") as src, open(tmp, "wb") as dst:
+            shutil.copyfileobj(src, dst, 16 << 20)
+            dst.flush()
+            os.fsync(dst.fileno())
+        os.replace(tmp, target)
+    finally:
+        con.close()
+    return target

@@ -1,0 +1,26 @@
+"""The published read-only copy of the warehouse, refreshed after the dbt models are built."""
+
+import dagster as dg
+
+from commstats.published import publish_copy
+from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
+from orchestration.defs.transform import commstats_dbt_models
+
+
+@dg.asset(
+    key=dg.AssetKey(["warehouse", "published_copy"]),
+    # after every model: a failed dbt build leaves the last good copy in place for readers
+    deps=sorted(commstats_dbt_models.keys),
+    group_name="publish",
+    kinds={"duckdb"},
+    pool=WAREHOUSE_POOL,
+)
+def published_copy(commstats: CommstatsConfig) -> dg.MaterializeResult:
+    """A consistent copy of the warehouse that `commstats sql` reads while refreshes write."""
+    path = publish_copy(commstats.load().warehouse)
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
+    )
+
+
+defs = dg.Definitions(assets=[published_copy])
