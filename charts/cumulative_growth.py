@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure
 
@@ -79,6 +79,11 @@ def cumulative_growth(cumulative: pd.DataFrame, caption: str = "", no_data_reaso
     projects = sorted(df["project"].unique())
     # markers only where points are few enough to tell apart (yearly snapshots, not months)
     markers = df.groupby("project").size().max() <= 30
+    # yearly snapshots (the mart's cumulative grain) read best against the year they close: a
+    # point at 31 Dec 2019 would sit on the 2020 tick of a date axis
+    yearly = bool((df["as_of"].dt.month.eq(12) & df["as_of"].dt.day.eq(31)).all())
+    df["x"] = df["as_of"].dt.year if yearly else df["as_of"]
+    xlabel = "Year (total at its end)" if yearly else "As of (end of period)"
     fig, axes = themed_figure(ncols=len(METRICS), panel=(4.6, 4.6))
     for ax, (column, (title, ylabel)) in zip(axes[0], METRICS.items(), strict=True):
         if column not in df.columns or df[column].isna().all():
@@ -86,7 +91,7 @@ def cumulative_growth(cumulative: pd.DataFrame, caption: str = "", no_data_reaso
             continue
         sns.lineplot(
             data=df,
-            x="as_of",
+            x="x",
             y=column,
             hue="project",
             hue_order=projects,
@@ -96,7 +101,9 @@ def cumulative_growth(cumulative: pd.DataFrame, caption: str = "", no_data_reaso
             ax=ax,
         )
         ax.set_title(title)
-        ax.set_xlabel("As of (end of period)")
+        ax.set_xlabel(xlabel)
+        if yearly:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.set_ylim(bottom=0)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))

@@ -48,6 +48,7 @@ QUALITY_COLUMNS = {
     "source": "Source",
     "check": "Check",
     "count": "Count",
+    "share": "Share",
     "detail": "Detail",
 }
 
@@ -207,7 +208,10 @@ def build_report(
     elif data_quality.empty:
         quality = "<p>No data-quality findings.</p>"
     else:
-        quality = html_table(data_quality, QUALITY_COLUMNS)
+        shown = data_quality.copy()
+        if "share" in shown.columns:  # a share reads as a percentage, not as 0.05
+            shown["share"] = [None if pd.isna(v) else f"{float(v):.1%}" for v in shown["share"]]
+        quality = html_table(shown, QUALITY_COLUMNS)
     if unaffiliated is not None and not unaffiliated.empty:
         quality += "<h3>Most active unaffiliated addresses</h3>" + html_table(
             unaffiliated, UNAFFILIATED_COLUMNS

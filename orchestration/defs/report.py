@@ -62,7 +62,7 @@ def report_html(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
         quality, quality_missing = query(con, "select * from marts.data_quality order by all", [], projects)
         unaffiliated, _ = query(
             con,
-            "select * from marts.unaffiliated_addresses order by commits desc, messages desc limit 20",
+            "select * from marts.unaffiliated_addresses order by activity_rank limit 20",
             [],
             projects,
         )

@@ -132,6 +132,25 @@ def test_cumulative_growth_lines_per_project():
     assert list(lines[1].get_xydata()[:, 1]) == [4, 6, 12, 20]
 
 
+def test_cumulative_growth_from_yearly_snapshots_uses_years():
+    # the mart's cumulative grain: one row per year, totals through its last day
+    snapshots = pd.DataFrame(
+        {
+            "project": ["alpha"] * 3,
+            "period_start": [f.ts(y) for y in f.YEARS],
+            "commits": [10, 25, 45],
+            "lines_changed": [100, 250, 450],
+            "contributors": [3, 5, 6],
+        }
+    )
+    snapshots["as_of"] = cumulative_growth.period_end(snapshots["period_start"], "year")
+    fig = cumulative_growth.cumulative_growth(snapshots)
+    contributors = panel(fig, "Contributors")
+    assert contributors.get_xlabel() == "Year (total at its end)"
+    line = next(line for line in contributors.get_lines() if len(line.get_xdata()) == 3)
+    assert list(line.get_xdata()) == f.YEARS and list(line.get_ydata()) == [3, 5, 6]
+
+
 def test_cumulative_growth_missing_metric_gets_its_own_empty_panel():
     totals = cumulative_growth.running_totals(f.person_activity_months()).drop(columns="contributors")
     fig = cumulative_growth.cumulative_growth(totals)

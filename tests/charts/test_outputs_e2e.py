@@ -1,0 +1,102 @@
+"""Charts, report and CSV exports from a real pipeline run on the generated sample: every chart
+drawn from the marts, the report loaded in headless Chromium, the CSV figures equal to the marts."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.defs.charts import CHARTS
+from tests.charts.browser import chromium_path, headless_page, probe
+
+pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def run(sample_dir: Path, tmp_path_factory) -> dict:
+    tmp = tmp_path_factory.mktemp("outputs")
+    warehouse = tmp / "warehouse.duckdb"
+    cli = Path(sys.executable).with_name("commstats")
+    proc = subprocess.run(
+        [str(cli), "run", "--config", str(sample_dir / "communities.yaml"), "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield {"con": con, "out": sample_dir / "output", "stdout": proc.stdout, "tmp": tmp}
+    con.close()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_every_chart_is_drawn_with_data(run):
+    for name in CHARTS:
+        png = run["out"] / "charts" / f"{name}.png"
+        assert png.exists(), name
+        # a "no data" figure is a title and one line of text: well under 40 kB
+        assert png.stat().st_size > 40_000, f"{name} looks empty ({png.stat().st_size} bytes)"
+
+
+def test_people_csv_equals_the_mart(run):
+    con = run["con"]
+    project, year = "vmcore", 2023
+    rows = read_csv(run["out"] / "csv" / str(year) / project / "people.csv")
+    expected = con.execute(
+        "select display_name, person_id, organization, messages, patches_posted, commits, lines_added, "
+        "lines_removed, acks_given, acks_received, reviews_given, reviews_received "
+        "from marts.person_activity where project = ? and grain = 'year' and year(period_start) = ?",
+        [project, year],
+    ).fetchall()
+    assert len(rows) == len(expected) > 0
+    by_address = {r["address"]: r for r in rows}
+    for name, address, org, *numbers in expected:
+        row = by_address[address]
+        assert (row["name"], row["organization"]) == (name, org)
+        assert [int(v) for v in list(row.values())[3:]] == [int(n or 0) for n in numbers]
+    # the sample's "Doe, Jane" keeps her comma
+    assert any(
+        r["name"] == "Doe, Jane" for r in read_csv(run["out"] / "csv" / "2024" / "kernel-virt" / "people.csv")
+    )
+
+
+def test_organizations_csv_equals_the_mart(run):
+    rows = read_csv(run["out"] / "csv" / "2024" / "kernel-virt" / "organizations.csv")
+    people, commits = (
+        run["con"]
+        .execute(
+            "select people, commits from marts.organization_activity where project = 'kernel-virt' and grain = 'year' "
+            "and period_start = date '2024-01-01' and organization = 'Red Hat'"
+        )
+        .fetchone()
+    )
+    red_hat = next(r for r in rows if r["organization"] == "Red Hat")
+    assert (int(red_hat["people"]), int(red_hat["commits"])) == (people, commits)
+
+
+@pytest.mark.skipif(
+    chromium_path() is None,
+    reason="headless browser test needs Chromium (/usr/bin/chromium; `apt-get install chromium`, as .ci/run does)",
+)
+def test_report_renders_in_headless_chromium(run):
+    report = run["out"] / "report.html"
+    assert report.exists()
+    with headless_page() as page:
+        page.open(report.as_uri())
+        seen = probe(page)
+        # kept as a test artifact beside the run's warehouse
+        shot = page.screenshot(run["tmp"] / "report.png")
+    assert [i["alt"] for i in seen["images"]] == [title for title, _ in CHARTS.values()]
+    assert all(i["complete"] and i["width"] > 0 and i["height"] > 0 for i in seen["images"]), seen["images"]
+    assert seen["tables"] and all(rows > 0 for rows in seen["tables"]), seen["tables"]
+    assert "Data quality" in seen["headings"]
+    assert shot.stat().st_size > 100_000
