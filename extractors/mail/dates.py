@@ -75,11 +75,19 @@ def _zone_minutes(raw: bytes | None) -> int:
     return _ZONES.get(raw.upper(), 0)
 
 
+_OFFSETS: dict[int, timedelta] = {}
+
+
 def _build(y: int, mo: int, d: int, h: int, mi: int, s: int, zone: int) -> datetime | None:
     if s == 60:
         s = 59  # leap second
     try:
-        return datetime(y, mo, d, h, mi, s) - timedelta(minutes=zone)
+        if zone == 0:
+            return datetime(y, mo, d, h, mi, s)
+        offset = _OFFSETS.get(zone)
+        if offset is None:
+            offset = _OFFSETS[zone] = timedelta(minutes=zone)
+        return datetime(y, mo, d, h, mi, s) - offset
     except (ValueError, OverflowError):  # fuzzed years such as 99999999999999999999
         return None
 
@@ -97,18 +105,13 @@ def parse_date(value: bytes | str | None) -> datetime | None:
     raw = value.encode("utf-8", "replace") if isinstance(value, str) else value
     f = _FAST.match(raw)
     if f is not None:
-        mon = _MONTHS.get(f.group(2).lower())
-        zh, zm = int(f.group(8)), int(f.group(9))
+        day, month, year, hh, mm, ss, sign, zh_raw, zm_raw = f.groups()
+        mon = _MONTHS.get(month.lower())
+        zh, zm = int(zh_raw), int(zm_raw)
         if mon is not None and zh <= 14 and zm < 60:
             zone = zh * 60 + zm
             dt = _build(
-                _year(f.group(3)),
-                mon,
-                int(f.group(1)),
-                int(f.group(4)),
-                int(f.group(5)),
-                int(f.group(6)),
-                -zone if f.group(7) == b"-" else zone,
+                _year(year), mon, int(day), int(hh), int(mm), int(ss), -zone if sign == b"-" else zone
             )
             if dt is not None:
                 return dt

@@ -21,6 +21,8 @@ _COMMON = re.compile(
 # Only the first Received header is used; matching all of them (a dozen folded lines per message
 # on kernel lists) would dominate header scanning.
 _RECEIVED = re.compile(rb"\nReceived" + _VALUE)
+_COMMON_FIRST = re.compile(_COMMON.pattern[2:])
+_RECEIVED_FIRST = re.compile(_RECEIVED.pattern[2:])
 _ANY = re.compile(rb"\n([\x21-\x39\x3b-\x7e]+)" + _VALUE)
 _CANON = {
     b"From": "from",
@@ -52,17 +54,18 @@ def has_header_block(head: bytes) -> bool:
 
 def extract_headers(head: bytes) -> dict[str, bytes]:
     """First occurrence of each wanted header, unfolded, as raw bytes."""
-    found: dict[str, bytes] = {}
-    text = b"\n" + head
-    for m in _COMMON.finditer(text):
-        key = _CANON[m.group(1)]
-        if key not in found:
-            found[key] = m.group(2)
-    r = _RECEIVED.search(text)
+    pairs = _COMMON.findall(head)
+    # The first line has no newline before it: match it on its own rather than copying the block.
+    m = _COMMON_FIRST.match(head)
+    if m is not None:
+        pairs.insert(0, m.groups())
+    # the first occurrence wins: assigned last
+    found = {_CANON[name]: value for name, value in reversed(pairs)}
+    r = _RECEIVED_FIRST.match(head) or _RECEIVED.search(head)
     if r is not None:
         found["received"] = r.group(1)
-    if not all(k in found for k in ESSENTIAL):
-        for m in _ANY.finditer(text):
+    if "from" not in found or "date" not in found or "subject" not in found or "message-id" not in found:
+        for m in _ANY.finditer(b"\n" + head):
             key = m.group(1).decode("ascii").lower()
             if key in WANTED and key not in found:
                 found[key] = m.group(2)

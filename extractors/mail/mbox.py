@@ -115,6 +115,7 @@ def iter_mbox_stream(
     cur_from: bytes | None = None
     scan = 0  # buf index from which to look for the next "\nFrom "
     eof = False
+    escaped = False  # the current message holds ">From " (a candidate for unescaping)
     failure: BaseException | None = None
 
     while not eof:
@@ -150,10 +151,18 @@ def iter_mbox_stream(
             started = True
 
         while True:
-            i = buf.find(b"\nFrom ", scan)
-            if i < 0:
+            # One scan finds both separator candidates ("\nFrom ") and escaped lines (">From "), so
+            # a message is unescaped only when it holds one, without a second pass over its bytes.
+            f = buf.find(b"From ", scan + 1)
+            if f < 0:
                 scan = max(cur_start, len(buf) - 6)
                 break
+            i = f - 1  # the "\n" of "\nFrom " for a separator candidate; always >= scan >= cur_start
+            if buf[i] != 0x0A:
+                if buf[i] == 0x3E:
+                    escaped = True
+                scan = f
+                continue
             # i == 0 only right after compaction, where the byte before was a line end.
             blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
             nl = buf.find(b"\n", i + 1)
@@ -178,7 +187,8 @@ def iter_mbox_stream(
                 continue
             end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
             data = buf[cur_start : max(end, cur_start)]
-            yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
+            yield RawMessage(unescape(data, escaping) if escaped else data, f"{name}:{cur_loc}", cur_from)
+            escaped = False
             cur_from = line
             cur_loc = base + i + 1
             cur_start = min(nl + 1, len(buf))
@@ -199,4 +209,4 @@ def iter_mbox_stream(
     if started:
         data = _strip_blank_tail(buf[cur_start:])
         if data or cur_from is not None:
-            yield RawMessage(unescape(data, escaping), f"{name}:{cur_loc}", cur_from)
+            yield RawMessage(unescape(data, escaping) if escaped else data, f"{name}:{cur_loc}", cur_from)

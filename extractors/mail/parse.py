@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from extractors.mail.addresses import parse_address
@@ -34,9 +35,9 @@ from extractors.mail.headers import (
 from extractors.mail.mime import extract_text
 from extractors.mail.patches import git_patch_id, has_diff, is_pull_request, needs_mime
 from extractors.mail.raw import RawMessage
-from extractors.mail.subjects import parse_subject
+from extractors.mail.subjects import SubjectInfo, parse_subject
 from extractors.mail.text import Decoder, collapse
-from extractors.mail.trailers import body_without_signature, find_trailers
+from extractors.mail.trailers import find_trailers, signature_cut
 
 MAX_MESSAGE_ID = 998
 
@@ -53,6 +54,12 @@ class Rejected:
     location: str
     reason: str  # empty | no_headers | nul_garbage | unparsable
     detail: str
+
+
+@lru_cache(maxsize=4096)
+def _subject_info(subject: str | None) -> SubjectInfo:
+    # Replies repeat their thread's subject: parse each distinct subject once (read-only here).
+    return parse_subject(subject)
 
 
 def synthetic_message_id(head: bytes) -> str:
@@ -146,7 +153,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
             issues.append(("bad_charset", f"MIME decoding failed: {type(exc).__name__}"))
     ntext = b"\n" + text
 
-    info = parse_subject(subject)
+    info = _subject_info(subject)
     diff = has_diff(ntext) or attachment
     is_cover = info.is_cover_letter
     is_patch = diff and not info.is_reply and not is_cover
@@ -158,7 +165,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
     trailers = [
         {"kind": kind, "name": name, "address": address, "raw_value": value, "position": i}
         for i, (kind, name, address, value) in enumerate(
-            find_trailers(body_without_signature(ntext), decode_body)
+            find_trailers(ntext, decode_body, signature_cut(ntext))
         )
     ]
     if dec.bad_charset:

@@ -37,6 +37,11 @@ class SubjectInfo:
 
 def _closing_bracket(s: str) -> int:
     """Index of the ']' closing s[0] == '[', honouring nested brackets; -1 when unbalanced."""
+    end = s.find("]")
+    if end < 0:
+        return -1
+    if s.find("[", 1, end) < 0:
+        return end  # the usual tag without nested brackets
     depth = 0
     for i, ch in enumerate(s):
         if ch == "[":

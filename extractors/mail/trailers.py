@@ -60,12 +60,19 @@ def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
     return name, address
 
 
+def signature_cut(ntext: bytes) -> int:
+    """len(body_without_signature(ntext)), without the copy."""
+    cut = ntext.find(b"\n-- \n")
+    return cut + 1 if cut >= 0 else len(ntext)
+
+
 def find_trailers(
-    text: bytes, decode: Callable[[bytes], str]
+    text: bytes, decode: Callable[[bytes], str], end: int | None = None
 ) -> list[tuple[str, str | None, str | None, str]]:
-    """[(kind, name, address, raw value)] in order. `text` comes from body_without_signature."""
+    """[(kind, name, address, raw value)] in order. `text` comes from body_without_signature
+    (or is b"\n" + body with `end` from signature_cut)."""
     out = []
-    for m in _TRAILER.finditer(text):
+    for m in _TRAILER.finditer(text, 0, len(text) if end is None else end):
         kind = m.group(1).decode("ascii").lower()
         if kind not in KINDS:
             continue
