@@ -34,6 +34,9 @@ COMMUNITY_HEALTH = dg.AssetKey(["marts", "community_health"])
 ORGANIZATION_ACTIVITY = dg.AssetKey(["marts", "organization_activity"])
 PERSON_ACTIVITY = dg.AssetKey(["marts", "person_activity"])
 REVIEW_EXCHANGE = dg.AssetKey(["marts", "review_exchange"])
+# per-patch acts with the submitter's organization: the per-organization reply times until a mart
+# carries them (see reply_times_by_organization)
+ACTIVITY_EVENTS = dg.AssetKey(["intermediate", "int_activity_events"])
 
 # chart name -> (title, what it shows): the report lists the charts in this order
 CHARTS: dict[str, tuple[str, str]] = {
@@ -342,7 +345,7 @@ def reply_times_by_organization(
     )
 
 
-@_chart_asset("responsiveness", [COMMUNITY_HEALTH, ORGANIZATION_ACTIVITY])
+@_chart_asset("responsiveness", [COMMUNITY_HEALTH, ORGANIZATION_ACTIVITY, ACTIVITY_EVENTS])
 def responsiveness_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
     cfg = commstats.load()
     projects = list(cfg.projects)
