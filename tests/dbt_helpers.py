@@ -36,12 +36,15 @@ def write_raw(warehouse: Path, rows: Mapping[str, Iterable[Mapping[str, Any]]]) 
         con.close()
 
 
-def dbt_build(warehouse: Path, target: Path, dbt_vars: Mapping[str, Any] | None = None) -> None:
+def dbt_build(
+    warehouse: Path, target: Path, dbt_vars: Mapping[str, Any] | None = None, command: str = "build"
+) -> None:
+    """`dbt build` (or `command`, e.g. "run" to skip the tests) of the project on `warehouse`."""
     env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [
         str(dbt),
-        "build",
+        command,
         "--profiles-dir",
         str(DBT_DIR),
         "--project-dir",

@@ -166,3 +166,256 @@ class Affiliations:
             if domain == suffix or domain.endswith("." + suffix):
                 return org
         return None
+
+
+# -- mail threads, patches and review trailers ----------------------------------------------------
+
+_PATCH_TAG = re.compile(r"\[([^\[\]]*\bPATCH[^\[\]]*)\]", re.IGNORECASE)
+_TRAILER = re.compile(r"^(Acked|Reviewed|Tested|Reported)-by:\s*(.*)$", re.IGNORECASE)
+_MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+def _text(msg) -> str:
+    parts = msg.walk() if msg.is_multipart() else [msg]
+    out = []
+    for part in parts:
+        if part.get_content_maintype() == "text":
+            payload = part.get_payload(decode=True) or b""
+            out.append(payload.decode(part.get_content_charset() or "utf-8", errors="replace"))
+    return "\n".join(out)
+
+
+def _decoded(value: str | None) -> str:
+    return " ".join(str(make_header(decode_header(value or ""))).split())
+
+
+def normalized_subject(subject: str) -> str:
+    """The subject without leading Re:/Fwd: and bracketed tags, lower case."""
+    s = subject
+    while True:
+        stripped = re.sub(r"^\s*((re|fwd?|aw)\s*:|\[[^\]]*\])\s*", "", s, flags=re.IGNORECASE)
+        if stripped == s:
+            return s.strip().lower()
+        s = stripped
+
+
+def mail_archive(mbox_path: Path) -> list[dict]:
+    """Every kept message of an mbox with what threading and patch metrics need: true duplicates
+    kept once, a reused Message-ID kept twice (the second under a derived ID), missing ones given
+    a synthetic ID. `parent` is the archived message named by In-Reply-To, else by the nearest
+    archived References entry."""
+    seen: set[tuple[str, bytes]] = set()
+    ids: set[str] = set()
+    result: list[dict] = []
+    for i, msg in enumerate(mailbox.mbox(str(mbox_path))):
+        raw = msg.as_bytes()
+        found = _MSGID.findall(msg.get("Message-ID", ""))
+        key = (found[0] if found else "", raw)
+        if key in seen:
+            continue
+        seen.add(key)
+        mid = found[0] if found else f"synthetic-{i}"
+        if mid in ids:
+            mid = f"{mid}#{i}"
+        ids.add(mid)
+        name, addr = email.utils.parseaddr(_decoded(msg.get("From")))
+        subject = _decoded(msg.get("Subject"))
+        is_reply_subject = re.match(r"^\s*(\[[^\]]*\]\s*)*(re|fwd?|aw)\s*:", subject, re.IGNORECASE)
+        tag = None if is_reply_subject else _PATCH_TAG.search(subject)
+        body = _text(msg)
+        version = counter = total = None
+        if tag:
+            v = re.search(r"v(\d+)", tag.group(1), re.IGNORECASE)
+            n = re.search(r"(\d+)/(\d+)", tag.group(1))
+            version = int(v.group(1)) if v else 1
+            counter, total = (int(n.group(1)), int(n.group(2))) if n else (None, None)
+        replies_to = _MSGID.findall(msg.get("In-Reply-To", ""))
+        result.append(
+            {
+                "id": mid,
+                "address": addr.lower(),
+                "name": name,
+                "at": email.utils.parsedate_to_datetime(msg["Date"]).astimezone(UTC),
+                "subject": subject,
+                "in_reply_to": replies_to[0] if replies_to else None,
+                "references": _MSGID.findall(msg.get("References", "")),
+                "body": body,
+                "is_cover": bool(tag) and counter == 0,
+                "is_patch": "\ndiff --git " in "\n" + body and counter != 0,
+                "version": version,
+                "counter": counter,
+                "total": total,
+            }
+        )
+    for m in result:
+        m["parent"] = None
+        if m["in_reply_to"] in ids and m["in_reply_to"] != m["id"]:
+            m["parent"] = m["in_reply_to"]
+        else:
+            for ref in reversed(m["references"]):
+                if ref in ids and ref != m["id"]:
+                    m["parent"] = ref
+                    break
+    by_id = {m["id"]: m for m in result}
+    for m in result:
+        chain, cur = [], m
+        while cur["parent"] and len(chain) < 200:
+            cur = by_id[cur["parent"]]
+            chain.append(cur["id"])
+        m["ancestors"] = chain  # nearest first
+        m["root"] = chain[-1] if chain else m["id"]
+    return result
+
+
+def series_of(archive: list[dict]) -> dict[str, str]:
+    """Message-ID -> series key for patches and cover letters: cover letter plus patches of the
+    same sender, version and total in one thread; a lone patch is its own series."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    result: dict[str, str] = {}
+    for m in archive:
+        if not (m["is_patch"] or m["is_cover"]):
+            continue
+        if (m["total"] or 1) > 1:
+            groups[(m["root"], m["address"], m["version"], m["total"])].append(m)
+        else:
+            result[m["id"]] = m["id"]
+    for members in groups.values():
+        head = min(members, key=lambda x: (not x["is_cover"], x["at"], x["id"]))
+        for m in members:
+            result[m["id"]] = head["id"]
+    return result
+
+
+def reply_trailers(archive: list[dict]) -> list[dict]:
+    """Review trailers of replies (not of patches), outside quotes and signatures."""
+    out = []
+    for m in archive:
+        if m["parent"] is None or m["is_patch"] or m["is_cover"]:
+            continue
+        body = m["body"].split("\n-- \n", 1)[0]
+        for line in body.splitlines():
+            match = _TRAILER.match(line)
+            if match:
+                name, addr = email.utils.parseaddr(match.group(2))
+                out.append(
+                    {
+                        "message": m,
+                        "kind": match.group(1).lower() + "-by",
+                        "name": name,
+                        "address": addr.lower(),
+                    }
+                )
+    return out
+
+
+def patch_ids(texts: dict[str, str], cwd: Path) -> dict[str, str]:
+    """git patch-id --stable of each text (a mail body or a `git show` of a commit), by key."""
+    keys = sorted(texts)
+    fake = {f"{i:040x}": k for i, k in enumerate(keys, start=1)}
+    stream = "".join(f"commit {sha}\n{texts[k]}\n" for sha, k in zip(fake, keys, strict=True))
+    out = subprocess.run(
+        ["git", "-C", str(cwd), "patch-id", "--stable"],
+        input=stream.encode("utf-8", errors="surrogateescape"),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    result = {}
+    for line in out.splitlines():
+        pid, sha = line.split()
+        result[fake[sha]] = pid
+    return result
+
+
+def commit_details(repo: Path, paths: list[str]) -> list[dict]:
+    """Non-merge commits with subject, author and committer addresses and dates, the in-scope
+    patch-id and every trailer (kind, address) in order."""
+    sep = "\x1e"
+    fmt = f"{sep}%H%x1f%aE%x1f%at%x1f%cE%x1f%ct%x1f%s%x1f%(trailers:unfold,separator=%x1d)"
+    out = git(repo, "log", "--no-merges", f"--format={fmt}", "--", *paths)
+    commits = []
+    for chunk in out.split(sep)[1:]:
+        sha, author, at, committer, ct, subject, trailers_raw = chunk.strip("\n").split("\x1f")
+        trailers = []
+        for t in filter(None, trailers_raw.split("\x1d")):
+            key, _, value = t.partition(":")
+            _name, addr = email.utils.parseaddr(value.strip())
+            trailers.append((key.strip().lower(), addr.lower(), value.strip()))
+        commits.append(
+            {
+                "sha": sha,
+                "author": author.lower(),
+                "committer": committer.lower(),
+                "at": datetime.fromtimestamp(int(at), UTC),
+                "committed": datetime.fromtimestamp(int(ct), UTC),
+                "subject": subject,
+                "trailers": trailers,
+            }
+        )
+    diffs = git(repo, "log", "--no-merges", "-p", "--format=commit %H", "--", *paths)
+    ids = {}
+    for line in (
+        subprocess.run(
+            ["git", "-C", str(repo), "patch-id", "--stable"],
+            input=diffs.encode(),
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .splitlines()
+    ):
+        pid, sha = line.split()
+        ids[sha] = pid
+    for c in commits:
+        c["patch_id"] = ids.get(c["sha"])
+    return commits
+
+
+class Organizations:
+    """Organization of an address on a day by the rules of METRICS.md, read from the sample's
+    affiliation file and the shipped seed files (domain map, webmail domains)."""
+
+    SECOND_LEVEL = {"co.jp", "co.uk", "com.cn", "ac.uk", "com.au", "co.in", "ne.jp", "or.jp"}
+
+    def __init__(self, affiliations: Path, seeds: Path) -> None:
+        self.rules = yaml.safe_load(affiliations.read_text())["affiliations"]
+        with open(seeds / "domain_organizations.csv") as f:
+            self.domain_map = dict(line.strip().split(",", 1) for line in list(f)[1:] if line.strip())
+        with open(seeds / "webmail_domains.csv") as f:
+            self.webmail = {line.strip() for line in list(f)[1:] if line.strip()}
+
+    def registrable(self, domain: str) -> str:
+        labels = domain.split(".")
+        n = 3 if ".".join(labels[-2:]) in self.SECOND_LEVEL else 2
+        return ".".join(labels[-n:])
+
+    def rule(self, address: str, day: date) -> tuple[str, str]:
+        for rule in self.rules:
+            if (
+                rule.get("address") == address
+                and (rule.get("from") is None or rule["from"] <= day)
+                and (rule.get("until") is None or day <= rule["until"])
+            ):
+                return rule["organization"], "explicit_address"
+        domain = address.rsplit("@", 1)[1]
+        for suffix, org in sorted(self.domain_map.items(), key=lambda kv: -len(kv[0])):
+            if domain == suffix or domain.endswith("." + suffix):
+                return org, "domain_map"
+        if domain in self.webmail or self.registrable(domain) in self.webmail:
+            return "(independent)", "webmail"
+        return self.registrable(domain), "registrable_domain"
+
+    def organization(self, address: str, day: date) -> str:
+        return self.rule(address, day)[0]
+
+
+def reach_half(counts: Counter) -> int | None:
+    """Smallest number of the largest entries whose total reaches half of all."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    running = 0
+    for i, n in enumerate(sorted(counts.values(), reverse=True), start=1):
+        running += n
+        if running >= total / 2:
+            return i
+    return None

@@ -203,7 +203,8 @@ def test_trailers_two_acks_and_non_author_signoff(warehouse):
             "where grain = 'year' and project = 'p' and year(period_start) = 2021",
         )
     )
-    assert rows["a@de.ibm.com"] == 2  # two Acked-by lines on c3
+    # two Acked-by lines on c3, plus N's ack on the list for m1 (a patch no commit matches)
+    assert rows["a@de.ibm.com"] == 3
     signoffs = dict(
         query(
             warehouse,
@@ -292,3 +293,247 @@ def test_committer_date_option_moves_the_year_boundary_commit(warehouse, tmp_pat
         assert years == {2021: 6, 2022: 1}
     finally:
         dbt_build(warehouse, tmp_path / "t3")
+
+
+# -- threads, series, patch matching, replies, combined acks (project "m") -----------------------
+
+
+def mail(mid, sender, when, subject, *, name=None, reply_to=None, references=None, **patch):
+    row = message(mid, sender, when, name=name, reply_to=reply_to, subject=subject, project="m")
+    row["references"] = references if references is not None else ([reply_to] if reply_to else [])
+    row["subject_normalized"] = patch.pop("normalized", subject.lower())
+    row.update(patch)
+    return row
+
+
+def mail_trailer(mid, kind, name, address, position=0):
+    return {
+        "project": "m",
+        "list_name": "l",
+        "message_id": mid,
+        "kind": kind,
+        "name": name,
+        "address": address,
+        "raw_value": f"{name} <{address}>",
+        "position": position,
+    }
+
+
+def git_trailer(sha, kind, raw, address=None, name=None, position=0):
+    return {
+        "project": "m",
+        "repository": "r",
+        "sha": sha,
+        "kind": kind,
+        "name": name,
+        "address": address,
+        "raw_value": raw,
+        "position": position,
+    }
+
+
+ALICE = "alice@intel.com"
+COVER = {"is_cover_letter": True, "patch_version": 1, "patch_counter": 0, "patch_total": 2}
+
+
+@pytest.fixture(scope="module")
+def mail_warehouse(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("mailrules")
+    wh = tmp / "w.duckdb"
+    jan1 = D(2024, 1, 1)
+    write_raw(
+        wh,
+        {
+            "mail_messages": [
+                # a two-patch series: cover letter p0, patches p1 and p2@x in its thread
+                mail("p0", ALICE, jan1, "[PATCH 0/2] mm: rework", normalized="mm: rework", **COVER),
+                mail(
+                    "p1",
+                    ALICE,
+                    jan1,
+                    "[PATCH 1/2] mm: part one",
+                    reply_to="p0",
+                    normalized="mm: part one",
+                    is_patch=True,
+                    patch_counter=1,
+                    patch_total=2,
+                    patch_id="pid1",
+                ),
+                mail(
+                    "p2@x",
+                    ALICE,
+                    jan1,
+                    "[PATCH 2/2] mm: part two",
+                    reply_to="p0",
+                    normalized="mm: part two",
+                    is_patch=True,
+                    patch_counter=2,
+                    patch_total=2,
+                ),
+                # Bob acks the cover letter after 10 hours; the author's own and a bot's replies
+                # come earlier but are nobody else's
+                mail(
+                    "r1",
+                    "bob@b.org",
+                    D(2024, 1, 1, 10),
+                    "Re: [PATCH 0/2] mm: rework",
+                    name="Bob",
+                    reply_to="p0",
+                ),
+                mail("r2", ALICE, D(2024, 1, 1, 1), "Re: [PATCH 1/2] mm: part one", reply_to="p1"),
+                mail(
+                    "r3",
+                    "patchwork-bot+m@kernel.org",
+                    D(2024, 1, 1, 2),
+                    "Re: [PATCH 2/2] mm: part two",
+                    reply_to="p2@x",
+                ),
+                # a lone patch first answered after 15 days: unanswered; Carol forwards Zed's review
+                mail(
+                    "l1",
+                    ALICE,
+                    D(2024, 2, 1),
+                    "[PATCH] mm: fix leak",
+                    normalized="mm: fix leak",
+                    is_patch=True,
+                ),
+                mail(
+                    "r4",
+                    "carol@c.com",
+                    D(2024, 2, 16),
+                    "Re: [PATCH] mm: fix leak",
+                    name="Carol",
+                    reply_to="l1",
+                ),
+                # a lone patch five days before the archive ends: too early to call unanswered
+                mail("m1", ALICE, D(2024, 3, 10), "[PATCH] mm: other", normalized="mm: other", is_patch=True),
+                # threading: References when In-Reply-To is not archived; subject for a bare Re:;
+                # a fresh post with an old subject starts its own thread
+                mail("d1", "dave@d.org", D(2024, 3, 1), "Question about x"),
+                mail(
+                    "d2",
+                    "erin@e.org",
+                    D(2024, 3, 2),
+                    "Re: Question about x",
+                    reply_to="missing@x",
+                    references=["d1", "missing@x"],
+                    normalized="question about x",
+                ),
+                mail(
+                    "d3", "frank@f.org", D(2024, 3, 3), "Re: Question about x", normalized="question about x"
+                ),
+                mail("d5", "gina@g.org", D(2024, 3, 4), "Question about x"),
+                mail("e1", "dave@d.org", D(2024, 3, 15), "Last"),
+            ],
+            "mail_trailers": [
+                mail_trailer("r1", "acked-by", "Bob", "bob@b.org"),
+                mail_trailer("r4", "reviewed-by", "Zed", "zed@z.org"),
+            ],
+            "git_commits": [
+                # p1 by patch-id (Bob's ack carried into the commit), p2 by its Link:, l1 by subject
+                {**commit("c1", ALICE, D(2024, 1, 5), project="m"), "patch_id": "pid1"},
+                commit("c2", ALICE, D(2024, 1, 5), committer=ALICE, project="m"),
+                {**commit("c3", ALICE, D(2024, 2, 20), project="m"), "subject": "mm: fix leak"},
+            ],
+            "git_trailers": [
+                git_trailer("c1", "acked-by", "Bob <bob@b.org>", "bob@b.org", "Bob"),
+                git_trailer("c2", "link", "https://lore.kernel.org/r/p2%40x", position=1),
+            ],
+        },
+    )
+    ingest_identities(wh)
+    dbt_build(wh, tmp / "target")
+    return wh
+
+
+def health_2024(wh, columns: str) -> tuple:
+    return query(
+        wh,
+        f"select {columns} from marts.community_health where project = 'm' and grain = 'year'",
+    )[0]
+
+
+def test_threads_by_references_then_subject(mail_warehouse):
+    parents = dict(
+        query(
+            mail_warehouse,
+            "select message_id, coalesce(parent_id, '-') || ' ' || coalesce(parent_rule, '-') "
+            "from intermediate.int_mail_messages_threaded where message_id like 'd%'",
+        )
+    )
+    assert parents == {"d1": "- -", "d2": "d1 references", "d3": "d1 subject", "d5": "- -"}
+    # roots: p0, l1, m1, d1, d5, e1
+    assert health_2024(mail_warehouse, "threads_started") == (6,)
+
+
+def test_series_and_patch_matching(mail_warehouse):
+    rules = dict(query(mail_warehouse, "select message_id, match_rule from intermediate.int_patches"))
+    assert rules == {"p0": None, "p1": "patch_id", "p2@x": "link", "l1": "subject_author", "m1": None}
+    assert health_2024(mail_warehouse, "series_posted, patches_posted, patches_merged") == (3, 4, 3)
+
+
+def test_first_reply_and_unanswered_series(mail_warehouse):
+    hours = dict(
+        query(mail_warehouse, "select message_id, hours_to_first_reply from intermediate.int_patches")
+    )
+    # Bob's reply to the cover letter answers both patches; the author and the bot do not count
+    assert hours == {"p0": 10.0, "p1": 10.0, "p2@x": 10.0, "l1": 360.0, "m1": None}
+    # median over p1, p2, l1; series: p0 answered, l1 not, m1 too recent to tell
+    assert health_2024(mail_warehouse, "median_hours_to_first_reply, unanswered_patch_share") == (10.0, 0.5)
+
+
+def test_cover_letter_ack_counts_once_per_patch(mail_warehouse):
+    rows = {
+        r[0]: r[1:]
+        for r in query(
+            mail_warehouse,
+            "select person_id, acks_given, list_acks_given, acks_received, reviews_given "
+            "from marts.person_activity where project = 'm' and grain = 'year'",
+        )
+    }
+    # one act on c1 (list and commit agree), one on c2 (p2's commit, given on the list only)
+    assert rows["bob@b.org"] == (2, 2, 0, 0)
+    assert rows[ALICE][2] == 2
+    # Carol forwarded Zed's review: counted for nobody, listed as a mismatch
+    assert rows["carol@c.com"][3] == 0
+    assert query(mail_warehouse, "select trailer_address from marts.trailer_mismatches") == [("zed@z.org",)]
+    exchange = query(
+        mail_warehouse,
+        "select reviewer_organization, author_organization, acks from marts.review_exchange "
+        "where project = 'm' and grain = 'year'",
+    )
+    assert exchange == [("b.org", "Intel", 2)]
+
+
+def test_outsider_merges_and_data_quality(mail_warehouse):
+    # c1 and c3: Intel author, Red Hat committer; c2 committed by its author
+    assert health_2024(mail_warehouse, "outsider_merge_share")[0] == pytest.approx(2 / 3)
+    checks = dict(
+        query(mail_warehouse, "select \"check\", count from marts.data_quality where project = 'm'")
+    )
+    assert checks["trailer_mismatch"] == 1
+    assert checks["thread_by_subject"] == 1
+    assert checks["messages"] == 14
+
+
+def test_unaffiliated_worklist_ranks_by_activity(mail_warehouse):
+    rows = query(
+        mail_warehouse,
+        "select activity_rank, address, messages from marts.unaffiliated_addresses order by 1 limit 2",
+    )
+    # dave@d.org sent two messages; bob, carol, ... one each (ties by address)
+    assert rows == [(1, "dave@d.org", 2), (2, "bob@b.org", 1)]
+
+
+def test_include_bots_var_counts_bots(mail_warehouse, tmp_path):
+    bot = "patchwork-bot+m@kernel.org"
+    sql = f"select count(*) from marts.person_activity where person_id = '{bot}'"
+    assert query(mail_warehouse, sql) == [(0,)]
+    dbt_build(mail_warehouse, tmp_path / "bots", {"include_bots": True}, command="run")
+    try:
+        assert query(mail_warehouse, sql)[0][0] > 0
+        assert query(mail_warehouse, f"select is_counted from marts.people where person_id = '{bot}'") == [
+            (True,)
+        ]
+    finally:
+        dbt_build(mail_warehouse, tmp_path / "back", command="run")

@@ -83,7 +83,7 @@ link_trailers as (
         t.repository,
         t.sha,
         -- the Message-ID is the part of the URL (or bracketed value) holding an @
-        url_decode(regexp_extract(t.raw_value, '([^/\s<>]+@[^/\s<>]+)', 1)) as message_id
+        regexp_extract(url_decode(t.raw_value), '([^/\s<>]+@[^/\s<>]+)', 1) as message_id
     from {{ ref('stg_raw__git_trailers') }} as t
     where t.kind in ('link', 'message-id', 'message-id-by')
 ),

@@ -1,11 +1,12 @@
--- One row per review act: (project, change, giver person, kind) for kind acked-by, reviewed-by,
--- tested-by or reported-by. A change is a commit, or a patch message that was never matched to a
--- commit. Both sides feed it:
---   * git: every trailer line of a non-merge commit; two lines by the same person of the same
---     kind on one commit are one act (the key), two Acked-by lines by two people are two acts;
+-- One row per review act: (project, change, giver person, kind, occurrence) for kind acked-by,
+-- reviewed-by, tested-by or reported-by. A change is a commit, or a patch message that was never
+-- matched to a commit. Both sides feed it:
+--   * git: every trailer line of a non-merge commit is an act (two Acked-by lines are two acts,
+--     even by the same person: occurrence 1 and 2);
 --   * mail: a trailer in a reply that names the reply's sender, on the patch the reply is about;
 --     on a cover letter it applies to every patch of the series. On a patch that was merged it is
---     keyed by the commit, so the ack given on the list and carried into the commit counts once.
+--     keyed by the commit as occurrence 1, so the ack given on the list and carried into the
+--     commit counts once; several list replies with the same trailer for one patch are one act.
 -- The act is dated by the commit (period date) when the commit carries it, else by the reply.
 -- The receiver is the commit's author, else the patch's sender.
 with
@@ -35,9 +36,15 @@ git_acts as (
         c.author_address as receiver_address,
         c.activity_at as occurred_at,
         'git' as origin,
-        t.position
+        t.position,
+        coalesce(p.person_id, t.address) as giver_person,
+        row_number() over (
+            partition by c.project, c.repository, c.sha, coalesce(p.person_id, t.address), t.kind
+            order by t.position
+        ) as occurrence
     from {{ ref('stg_raw__git_trailers') }} as t
     inner join commits as c using (project, repository, sha)
+    left join people as p on t.address = p.address
     where t.kind in ('acked-by', 'reviewed-by', 'tested-by', 'reported-by') and t.address is not null
 ),
 
@@ -79,8 +86,11 @@ mail_acts as (
         coalesce(c.author_address, m.from_address) as receiver_address,
         t.sent_at as occurred_at,
         'mail' as origin,
-        t.position
+        t.position,
+        coalesce(gp.person_id, t.trailer_address, t.from_address) as giver_person,
+        1 as occurrence
     from targets as t
+    left join people as gp on coalesce(t.trailer_address, t.from_address) = gp.address
     left join patches as p
         on t.project = p.project and t.list_name = p.list_name and t.change_message_id = p.message_id
     left join commits as c
@@ -95,31 +105,24 @@ all_acts as (
     select * from mail_acts
 ),
 
-keyed as (
-    select
-        a.*,
-        coalesce(p.person_id, a.giver_address) as giver_person
-    from all_acts as a
-    left join people as p on a.giver_address = p.address
-),
-
 final as (
     select
         project,
         change_key,
         kind,
         giver_person,
-        project || '|' || change_key || '|' || giver_person || '|' || kind as act_key,
+        occurrence,
+        project || '|' || change_key || '|' || giver_person || '|' || kind || '|' || occurrence as act_key,
         giver_address,
         receiver_address,
         occurred_at,
         origin as dated_by,
         bool_or(origin = 'git') over w as in_git,
         bool_or(origin = 'mail') over w as on_list
-    from keyed
-    window w as (partition by project, change_key, giver_person, kind)
+    from all_acts
+    window w as (partition by project, change_key, giver_person, kind, occurrence)
     qualify row_number() over (
-        partition by project, change_key, giver_person, kind
+        partition by project, change_key, giver_person, kind, occurrence
         order by origin = 'git' desc, occurred_at, position
     ) = 1
 )
