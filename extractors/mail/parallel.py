@@ -23,10 +23,10 @@ from commstats.config import MailingListConfig
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.ingest import _digest, _list_rows
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox_stream
-from extractors.mail.parse import parse_message, utc_now
+from extractors.mail.parse import ParsedMessage, parse_message, utc_now
 from extractors.mail.raw import SourceProblem
 
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 2 << 20
 
 
 class _Replay(io.RawIOBase):
@@ -62,26 +62,32 @@ def _blocks(path: Path, block_size: int) -> Iterator[tuple[bytes, int, BaseExcep
     Reads in the serial reader's chunk size: a decompression error then loses exactly the bytes
     the serial reader loses (a failing read returns nothing)."""
     with open_archive(path) as stream:
-        buf = b""
+        chunks: list[bytes] = []  # joined once per block rather than grown chunk by chunk
+        size = 0
         base = 0
         while True:
             try:
                 chunk = stream.read(CHUNK_SIZE)
             except DECOMPRESS_ERRORS as exc:
-                yield buf, base, exc
+                yield b"".join(chunks), base, exc
                 return
             if not chunk:
-                yield buf, base, None
+                yield b"".join(chunks), base, None
                 return
-            buf += chunk
-            if len(buf) < block_size:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size < block_size:
                 continue
+            buf = b"".join(chunks)
             # cut at the first separator after the block size (never at 0: a block is not empty)
-            k = _cut(buf, max(block_size - 8, 1))
+            k = _cut(buf, max(size - len(chunk) - 8, 1))
             if k > 0:
                 yield buf[:k], base, None
                 base += k
-                buf = buf[k:]
+                rest = buf[k:]
+                chunks, size = [rest], len(rest)
+            else:
+                chunks, size = [buf], size
 
 
 def _parse_block(
@@ -92,9 +98,21 @@ def _parse_block(
     for item in iter_mbox_stream(_Replay(data, failure), name, escaping, CHUNK_SIZE, base):  # type: ignore[arg-type]
         if isinstance(item, SourceProblem):
             out.append(item)
-        else:
-            out.append((parse_message(item, now), _digest(item.data)))
+            continue
+        parsed = parse_message(item, now)
+        # plain tuples travel back faster than dataclass instances
+        packed = (parsed.row, parsed.trailers, parsed.issues) if isinstance(parsed, ParsedMessage) else parsed
+        out.append((packed, _digest(item.data)))
     return out
+
+
+def _unpack(results: list[Any]) -> Iterator[Any]:
+    for item in results:
+        if isinstance(item, SourceProblem):
+            yield item
+            continue
+        packed, digest = item
+        yield (ParsedMessage(*packed) if isinstance(packed, tuple) else packed), digest
 
 
 def iter_mbox_rows_parallel(
@@ -124,8 +142,8 @@ def iter_mbox_rows_parallel(
             for block, base, failure in _blocks(Path(path), block_size):
                 pending.append(pool.apply_async(_parse_block, ((block, base, failure, name, escaping, now),)))
                 while len(pending) > 2 * workers:
-                    yield from pending.popleft().get()
+                    yield from _unpack(pending.popleft().get())
             while pending:
-                yield from pending.popleft().get()
+                yield from _unpack(pending.popleft().get())
 
         yield from _list_rows(project, lst, results())

@@ -56,6 +56,10 @@ class Rejected:
     detail: str
 
 
+# Senders write many messages: parse each distinct From value once (parse_address is pure).
+_address = lru_cache(maxsize=4096)(parse_address)
+
+
 @lru_cache(maxsize=4096)
 def _subject_info(subject: str | None) -> SubjectInfo:
     # Replies repeat their thread's subject: parse each distinct subject once (read-only here).
@@ -107,7 +111,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
     if mid is None:
         mid = synthetic_message_id(head)
 
-    from_name, from_address = parse_address(dec.header(h.get("from")))
+    from_name, from_address = _address(dec.header(h.get("from")))
     subject_text = dec.header(h.get("subject"))
     subject = collapse(subject_text) if subject_text is not None else None
 

@@ -71,4 +71,7 @@ class Decoder:
 
 
 def collapse(text: str) -> str:
+    # Printable ASCII holds no whitespace but ' ': without a double space there is nothing to join.
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()
     return _WS.sub(" ", text).strip()

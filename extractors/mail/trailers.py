@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from extractors.mail.addresses import ADDRESS_IN_TEXT, deobfuscate
 
@@ -66,6 +67,10 @@ def signature_cut(ntext: bytes) -> int:
     return cut + 1 if cut >= 0 else len(ntext)
 
 
+# The same people sign off, review and ack message after message: parse each value once.
+_trailer_value = lru_cache(maxsize=4096)(parse_trailer_value)
+
+
 def find_trailers(
     text: bytes, decode: Callable[[bytes], str], end: int | None = None
 ) -> list[tuple[str, str | None, str | None, str]]:
@@ -79,7 +84,7 @@ def find_trailers(
         raw = decode(m.group(2).rstrip(b" \t\r"))[:MAX_VALUE]
         if not raw.strip():
             continue  # `Reviewed-by:` with nothing after it names nobody
-        name, address = parse_trailer_value(raw)
+        name, address = _trailer_value(raw)
         if name is None and address is None:
             continue
         out.append((kind, name, address, raw))
