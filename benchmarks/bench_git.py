@@ -294,6 +294,7 @@ def main() -> None:
         ).stdout
     )
     print(f"repository: {repo} ({n} commits), {os.cpu_count()} CPUs, git {_git_version()}")
+    load_before = os.getloadavg()[0]
 
     approaches = [
         ("git log --no-merges --numstat (1 core)", "git-log"),
@@ -325,6 +326,8 @@ def main() -> None:
             f"{label:<42} {r['wall']:>8.2f} {n / r['wall']:>10.0f} {r['wall'] / floor:>9.2f}x"
             f" {r['cpu']:>8.2f} {r['cpu'] / cpu_floor:>9.2f}x {rss:>12.0f}"
         )
+    # other processes on the machine inflate wall times (and CPU times, less so): say how busy it was
+    print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
     rows = results[3][1].get("rows", {})
     print()
     print("rows spooled (workers=2): " + ", ".join(f"{k} {v}" for k, v in sorted(rows.items())))
