@@ -44,15 +44,20 @@ class _Replay(io.RawIOBase):
 
 
 def _cut(buf: bytes, start: int) -> int:
-    """Index just after a blank line followed by a strict separator, searching from `start`; -1 if none."""
-    i = buf.find(b"\n\nFrom ", start)
+    """Where to end a block: just after the line end that precedes a `From ` line the serial reader
+    always takes as a separator (a blank line, then STRICT_SEPARATOR), searching from `start`;
+    -1 if there is none. The block then ends in "\n\n" or "\r\n\r\n", which the reader strips
+    from the last message of a stream exactly as it strips it before a separator."""
+    i = buf.find(b"\nFrom ", start)
     while i >= 0:
-        nl = buf.find(b"\n", i + 2)
+        nl = buf.find(b"\n", i + 1)
         if nl < 0:
             return -1
-        if STRICT_SEPARATOR.match(buf[i + 2 : nl].rstrip(b"\r")):
-            return i + 2
-        i = buf.find(b"\n\nFrom ", i + 1)
+        if (buf[i - 1] == 0x0A or buf[i - 3 : i] == b"\r\n\r") and STRICT_SEPARATOR.match(
+            buf[i + 1 : nl].rstrip(b"\r")
+        ):
+            return i + 1
+        i = buf.find(b"\nFrom ", i + 1)
     return -1
 
 
@@ -76,18 +81,17 @@ def _blocks(path: Path, block_size: int) -> Iterator[tuple[bytes, int, BaseExcep
                 return
             chunks.append(chunk)
             size += len(chunk)
-            if size < block_size:
-                continue
-            buf = b"".join(chunks)
-            # cut at the first separator after the block size (never at 0: a block is not empty)
-            k = _cut(buf, max(size - len(chunk) - 8, 1))
-            if k > 0:
+            while size >= block_size:
+                buf = b"".join(chunks)
+                # cut at the first separator after the block size (never at 0: no empty block)
+                k = _cut(buf, max(block_size - 8, 1))
+                if k < 0:
+                    chunks = [buf]
+                    break
                 yield buf[:k], base, None
                 base += k
                 rest = buf[k:]
                 chunks, size = [rest], len(rest)
-            else:
-                chunks, size = [buf], size
 
 
 def _parse_block(

@@ -95,9 +95,12 @@ def _small_mbox() -> bytes:
 
 
 @pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("line_end", [b"\n", b"\r\n"])
 @pytest.mark.parametrize("block_size", [1, 300, 5000, 1 << 22])
-def test_parallel_rows_match_serial(tmp_path: Path, compressed: bool, block_size: int) -> None:
-    data = _small_mbox()
+def test_parallel_rows_match_serial(
+    tmp_path: Path, compressed: bool, line_end: bytes, block_size: int
+) -> None:
+    data = _small_mbox().replace(b"\n", line_end)
     path = tmp_path / ("a.mbox.gz" if compressed else "a.mbox")
     path.write_bytes(gzip.compress(data) if compressed else data)
     lst = MailingListConfig(name="l", kind="mbox", path=str(path))
