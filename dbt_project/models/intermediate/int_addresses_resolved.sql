@@ -2,12 +2,25 @@
 -- merge), the name to show, and whether it is a bot or list address.
 with
 
-addresses as (
+known as (
     select
         address,
         domain,
         registrable_domain
     from {{ ref('stg_raw__address_domains') }}
+),
+
+-- trailer addresses only staging recovered (obfuscated in the commit message) are not in
+-- raw.address_domains: their domain stands in for the registrable domain
+addresses as (
+    select * from known
+    union all
+    select distinct
+        t.address,
+        split_part(t.address, '@', 2) as domain,
+        split_part(t.address, '@', 2) as registrable_domain
+    from {{ ref('stg_raw__git_trailers') }} as t
+    where t.address like '%_@_%' and t.address not in (select k.address from known as k)
 ),
 
 aliases as (

@@ -63,32 +63,43 @@ by_references as (
     ) = 1
 ),
 
--- a message that says it is a reply (Re: after any list tags, or reply headers that point
--- nowhere we can see) joins the earliest earlier message with the same normalized subject;
--- a fresh post with a reused subject (a v2 series, say) stays a thread of its own
+-- the first message of each normalized subject on a list
+subject_firsts as (
+    select
+        project,
+        list_name,
+        subject_normalized,
+        arg_min(message_id, (sent_at, message_id)) as first_id,
+        min(sent_at) as first_at
+    from messages
+    where coalesce(subject_normalized, '') <> ''
+    group by all
+),
+
+-- a message without a parent by headers that says it is a reply (Re: after any list tags, or
+-- reply headers that point nowhere we can see) joins the earliest earlier message with the same
+-- normalized subject; a fresh post with a reused subject (a v2 series, say) starts its own thread
 by_subject as (
     select
         m.project,
         m.list_name,
         m.message_id,
-        p.message_id as parent_id
+        f.first_id as parent_id
     from messages as m
-    inner join messages as p
+    inner join subject_firsts as f
         on
-            m.project = p.project
-            and m.list_name = p.list_name
-            and m.subject_normalized = p.subject_normalized
-            and m.sent_at > p.sent_at
+            m.project = f.project
+            and m.list_name = f.list_name
+            and m.subject_normalized = f.subject_normalized
+            and m.sent_at > f.first_at
+    anti join by_reply_to as rt
+        on m.project = rt.project and m.list_name = rt.list_name and m.message_id = rt.message_id
+    anti join by_references as rf
+        on m.project = rf.project and m.list_name = rf.list_name and m.message_id = rf.message_id
     where
-        coalesce(m.subject_normalized, '') <> ''
-        and (
-            regexp_matches(lower(m.subject), '^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|odp)\s*:')
-            or m.in_reply_to is not null
-            or coalesce(len(m."references"), 0) > 0
-        )
-    qualify row_number() over (
-        partition by m.project, m.list_name, m.message_id order by p.sent_at, p.message_id
-    ) = 1
+        regexp_matches(lower(m.subject), '^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|odp)\s*:')
+        or m.in_reply_to is not null
+        or coalesce(len(m."references"), 0) > 0
 ),
 
 final as (
