@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -250,7 +251,17 @@ def measure(config: Path, label: str) -> dict:
         print(text[-4000:])
         raise SystemExit(f"{label}: commstats run failed (exit {proc.returncode})")
     warehouse = config.parent / "warehouse.duckdb"
-    return {"step": label, "wall": wall, "peak": peak, "size": warehouse.stat().st_size, "log": text}
+    stages = re.search(r"stages: +sources ([\d.]+) s, rebuild ([\d.]+) s", text)
+    sources, rebuild = (float(stages.group(1)), float(stages.group(2))) if stages else (0.0, 0.0)
+    return {
+        "step": label,
+        "wall": wall,
+        "sources": sources,
+        "rebuild": rebuild,
+        "peak": peak,
+        "size": warehouse.stat().st_size,
+        "log": text,
+    }
 
 
 def counts(warehouse: Path) -> tuple[int, int]:

@@ -69,14 +69,17 @@ def run_assets(selection: str | None = None, quiet: bool = False, force: bool = 
     assets = [*defs.assets, *(defs.asset_checks or [])]
     failures: list[str] = []
     warehouse = Path(cfg.warehouse)
+    timings = {"sources": 0.0, "rebuild": 0.0}
     with dg.DagsterInstance.get() as instance, live_display(None if not quiet else False):
         for stage in stages:
+            stage_started = time.monotonic()
             # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
             whole = selection is None and stage.partition is None
             if whole and not force and _unchanged(cfg, warehouse, home):
                 print(
                     "commstats: nothing new since the last build: marts, charts and the published copy are current"
                 )
+                timings["rebuild"] += time.monotonic() - stage_started
                 continue
             result = dg.materialize(
                 assets,
@@ -86,19 +89,22 @@ def run_assets(selection: str | None = None, quiet: bool = False, force: bool = 
                 resources=defs.resources,
                 raise_on_error=False,
                 tags={"commstats/trigger": "cli"},
-                # progress and per-source lines, without Dagster's step-by-step debug events
+                # progress and per-source lines without the step-by-step debug events; --quiet: none (failures
+                # are printed once, one line each, after the run)
                 run_config={
-                    "loggers": {"console": {"config": {"log_level": "WARNING" if quiet else "INFO"}}}
+                    "loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}
                 },
             )
             stage_failures = _failures(result)
             failures += stage_failures
             if whole and not stage_failures and (fp := fingerprint(cfg, warehouse)):
                 store_fingerprint(home, fp)
+            timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
     for line in failures:
         print(f"commstats: {line}", file=sys.stderr)
     print_summary(cfg, elapsed, quiet)
+    print(f"  stages:    sources {timings['sources']:.1f} s, rebuild {timings['rebuild']:.1f} s")
     return 1 if failures else 0
 
 
