@@ -37,6 +37,8 @@ def test_registrable_domain(domain, expected):
         ("<jdoe@example.com>", "jdoe@example.com"),
         ("jdoe at example.com", "jdoe@example.com"),
         ("jdoe _at_ example.com", "jdoe@example.com"),
+        ("jdoe(a)example.com", "jdoe@example.com"),
+        ("Jane Doe jane@example.com", None),
         ("not an address", None),
         ("", None),
     ],

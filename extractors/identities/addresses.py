@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
-_OBFUSCATED = re.compile(r"^\s*([^\s@]+)\s+(?:at|_at_|\(at\)|\[at\])\s+([^\s@]+)\s*$", re.IGNORECASE)
+from extractors.mail.addresses import deobfuscate
 
 
 def normalize_address(value: str | None) -> str | None:
     """Case-fold an address and undo list-archive obfuscation (`jdoe at example.com`)."""
     if not value:
         return None
-    value = value.strip().strip("<>").strip()
-    match = _OBFUSCATED.match(value)
-    if match:
-        value = f"{match.group(1)}@{match.group(2)}"
-    value = value.lower()
+    # the same de-obfuscation the mail parser applies (`jdoe at example.com`, `jdoe(a)example.com`)
+    value = deobfuscate(value.strip().strip("<>").strip()).strip().lower()
+    if " " in value:
+        return None
     return value if "@" in value else None
 
 
