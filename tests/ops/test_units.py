@@ -175,3 +175,45 @@ def test_fingerprint_changes_with_rows_and_inputs_only(cfg, tmp_path: Path):
     cfg.identities.affiliations = [tmp_path / "aff.yaml"]
     (tmp_path / "aff.yaml").write_text(original + "\n# edited\n")
     assert fingerprint(cfg, wh) != second
+
+
+def test_the_warehouse_target_is_configuration_only(sample_dir: Path, tmp_path: Path, monkeypatch):
+    """Two configs that differ only in `warehouse:` load into two files; dbt's profile follows the
+    same setting (COMMSTATS_WAREHOUSE, which the dbt asset sets from the config)."""
+    import dagster as dg
+    import jinja2
+
+    monkeypatch.setenv("COMMSTATS_CONFIG", str(write_config(sample_dir, tmp_path / "a")))
+    monkeypatch.delenv("COMMSTATS_WAREHOUSE", raising=False)
+    from orchestration.defs.ingest import mail_lists
+    from orchestration.defs.resources import CommstatsConfig
+
+    shared = write_config(sample_dir, tmp_path / "a")
+    other = tmp_path / "b" / "communities.yaml"
+    other.parent.mkdir()
+    text = shared.read_text()
+    other.write_text(
+        text.replace(str(tmp_path / "a" / "warehouse.duckdb"), str(tmp_path / "b" / "other.duckdb"))
+    )
+    assert sum(x != y for x, y in zip(text.splitlines(), other.read_text().splitlines(), strict=True)) == 1
+    for config, target in (
+        (shared, tmp_path / "a" / "warehouse.duckdb"),
+        (other, tmp_path / "b" / "other.duckdb"),
+    ):
+        result = dg.materialize(
+            [mail_lists],
+            partition_key="kernel-virt/kvm",
+            resources={"commstats": CommstatsConfig(config_path=str(config))},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+        assert result.success
+        with duckdb.connect(str(target), read_only=True) as con:
+            assert con.execute("select count(*) from raw.mail_messages").fetchone()[0] == 3458
+    profile = (Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml").read_text()
+    for target in (tmp_path / "a" / "warehouse.duckdb", tmp_path / "b" / "other.duckdb"):
+        env = {"COMMSTATS_WAREHOUSE": str(target)}
+        rendered = yaml.safe_load(
+            jinja2.Template(profile).render(env_var=lambda key, default=None, env=env: env.get(key, default))
+        )
+        outputs = rendered["commstats"]["outputs"]
+        assert outputs[rendered["commstats"]["target"]]["path"] == str(target)
