@@ -28,7 +28,8 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise duckdb.IOException(
-                "a refresh is writing the warehouse and there is no published copy yet: retry when it ends"
+                "a refresh is writing the warehouse: retry when it ends (without --live, queries read the "
+                "copy published by the last build)"
             ) from None
         raise
 
