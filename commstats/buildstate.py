@@ -20,6 +20,8 @@ from commstats.config import REPO_ROOT, CommunitiesConfig
 CODE_DIRS = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests", "charts")
 CODE_FILES = ("dbt_project/dbt_project.yml", "orchestration")
 STATE_FILE = "last_build.json"
+# bookkeeping columns that change on every load without changing the data (cursor timestamps)
+VOLATILE_COLUMNS = ("updated_at",)
 
 
 def _files(root: Path) -> list[Path]:
@@ -51,9 +53,20 @@ def raw_digest(warehouse: Path) -> str | None:
             return None
         parts = []
         for schema, table in tables:
-            if schema == "raw":
-                n, s = con.execute(f'select count(*), sum(hash(t)) from raw."{table}" t').fetchone()
-                parts.append(f"{table}:{n}:{s}")
+            if schema != "raw":
+                continue
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns "
+                    "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                if c not in VOLATILE_COLUMNS
+            ]
+            row = "row(" + ", ".join(f'"{c}"' for c in cols) + ")"
+            n, total = con.execute(f'select count(*), sum(hash({row})) from raw."{table}"').fetchone()
+            parts.append(f"{table}:{n}:{total}")
         return "|".join(parts)
     finally:
         con.close()

@@ -165,6 +165,14 @@ def test_fingerprint_changes_with_rows_and_inputs_only(cfg, tmp_path: Path):
     first = fingerprint(cfg, wh)
     assert first and fingerprint(cfg, wh) == first
     con = duckdb.connect(str(wh))
+    con.execute("create table raw.mail_source_state as select 'epoch:0' as source_key, now() as updated_at")
+    con.close()
+    first = fingerprint(cfg, wh)
+    con = duckdb.connect(str(wh))
+    con.execute("update raw.mail_source_state set updated_at = updated_at + interval 1 day")
+    con.close()
+    assert fingerprint(cfg, wh) == first  # a cursor re-stored unchanged is not new data
+    con = duckdb.connect(str(wh))
     con.execute("update raw.t set i = i + 100 where i = 3")  # same count, other content
     con.close()
     second = fingerprint(cfg, wh)
