@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pygit2
-from pygit2.enums import DeltaStatus, DiffFind, DiffOption
+from pygit2.enums import DiffFind, DiffOption
 
 from extractors.git.patchid import patch_id, with_git_similarity
 from extractors.git.scope import PathScope
@@ -19,10 +19,6 @@ DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
 FIND_FLAGS = DiffFind.FIND_RENAMES
 RENAME_THRESHOLD = 50  # git's default (-M50%)
 SIMILARITY_MAX_BYTES = 4 << 20
-
-_ADDED = DeltaStatus.ADDED
-_DELETED = DeltaStatus.DELETED
-_RENAMED = DeltaStatus.RENAMED
 
 
 @dataclass(slots=True)
@@ -41,16 +37,11 @@ def tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree
     else:
         diff = old.diff_to_tree(new, flags=DIFF_FLAGS)
     # Rename detection only pays off with both an addition and a deletion in the diff.
-    has_add = has_del = False
-    for delta in diff.deltas:
-        st = delta.status
-        if st == _ADDED:
-            has_add = True
-        elif st == _DELETED:
-            has_del = True
-        if has_add and has_del:
+    # (status_char() is a plain str: much cheaper than the DeltaStatus enum of `status`.)
+    if len(diff) > 1:
+        chars = {delta.status_char() for delta in diff.deltas}
+        if "A" in chars and "D" in chars:
             diff.find_similar(flags=FIND_FLAGS, rename_threshold=RENAME_THRESHOLD)
-            break
     return diff
 
 
@@ -74,15 +65,17 @@ def commit_changes(
     texts: list[bytes] = []
     scoped = bool(scope)
     for i, delta in enumerate(diff.deltas):
-        new_path = delta.new_file.path
+        new_file = delta.new_file
+        new_path = new_file.path
         old_path = delta.old_file.path
-        status = delta.status
+        change_type = delta.status_char()
+        renamed = change_type == "R"
         if scoped:
             new_in = scope.matches(new_path)
             old_in = new_in if old_path == new_path else scope.matches(old_path)
             if not (new_in or old_in):
                 continue
-            if status == _RENAMED and new_in != old_in:
+            if renamed and new_in != old_in:
                 # git limits the diff to the scope before detecting renames, so a file moved
                 # across the scope's edge is an addition (or a deletion) there.
                 changes.append(_half_rename(repo, delta, new_in, texts if with_patch_id else None))
@@ -96,20 +89,19 @@ def commit_changes(
             added = removed = 0
         else:
             _, added, removed = patch.line_stats
-        change_type = delta.status_char()
         changes.append(
             FileChange(
-                path=new_path,
-                old_path=old_path if status == _RENAMED or change_type == "C" else None,
-                change_type=change_type,
-                lines_added=added,
-                lines_removed=removed,
-                is_binary=is_binary,
+                new_path,
+                old_path if renamed or change_type == "C" else None,
+                change_type,
+                added,
+                removed,
+                is_binary,
             )
         )
         if with_patch_id:
             text = patch.data
-            if status == _RENAMED and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
+            if renamed and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
                 # (git's score is computed in Python: beyond a few MB libgit2's figure stands)
                 text = with_git_similarity(text, repo[delta.old_file.id].data, repo[delta.new_file.id].data)
             texts.append(text)

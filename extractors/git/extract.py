@@ -150,6 +150,10 @@ def commit_rows(repo: pygit2.Repository, commit: pygit2.Commit, ctx: _Context) -
         quarantine("bad_date", f"author time {author.time}, committer time {committer.time}: kept with null")
     message = _decode(commit.raw_message, encoding)
     is_merge = len(parent_ids) > 1
+    added = removed = 0
+    for f in files or ():
+        added += f.lines_added
+        removed += f.lines_removed
     out.append(
         (
             "git_commits",
@@ -168,21 +172,20 @@ def commit_rows(repo: pygit2.Repository, commit: pygit2.Commit, ctx: _Context) -
                 "subject": _subject(message),
                 "patch_id": pid,
                 "files_changed": 0 if is_merge else (len(files) if files is not None else None),
-                "lines_added": 0
-                if is_merge
-                else (sum(f.lines_added for f in files) if files is not None else None),
-                "lines_removed": 0
-                if is_merge
-                else (sum(f.lines_removed for f in files) if files is not None else None),
+                "lines_added": 0 if is_merge else (added if files is not None else None),
+                "lines_removed": 0 if is_merge else (removed if files is not None else None),
             },
         )
     )
+    project, repository = ctx.project, ctx.repository
     for f in files or ():
         out.append(
             (
                 "git_file_changes",
                 {
-                    **base,
+                    "project": project,
+                    "repository": repository,
+                    "sha": sha,
                     "path": f.path,
                     "old_path": f.old_path,
                     "change_type": f.change_type,
@@ -192,21 +195,25 @@ def commit_rows(repo: pygit2.Repository, commit: pygit2.Commit, ctx: _Context) -
                 },
             )
         )
-    for position, trailer in enumerate(parse_trailers(message)):
-        name, address = parse_person(trailer.value)
-        out.append(
-            (
-                "git_trailers",
-                {
-                    **base,
-                    "kind": trailer.key.lower(),
-                    "name": name,
-                    "address": address,
-                    "raw_value": trailer.value,
-                    "position": position,
-                },
+    # every trailer has a `Key:` separator: a message without ':' has none (a cheap skip)
+    if ":" in message:
+        for position, trailer in enumerate(parse_trailers(message)):
+            name, address = parse_person(trailer.value)
+            out.append(
+                (
+                    "git_trailers",
+                    {
+                        "project": project,
+                        "repository": repository,
+                        "sha": sha,
+                        "kind": trailer.key.lower(),
+                        "name": name,
+                        "address": address,
+                        "raw_value": trailer.value,
+                        "position": position,
+                    },
+                )
             )
-        )
     return out
 
 
