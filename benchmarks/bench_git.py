@@ -308,6 +308,7 @@ def main() -> None:
     for _ in range(args.repeat):
         for label, what in approaches:
             r = _run("--measure", what, str(repo))
+            r["load"] = os.getloadavg()[0]  # the machine's 1-minute load just after this run
             if label not in best or r["wall"] < best[label]["wall"]:
                 best[label] = r
     results = [(label, best[label]) for label, _ in approaches]
@@ -315,7 +316,7 @@ def main() -> None:
     cpu_floor = results[0][1]["cpu"]
     print()
     print(
-        f"{'approach':<42} {'wall s':>8} {'commits/s':>10} {'vs git log':>10} {'CPU s':>8} {'CPU vs git':>10} {'peak RSS MB':>12}"
+        f"{'approach':<42} {'wall s':>8} {'commits/s':>10} {'vs git log':>10} {'CPU s':>8} {'CPU vs git':>10} {'peak RSS MB':>12} {'load':>6}"
     )
     for label, r in results:
         if label.startswith("commstats"):
@@ -324,7 +325,7 @@ def main() -> None:
             rss = r["child_rss_kb"] / 1024  # the largest git process
         print(
             f"{label:<42} {r['wall']:>8.2f} {n / r['wall']:>10.0f} {r['wall'] / floor:>9.2f}x"
-            f" {r['cpu']:>8.2f} {r['cpu'] / cpu_floor:>9.2f}x {rss:>12.0f}"
+            f" {r['cpu']:>8.2f} {r['cpu'] / cpu_floor:>9.2f}x {rss:>12.0f} {r['load']:>6.2f}"
         )
     # other processes on the machine inflate wall times (and CPU times, less so): say how busy it was
     print(f"load average (1 min) before / after: {load_before:.2f} / {os.getloadavg()[0]:.2f}")
