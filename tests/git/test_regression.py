@@ -49,14 +49,16 @@ def _message(rng: random.Random, n: int) -> str:
     if shape == 2:
         return (
             f"{subject}\n\n{body}\n\nReported-by: Jane Doe jane.doe@example.com\n"
-            f"Acked-by: \"Last, First\" <LF@Example.org>\nSigned-off-by: Dev <dev@example.com>\n"
+            f'Acked-by: "Last, First" <LF@Example.org>\nSigned-off-by: Dev <dev@example.com>\n'
         )
     if shape == 3:
         # not a trailer block: prose with a colon
         return f"{subject}\n\n{body}\n\nNote: this is prose\nand more prose here\n"
     if shape == 4:
         return f"{subject}\n\n{body}\n\nCc: <stable@vger.kernel.org> # 5.10\nLink: https://x.example/{n}\n"
-    return f"{subject}\n\n{body}\nFixes: 0123456789ab (\"old\")\n    continued value\nSigned-off-by: A <a@b.c>\n"
+    return (
+        f'{subject}\n\n{body}\nFixes: 0123456789ab ("old")\n    continued value\nSigned-off-by: A <a@b.c>\n'
+    )
 
 
 def build_fixed(path: Path, home: Path, commits: int = 60, seed: int = 7) -> Git:
