@@ -26,20 +26,11 @@ PROJECTS = {
 
 
 @pytest.fixture(scope="module")
-def run(sample_dir: Path, tmp_path_factory) -> dict:
-    tmp = tmp_path_factory.mktemp("e2e")
-    warehouse = tmp / "warehouse.duckdb"
-    cli = Path(sys.executable).with_name("commstats")
-    proc = subprocess.run(
-        [str(cli), "run", "--config", str(sample_dir / "communities.yaml"), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    con = duckdb.connect(str(warehouse), read_only=True)
-    yield {"con": con, "stdout": proc.stdout, "sample": sample_dir, "warehouse": warehouse}
-    con.close()
+def run(pipeline_run: dict) -> dict:
+    con = duckdb.connect(str(pipeline_run["warehouse"]), read_only=True)
+    state = {**pipeline_run, "con": con}
+    yield state
+    state["con"].close()
 
 
 @pytest.fixture(scope="module")

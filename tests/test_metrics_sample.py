@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import statistics
-import subprocess
-import sys
 from collections import Counter, defaultdict
 from datetime import timedelta
 from pathlib import Path
@@ -32,17 +30,8 @@ REVIEW_KINDS = ("acked-by", "reviewed-by", "tested-by", "reported-by")
 
 
 @pytest.fixture(scope="module")
-def con(sample_dir: Path, tmp_path_factory) -> duckdb.DuckDBPyConnection:
-    warehouse = tmp_path_factory.mktemp("metrics") / "warehouse.duckdb"
-    cli = Path(sys.executable).with_name("commstats")
-    proc = subprocess.run(
-        [str(cli), "run", "--config", str(sample_dir / "communities.yaml"), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    connection = duckdb.connect(str(warehouse), read_only=True)
+def con(pipeline_run: dict) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(pipeline_run["warehouse"]), read_only=True)
     yield connection
     connection.close()
 
