@@ -53,11 +53,14 @@ def run_assets(selection: str | None = None, quiet: bool = False, force: bool = 
     import dagster as dg
 
     from orchestration.definitions import defs
+    from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
     from orchestration.defs.ingest import git_repositories, mail_lists
 
     graph = defs.resolve_asset_graph()
     chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
-    selected = set(chosen.resolve(graph))
+    # months of HTTP archives are re-run or backfilled from the UI; a list's partition already
+    # fetches what it lacks
+    selected = set(chosen.resolve(graph)) - {ARCHIVE_MONTHS}
     stages = plan_stages(
         selected,
         [

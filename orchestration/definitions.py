@@ -2,11 +2,22 @@
 
 import dagster as dg
 
-from orchestration.defs import automation, charts, checks, exports, ingest, publish, report, transform
+from orchestration.defs import (
+    archives,
+    automation,
+    charts,
+    checks,
+    exports,
+    ingest,
+    publish,
+    report,
+    transform,
+)
 from orchestration.defs.resources import CommstatsConfig
 
 defs = dg.Definitions.merge(
     ingest.defs,
+    archives.defs,
     transform.defs,
     charts.defs,
     report.defs,

@@ -276,6 +276,42 @@ class MonthDownloader:
         return final
 
 
+def _options(lst: MailingListConfig) -> dict[str, float]:
+    return {k: float(lst.options.get(k, v)) for k, v in DEFAULTS.items()}
+
+
+def _client(options: dict[str, float]) -> httpx.Client:
+    return httpx.Client(
+        timeout=httpx.Timeout(options["timeout"]),
+        follow_redirects=True,
+        headers={"User-Agent": USER_AGENT},
+    )
+
+
+def _fetch_and_record(
+    downloader: MonthDownloader, month: Month, url: str, fetched_at: datetime
+) -> MonthFile:
+    """Download one month now and record it in the month's metadata; raises on failure."""
+    directory = downloader.directory
+    meta_path = directory / f"{month.label}.json"
+    meta = _read_json(meta_path) or {}
+    cached = directory / meta["file"] if meta.get("file") else None
+    path = downloader.download(month, url)
+    if path is None and cached is not None:
+        cached.unlink(missing_ok=True)  # the archive is gone; do not read a stale copy
+    _write_json(
+        meta_path,
+        {
+            "url": url,
+            "status": 404 if path is None else 200,
+            "file": path.name if path else None,
+            "fetched_at": fetched_at.isoformat(),
+            "bytes": path.stat().st_size if path else 0,
+        },
+    )
+    return MonthFile(month, url, path, fetched=True)
+
+
 def download_archives(
     lst: MailingListConfig,
     cache_dir: Path,
@@ -288,7 +324,7 @@ def download_archives(
         raise ValueError(f"mailing list '{lst.name}': kind http-archive needs 'url'")
     if lst.since is None:
         raise ValueError(f"mailing list '{lst.name}': kind http-archive needs 'since' (first month)")
-    options = {k: float(lst.options.get(k, v)) for k, v in DEFAULTS.items()}
+    options = _options(lst)
     now = now or datetime.now(UTC).replace(tzinfo=None)
     grace = timedelta(hours=options["closed_grace_hours"])
     until = lst.until or now.date()
@@ -296,17 +332,12 @@ def download_archives(
     directory.mkdir(parents=True, exist_ok=True)
     own_client = client is None
     if client is None:
-        client = httpx.Client(
-            timeout=httpx.Timeout(options["timeout"]),
-            follow_redirects=True,
-            headers={"User-Agent": USER_AGENT},
-        )
+        client = _client(options)
     downloader = MonthDownloader(client, directory, options)
     try:
         for month in months(lst.since, until):
             url = expand(lst.url, month)
-            meta_path = directory / f"{month.label}.json"
-            meta = _read_json(meta_path) or {}
+            meta = _read_json(directory / f"{month.label}.json") or {}
             month_end = datetime.combine(month.end, datetime.min.time())
             cached = directory / meta["file"] if meta.get("file") else None
             closed_when_fetched = (
@@ -319,30 +350,57 @@ def download_archives(
                 continue
             fetched_at = datetime.now(UTC).replace(tzinfo=None) if now is None else now
             try:
-                path = downloader.download(month, url)
+                yield _fetch_and_record(downloader, month, url, fetched_at)
             except (httpx.HTTPError, _Retryable, _Fatal, OSError) as exc:
                 yield SourceProblem(url, "download_failed", f"{month.label}: {type(exc).__name__}: {exc}")
                 # An older copy (e.g. the current month fetched on an earlier run) is still
                 # better than dropping that month's messages from a full load.
                 if cached is not None and cached.exists() and meta.get("url") == url:
                     yield MonthFile(month, url, cached, fetched=False)
-                continue
-            if path is None and cached is not None:
-                cached.unlink(missing_ok=True)  # the archive is gone; do not read a stale copy
-            _write_json(
-                meta_path,
-                {
-                    "url": url,
-                    "status": 404 if path is None else 200,
-                    "file": path.name if path else None,
-                    "fetched_at": fetched_at.isoformat(),
-                    "bytes": path.stat().st_size if path else 0,
-                },
-            )
-            yield MonthFile(month, url, path, fetched=True)
     finally:
         if own_client:
             client.close()
+
+
+def refetch_month(
+    lst: MailingListConfig,
+    cache_dir: Path,
+    month: Month,
+    *,
+    client: httpx.Client | None = None,
+) -> MonthFile:
+    """Download one month again, closed or not (a month re-run from the UI, a corrected archive).
+
+    Raises SourceError, one line naming the list and month, when the month is outside the list's
+    range or cannot be downloaded after every retry; the cached copy is then left as it was.
+    """
+    if not lst.url or lst.since is None:
+        raise SourceError(f"mailing list '{lst.name}': kind http-archive needs 'url' and 'since'")
+    first = Month(lst.since.year, lst.since.month)
+    last_day = lst.until or datetime.now(UTC).date()
+    last = Month(last_day.year, last_day.month)
+    if not (first.start <= month.start <= last.start):
+        raise SourceError(
+            f"mailing list '{lst.name}': month {month.label} is outside its range "
+            f"{first.label}..{last.label} (since/until in the config)"
+        )
+    options = _options(lst)
+    directory = source_cache_dir(cache_dir, "http-archive", lst.url)
+    directory.mkdir(parents=True, exist_ok=True)
+    url = expand(lst.url, month)
+    own = client is None
+    http = _client(options) if client is None else client
+    try:
+        return _fetch_and_record(
+            MonthDownloader(http, directory, options), month, url, datetime.now(UTC).replace(tzinfo=None)
+        )
+    except (httpx.HTTPError, _Retryable, _Fatal, OSError) as exc:
+        raise SourceError(
+            f"mailing list '{lst.name}': month {month.label} from {url}: {type(exc).__name__}: {exc}"
+        ) from None
+    finally:
+        if own:
+            http.close()
 
 
 def iter_http_archive(

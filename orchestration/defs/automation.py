@@ -19,6 +19,7 @@ import os
 import dagster as dg
 
 from commstats.refresh import REFRESH_TAG, RefreshRuns, plan_requests
+from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
 from orchestration.defs.ingest import git_repositories, mail_lists
 from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
 
@@ -36,7 +37,10 @@ ingest_git_job = dg.define_asset_job(
 )
 rebuild_job = dg.define_asset_job(
     "rebuild",
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(mail_lists, git_repositories),
+    # http_archive_months is left out: it is per month, for re-running or backfilling months by hand
+    selection=dg.AssetSelection.all()
+    - dg.AssetSelection.assets(mail_lists, git_repositories)
+    - dg.AssetSelection.assets(ARCHIVE_MONTHS),
     description="Identities, dbt models and tests, charts and the published read-only copy.",
 )
 
