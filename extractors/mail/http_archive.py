@@ -288,9 +288,7 @@ def _client(options: dict[str, float]) -> httpx.Client:
     )
 
 
-def _fetch_and_record(
-    downloader: MonthDownloader, month: Month, url: str, fetched_at: datetime
-) -> MonthFile:
+def _fetch_and_record(downloader: MonthDownloader, month: Month, url: str, fetched_at: datetime) -> MonthFile:
     """Download one month now and record it in the month's metadata; raises on failure."""
     directory = downloader.directory
     meta_path = directory / f"{month.label}.json"
