@@ -2,10 +2,8 @@
 
 The keys are read from communities.yaml when the code location loads, so the UI lists every source
 and can re-run one of them or backfill any set. A source added to the config appears after the code
-location is reloaded. Monthly partitions for HTTP archives are deliberately not offered: the
-archive source already keeps closed months in its cache and downloads only the open month again, and
-raw.mail_messages is owned per list (publish replaces a list's rows in one transaction), so a month
-partition would need a second, overlapping owner for the same rows.
+location is reloaded. HTTP-archive lists also have monthly partitions, on their own asset
+(archives.py), so that the rows of a list keep one owner.
 """
 
 import dagster as dg
