@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zlib import crc32
 
 from commstats.config import MailingListConfig
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
@@ -35,115 +37,155 @@ def _loading(name: str) -> Any:
 
 
 def _digest(data: bytes) -> int:
-    # Python's own 64-bit hash of the bytes (SipHash, stable within one process, which is all the
-    # dedup state lives for) tells identical from different copies of one Message-ID at a third
-    # of SHA-1's cost; a collision within one list (odds ~2**-64 per pair) is acceptable here.
-    return hash(data)
+    # CRC-32 and length tell identical from different copies of one Message-ID at a quarter of
+    # SipHash's cost, and the value is the same in every process (workers, later runs). A false
+    # "identical" needs two copies of one Message-ID with equal length and equal CRC (odds ~2**-32
+    # per such pair), which is acceptable for statistics.
+    return (len(data) << 32) | crc32(data)
+
+
+# One message's rows before deduplication: (Message-ID or None for a quarantined item, digest of
+# its bytes, source location, [(table, row)]). The rows are final except that deduplication may
+# rename the message or replace them by one `duplicate_identical` issue. Worker processes build
+# these too (extractors.mail.parallel), so both paths share every line that shapes a row.
+Entry = tuple[str | None, int, str, list[tuple[str, dict[str, Any]]]]
 
 
 def iter_list_rows(
-    project: str, lst: MailingListConfig, messages: Iterable[RawMessage | SourceProblem]
+    project: str,
+    lst: MailingListConfig,
+    messages: Iterable[RawMessage | SourceProblem],
+    known: KnownMessages | None = None,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(table, row) for every message, trailer, issue and rejection of one list.
 
     Deduplication (METRICS.md): the same Message-ID with identical bytes is one message plus a
     `duplicate_identical` issue; with different bytes the later copy is kept as `<id>#dup<n>`
-    with a `duplicate_message_id` issue. State is one small entry per Message-ID.
+    with a `duplicate_message_id` issue. State is one small entry per Message-ID. `known` holds
+    the messages earlier runs stored (incremental sources), which count as seen before.
     """
-    now = utc_now()
-
-    def parsed() -> Iterator[SourceProblem | tuple[ParsedMessage | Rejected, int]]:
-        for item in messages:
-            if isinstance(item, SourceProblem):
-                yield item
-            else:
-                yield parse_message(item, now), _digest(item.data)
-
-    return _list_rows(project, lst, parsed())
-
-
-def _list_rows(
-    project: str,
-    lst: MailingListConfig,
-    items: Iterable[SourceProblem | tuple[ParsedMessage | Rejected, int]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """iter_list_rows once each message is parsed: items are problems or (parsed, _digest(bytes))."""
     owner = {"project": project, "list_name": lst.name}
-    seen: dict[str, int] = {}
-    variants: dict[str, dict[int, str]] = {}  # only for Message-IDs seen with several contents
-    for item in items:
+    return dedup_rows(owner, iter_entries(owner, messages, utc_now()), known)
+
+
+def iter_entries(
+    owner: dict[str, str], messages: Iterable[RawMessage | SourceProblem], now: datetime
+) -> Iterator[Entry]:
+    for item in messages:
         if isinstance(item, SourceProblem):
-            yield (
-                "mail_quarantine",
-                {
-                    **owner,
-                    "source_location": item.location,
-                    "reason": item.reason,
-                    "detail": item.detail,
-                },
-            )
-            continue
-        parsed, digest = item
-        if isinstance(parsed, Rejected):
-            yield (
-                "mail_quarantine",
-                {
-                    **owner,
-                    "source_location": parsed.location,
-                    "reason": parsed.reason,
-                    "detail": parsed.detail,
-                },
-            )
-            continue
-        yield from _rows(owner, parsed, digest, seen, variants)
+            yield None, 0, item.location, [quarantine_row(owner, item)]
+        else:
+            yield message_entry(owner, parse_message(item, now), _digest(item.data))
 
 
-def _rows(
-    owner: dict[str, str],
-    parsed: ParsedMessage,
-    digest: int,
-    seen: dict[str, int],
-    variants: dict[str, dict[int, str]],
-) -> Iterator[tuple[str, dict[str, Any]]]:
+def quarantine_row(owner: dict[str, str], item: SourceProblem | Rejected) -> tuple[str, dict[str, Any]]:
+    return (
+        "mail_quarantine",
+        {**owner, "source_location": item.location, "reason": item.reason, "detail": item.detail},
+    )
+
+
+def message_entry(owner: dict[str, str], parsed: ParsedMessage | Rejected, digest: int) -> Entry:
+    if isinstance(parsed, Rejected):
+        return None, 0, parsed.location, [quarantine_row(owner, parsed)]
     row = parsed.row
     mid = row["message_id"]
     loc = row["source_location"]
-    first = seen.get(mid)
-    if first is None:
-        seen[mid] = digest
-    else:
-        known = variants.setdefault(mid, {first: mid})
-        if digest in known:
+    rows: list[tuple[str, dict[str, Any]]] = [("mail_messages", {**owner, **row})]
+    for t in parsed.trailers:
+        rows.append(("mail_trailers", {**owner, "message_id": mid, **t}))
+    for check, detail in parsed.issues:
+        rows.append(
+            (
+                "mail_issues",
+                {**owner, "message_id": mid, "source_location": loc, "check_name": check, "detail": detail},
+            )
+        )
+    return mid, digest, loc, rows
+
+
+class KnownMessages:
+    """Messages of one list stored by earlier runs: (message_id, source_location, digest).
+
+    An incremental source only reads what is new, so without these a message whose Message-ID an
+    earlier run stored would replace that row instead of being kept as a duplicate. A message read
+    again at the location it was stored from is the same message: it keeps its ID (the re-run
+    replaces its rows). `digest` is None for rows stored before digests were recorded: such a copy
+    never counts as identical to a new one."""
+
+    def __init__(self, rows: Iterable[tuple[str, str, int | None]]) -> None:
+        self.variants: dict[str, dict[object, str]] = {}  # base Message-ID -> digest -> stored ID
+        self.at: dict[str, str] = {}  # source location -> stored ID
+        for message_id, location, digest in rows:
+            base, sep, n = message_id.rpartition("#dup")
+            if not (sep and n.isdigit()):
+                base = message_id
+            # unknown digests get a key of their own: they still count in the #dup numbering
+            self.variants.setdefault(base, {})[digest if digest is not None else ("?", message_id)] = (
+                message_id
+            )
+            self.at[location] = message_id
+
+
+def dedup_rows(
+    owner: dict[str, str], entries: Iterable[Entry], known: KnownMessages | None = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rows of `entries` after deduplication by Message-ID (see iter_list_rows)."""
+    seen: dict[str, int] = {}
+    variants: dict[str, dict[object, str]] = {}  # only for Message-IDs seen with several contents
+    stored = known.variants if known is not None else {}
+    stored_at = known.at if known is not None else {}
+    for mid, digest, loc, rows in entries:
+        if mid is None:
+            yield from rows
+            continue
+        first = seen.get(mid)
+        if first is None:
+            if mid not in stored:
+                seen[mid] = digest
+                yield from rows
+                continue
+            seen[mid] = digest
+            known_ids = variants[mid] = dict(stored[mid])
+            again = stored_at.get(loc)
+            if again is not None and again in known_ids.values():
+                # read again where it was stored from: the same message, which keeps its ID
+                known_ids.setdefault(digest, again)
+                yield from _renamed(rows, again) if again != mid else rows
+                continue
+        else:
+            known_ids = variants.setdefault(mid, {first: mid})
+        if digest in known_ids:
             yield (
                 "mail_issues",
                 {
                     **owner,
-                    "message_id": known[digest],
+                    "message_id": known_ids[digest],
                     "source_location": loc,
                     "check_name": "duplicate_identical",
                     "detail": "identical copy skipped",
                 },
             )
-            return
-        new_id = f"{mid}#dup{len(known)}"
-        known[digest] = new_id
-        row["message_id"] = new_id
-        parsed.issues.append(("duplicate_message_id", f"Message-ID {mid} seen before with other content"))
-    final_id = row["message_id"]
-    yield "mail_messages", {**owner, **row}
-    for t in parsed.trailers:
-        yield "mail_trailers", {**owner, "message_id": final_id, **t}
-    for check, detail in parsed.issues:
+            continue
+        new_id = f"{mid}#dup{len(known_ids)}"
+        known_ids[digest] = new_id
+        yield from _renamed(rows, new_id)
         yield (
             "mail_issues",
             {
                 **owner,
-                "message_id": final_id,
+                "message_id": new_id,
                 "source_location": loc,
-                "check_name": check,
-                "detail": detail,
+                "check_name": "duplicate_message_id",
+                "detail": f"Message-ID {mid} seen before with other content",
             },
         )
+
+
+def _renamed(rows: list[tuple[str, dict[str, Any]]], new_id: str) -> list[tuple[str, dict[str, Any]]]:
+    for _table, row in rows:
+        row["message_id"] = new_id
+    return rows
 
 
 def ingest_mailing_list(

@@ -1,32 +1,48 @@
-"""Parsing one mbox file on several cores, with exactly the rows of the serial path.
+"""Parsing mail on several cores, with exactly the rows of the serial path.
 
-The parent decompresses the file and cuts the stream into blocks at separators the serial reader
-always honours (a blank line, then a `From ` line matching STRICT_SEPARATOR); each worker process
-runs the same reader and parser on its block and returns the parsed messages. The parent keeps the
-order and does the deduplication, so `iter_mbox_rows_parallel` yields what
-`iter_list_rows(project, lst, iter_mbox(path))` yields. At most `2 * workers` blocks are in flight,
-so memory stays bounded. A decompression error ends the last block exactly where the serial reader
-would have stopped, and the worker reports it the same way.
+The parent reads the source and hands work to `workers` forked processes; each parses and builds
+the rows of its share (`ingest.message_entry`, the serial path's own code) and sends them back;
+the parent keeps the order and deduplicates (`ingest.dedup_rows`), so the rows are those of
+`iter_list_rows` in the same order.
+
+Two kinds of work:
+
+- an mbox file: the parent only decompresses and cuts the stream into blocks at separators the
+  serial reader always honours (a blank line, then a `From ` line matching STRICT_SEPARATOR); each
+  worker runs the same reader on its block. A decompression error ends the last block exactly
+  where the serial reader would have stopped, and the worker reports it the same way;
+- any other source: the parent collects the source's messages into batches of about a block's
+  size. A source that ends before the first batch is full is parsed in-process, without workers.
+
+What crosses a pipe is cheap to move: raw block bytes (no pickling) one way, one pickle of the
+finished rows per block the other way. Each worker reads its pipe in a thread, so the parent never
+waits on a busy worker to hand over the next block; at most `2 * workers` blocks are in flight, so
+memory stays bounded.
 """
 
 from __future__ import annotations
 
 import io
+import mmap
 import multiprocessing
+import os
+import pickle
+import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from commstats.config import MailingListConfig
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
-from extractors.mail.ingest import _digest, _list_rows
+from extractors.mail.ingest import Entry, _digest, iter_entries, message_entry, quarantine_row
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox_stream
-from extractors.mail.parse import ParsedMessage, parse_message, utc_now
-from extractors.mail.raw import SourceProblem
+from extractors.mail.parse import parse_message, utc_now
+from extractors.mail.raw import RawMessage, SourceProblem
 
 BLOCK_SIZE = 2 << 20
+WORKERS_ENV = "COMMSTATS_MAIL_WORKERS"
 
 
 class _Replay(io.RawIOBase):
@@ -94,60 +110,287 @@ def _blocks(path: Path, block_size: int) -> Iterator[tuple[bytes, int, BaseExcep
                 chunks, size = [rest], len(rest)
 
 
-def _parse_block(
-    job: tuple[bytes, int, BaseException | None, str, str, datetime],
-) -> list[Any]:
-    data, base, failure, name, escaping, now = job
-    out: list[Any] = []
-    for item in iter_mbox_stream(_Replay(data, failure), name, escaping, CHUNK_SIZE, base):  # type: ignore[arg-type]
+# ---- worker side ---------------------------------------------------------------------------------
+# Each worker shares one anonymous memory map with the parent: two input slots and two output
+# slots, one of each per task in flight. A task is one small pickled message on the task pipe,
+#   (spec, slot, where), spec being
+#   ("block", name, escaping, base, failure): the payload is a piece of mbox stream, or
+#   ("batch", [(location, from_line, archived_at, size) | SourceProblem, ...]): the payload is the
+#   messages' bytes, concatenated;
+# and `where` saying where the payload sits: ("shm", length) in the slot, or ("file", path) for
+# the rare payload larger than a slot. The answer (a pickled list of entries, or ("error", text))
+# comes back the same way. Pipes thus only ever carry a few dozen bytes: neither side ever blocks
+# on a full pipe, and no thread is needed to drain one.
+
+
+def _block_entries(
+    owner: dict[str, str],
+    data: bytes,
+    name: str,
+    escaping: str,
+    base: int,
+    failure: BaseException | None,
+    now: datetime,
+) -> list[Entry]:
+    # the whole block in one read: the reader then slices messages straight out of it
+    stream = _Replay(data, failure)
+    messages = iter_mbox_stream(stream, name, escaping, max(len(data), 1), base)  # type: ignore[arg-type]
+    return list(iter_entries(owner, messages, now))
+
+
+def _batch_entries(owner: dict[str, str], items: list[Any], payload: bytes, now: datetime) -> list[Entry]:
+    out: list[Entry] = []
+    pos = 0
+    for item in items:
         if isinstance(item, SourceProblem):
-            out.append(item)
+            out.append((None, 0, item.location, [quarantine_row(owner, item)]))
             continue
-        parsed = parse_message(item, now)
-        # plain tuples travel back faster than dataclass instances
-        packed = (parsed.row, parsed.trailers, parsed.issues) if isinstance(parsed, ParsedMessage) else parsed
-        out.append((packed, _digest(item.data)))
+        location, from_line, archived_at, size = item
+        data = payload[pos : pos + size]
+        pos += size
+        raw = RawMessage(data, location, from_line, archived_at)
+        out.append(message_entry(owner, parse_message(raw, now), _digest(data)))
     return out
 
 
-def _unpack(results: list[Any]) -> Iterator[Any]:
-    for item in results:
-        if isinstance(item, SourceProblem):
-            yield item
-            continue
-        packed, digest = item
-        yield (ParsedMessage(*packed) if isinstance(packed, tuple) else packed), digest
+class _Slots:
+    """Two input and two output slots of `size` bytes in memory shared with one worker."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.mm = mmap.mmap(-1, 4 * size)
+
+    def put(self, slot: int, data: bytes) -> tuple[str, Any]:
+        if len(data) > self.size:
+            fd, path = tempfile.mkstemp(prefix="commstats-mail-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            return "file", path
+        at = slot * self.size
+        self.mm[at : at + len(data)] = data
+        return "shm", len(data)
+
+    def get(self, slot: int, where: tuple[str, Any]) -> bytes:
+        kind, value = where
+        if kind == "file":
+            try:
+                return Path(value).read_bytes()
+            finally:
+                Path(value).unlink()
+        at = slot * self.size
+        return self.mm[at : at + value]
+
+    def load(self, slot: int, where: tuple[str, Any]) -> Any:
+        """pickle.loads of what get() would return, without copying it out of the slot."""
+        if where[0] == "file":
+            return pickle.loads(self.get(slot, where))
+        at = slot * self.size
+        with memoryview(self.mm) as view:
+            return pickle.loads(view[at : at + where[1]])
+
+
+def _serve(
+    tasks: Connection, results: Connection, slots: _Slots, owner: dict[str, str], now: datetime
+) -> None:
+    while True:
+        try:
+            spec, slot, where = pickle.loads(tasks.recv_bytes())
+        except EOFError:
+            return
+        try:
+            payload = slots.get(slot, where)
+            if spec[0] == "block":
+                _, name, escaping, base, failure = spec
+                entries = _block_entries(owner, payload, name, escaping, base, failure, now)
+            else:
+                entries = _batch_entries(owner, spec[1], payload, now)
+            answer = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # reported to the parent, which raises it there
+            answer = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+        results.send_bytes(pickle.dumps(slots.put(2 + slot, answer)))
+
+
+def _worker_main(
+    tasks: Connection,
+    results: Connection,
+    slots: _Slots,
+    owner: dict[str, str],
+    now: datetime,
+    inherited: list[Connection],
+) -> None:
+    # The parent's pipe ends (this worker's and earlier workers') came along with the fork: holding
+    # them open would keep a worker from ever seeing the end of its input.
+    for conn in inherited:
+        conn.close()
+    try:
+        _serve(tasks, results, slots, owner, now)
+    finally:
+        results.close()
+        # skip the interpreter's teardown: a forked copy of the parent has nothing to clean up
+        os._exit(0)
+
+
+# ---- parent side ---------------------------------------------------------------------------------
+
+
+class _Pool:
+    """`n` forked workers fed round robin, at most two tasks each in flight; answers come back in
+    the order the tasks were sent."""
+
+    def __init__(self, n: int, owner: dict[str, str], now: datetime, slot_size: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.procs: list[Any] = []
+        self.tasks: list[Connection] = []
+        self.results: list[Connection] = []
+        self.slots: list[_Slots] = []
+        self.pending: deque[tuple[int, int]] = deque()  # (worker, slot) per task in flight
+        self.sent = 0
+        try:
+            for _ in range(n):
+                task_r, task_w = ctx.Pipe(duplex=False)
+                result_r, result_w = ctx.Pipe(duplex=False)
+                slots = _Slots(slot_size)
+                inherited = [*self.tasks, *self.results, task_w, result_r]
+                proc = ctx.Process(
+                    target=_worker_main, args=(task_r, result_w, slots, owner, now, inherited), daemon=True
+                )
+                proc.start()
+                task_r.close()
+                result_w.close()
+                self.procs.append(proc)
+                self.tasks.append(task_w)
+                self.results.append(result_r)
+                self.slots.append(slots)
+        except BaseException:
+            self.close()
+            raise
+
+    def send(self, spec: tuple[Any, ...], payload: bytes) -> None:
+        n = len(self.procs)
+        w = self.sent % n
+        slot = (self.sent // n) % 2  # the task two rounds back used it, and has been answered
+        self.sent += 1
+        where = self.slots[w].put(slot, payload)
+        self.tasks[w].send_bytes(pickle.dumps((spec, slot, where), protocol=pickle.HIGHEST_PROTOCOL))
+        self.pending.append((w, slot))
+
+    def full(self) -> bool:
+        return len(self.pending) >= 2 * len(self.procs)
+
+    def receive(self) -> list[Entry]:
+        w, slot = self.pending.popleft()
+        try:
+            where = pickle.loads(self.results[w].recv_bytes())
+        except EOFError:
+            raise RuntimeError(f"mail parsing worker {w} exited unexpectedly") from None
+        answer = self.slots[w].load(2 + slot, where)
+        if isinstance(answer, tuple):
+            raise RuntimeError(f"mail parsing worker {w} failed: {answer[1]}")
+        return answer
+
+    def drain(self) -> Iterator[Entry]:
+        while self.pending:
+            yield from self.receive()
+
+    def close(self) -> None:
+        for conn in self.tasks:
+            conn.close()
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        for conn in self.results:
+            conn.close()
+        for slots in self.slots:
+            slots.mm.close()
+
+
+def mbox_entries(
+    owner: dict[str, str],
+    paths: Iterable[str | Path],
+    escaping: str = "mboxrd",
+    workers: int = 2,
+    block_size: int = BLOCK_SIZE,
+    now: datetime | None = None,
+) -> Iterator[Entry]:
+    """`iter_entries(owner, iter_mbox(path, escaping) for each path)`, parsed by `workers` processes."""
+    if escaping not in ESCAPINGS:
+        raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
+    now = now or utc_now()
+    pool = _Pool(workers, owner, now, 2 * block_size)
+    try:
+        for path in paths:
+            name = str(path)
+            try:
+                open_archive(Path(path)).close()
+            except OSError as exc:
+                yield from pool.drain()
+                problem = SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
+                yield None, 0, problem.location, [quarantine_row(owner, problem)]
+                continue
+            for block, base, failure in _blocks(Path(path), block_size):
+                if pool.full():
+                    yield from pool.receive()
+                pool.send(("block", name, escaping, base, failure), block)
+        yield from pool.drain()
+    finally:
+        pool.close()
+
+
+def message_entries(
+    owner: dict[str, str],
+    messages: Iterable[RawMessage | SourceProblem],
+    workers: int = 2,
+    batch_size: int = BLOCK_SIZE,
+    now: datetime | None = None,
+) -> Iterator[Entry]:
+    """`iter_entries(owner, messages)`, parsed by `workers` processes once the source has yielded
+    a batch's worth of bytes (a smaller source is parsed in-process)."""
+    now = now or utc_now()
+    pool: _Pool | None = None
+    try:
+        items: list[Any] = []
+        datas: list[bytes] = []
+        size = 0
+        for item in messages:
+            if isinstance(item, SourceProblem):
+                items.append(item)
+            else:
+                items.append((item.location, item.from_line, item.archived_at, len(item.data)))
+                datas.append(item.data)
+                size += len(item.data)
+            if size < batch_size:
+                continue
+            if pool is None:
+                pool = _Pool(workers, owner, now, 2 * batch_size)
+            elif pool.full():
+                yield from pool.receive()
+            pool.send(("batch", items), b"".join(datas))
+            items, datas, size = [], [], 0
+        if pool is not None:
+            if items:
+                if pool.full():
+                    yield from pool.receive()
+                pool.send(("batch", items), b"".join(datas))
+            yield from pool.drain()
+        else:
+            yield from _batch_entries(owner, items, b"".join(datas), now)
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 def iter_mbox_rows_parallel(
     project: str,
-    lst: MailingListConfig,
+    lst: Any,
     path: str | Path,
     escaping: str = "mboxrd",
     workers: int = 2,
     block_size: int = BLOCK_SIZE,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """`iter_list_rows(project, lst, iter_mbox(path, escaping))`, parsed by `workers` processes."""
-    if escaping not in ESCAPINGS:
-        raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
-    name = str(path)
-    try:
-        open_archive(Path(path)).close()
-    except OSError as exc:
-        problem = SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
-        yield from _list_rows(project, lst, iter([problem]))
-        return
-    now = utc_now()
-    ctx = multiprocessing.get_context("fork")  # workers share the parent's hash() key for _digest
-    with ctx.Pool(workers) as pool:
-        pending: deque[Any] = deque()
+    from extractors.mail.ingest import dedup_rows
 
-        def results() -> Iterator[Any]:
-            for block, base, failure in _blocks(Path(path), block_size):
-                pending.append(pool.apply_async(_parse_block, ((block, base, failure, name, escaping, now),)))
-                while len(pending) > 2 * workers:
-                    yield from _unpack(pending.popleft().get())
-            while pending:
-                yield from _unpack(pending.popleft().get())
-
-        yield from _list_rows(project, lst, results())
+    owner = {"project": project, "list_name": lst.name}
+    return dedup_rows(owner, mbox_entries(owner, [path], escaping, workers, block_size))

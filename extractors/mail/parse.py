@@ -17,6 +17,7 @@ Rules live in METRICS.md (section Mail); what the guide leaves open is decided h
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,16 +31,17 @@ from extractors.mail.headers import (
     first_message_id,
     has_header_block,
     message_ids,
-    split_message,
 )
 from extractors.mail.mime import extract_text
-from extractors.mail.patches import git_patch_id, has_diff, is_pull_request, needs_mime
+from extractors.mail.body import scan_body
+from extractors.mail.patches import git_patch_id, needs_mime
 from extractors.mail.raw import RawMessage
 from extractors.mail.subjects import SubjectInfo, parse_subject
 from extractors.mail.text import Decoder, collapse
-from extractors.mail.trailers import find_trailers, signature_cut
 
 MAX_MESSAGE_ID = 998
+# The regex engine finds a two-byte literal about twice as fast as bytes.find does.
+_BLANK_LINE = re.compile(b"\n\n")
 
 
 @dataclass(slots=True)
@@ -89,7 +91,13 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
     data = data.lstrip(b"\n")
     if not data or data.isspace():
         return Rejected(raw.location, "empty", "the message holds no bytes")
-    head, body = split_message(data)
+    # The body is never copied out: its scans run on `data` from the blank line on.
+    blank = _BLANK_LINE.search(data)
+    if blank is None:
+        head, body_at = data, len(data)
+    else:
+        end = blank.start()
+        head, body_at = data[: end + 1], end + 2
     if b"\x00" in head:
         nuls = head.count(b"\x00")
         if nuls * 10 > len(head):
@@ -143,34 +151,34 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
             issues.append(("date_missing", why))
 
     # ---- body: decode MIME only when the message needs it
-    charset = content_charset(h.get("content-type"))
+    ctype, encoding = h.get("content-type"), h.get("content-transfer-encoding")
+    charset = content_charset(ctype)
     attachment = False
-    text = body
-    if needs_mime(h.get("content-type"), h.get("content-transfer-encoding")):
+    if body_at < len(data):
+        text, text_at = data, body_at - 1  # data[body_at - 1] is the newline before the body
+    else:
+        text, text_at = b"\n", 0
+    if needs_mime(ctype, encoding):
         try:
-            text, attachment, part_charset = extract_text(
-                data, h.get("content-type"), h.get("content-transfer-encoding"), body
-            )
+            decoded, attachment, part_charset = extract_text(data, ctype, encoding, data[body_at:])
+            text, text_at = b"\n" + decoded, 0
             charset = part_charset or charset
         except Exception as exc:  # broken MIME: fall back to the raw body
-            text = body
             issues.append(("bad_charset", f"MIME decoding failed: {type(exc).__name__}"))
-    ntext = b"\n" + text
 
     info = _subject_info(subject)
-    diff = has_diff(ntext) or attachment
-    is_cover = info.is_cover_letter
-    is_patch = diff and not info.is_reply and not is_cover
-    patch_id = git_patch_id(text) if is_patch else None
 
     def decode_body(b: bytes) -> str:
         return dec.bytes_to_str(b, charset)
 
+    diff, found, pull = scan_body(text, text_at, decode_body, not info.is_reply)
+    diff = diff or attachment
+    is_cover = info.is_cover_letter
+    is_patch = diff and not info.is_reply and not is_cover
+    patch_id = git_patch_id(text, text_at + 1) if is_patch else None
     trailers = [
         {"kind": kind, "name": name, "address": address, "raw_value": value, "position": i}
-        for i, (kind, name, address, value) in enumerate(
-            find_trailers(ntext, decode_body, signature_cut(ntext))
-        )
+        for i, (kind, name, address, value) in enumerate(found)
     ]
     if dec.bad_charset:
         issues.append(("bad_charset", dec.detail))
@@ -191,7 +199,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
         "references": message_ids(h.get("references")),
         "is_patch": is_patch,
         "is_cover_letter": is_cover,
-        "is_pull_request": not info.is_reply and is_pull_request(ntext),
+        "is_pull_request": pull,
         "is_rfc": info.is_rfc,
         "is_resend": info.is_resend,
         "patch_version": version,
@@ -199,7 +207,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
         "patch_total": info.total,
         "patch_id": patch_id,
         "subject_normalized": info.normalized,
-        "body_bytes": len(body),
+        "body_bytes": len(data) - body_at,
         "source_location": raw.location,
     }
     return ParsedMessage(row, trailers, issues)

@@ -134,7 +134,10 @@ def _fast_hunk(text: bytes, pos: int, before: int, after: int) -> int:
 # else (binary patches, `\\ No newline` lines, miscounted hunks, mode-only changes) is left to the
 # line-by-line walk below, which follows git's state machine exactly.
 _FILE_HEAD = re.compile(rb"diff [^\n]*\n((?:[A-Za-z][^\n]*\n)*)--- [^\n]*\n\+\+\+ [^\n]*\n")
-_HUNK = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?[^\n]*\n((?:[ +\-][^\n]*\n)*)")
+_HUNK = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?[^\n]*\n")
+# The end of a hunk's run of `[ +-]` lines: the first line end not followed by such a line. A
+# search for it is several times faster than matching the run line by line with a repeat.
+_RUN_END = re.compile(rb"\n(?![ +\-])")
 _HEX_LINE = re.compile(rb"\n(?:commit |From )?[0-9a-fA-F]{40}")
 _SLOW = "slow"
 
@@ -181,7 +184,10 @@ def _fast_patch_id(text: bytes, pos: int) -> str | None:
             after = int(g2) if g2 is not None else 1
             if before == 0 and after == 0:
                 return _SLOW
-            s, e = h.span(3)
+            s = h.end()
+            r = _RUN_END.search(text, s - 1)
+            # no match: every line end is followed by a run line, and the last line has no end
+            e = r.start() + 1 if r is not None else text.rfind(b"\n") + 1
             mn = text.count(b"\n-", s - 1, e - 1)
             pl = text.count(b"\n+", s - 1, e - 1)
             sp = text.count(b"\n", s, e) - mn - pl  # every run line starts with ' ', '-' or '+'
@@ -214,19 +220,20 @@ def _fast_patch_id(text: bytes, pos: int) -> str | None:
         return (result & _MASK).to_bytes(20, "little").hex()
 
 
-def git_patch_id(text: bytes) -> str | None:
-    """`git patch-id --stable` of the first patch in `text`; None when there is no `diff ` line."""
-    if text.startswith(b"diff "):
-        first = 0
+def git_patch_id(text: bytes, start: int = 0) -> str | None:
+    """`git patch-id --stable` of the first patch in `text[start:]`; None when there is no `diff `
+    line. `start` spares the caller a copy of a body that sits inside a larger buffer."""
+    if text.startswith(b"diff ", start):
+        first = start
     else:
-        first = text.find(b"\ndiff ")
+        first = text.find(b"\ndiff ", start)
         if first < 0:
             return None
         first += 1
     fast = _fast_patch_id(text, first)
     if fast is not _SLOW:
         return fast
-    return _walk_patch_id(text)
+    return _walk_patch_id(text[start:] if start else text)
 
 
 def _walk_patch_id(text: bytes) -> str | None:
