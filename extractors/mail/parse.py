@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from extractors.mail.addresses import parse_address
+from extractors.mail.body import scan_body
 from extractors.mail.dates import from_line_date, is_plausible, parse_date, received_date
 from extractors.mail.headers import (
     content_charset,
@@ -33,7 +34,6 @@ from extractors.mail.headers import (
     message_ids,
 )
 from extractors.mail.mime import extract_text
-from extractors.mail.body import scan_body
 from extractors.mail.patches import git_patch_id, needs_mime
 from extractors.mail.raw import RawMessage
 from extractors.mail.subjects import SubjectInfo, parse_subject
