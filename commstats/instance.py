@@ -14,6 +14,8 @@ import yaml
 
 from commstats.config import CommunitiesConfig
 
+POOLS = ("warehouse",)  # orchestration.defs.resources.WAREHOUSE_POOL
+
 # DuckDB allows one writer: every writing asset is in the "warehouse" pool, limited to one at a
 # time. Run granularity lets the run queue enforce it before a run starts, so a crashed run can
 # never leave a step slot claimed; writers also wait for DuckDB's file lock themselves.
@@ -52,4 +54,25 @@ def ensure_instance(cfg: CommunitiesConfig) -> Path:
     wanted = merged_settings(current if isinstance(current, dict) else None)
     if wanted != current:
         settings.write_text(yaml.safe_dump(wanted, sort_keys=False))
+    ensure_pool_limits(home)
     return home
+
+
+def ensure_pool_limits(home: Path) -> None:
+    """Give the pools their limits in the instance storage now, before any run is queued.
+
+    The run queue creates a pool's default limit lazily, in the pass that first sees a run of the
+    pool, and treats the pool as unlimited during that pass: on a fresh instance, the runs of a
+    backfill or of a refresh's fan-out queued together would all start at once.
+    """
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        storage = instance.event_log_storage
+        known = storage.get_concurrency_keys()
+        for pool in POOLS:
+            if pool not in known:
+                storage.initialize_concurrency_limit_to_default(pool)
+    finally:
+        instance.dispose()

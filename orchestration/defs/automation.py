@@ -37,10 +37,11 @@ ingest_git_job = dg.define_asset_job(
 )
 rebuild_job = dg.define_asset_job(
     "rebuild",
-    # http_archive_months is left out: it is per month, for re-running or backfilling months by hand
+    # http_archive_months (when the config has HTTP archives) is left out: it is per month, for
+    # re-running or backfilling months by hand
     selection=dg.AssetSelection.all()
     - dg.AssetSelection.assets(mail_lists, git_repositories)
-    - dg.AssetSelection.assets(ARCHIVE_MONTHS),
+    - dg.AssetSelection.key_prefixes(ARCHIVE_MONTHS.path),
     description="Identities, dbt models and tests, charts and the published read-only copy.",
 )
 

@@ -12,7 +12,7 @@ from commstats.config import CommunitiesConfig, load_config
 
 # DuckDB has a single writer: every asset that writes the warehouse runs in this pool, whose
 # limit is 1 in the instance settings written by `commstats ui` (dagster.yaml).
-WAREHOUSE_POOL = "warehouse"
+WAREHOUSE_POOL = "warehouse"  # also in commstats.instance.POOLS
 
 
 class CommstatsConfig(dg.ConfigurableResource):

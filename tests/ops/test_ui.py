@@ -90,7 +90,8 @@ class Server:
 
 WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
   locationOrLoadError { __typename ... on PythonError { message } } } } ... on PythonError { message } } }"""
-RUNS = """{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }"""
+RUNS = """{ runsOrError { ... on Runs { results { runId status jobName startTime endTime
+  tags { key value } } } } }"""
 SCHEDULE = """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
   ... on Schedule { scheduleState { id selectorId status } } } }"""
 
@@ -171,6 +172,11 @@ def test_materialize_all_succeeds_with_one_run_per_source(backfill, env):
     assert [p for p in partitions if p] == sorted(
         ["vmcore/vmcore-devel", "kernel-virt/kvm", "vmcore/vmcore", "kernel-virt/minikernel"]
     )
+    # every run writes the warehouse, so the `warehouse` pool (limit 1, run granularity) lets the
+    # daemon's queue start one only after the previous one ended
+    spans = sorted((r["startTime"], r["endTime"]) for r in backfill["runs"])
+    overlaps = [(a, b) for a, b in zip(spans, spans[1:], strict=False) if b[0] < a[1]]
+    assert not overlaps, overlaps
     partitioned = sorted("/".join(n["assetKey"]["path"]) for n in backfill["nodes"] if n["isPartitioned"])
     assert partitioned == sorted(
         f"raw/{t}"

@@ -100,6 +100,19 @@ def test_progress_logs_at_most_every_interval_and_a_last_line():
     ]
 
 
+def test_the_warehouse_pool_is_limited_before_any_run_is_queued(cfg):
+    import dagster as dg
+
+    home = ensure_instance(cfg)
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        # the queue would otherwise create the limit lazily and let its first batch of runs all start
+        assert [(p.name, p.limit) for p in instance.event_log_storage.get_pool_limits()] == [("warehouse", 1)]
+        assert instance.event_log_storage.get_concurrency_info("warehouse").slot_count == 1
+    finally:
+        instance.dispose()
+
+
 def test_instance_settings_keep_a_deployments_own_keys(cfg):
     home = ensure_instance(cfg)
     assert yaml.safe_load((home / "dagster.yaml").read_text())["concurrency"]["pools"] == {
