@@ -73,6 +73,15 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("cursor", "VARCHAR"),
         ("updated_at", "TIMESTAMP"),
     ],
+    "mail_message_digests": [
+        # the content digest of each stored message of an incremental list, so that a later run
+        # tells an identical copy of a stored Message-ID from a different message (METRICS.md)
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("message_id", "VARCHAR"),
+        ("source_location", "VARCHAR"),
+        ("digest", "BIGINT"),  # length << 32 | CRC-32 of the message's bytes
+    ],
     "mail_deletions": [
         # messages an archive removed (public-inbox `d` commits), kept as a record of what went
         ("project", "VARCHAR"),
@@ -159,6 +168,7 @@ MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues
 # Per-list bookkeeping of incremental sources, published next to MAIL_TABLES.
 MAIL_STATE_TABLE = "mail_source_state"
 MAIL_DELETIONS_TABLE = "mail_deletions"
+MAIL_DIGESTS_TABLE = "mail_message_digests"
 GIT_TABLES = ("git_commits", "git_file_changes", "git_trailers", "git_quarantine")
 IDENTITY_TABLES = ("identity_aliases", "identity_affiliations", "address_domains")
 

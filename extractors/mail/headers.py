@@ -52,20 +52,23 @@ def has_header_block(head: bytes) -> bool:
     return FIELD_LINE.match(head) is not None
 
 
-def extract_headers(head: bytes) -> dict[str, bytes]:
-    """First occurrence of each wanted header, unfolded, as raw bytes."""
-    pairs = _COMMON.findall(head)
+def extract_headers(head: bytes, end: int | None = None) -> dict[str, bytes]:
+    """First occurrence of each wanted header, unfolded, as raw bytes. With `end`, the header block
+    is `head[:end]` (a whole message need not be cut into header and body first)."""
+    if end is None:
+        end = len(head)
+    pairs = _COMMON.findall(head, 0, end)
     # The first line has no newline before it: match it on its own rather than copying the block.
-    m = _COMMON_FIRST.match(head)
+    m = _COMMON_FIRST.match(head, 0, end)
     if m is not None:
         pairs.insert(0, m.groups())
     # the first occurrence wins: assigned last
     found = {_CANON[name]: value for name, value in reversed(pairs)}
-    r = _RECEIVED_FIRST.match(head) or _RECEIVED.search(head)
+    r = _RECEIVED_FIRST.match(head, 0, end) or _RECEIVED.search(head, 0, end)
     if r is not None:
         found["received"] = r.group(1)
     if "from" not in found or "date" not in found or "subject" not in found or "message-id" not in found:
-        for m in _ANY.finditer(b"\n" + head):
+        for m in _ANY.finditer(b"\n" + head[:end]):
             key = m.group(1).decode("ascii").lower()
             if key in WANTED and key not in found:
                 found[key] = m.group(2)

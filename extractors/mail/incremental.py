@@ -10,8 +10,14 @@ published the usual way (replace every row of the list). Instead:
 - the source yields `DeletedMessage` records for messages the archive removed; each becomes a
   raw.mail_deletions row (Message-ID derived from the removed message the same way as for added
   ones) and deletes that message's rows;
-- publishing replaces rows by key (`replace_keys`: messages, trailers and issues by Message-ID,
-  quarantine by location, state by source key) and applies the deletions after the inserts
+- a message whose Message-ID an earlier run stored is deduplicated against the stored messages
+  exactly as against earlier messages of the same run (METRICS.md): an identical copy is skipped
+  with a `duplicate_identical` issue, a different one is kept as `<id>#dup<n>`. The content
+  digest of every stored message is kept in raw.mail_message_digests for that. A message read
+  again at the location it was stored from (a re-read epoch, a retried run) keeps its ID, so a
+  re-run replaces its rows and never duplicates them;
+- publishing replaces rows by key (`replace_keys`: messages, trailers and digests by Message-ID,
+  issues by Message-ID and location, quarantine by location, state by source key) and applies the deletions after the inserts
   (`delete_by`), all in the one transaction that also stores the new cursors. A run that fails
   before publishing leaves the cursors where they were, so nothing is skipped.
 
@@ -30,24 +36,34 @@ import duckdb
 
 from commstats.config import MailingListConfig
 from extractors.load import Spool, connect_for_write
+from extractors.mail.ingest import KnownMessages
 from extractors.mail.parse import ParsedMessage, parse_message
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
-from extractors.schema import MAIL_DELETIONS_TABLE, MAIL_STATE_TABLE, MAIL_TABLES, RAW_SCHEMA
+from extractors.schema import (
+    MAIL_DELETIONS_TABLE,
+    MAIL_DIGESTS_TABLE,
+    MAIL_STATE_TABLE,
+    MAIL_TABLES,
+    RAW_SCHEMA,
+)
 
 INCREMENTAL_KINDS = frozenset({"public-inbox", "nntp"})
-STATE_TABLES = (MAIL_STATE_TABLE, MAIL_DELETIONS_TABLE)
+STATE_TABLES = (MAIL_STATE_TABLE, MAIL_DELETIONS_TABLE, MAIL_DIGESTS_TABLE)
 
 REPLACE_KEYS: dict[str, tuple[str, ...]] = {
     "mail_messages": ("message_id",),
     "mail_trailers": ("message_id",),
-    "mail_issues": ("message_id",),
+    # by location too: a `duplicate_identical` issue names the stored message it copies, whose
+    # own issues (from another location) must stay
+    "mail_issues": ("message_id", "source_location"),
     "mail_quarantine": ("source_location",),
     MAIL_STATE_TABLE: ("source_key",),
     MAIL_DELETIONS_TABLE: ("message_id",),
+    MAIL_DIGESTS_TABLE: ("message_id",),
 }
 DELETE_BY: dict[str, tuple[str, tuple[str, ...]]] = {
     table: (MAIL_DELETIONS_TABLE, ("message_id",))
-    for table in ("mail_messages", "mail_trailers", "mail_issues")
+    for table in ("mail_messages", "mail_trailers", "mail_issues", MAIL_DIGESTS_TABLE)
 }
 
 
@@ -82,6 +98,33 @@ def load_state(warehouse: str | Path, project: str, list_name: str) -> dict[str,
     finally:
         con.close()
     return {key: value for key, value in rows}
+
+
+def load_known(warehouse: str | Path, project: str, list_name: str) -> KnownMessages:
+    """The messages earlier runs stored for one list, with their digests where recorded."""
+    if not Path(warehouse).exists():
+        return KnownMessages(())
+    con = connect_for_write(warehouse)
+    try:
+        rows = con.execute(
+            f"SELECT m.message_id, m.source_location, d.digest FROM {RAW_SCHEMA}.mail_messages m "
+            f"LEFT JOIN {RAW_SCHEMA}.{MAIL_DIGESTS_TABLE} d ON d.project = m.project "
+            "AND d.list_name = m.list_name AND d.message_id = m.message_id "
+            "WHERE m.project = ? AND m.list_name = ?",
+            [project, list_name],
+        ).fetchall()
+    except duckdb.CatalogException:  # no messages yet, or a warehouse from before digests
+        try:
+            rows = con.execute(
+                f"SELECT message_id, source_location, NULL FROM {RAW_SCHEMA}.mail_messages "
+                "WHERE project = ? AND list_name = ?",
+                [project, list_name],
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []
+    finally:
+        con.close()
+    return KnownMessages(rows)
 
 
 class Bookkeeping:

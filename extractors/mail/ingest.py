@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -9,13 +10,16 @@ from typing import Any
 from zlib import crc32
 
 from commstats.config import MailingListConfig
+from extractors.mail.errors import SourceError
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
-from extractors.mail.sources import SOURCES, get_source
+from extractors.mail.sources import SOURCES, get_source, mbox_files
+from extractors.schema import MAIL_DIGESTS_TABLE
 
 __all__ = ["SOURCES", "ingest_mailing_list", "iter_list_rows"]
 
 PROGRESS_EVERY = 1000
+WORKERS_ENV = "COMMSTATS_MAIL_WORKERS"
 _LAZY = ("Spool", "publish")
 
 
@@ -128,30 +132,46 @@ class KnownMessages:
 
 
 def dedup_rows(
-    owner: dict[str, str], entries: Iterable[Entry], known: KnownMessages | None = None
+    owner: dict[str, str],
+    entries: Iterable[Entry],
+    known: KnownMessages | None = None,
+    digests: bool = False,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The rows of `entries` after deduplication by Message-ID (see iter_list_rows)."""
+    """The rows of `entries` after deduplication by Message-ID (see iter_list_rows); with
+    `digests`, each kept message's rows end with its raw.mail_message_digests row."""
     seen: dict[str, int] = {}
     variants: dict[str, dict[object, str]] = {}  # only for Message-IDs seen with several contents
     stored = known.variants if known is not None else {}
     stored_at = known.at if known is not None else {}
+
+    def digest_row(message_id: str, loc: str, digest: int) -> tuple[str, dict[str, Any]]:
+        return MAIL_DIGESTS_TABLE, {
+            **owner,
+            "message_id": message_id,
+            "source_location": loc,
+            "digest": digest,
+        }
+
     for mid, digest, loc, rows in entries:
         if mid is None:
             yield from rows
             continue
         first = seen.get(mid)
         if first is None:
-            if mid not in stored:
-                seen[mid] = digest
-                yield from rows
-                continue
             seen[mid] = digest
+            if mid not in stored:
+                yield from rows
+                if digests:
+                    yield digest_row(mid, loc, digest)
+                continue
             known_ids = variants[mid] = dict(stored[mid])
             again = stored_at.get(loc)
             if again is not None and again in known_ids.values():
                 # read again where it was stored from: the same message, which keeps its ID
                 known_ids.setdefault(digest, again)
                 yield from _renamed(rows, again) if again != mid else rows
+                if digests:
+                    yield digest_row(again, loc, digest)
                 continue
         else:
             known_ids = variants.setdefault(mid, {first: mid})
@@ -180,12 +200,50 @@ def dedup_rows(
                 "detail": f"Message-ID {mid} seen before with other content",
             },
         )
+        if digests:
+            yield digest_row(new_id, loc, digest)
 
 
 def _renamed(rows: list[tuple[str, dict[str, Any]]], new_id: str) -> list[tuple[str, dict[str, Any]]]:
     for _table, row in rows:
         row["message_id"] = new_id
     return rows
+
+
+def parse_workers(lst: MailingListConfig) -> int:
+    """How many processes parse a list: option `parse_workers`, else COMMSTATS_MAIL_WORKERS, else
+    two where the machine has two cores (a source too small to gain is still parsed in-process:
+    see extractors.mail.parallel). The rows are the same for any number."""
+    value = lst.options.get("parse_workers", os.environ.get(WORKERS_ENV, ""))
+    if value in ("", None):
+        return min(2, os.cpu_count() or 1)
+    try:
+        workers = int(value)
+    except (TypeError, ValueError):
+        raise SourceError(
+            f"mailing list '{lst.name}': parse_workers must be a whole number, not '{value}'"
+        ) from None
+    return max(1, workers)
+
+
+def _entries(
+    owner: dict[str, str],
+    lst: MailingListConfig,
+    messages: Iterable[RawMessage | SourceProblem],
+    workers: int,
+) -> Iterator[Entry]:
+    now = utc_now()
+    if workers > 1:
+        from extractors.mail import parallel
+
+        if lst.kind == "mbox":
+            files, escaping = mbox_files(lst)
+            # forking costs more than it saves on small archives
+            if sum(f.stat().st_size for f in files) >= parallel.MIN_PARALLEL_BYTES:
+                return parallel.mbox_entries(owner, files, escaping, workers, now=now)
+        else:
+            return parallel.message_entries(owner, messages, workers, now=now)
+    return iter_entries(owner, messages, now)
 
 
 def ingest_mailing_list(
@@ -199,19 +257,24 @@ def ingest_mailing_list(
 
     Returns the list's row count per raw mail table. Raises SourceError (one line naming the
     list and the path) when the source cannot be read at all."""
-    from extractors.mail.incremental import deleted_message_id, source_kwargs
+    from extractors.mail.incremental import deleted_message_id, load_known, source_kwargs
     from extractors.schema import MAIL_TABLES
 
     Spool, publish = _loading("Spool"), _loading("publish")  # noqa: N806
+    workers = parse_workers(lst)
     # incremental kinds (public-inbox, nntp) get their stored cursors and publish by key
     extra, book = source_kwargs(warehouse, project, lst)
     messages = get_source(lst.kind)(lst, Path(cache_dir), **extra)
+    # an incremental run deduplicates against what earlier runs stored, and records digests
+    known = load_known(warehouse, project, lst.name) if book is not None and book.incremental else None
+    owner = {"project": project, "list_name": lst.name}
     spool = Spool()
     try:
         if book is not None:
             messages = book.divert(messages, spool, deleted_message_id)
         count = 0
-        for table, row in iter_list_rows(project, lst, messages):
+        entries = _entries(owner, lst, messages, workers)
+        for table, row in dedup_rows(owner, entries, known, digests=book is not None):
             spool.add(table, row)
             if table == "mail_messages":
                 count += 1
@@ -219,7 +282,6 @@ def ingest_mailing_list(
                     progress(count)
         if progress is not None:
             progress(count)
-        owner = {"project": project, "list_name": lst.name}
         if book is not None:
             book.finish(spool)
             return publish(warehouse, spool, owner=owner, **book.publish_args())

@@ -37,12 +37,13 @@ from typing import Any
 
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.ingest import Entry, _digest, iter_entries, message_entry, quarantine_row
-from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox_stream
+from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 
 BLOCK_SIZE = 2 << 20
-WORKERS_ENV = "COMMSTATS_MAIL_WORKERS"
+# Below this many bytes on disk an mbox list is parsed in-process: starting workers costs more.
+MIN_PARALLEL_BYTES = 4 << 20
 
 
 class _Replay(io.RawIOBase):
@@ -306,6 +307,15 @@ class _Pool:
             slots.mm.close()
 
 
+def _start(n: int, owner: dict[str, str], now: datetime, slot_size: int) -> _Pool | None:
+    """A pool, or None where processes cannot be forked (no fork on this platform, or a daemonic
+    process, which may not have children)."""
+    try:
+        return _Pool(n, owner, now, slot_size)
+    except (OSError, ValueError, AssertionError):
+        return None
+
+
 def mbox_entries(
     owner: dict[str, str],
     paths: Iterable[str | Path],
@@ -318,7 +328,12 @@ def mbox_entries(
     if escaping not in ESCAPINGS:
         raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
     now = now or utc_now()
-    pool = _Pool(workers, owner, now, 2 * block_size)
+    paths = list(paths)
+    pool = _start(workers, owner, now, 2 * block_size)
+    if pool is None:
+        messages = (m for path in paths for m in iter_mbox(path, escaping))
+        yield from iter_entries(owner, messages, now)
+        return
     try:
         for path in paths:
             name = str(path)
@@ -363,7 +378,11 @@ def message_entries(
             if size < batch_size:
                 continue
             if pool is None:
-                pool = _Pool(workers, owner, now, 2 * batch_size)
+                pool = _start(workers, owner, now, 2 * batch_size)
+                if pool is None:  # no way to start workers here: parse in-process
+                    yield from _batch_entries(owner, items, b"".join(datas), now)
+                    yield from iter_entries(owner, messages, now)
+                    return
             elif pool.full():
                 yield from pool.receive()
             pool.send(("batch", items), b"".join(datas))

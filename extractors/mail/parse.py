@@ -27,10 +27,10 @@ from extractors.mail.addresses import parse_address
 from extractors.mail.body import scan_body
 from extractors.mail.dates import from_line_date, is_plausible, parse_date, received_date
 from extractors.mail.headers import (
+    FIELD_LINE,
     content_charset,
     extract_headers,
     first_message_id,
-    has_header_block,
     message_ids,
 )
 from extractors.mail.mime import extract_text
@@ -91,22 +91,25 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
     data = data.lstrip(b"\n")
     if not data or data.isspace():
         return Rejected(raw.location, "empty", "the message holds no bytes")
-    # The body is never copied out: its scans run on `data` from the blank line on.
+    # Neither header block nor body is copied out: the scans run on `data` between offsets.
     blank = _BLANK_LINE.search(data)
     if blank is None:
-        head, body_at = data, len(data)
+        head_end = body_at = len(data)
     else:
-        end = blank.start()
-        head, body_at = data[: end + 1], end + 2
-    if b"\x00" in head:
+        head_end, body_at = blank.start() + 1, blank.end()
+    head = data  # the header block is head[:head_end]
+    if data.find(b"\x00", 0, head_end) >= 0:
+        head = data[:head_end]
         nuls = head.count(b"\x00")
         if nuls * 10 > len(head):
             return Rejected(raw.location, "nul_garbage", f"{nuls} NUL bytes in a {len(head)}-byte header")
         head = head.replace(b"\x00", b"")
-    if not has_header_block(head):
-        return Rejected(raw.location, "no_headers", f"first line is not a header field: {head[:60]!r}")
+        head_end = len(head)
+    if FIELD_LINE.match(head, 0, head_end) is None:
+        shown = head[: min(60, head_end)]
+        return Rejected(raw.location, "no_headers", f"first line is not a header field: {shown!r}")
 
-    h = extract_headers(head)
+    h = extract_headers(head, head_end)
     dec = Decoder()
     issues: list[tuple[str, str]] = []
 
@@ -117,7 +120,7 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
     elif mid is None:
         issues.append(("missing_message_id", "no usable Message-ID header"))
     if mid is None:
-        mid = synthetic_message_id(head)
+        mid = synthetic_message_id(head[:head_end])
 
     from_name, from_address = _address(dec.header(h.get("from")))
     subject_text = dec.header(h.get("subject"))

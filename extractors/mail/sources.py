@@ -59,11 +59,9 @@ def _required_path(lst: MailingListConfig) -> Path:
     return Path(lst.path)
 
 
-@register("mbox")
-def mbox_source(lst: MailingListConfig, cache_dir: Path) -> Iterable[RawMessage | SourceProblem]:
-    """Every mbox file the configured path names (file, directory or glob), in sorted order.
-
-    Option `escaping`: mboxrd (default) | mboxo | none, see extractors.mail.mbox."""
+def mbox_files(lst: MailingListConfig) -> tuple[list[Path], str]:
+    """The mbox files a list's path names (file, directory or glob), in sorted order, and the
+    escaping to read them with; SourceError when there are none or the option is wrong."""
     path = _required_path(lst)
     files = expand_path(path)
     if not files:
@@ -75,6 +73,15 @@ def mbox_source(lst: MailingListConfig, cache_dir: Path) -> Iterable[RawMessage 
             f"mailing list '{lst.name}': option escaping must be one of {', '.join(ESCAPINGS)}, "
             f"not '{escaping}'"
         )
+    return files, escaping
+
+
+@register("mbox")
+def mbox_source(lst: MailingListConfig, cache_dir: Path) -> Iterable[RawMessage | SourceProblem]:
+    """Every mbox file the configured path names (file, directory or glob), in sorted order.
+
+    Option `escaping`: mboxrd (default) | mboxo | none, see extractors.mail.mbox."""
+    files, escaping = mbox_files(lst)
 
     def gen() -> Iterator[RawMessage | SourceProblem]:
         for f in files:
