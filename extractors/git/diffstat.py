@@ -3,6 +3,10 @@
 libgit2 differs from git unless told: git uses the indent heuristic and detects renames (50 %
 similarity, renames only) by default, so both are requested here. Line counts come from each
 file's `Patch.line_stats` only (`Diff.stats` would build every patch a second time).
+
+`ChangeReader` takes the fast path of `extractors.git.fastdiff` (only the changed subtrees, one
+patch per changed file) and falls back to libgit2's whole-tree diff (`commit_changes`) for renames
+and anything unusual.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from dataclasses import dataclass
 import pygit2
 from pygit2.enums import DiffFind, DiffOption
 
-from extractors.git.patchid import patch_id, with_git_similarity
+from extractors.git.fastdiff import TreeComparer, Unusual
+from extractors.git.patchid import git_similarity_index, patch_id, with_git_similarity
 from extractors.git.scope import PathScope
 
 DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
@@ -70,6 +75,7 @@ def commit_changes(
         old_path = delta.old_file.path
         change_type = delta.status_char()
         renamed = change_type == "R"
+        new_in = old_in = True
         if scoped:
             new_in = scope.matches(new_path)
             old_in = new_in if old_path == new_path else scope.matches(old_path)
@@ -79,6 +85,15 @@ def commit_changes(
                 # git limits the diff to the scope before detecting renames, so a file moved
                 # across the scope's edge is an addition (or a deletion) there.
                 changes.append(_half_rename(repo, delta, new_in, texts if with_patch_id else None))
+                continue
+        git_similarity = None
+        if renamed and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
+            # libgit2 scores similarity its own way and pairs files git finds too different:
+            # git's score decides (computed in Python: beyond a few MB libgit2's figure stands).
+            git_similarity = git_similarity_index(repo[delta.old_file.id].data, repo[delta.new_file.id].data)
+            if git_similarity < RENAME_THRESHOLD:
+                for side in (False, True):
+                    changes.append(_half_rename(repo, delta, side, texts if with_patch_id else None))
                 continue
         patch = diff[i]
         if patch is None:
@@ -101,9 +116,14 @@ def commit_changes(
         )
         if with_patch_id:
             text = patch.data
-            if renamed and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
-                # (git's score is computed in Python: beyond a few MB libgit2's figure stands)
-                text = with_git_similarity(text, repo[delta.old_file.id].data, repo[delta.new_file.id].data)
+            if git_similarity is not None:
+                text = with_git_similarity(text, git_similarity)
+            if not is_binary and b"\n@@ " not in text and b"\n--- " in text:
+                # git prints no `---`/`+++` lines for a file without hunks (an empty file
+                # added or deleted); libgit2 does, and they are part of the patch-id
+                text = b"".join(
+                    line for line in text.splitlines(keepends=True) if not line.startswith((b"--- ", b"+++ "))
+                )
             texts.append(text)
     pid = patch_id(texts) if with_patch_id and texts else None
     return changes, pid
@@ -144,3 +164,95 @@ def _half_rename(
         lines_removed=0 if new_side else n,
         is_binary=is_binary,
     )
+
+
+class ChangeReader:
+    """`commit_changes` for one repository and scope, by tree ids, with the fast path first."""
+
+    def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
+        self.repo = repo
+        self.scope = scope
+        self.trees = TreeComparer(repo, scope)
+
+    def changes(
+        self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
+    ) -> tuple[list[FileChange], str | None]:
+        """The in-scope file changes between two trees (None = the empty tree) and their patch-id."""
+        try:
+            return self._fast(old_tree, new_tree, with_patch_id)
+        except Unusual:
+            pass
+        repo = self.repo
+        old = repo[old_tree] if old_tree is not None else None
+        new = repo[new_tree]
+        if self.scope and not self.scope.trees_differ(old, new):  # type: ignore[arg-type]
+            return [], None
+        return commit_changes(repo, old, new, self.scope, with_patch_id=with_patch_id)  # type: ignore[arg-type]
+
+    def _fast(
+        self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, with_patch_id: bool
+    ) -> tuple[list[FileChange], str | None]:
+        found = self.trees.changes(old_tree.raw if old_tree is not None else None, new_tree.raw)
+        if not found:
+            return [], None
+        added_any = deleted_any = False
+        for _, old_mode, _, new_mode, _ in found:
+            if old_mode is None:
+                added_any = True
+            elif new_mode is None:
+                deleted_any = True
+        if added_any and deleted_any:
+            raise Unusual("rename detection")
+        repo = self.repo
+        Oid = pygit2.Oid
+        create = pygit2.Patch.create_from
+        flags = DIFF_FLAGS
+        changes: list[FileChange] = []
+        texts: list[bytes] = []
+        for path, old_mode, old_id, new_mode, new_id in found:
+            if old_id is not None and new_id is not None:
+                patch = create(
+                    repo[Oid(raw=old_id)],
+                    repo[Oid(raw=new_id)],
+                    old_as_path=path,
+                    new_as_path=path,
+                    flag=flags,
+                )
+                text = patch.data
+                change_type = "M"
+            elif new_id is not None:
+                data = repo[Oid(raw=new_id)].data
+                # `data` must outlive the patch: libgit2 keeps pointing into the buffer
+                patch = create(None, data, old_as_path=path, new_as_path=path, flag=flags)
+                text = patch.data
+                change_type = "A"
+            else:
+                patch = create(repo[Oid(raw=old_id)], None, old_as_path=path, new_as_path=path, flag=flags)
+                text = patch.data
+                change_type = "D"
+            at = text.find(b"\n@@ ")
+            if at < 0:
+                # binary (libgit2 prints no hunks for it) or an empty file added or deleted
+                raise Unusual("no hunks")
+            _, added, removed = patch.line_stats
+            changes.append(FileChange(path, None, change_type, added, removed, False))
+            if change_type != "M":
+                # the blob patch prints mode 100644 whatever the file's mode: git's header
+                p = path.encode("ascii")
+                if change_type == "A":
+                    head = b"diff --git a/%s b/%s\nnew file mode %s\n--- /dev/null\n+++ b/%s\n" % (
+                        p,
+                        p,
+                        new_mode,
+                        p,
+                    )
+                else:
+                    head = b"diff --git a/%s b/%s\ndeleted file mode %s\n--- a/%s\n+++ /dev/null\n" % (
+                        p,
+                        p,
+                        old_mode,
+                        p,
+                    )
+                text = head + text[at + 1 :]
+            texts.append(text)
+        return changes, (patch_id(texts) if with_patch_id and texts else None)

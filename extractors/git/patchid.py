@@ -77,7 +77,6 @@ def git_similarity_index(old: bytes, new: bytes) -> int:
 _SIMILARITY = re.compile(rb"^similarity index \d+%$", re.M)
 
 
-def with_git_similarity(text: bytes, old: bytes, new: bytes) -> bytes:
-    """Replace libgit2's similarity percentage in a rename header with git's."""
-    pct = git_similarity_index(old, new)
+def with_git_similarity(text: bytes, pct: int) -> bytes:
+    """Replace libgit2's similarity percentage in a rename header with git's (`pct`)."""
     return _SIMILARITY.sub(b"similarity index %d%%" % pct, text, count=1)

@@ -171,7 +171,10 @@ class PathScope:
             return True
         return any(s.matches(path) for s in self.specs)
 
-    def _dir_may_match(self, dirpath: str) -> bool:
+    def dir_may_match(self, dirpath: str) -> bool:
+        """Can a file below `dirpath` (ending in '/') be in the scope?"""
+        if self.everything:
+            return True
         return any(s.dir_may_match(dirpath) for s in self.specs)
 
     def _dir_fully_in(self, dirpath: str) -> bool:
@@ -208,7 +211,7 @@ class PathScope:
         dirpath = path + "/" if path else ""
         if dirpath and self._dir_fully_in(dirpath):
             return _tree_nonempty_diff(a_tree, b_tree)
-        if dirpath and not self._dir_may_match(dirpath):
+        if dirpath and not self.dir_may_match(dirpath):
             return False
         a_entries = {e.name: e for e in a_tree} if a_tree is not None else {}
         b_entries = {e.name: e for e in b_tree} if b_tree is not None else {}

@@ -1,0 +1,247 @@
+"""The subtree-pruning fast path (extractors.git.fastdiff) against git and the whole-tree diff.
+
+A repository with a deep tree, changes in several subtrees at once and every shape the fast path
+must hand over to libgit2's whole-tree diff (renames across directories, mode changes, symlinks,
+submodules, type changes, binary, empty and oddly named files). Every commit is compared with git
+itself (`git log --numstat`, `git patch-id --stable`, `git log -- <paths>`), whole and scoped, and
+the fast path's result with the whole-tree diff's wherever the fast path applies.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from extractors.git.diffstat import ChangeReader, commit_changes
+from extractors.git.fastdiff import TreeComparer, Unusual
+from extractors.git.scope import PathScope
+from tests.git.conftest import Git, c_file, init_repo
+from tests.git.helpers import extract, git_numstat, git_patch_ids
+
+DEEP_SCOPE = ["virt/", "arch/*/kvm/", "include/linux/kvm*.h", "drivers/a/b/c/d/e.c"]
+ARCHES = ["x86", "arm64", "s390", "riscv", "mips"]
+
+
+def _deep_paths() -> list[str]:
+    paths = []
+    for arch in ARCHES:
+        for sub in ("kvm", "kvm/vmx", "kvm/mmu", "mm", "lib"):
+            for i in range(3):
+                paths.append(f"arch/{arch}/{sub}/f{i}.c")
+    for d in ("virt/kvm", "virt/lib", "mm", "fs/ext4", "fs/xfs/libxfs", "drivers/a/b/c/d", "lib"):
+        for i in range(4):
+            paths.append(f"{d}/g{i}.c")
+    paths += ["drivers/a/b/c/d/e.c", "include/linux/kvm_host.h", "include/linux/kvmx.h", "include/linux/mm.h"]
+    return paths
+
+
+def build_deep(path: Path, home: Path) -> Git:
+    g = init_repo(path, home)
+    paths = _deep_paths()
+    for n, p in enumerate(paths):
+        g.write(p, c_file(3 + n % 5, f"_{n}"))
+    g.commit("import a deep tree\n")
+
+    def edit(p: str, tag: str) -> None:
+        text = (path / p).read_text()
+        g.write(p, text.replace("return 1;", f"return {tag};", 1) + f"/* {tag} */\n")
+
+    # plain edits in several subtrees at once, in and out of the scope
+    edit("arch/x86/kvm/vmx/f0.c", "11")
+    edit("arch/arm64/mm/f1.c", "12")
+    edit("fs/xfs/libxfs/g2.c", "13")
+    edit("include/linux/kvm_host.h", "14")
+    g.commit("edits across the tree\n")
+    edit("fs/ext4/g0.c", "21")
+    edit("lib/g3.c", "22")
+    g.commit("edits outside the scope only\n")
+    # additions (a new deep directory too) without deletions
+    g.write("arch/s390/kvm/new/deeper/h.c", c_file(4, "_new"))
+    g.write("virt/kvm/added.c", c_file(2, "_added"))
+    g.write("mm/added.c", c_file(2, "_mm"))
+    os.chmod(path / "virt/kvm/added.c", 0o755)
+    g.commit("additions, one executable\n")
+    # deletions, a whole directory among them, without additions
+    g("rm", "-q", "-r", "arch/mips/kvm")
+    g("rm", "-q", "fs/ext4/g1.c")
+    g.commit("deletions\n")
+    # an addition and a deletion in different directories: a rename for git
+    g("mv", "arch/riscv/kvm/f2.c", "virt/lib/moved.c")
+    g.commit("move across directories\n")
+    g("mv", "virt/lib/moved.c", "lib/moved_again.c")
+    edit("lib/moved_again.c", "31")
+    g.commit("move out of the scope with an edit\n")
+    # an addition in the scope and a deletion outside it (a deletion only, within the scope)
+    g.write("virt/kvm/fresh.c", c_file(3, "_fresh"))
+    g("rm", "-q", "fs/xfs/libxfs/g0.c")
+    g.commit("add in scope, delete outside\n")
+    # mode change, with and without an edit
+    os.chmod(path / "arch/x86/kvm/f0.c", 0o755)
+    g.commit("mode change only\n")
+    os.chmod(path / "virt/kvm/g0.c", 0o755)
+    edit("virt/kvm/g0.c", "41")
+    g.commit("mode change and edit\n")
+    edit("virt/kvm/added.c", "42")  # an executable file edited: mode unchanged
+    g.commit("edit an executable file\n")
+    # symlinks
+    os.symlink("g1.c", path / "virt/kvm/link.c")
+    g.commit("add a symlink\n")
+    os.unlink(path / "virt/kvm/link.c")
+    os.symlink("g2.c", path / "virt/kvm/link.c")
+    g.commit("retarget a symlink\n")
+    # type change: a file becomes a directory
+    g("rm", "-q", "mm/g3.c")
+    g.write("mm/g3.c/inner.c", c_file(2, "_inner"))
+    g.commit("file to directory\n")
+    # a submodule (gitlink) added and moved on
+    head = g.text("rev-parse", "HEAD").strip()
+    g("update-index", "--add", "--cacheinfo", f"160000,{head},virt/sub")
+    g("commit", "-q", "-m", "add a submodule")
+    g("update-index", "--cacheinfo", f"160000,{g.text('rev-parse', 'HEAD~2').strip()},virt/sub")
+    g("commit", "-q", "-m", "move the submodule")
+    g("reset", "-q", "--hard")
+    # binary, empty, unterminated and oddly named files
+    g.write("virt/kvm/fw.bin", bytes(range(256)) * 4)
+    g.commit("add a binary file\n")
+    g.write("virt/kvm/fw.bin", bytes(range(255, -1, -1)) * 4)
+    g.commit("change a binary file\n")
+    g.write("virt/kvm/empty.c", "")
+    g.commit("add an empty file\n")
+    g.write("virt/kvm/empty.c", "now\n")
+    g.commit("fill an empty file\n")
+    g.write("virt/kvm/g1.c", (path / "virt/kvm/g1.c").read_text() + "no newline")
+    g.commit("no newline at the end\n")
+    g.write("virt/kvm/with space.c", c_file(2, "_sp"))
+    g.commit("a name with a space\n")
+    g.write("virt/kvm/with space.c", c_file(3, "_sp"))
+    g.commit("edit a name with a space\n")
+    g.write("virt/kvm/caf\u00e9.c", c_file(2, "_utf"))
+    g.commit("a non-ASCII name\n")
+    g.write("virt/kvm/caf\u00e9.c", c_file(3, "_utf"))
+    edit("arch/arm64/kvm/f0.c", "51")
+    g.commit("edit a non-ASCII name and another file\n")
+    # indent-heuristic sensitive edit in a deep directory
+    g.write(
+        "arch/x86/kvm/mmu/f1.c",
+        (path / "arch/x86/kvm/mmu/f1.c")
+        .read_text()
+        .replace("int f1_", "int inserted(int y)\n{\n\treturn y;\n}\n\nint f1_", 1),
+    )
+    g.commit("insert a function deep down\n")
+    edit("drivers/a/b/c/d/e.c", "61")
+    edit("drivers/a/b/c/d/g0.c", "62")
+    g.commit("a scoped file next to an unscoped one\n")
+    return g
+
+
+@pytest.fixture(scope="module")
+def deep(tmp_path_factory: pytest.TempPathFactory) -> Git:
+    base = tmp_path_factory.mktemp("deep")
+    return build_deep(base / "repo", base)
+
+
+def _files(rows: list[dict]) -> dict[str, Counter]:
+    out: dict[str, Counter] = {}
+    for r in rows:
+        out.setdefault(r["sha"], Counter())[(r["lines_added"], r["lines_removed"], r["is_binary"])] += 1
+    return out
+
+
+@pytest.mark.parametrize("scope", [None, DEEP_SCOPE, ["arch/x86/"], ["*.c"]], ids=str)
+def test_deep_tree_equals_git(deep: Git, scope: list[str] | None) -> None:
+    rows = extract(deep.path, paths=scope)
+    specs = PathScope(scope).git_pathspecs() if scope else None
+    numstat = git_numstat(deep, specs)
+    files = _files(rows["git_file_changes"])
+    commits = {r["sha"]: r for r in rows["git_commits"]}
+    if scope:
+        assert set(commits) == set(deep.text("log", "--format=%H", "--", *specs).split())
+    else:
+        assert set(commits) == set(deep.text("log", "--format=%H").split())
+    for sha, stats in numstat.items():
+        assert files.get(sha, Counter()) == Counter(stats), sha
+        assert commits[sha]["lines_added"] == sum(a for a, _, _ in stats), sha
+        assert commits[sha]["lines_removed"] == sum(r for _, r, _ in stats), sha
+    ids = {sha: r["patch_id"] for sha, r in commits.items() if r["patch_id"]}
+    assert ids == git_patch_ids(deep, specs)
+    if scope:
+        scope_ = PathScope(scope)
+        assert all(scope_.matches(r["path"]) for r in rows["git_file_changes"])
+
+
+def test_deep_tree_renames_and_paths(deep: Git) -> None:
+    rows = extract(deep.path)["git_file_changes"]
+    renames = {(r["old_path"], r["path"]) for r in rows if r["change_type"] == "R"}
+    assert ("arch/riscv/kvm/f2.c", "virt/lib/moved.c") in renames
+    assert ("virt/lib/moved.c", "lib/moved_again.c") in renames
+    paths = {r["path"] for r in rows}
+    assert {"virt/kvm/with space.c", "virt/kvm/caf\u00e9.c", "arch/s390/kvm/new/deeper/h.c"} <= paths
+
+
+def test_workers_agree_on_deep_tree(deep: Git) -> None:
+    for scope in (None, DEEP_SCOPE):
+        one = extract(deep.path, paths=scope)
+        two = extract(deep.path, paths=scope, workers=2)
+        for table in ("git_commits", "git_file_changes", "git_trailers"):
+            key = sorted(repr(sorted(r.items())) for r in one.get(table, []))
+            assert key == sorted(repr(sorted(r.items())) for r in two.get(table, [])), table
+
+
+def _fast_and_slow(repo: pygit2.Repository, scope: PathScope) -> tuple[int, int]:
+    """Compare the fast path with the whole-tree diff on every non-merge; (fast, fell back)."""
+    reader = ChangeReader(repo, scope)
+    fast = fallback = 0
+    for commit in repo.walk(repo.head.target):
+        if len(commit.parents) > 1:
+            continue
+        old = commit.parents[0].tree if commit.parents else None
+        try:
+            got = reader._fast(old.id if old is not None else None, commit.tree_id, True)
+        except Unusual:
+            fallback += 1
+            continue
+        fast += 1
+        files, pid = commit_changes(repo, old, commit.tree, scope)
+        want = sorted((f.path, f.change_type, f.lines_added, f.lines_removed) for f in files)
+        assert sorted((f.path, f.change_type, f.lines_added, f.lines_removed) for f in got[0]) == want
+        assert got[1] == pid, commit.message
+    return fast, fallback
+
+
+def test_fast_path_equals_whole_tree_diff(deep: Git, zoo: Git) -> None:
+    for g in (deep, zoo):
+        repo = pygit2.Repository(str(g.path))
+        for scope in (PathScope([]), PathScope(DEEP_SCOPE)):
+            fast, fallback = _fast_and_slow(repo, scope)
+            assert fast > 5, (g.path, scope.patterns)
+    # the unusual shapes really fall back: renames, modes, symlinks, submodules, binary, ...
+    fast, fallback = _fast_and_slow(pygit2.Repository(str(deep.path)), PathScope([]))
+    assert fallback >= 12
+
+
+def test_tree_comparer_prunes_by_scope(deep: Git) -> None:
+    repo = pygit2.Repository(str(deep.path))
+    head = repo[repo.head.target]
+    first = head
+    while first.parents:
+        first = first.parents[0]
+    tip = head.tree_id.raw
+    x86 = TreeComparer(repo, PathScope(["arch/x86/"])).changes(None, tip)
+    assert [c[0] for c in x86] == deep.text("ls-tree", "-r", "--name-only", "HEAD", "--", "arch/x86/").split()
+    assert all(c[1] is None and c[3] in (b"100644", b"100755") for c in x86)
+    assert TreeComparer(repo, PathScope([])).changes(tip, tip) == []
+    # the whole tree holds a symlink, a submodule and a non-ASCII name: the fast path declines
+    with pytest.raises(Unusual):
+        TreeComparer(repo, PathScope([])).changes(None, tip)
+    # from the first commit to the tip (edits, additions in a new subtree, a directory deleted),
+    # outside arch/x86 (a mode change there), against git's own list
+    arches = ["arch/arm64/", "arch/s390/", "arch/mips/", "arch/riscv/"]
+    expected = deep.text("diff", "--no-renames", "--name-status", str(first.id), "HEAD", "--", *arches)
+    got = TreeComparer(repo, PathScope(arches)).changes(first.tree_id.raw, tip)
+    kinds = ["A" if c[1] is None else "D" if c[3] is None else "M" for c in got]
+    assert [f"{k}\t{c[0]}" for k, c in zip(kinds, got, strict=True)] == expected.splitlines()
+    assert set(kinds) == {"A", "D", "M"}
