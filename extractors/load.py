@@ -8,6 +8,7 @@ owns inside one DuckDB transaction, so a crash never leaves half a load visible.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -39,7 +40,9 @@ def arrow_schema(table: str) -> pa.Schema:
 class Spool:
     """Collects rows per raw table and writes them to Parquet every `batch_rows` rows."""
 
-    def __init__(self, directory: Path | None = None, batch_rows: int = 100_000) -> None:
+    # 20,000 rows: large enough for efficient Parquet row groups, small enough that the rows held
+    # as Python dicts (a few KB each for messages) stay in the tens of MB
+    def __init__(self, directory: Path | None = None, batch_rows: int = 20_000) -> None:
         self._own_dir = directory is None
         self.directory = Path(directory or tempfile.mkdtemp(prefix="commstats-spool-"))
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,9 @@ class Spool:
             shutil.rmtree(self.directory, ignore_errors=True)
 
 
+LOAD_MEMORY_LIMIT = os.environ.get("COMMSTATS_LOAD_MEMORY_LIMIT", "512MB")
+
+
 def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write, waiting while another process holds DuckDB's single writer lock."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -97,12 +103,16 @@ def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.Duck
     delay = 0.2
     while True:
         try:
-            return duckdb.connect(str(path))
+            con = duckdb.connect(str(path))
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(delay)
             delay = min(delay * 2, 5.0)
+            continue
+        # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
+        con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+        return con
 
 
 def publish(
