@@ -147,8 +147,13 @@ def write_inbox(epoch: Path, list_name: str, first: int, count: int, seed: int) 
     _fast_import(epoch, stream, new=first == 0)
 
 
-def write_repo(repo: Path, first: int, count: int, seed: int, files: int = 2000) -> None:
-    """Append `count` commits, each changing one or two files, to a linear repository."""
+def write_repo(repo: Path, first: int, count: int, seed: int, files: int = 60) -> None:
+    """Append `count` commits, each changing one or two files, to a linear repository.
+
+    Files are drawn from a fixed set (34 directories of `files` files), so the tree stops growing
+    after the first few thousand commits, as a mature project's does, instead of growing with
+    history: the benchmark measures history length, not tree size (bench_git.py measures that).
+    """
     rnd = random.Random(seed + first)
     people = _people(1500, seed + 1)
     step = SPAN // max(first + count, 1)
