@@ -152,10 +152,37 @@ def dedup_rows(
             "digest": digest,
         }
 
+    def renamed(mid: str, new_id: str, loc: str, rows: list[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
+        for _table, row in rows:
+            row["message_id"] = new_id
+        yield from rows
+        yield (
+            "mail_issues",
+            {
+                **owner,
+                "message_id": new_id,
+                "source_location": loc,
+                "check_name": "duplicate_message_id",
+                "detail": f"Message-ID {mid} seen before with other content",
+            },
+        )
+
     for mid, digest, loc, rows in entries:
         if mid is None:
             yield from rows
             continue
+        if mid in stored:
+            again = stored_at.get(loc)
+            if again is not None and again in stored[mid].values():
+                # read again where it was stored from: the same message, which keeps its ID (and
+                # its issues, since the re-run replaces them)
+                seen.setdefault(mid, digest)
+                known_ids = variants.setdefault(mid, dict(stored[mid]))
+                known_ids.setdefault(digest, again)
+                yield from rows if again == mid else renamed(mid, again, loc, rows)
+                if digests:
+                    yield digest_row(again, loc, digest)
+                continue
         first = seen.get(mid)
         if first is None:
             seen[mid] = digest
@@ -165,14 +192,6 @@ def dedup_rows(
                     yield digest_row(mid, loc, digest)
                 continue
             known_ids = variants[mid] = dict(stored[mid])
-            again = stored_at.get(loc)
-            if again is not None and again in known_ids.values():
-                # read again where it was stored from: the same message, which keeps its ID
-                known_ids.setdefault(digest, again)
-                yield from _renamed(rows, again) if again != mid else rows
-                if digests:
-                    yield digest_row(again, loc, digest)
-                continue
         else:
             known_ids = variants.setdefault(mid, {first: mid})
         if digest in known_ids:
@@ -189,25 +208,9 @@ def dedup_rows(
             continue
         new_id = f"{mid}#dup{len(known_ids)}"
         known_ids[digest] = new_id
-        yield from _renamed(rows, new_id)
-        yield (
-            "mail_issues",
-            {
-                **owner,
-                "message_id": new_id,
-                "source_location": loc,
-                "check_name": "duplicate_message_id",
-                "detail": f"Message-ID {mid} seen before with other content",
-            },
-        )
+        yield from renamed(mid, new_id, loc, rows)
         if digests:
             yield digest_row(new_id, loc, digest)
-
-
-def _renamed(rows: list[tuple[str, dict[str, Any]]], new_id: str) -> list[tuple[str, dict[str, Any]]]:
-    for _table, row in rows:
-        row["message_id"] = new_id
-    return rows
 
 
 def parse_workers(lst: MailingListConfig) -> int:
@@ -240,9 +243,9 @@ def _entries(
             files, escaping = mbox_files(lst)
             # forking costs more than it saves on small archives
             if sum(f.stat().st_size for f in files) >= parallel.MIN_PARALLEL_BYTES:
-                return parallel.mbox_entries(owner, files, escaping, workers, now=now)
+                return parallel.mbox_entries(owner, files, escaping, workers, parallel.BLOCK_SIZE, now)
         else:
-            return parallel.message_entries(owner, messages, workers, now=now)
+            return parallel.message_entries(owner, messages, workers, parallel.BLOCK_SIZE, now)
     return iter_entries(owner, messages, now)
 
 

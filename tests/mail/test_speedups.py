@@ -4,8 +4,9 @@
 the real corpus with the parser as it was before the speed work (commit 8877b67), computed by
 `rows_digest` below (rows in order, each as `repr((table, sorted items))`, with the archive path
 cut from `source_location` so the digest does not depend on where the corpus sits). Any change in
-any column of any message, trailer or issue row changes it. The other tests here need no corpus:
-the parallel reader against the serial one, and the patch-id fast path against the line walk.
+any column of any message, trailer or issue row changes it. The other tests compare the parallel
+parse (extractors.mail.parallel) with the serial one, directly and through the ingest driver with
+one and two workers, and the patch-id fast path with the line walk.
 """
 
 from __future__ import annotations
@@ -14,16 +15,19 @@ import gzip
 import hashlib
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from commstats.config import MailingListConfig
-from extractors.mail.ingest import iter_list_rows
+from extractors.mail import parallel
+from extractors.mail.ingest import ingest_mailing_list, iter_entries, iter_list_rows
 from extractors.mail.mbox import iter_mbox
 from extractors.mail.parallel import iter_mbox_rows_parallel
 from extractors.mail.patches import _walk_patch_id, git_patch_id
+from extractors.mail.raw import RawMessage, SourceProblem
 from tests.mail.helpers import mail
 
 KVM_PPC = (
@@ -165,3 +169,110 @@ index 0000000..3333333
 )
 def test_patch_id_fast_path_matches_the_line_walk(text: bytes) -> None:
     assert git_patch_id(text) == _walk_patch_id(text)
+
+
+# ---- one process or several: identical rows through the ingest driver ---------------------------
+
+WAREHOUSE_TABLES = (
+    "mail_messages",
+    "mail_trailers",
+    "mail_issues",
+    "mail_quarantine",
+    "mail_message_digests",
+)
+
+
+def warehouse_rows(warehouse: Path) -> dict[str, list[tuple[Any, ...]]]:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM raw.{t} ORDER BY ALL").fetchall() for t in WAREHOUSE_TABLES}
+
+
+@pytest.fixture
+def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Records the worker count of every pool started, so a test knows workers really ran."""
+    started: list[int] = []
+    real = parallel._Pool
+
+    def counting(n: int, *args: Any) -> parallel._Pool:
+        started.append(n)
+        return real(n, *args)
+
+    monkeypatch.setattr(parallel, "_Pool", counting)
+    return started
+
+
+def ingest_with(
+    tmp_path: Path, lst: MailingListConfig, workers: int, name: str
+) -> dict[str, list[tuple[Any, ...]]]:
+    lst = lst.model_copy(update={"options": {**lst.options, "parse_workers": workers}})
+    wh = tmp_path / f"{name}-{workers}.duckdb"
+    ingest_mailing_list(wh, "p", lst, tmp_path / f"cache-{name}-{workers}")
+    return warehouse_rows(wh)
+
+
+def test_kvm_ppc_ingest_is_the_same_with_two_workers(kvm_ppc: Path, tmp_path: Path, pools: list[int]) -> None:
+    lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(kvm_ppc))
+    one = ingest_with(tmp_path, lst, 1, "kvm")
+    assert pools == []
+    two = ingest_with(tmp_path, lst, 2, "kvm")
+    assert pools == [2]
+    assert len(one["mail_messages"]) == KVM_PPC_COUNTS["mail_messages"]
+    assert two == one
+
+
+def test_handcrafted_ingest_is_the_same_with_two_workers(
+    tmp_path: Path, pools: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small blocks and no size threshold, so that a small archive really is cut and shared out
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(parallel, "BLOCK_SIZE", 700)
+    first = tmp_path / "a.mbox"
+    first.write_bytes(_small_mbox())
+    second = tmp_path / "b.mbox.gz"  # a second file of the same list: duplicates span files
+    second.write_bytes(gzip.compress(_small_mbox().replace(b"Body 3.", b"Body three.")[:-9000]))
+    lst = MailingListConfig(name="l", kind="mbox", path=str(tmp_path / "*.mbox*"))
+    one = ingest_with(tmp_path, lst, 1, "mbox")
+    two = ingest_with(tmp_path, lst, 2, "mbox")
+    assert pools == [2]
+    assert two == one
+    assert len(one["mail_messages"]) > 40 and len(one["mail_issues"]) > 40
+
+
+def test_public_inbox_ingest_is_the_same_with_two_workers(
+    tmp_path: Path, pools: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.mail_sources.inbox_builder import Epoch, message
+
+    monkeypatch.setattr(parallel, "BLOCK_SIZE", 500)  # batches of a few messages
+    root = tmp_path / "inbox"
+    e0 = Epoch(root / "git" / "0.git")
+    for n in range(30):
+        e0.add(message(n % 20, subject=f"[PATCH {n % 3}/2] thing"))
+    e0.add(b"no header block at all")
+    lst = MailingListConfig(name="devel", kind="public-inbox", path=root)
+    one = ingest_with(tmp_path, lst, 1, "pi")
+    two = ingest_with(tmp_path, lst, 2, "pi")
+    assert pools == [2]
+    assert two == one
+    # 20 Message-IDs, 10 of them twice with another subject: kept as #dup1
+    assert len(one["mail_messages"]) == 30 and len(one["mail_quarantine"]) == 1
+    assert sum("#dup1" in row[2] for row in one["mail_messages"]) == 10
+
+
+def test_batches_of_messages_match_serial(pools: list[int]) -> None:
+    owner = {"project": "p", "list_name": "l"}
+    items: list[RawMessage | SourceProblem] = []
+    for i in range(25):
+        data = mail(subject=f"[PATCH {i % 3}/2] x", body=PATCH.decode(), message_id=f"<m{i % 9}@x>")
+        items.append(RawMessage(data, f"f:{i}", b"From a Mon Jan  1 00:00:00 2001", datetime(2019, 5, 1)))
+        if i % 10 == 0:
+            items.append(SourceProblem(f"f:{i}", "truncated_archive", "gone"))
+    now = datetime(2026, 1, 1)
+    serial = list(iter_entries(owner, items, now))
+    assert list(parallel.message_entries(owner, items, 2, 3000, now)) == serial
+    assert pools == [2]
+    # a source smaller than one batch never starts workers
+    assert list(parallel.message_entries(owner, items, 2, 10**9, now)) == serial
+    assert pools == [2]
