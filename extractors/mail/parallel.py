@@ -78,36 +78,44 @@ def _cut(buf: bytes, start: int) -> int:
     return -1
 
 
-def _blocks(path: Path, block_size: int) -> Iterator[tuple[bytes, int, BaseException | None]]:
-    """(block, stream offset of its first byte, error after it) covering the decompressed stream.
+def _blocks(path: Path, block_size: int) -> Iterator[tuple[list[bytes], int, BaseException | None]]:
+    """(block as a list of pieces, stream offset of its first byte, error after it) covering the
+    decompressed stream. The pieces are the reader's own chunks, never joined here: the parent
+    copies each byte once, into a worker's slot.
 
     Reads in the serial reader's chunk size: a decompression error then loses exactly the bytes
     the serial reader loses (a failing read returns nothing)."""
+    start = max(block_size - 8, 1)  # cut at the first separator after the block size (never at 0)
     with open_archive(path) as stream:
-        chunks: list[bytes] = []  # joined once per block rather than grown chunk by chunk
+        chunks: list[bytes] = []
         size = 0
         base = 0
         while True:
             try:
                 chunk = stream.read(CHUNK_SIZE)
             except DECOMPRESS_ERRORS as exc:
-                yield b"".join(chunks), base, exc
+                yield chunks, base, exc
                 return
             if not chunk:
-                yield b"".join(chunks), base, None
+                yield chunks, base, None
                 return
             chunks.append(chunk)
             size += len(chunk)
             while size >= block_size:
-                buf = b"".join(chunks)
-                # cut at the first separator after the block size (never at 0: no empty block)
-                k = _cut(buf, max(block_size - 8, 1))
+                # Only the chunks from a little before `start` on are searched for the cut, joined:
+                # _cut looks at up to three bytes before a "\nFrom " line.
+                j, off = len(chunks) - 1, size - len(chunks[-1])
+                while off > start - 8 and j > 0:
+                    j -= 1
+                    off -= len(chunks[j])
+                tail = chunks[j] if j == len(chunks) - 1 else b"".join(chunks[j:])
+                k = _cut(tail, start - off)
                 if k < 0:
-                    chunks = [buf]
+                    chunks[j:] = [tail]
                     break
-                yield buf[:k], base, None
-                base += k
-                rest = buf[k:]
+                yield [*chunks[:j], tail[:k]], base, None
+                base += off + k
+                rest = tail[k:]
                 chunks, size = [rest], len(rest)
 
 
@@ -161,15 +169,19 @@ class _Slots:
         self.size = size
         self.mm = mmap.mmap(-1, 4 * size)
 
-    def put(self, slot: int, data: bytes) -> tuple[str, Any]:
-        if len(data) > self.size:
+    def put(self, slot: int, pieces: list[bytes]) -> tuple[str, Any]:
+        """Store the concatenation of `pieces` for the other side; where it went."""
+        total = sum(len(p) for p in pieces)
+        if total > self.size:
             fd, path = tempfile.mkstemp(prefix="commstats-mail-")
             with os.fdopen(fd, "wb") as f:
-                f.write(data)
+                f.writelines(pieces)
             return "file", path
         at = slot * self.size
-        self.mm[at : at + len(data)] = data
-        return "shm", len(data)
+        for piece in pieces:
+            self.mm[at : at + len(piece)] = piece
+            at += len(piece)
+        return "shm", total
 
     def get(self, slot: int, where: tuple[str, Any]) -> bytes:
         kind, value = where
@@ -208,7 +220,7 @@ def _serve(
             answer = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # reported to the parent, which raises it there
             answer = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
-        results.send_bytes(pickle.dumps(slots.put(2 + slot, answer)))
+        results.send_bytes(pickle.dumps(slots.put(2 + slot, [answer])))
 
 
 def _worker_main(
@@ -266,7 +278,7 @@ class _Pool:
             self.close()
             raise
 
-    def send(self, spec: tuple[Any, ...], payload: bytes) -> None:
+    def send(self, spec: tuple[Any, ...], payload: list[bytes]) -> None:
         n = len(self.procs)
         w = self.sent % n
         slot = (self.sent // n) % 2  # the task two rounds back used it, and has been answered
@@ -385,13 +397,13 @@ def message_entries(
                     return
             elif pool.full():
                 yield from pool.receive()
-            pool.send(("batch", items), b"".join(datas))
+            pool.send(("batch", items), datas)
             items, datas, size = [], [], 0
         if pool is not None:
             if items:
                 if pool.full():
                     yield from pool.receive()
-                pool.send(("batch", items), b"".join(datas))
+                pool.send(("batch", items), datas)
             yield from pool.drain()
         else:
             yield from _batch_entries(owner, items, b"".join(datas), now)

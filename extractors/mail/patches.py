@@ -162,6 +162,7 @@ def _fast_patch_id(text: bytes, pos: int) -> str | None:
     """git_patch_id for the common shape starting at the first `diff ` line `pos`; _SLOW otherwise."""
     n = len(text)
     result = 0
+    view = memoryview(text)
     while True:
         m = _FILE_HEAD.match(text, pos)
         if m is None:
@@ -207,7 +208,7 @@ def _fast_patch_id(text: bytes, pos: int) -> str | None:
                     pl -= 1
                 cut = start
                 trims += 1
-            parts.append(text[s:cut])
+            parts.append(view[s:cut])  # joined below: a view saves copying each hunk twice
             pos = cut
             if text.startswith(b"@@ -", pos):
                 continue
