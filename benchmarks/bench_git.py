@@ -11,6 +11,17 @@ Generates (once, cached under data/bench/) a linear repository of realistic smal
 and prints wall times, commits per second, ratios to the one-core floor and peak RSS.
 
     .venv/bin/python benchmarks/bench_git.py [--commits 50000] [--files 400] [--repo PATH]
+
+With `--large-tree` it measures instead how the cost per commit grows with the size of the tree:
+a generated repository shaped like the Linux kernel (`--tree-files` files, default 40,000, in a
+few thousand directories, `--tree-commits` commits editing 1-3 files each) and a KVM-like scope
+(virt/, arch/*/kvm/, include/linux/kvm*.h). It reports per commit, whole and scoped:
+`git log --numstat` (with the pathspecs when scoped), libgit2's whole-tree diff as the extraction
+did it before the subtree-pruning comparison (diff stage only, on the first `--before-commits`
+commits), the comparison used now (diff stage only, same commits), and the full extraction with
+workers=1 and workers=2.
+
+    .venv/bin/python benchmarks/bench_git.py --large-tree [--tree-files 40000] [--tree-commits 20000]
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +179,276 @@ def generate(dest: Path, commits: int, files: int, seed: int = 1) -> None:
     tmp.rename(dest)
 
 
+SCOPE = ["virt/", "arch/*/kvm/", "include/linux/kvm*.h"]
+ROOT_TIME = 1_000_000_000  # 2001: the large tree's import
+SINCE = date(2005, 1, 1)  # every commit but the import
+
+
+def _kernel_like_paths(files: int, rng: random.Random) -> list[str]:
+    """About `files` paths in a kernel-like layout: many directories, a few very large ones."""
+    arches = [f"arch{i:02d}" for i in range(24)] + ["x86", "arm64", "s390", "riscv", "powerpc", "mips"]
+    dirs: list[tuple[str, int]] = []
+    for a in arches:
+        dirs += [(f"arch/{a}/{d}", 12) for d in ("kernel", "mm", "lib", "boot", "include/asm")]
+        dirs += [(f"arch/{a}/kvm", 10)]
+    dirs += [(f"arch/x86/kvm/{d}", 15) for d in ("vmx", "svm", "mmu")]
+    dirs += [("virt/kvm", 30), ("virt/lib", 3), ("include/linux", 1500), ("include/uapi/linux", 600)]
+    dirs += [("kernel", 120), ("mm", 150), ("lib", 200), ("kernel/sched", 40)]
+    dirs += [(f"fs/fs{i:02d}", 40) for i in range(50)]
+    dirs += [(f"net/net{i:02d}", 60) for i in range(40)]
+    fixed = sum(n for _, n in dirs)
+    per_driver_dir = 40
+    driver_dirs = max(1, (files - fixed - 20) // per_driver_dir)
+    for i in range(driver_dirs):
+        dirs.append((f"drivers/d{i % 90:02d}/sub{i // 90:03d}", per_driver_dir))
+    paths = [f"{d}/f{j:04d}.c" for d, n in dirs for j in range(n)]
+    paths += [f"include/linux/kvm_{w}.h" for w in ("host", "para", "types", "irqfd", "dirty_ring")]
+    return sorted(set(paths))
+
+
+def generate_large(dest: Path, files: int, commits: int, seed: int = 2) -> None:
+    """A kernel-shaped tree of `files` files, then `commits` commits editing 1-3 files each
+    (about one in ten within the KVM scope, a few additions), written with `git fast-import`."""
+    rng = random.Random(seed)
+    tmp = dest.with_name(dest.name + ".partial")
+    subprocess.run(["rm", "-rf", str(tmp)], check=True)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(tmp)], check=True)
+    proc = subprocess.Popen(
+        ["git", "fast-import", "--quiet", "--done"], cwd=tmp, stdin=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    out = proc.stdin
+    paths = _kernel_like_paths(files, rng)
+    from extractors.git.scope import PathScope
+
+    scope = PathScope(SCOPE)
+    in_scope = [p for p in paths if scope.matches(p)]
+    contents: dict[str, list[str]] = {}
+
+    def lines_of(path: str) -> list[str]:
+        got = contents.get(path)
+        if got is None:
+            # every file starts as a few lines derived from its path: cheap to generate
+            got = [f"/* {path} */", *(_line(rng) for _ in range(rng.randint(8, 40)))]
+            contents[path] = got
+        return got
+
+    def blob(path: str) -> bytes:
+        data = ("\n".join(lines_of(path)) + "\n").encode()
+        return b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data)
+
+    hot = rng.sample(paths, min(3000, len(paths)))
+    clock = 1_200_000_000
+    for n in range(commits):
+        clock += rng.randint(60, 7200)
+        # the import of the whole tree is dated years earlier: the measurements leave it out
+        # (one commit of tens of thousands of new files would dominate a short history)
+        when = ROOT_TIME if n == 0 else clock
+        name, email = PEOPLE[int(rng.paretovariate(1.2)) % len(PEOPLE)]
+        if n == 0:
+            ops = [blob(p) for p in paths]
+        else:
+            r = rng.random()
+            if r < 0.01:
+                path = f"{rng.choice(paths).rsplit('/', 1)[0]}/new{n}.c"
+                paths.append(path)
+                ops = [blob(path)]
+            else:
+                pool = in_scope if r < 0.11 else hot
+                ops = []
+                for path in set(rng.choices(pool, k=rng.randint(1, 3))):
+                    lines = lines_of(path)
+                    at = rng.randrange(len(lines) + 1)
+                    lines[at:at] = [_line(rng) for _ in range(rng.randint(1, 4))]
+                    if rng.random() < 0.5 and len(lines) > 3:
+                        del lines[rng.randrange(len(lines))]
+                    ops.append(blob(path))
+        msg = f"{rng.choice(WORDS)}: {' '.join(rng.choices(WORDS, k=5))}\n\nSigned-off-by: {name} <{email}>\n"
+        mb = msg.encode()
+        sig = f"{name} <{email}> {when} +0000".encode()
+        out.write(b"commit refs/heads/main\nauthor %s\ncommitter %s\ndata %d\n%s\n" % (sig, sig, len(mb), mb))
+        out.write(b"".join(ops))
+    out.write(b"done\n")
+    out.close()
+    if proc.wait() != 0:
+        raise SystemExit(f"git fast-import failed: {proc.stderr.read().decode()}")  # type: ignore[union-attr]
+    subprocess.run(
+        ["git", "repack", "-a", "-d", "-f", "-q", "--window=10", "--depth=50"], cwd=tmp, check=True
+    )
+    tmp.rename(dest)
+
+
+def _measure_git_log_paths(repo: str, scoped: bool) -> None:
+    from extractors.git.scope import PathScope
+
+    args = [
+        "git",
+        "-C",
+        repo,
+        "log",
+        "--no-merges",
+        "--numstat",
+        "--format=%H",
+        f"--since={SINCE.isoformat()}",
+    ]
+    if scoped:
+        args += ["--full-history", "--", *PathScope(SCOPE).git_pathspecs()]
+    t0 = time.perf_counter()
+    subprocess.run(args, stdout=subprocess.DEVNULL, check=True)
+    _report(time.perf_counter() - t0, child_rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+
+
+def _measure_diff_stage(repo_path: str, how: str, scoped: bool, limit: int) -> None:
+    """The diff stage alone (file changes and patch-id) on the first `limit` non-merge commits."""
+    import pygit2
+    from pygit2.enums import SortMode
+
+    from extractors.git.diffstat import ChangeReader, commit_changes
+    from extractors.git.extract import _configure_libgit2
+    from extractors.git.scope import PathScope
+
+    _configure_libgit2()
+    repo = pygit2.Repository(repo_path)
+    scope = PathScope(SCOPE if scoped else [])
+    reader = ChangeReader(repo, scope)
+    done = files = 0
+    t0 = time.perf_counter()
+    cpu0 = time.process_time()
+    for commit in repo.walk(repo.head.target, SortMode.NONE):
+        if len(commit.parent_ids) != 1:
+            continue
+        if how == "whole-tree":
+            # the extraction before the subtree-pruning comparison: libgit2's whole-tree diff
+            old, new = repo[commit.parent_ids[0]].tree, commit.tree
+            if scoped and not scope.trees_differ(old, new):
+                changes: list = []
+            else:
+                changes, _ = commit_changes(repo, old, new, scope)
+        else:
+            changes, _ = reader.changes(repo[commit.parent_ids[0]].tree_id, commit.tree_id)
+        files += len(changes)
+        done += 1
+        if done >= limit:
+            break
+    _report(time.perf_counter() - t0, cpu=time.process_time() - cpu0, commits=done, files=files)
+
+
+def _measure_ours_scoped(repo_path: str, workers: int, scoped: bool) -> None:
+    import pygit2
+
+    from extractors.git.extract import iter_repository_rows
+    from extractors.load import Spool
+
+    with tempfile.TemporaryDirectory(prefix="bench-spool-") as d:
+        spool = Spool(Path(d))
+        t0 = time.perf_counter()
+        repo = pygit2.Repository(repo_path)
+        paths = SCOPE if scoped else []
+        spool.extend(
+            iter_repository_rows(
+                "bench", "bench", repo, branch=None, paths=paths, since=SINCE, until=None, workers=workers
+            )
+        )
+        spool.close()
+        wall = time.perf_counter() - t0
+        _report(wall, child_rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rows=spool.counts)
+
+
+def large_tree(args: argparse.Namespace) -> None:
+    repo = BENCH_DIR / f"kernel-like-{args.tree_files}f-{args.tree_commits}c.git"
+    if not repo.exists():
+        BENCH_DIR.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        generate_large(repo, args.tree_files, args.tree_commits)
+        print(f"generated {repo} in {time.perf_counter() - t0:.1f} s")
+    git = ["git", "-C", str(repo)]
+    n = int(subprocess.run([*git, "rev-list", "--count", "HEAD"], capture_output=True, text=True).stdout)
+    files = (
+        len(
+            subprocess.run([*git, "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True).stdout.split(
+                b"\n"
+            )
+        )
+        - 1
+    )
+    from extractors.git.scope import PathScope
+
+    specs = PathScope(SCOPE).git_pathspecs()
+    n_scoped = int(
+        subprocess.run(
+            [
+                *git,
+                "rev-list",
+                "--count",
+                "--full-history",
+                "--no-merges",
+                f"--since={SINCE.isoformat()}",
+                "HEAD",
+            ]
+            + ["--", *specs],
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    print(
+        f"repository: {repo} ({n} commits, {files} files at the tip), {os.cpu_count()} CPUs, git {_git_version()}"
+    )
+    print(f"scope: {' '.join(SCOPE)} ({n_scoped} commits touch it)")
+    before = min(args.before_commits, n - 1)
+    approaches = []
+    for scoped in (False, True):
+        tag = "scoped" if scoped else "whole"
+        approaches += [
+            (tag, f"git log --numstat{' -- <scope>' if scoped else ''}", f"large-git-log-{tag}", n),
+            (
+                tag,
+                f"before: libgit2 whole-tree diff, diff stage ({before} commits)",
+                f"large-diff-whole-tree-{tag}",
+                before,
+            ),
+            (
+                tag,
+                f"now: subtree comparison, diff stage ({before} commits)",
+                f"large-diff-pruned-{tag}",
+                before,
+            ),
+            (tag, "now: full extraction, workers=1", f"large-ours-1-{tag}", n),
+            (tag, "now: full extraction, workers=2", f"large-ours-2-{tag}", n),
+        ]
+    best: dict[str, dict] = {}
+    for _ in range(args.repeat):
+        for _, _, what, _ in approaches:
+            r = _run("--measure", what, str(repo), "--before-commits", str(before))
+            r["load"] = os.getloadavg()[0]
+            if what not in best or r["wall"] < best[what]["wall"]:
+                best[what] = r
+    print()
+    print(
+        f"{'approach':<58} {'commits':>8} {'wall s':>8} {'CPU s':>8} {'ms/commit':>10} {'vs git log':>10} {'peak RSS MB':>12} {'load':>6}"
+    )
+    for tag in ("whole", "scoped"):
+        floor = best[f"large-git-log-{tag}"]
+        floor_per = floor["wall"] / n
+        for t, label, what, count in approaches:
+            if t != tag:
+                continue
+            r = best[what]
+            count = r.get("commits", count)
+            per = r["wall"] / count
+            if "ours" in what:
+                rss = (r["self_rss_kb"] + r["child_rss_kb"]) / 1024  # the parent plus its largest worker
+            elif "git-log" in what:
+                rss = r["child_rss_kb"] / 1024  # git itself
+            else:
+                rss = r["self_rss_kb"] / 1024
+            print(
+                f"{tag + ': ' + label:<58} {count:>8} {r['wall']:>8.2f} {r['cpu']:>8.2f} {per * 1000:>10.3f}"
+                f" {per / floor_per:>9.2f}x {rss:>12.0f} {r['load']:>6.2f}"
+            )
+    print("(ms/commit of git log --numstat and of the full extraction: over every commit of the history;")
+    print(" the diff stage lines: over the first commits of the walk, the newest, on the full-size tree)")
+
+
 # --- measurements, each in a fresh process -------------------------------------------------
 
 
@@ -240,10 +522,11 @@ def _measure_ours(repo_path: str, workers: int) -> None:
         )
 
 
-def _report(wall: float, child_rss: int = 0, **extra) -> None:
+def _report(wall: float, child_rss: int = 0, cpu: float | None = None, **extra) -> None:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    if cpu is None:
+        cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     print(
         json.dumps(
             {"wall": wall, "cpu": cpu, "self_rss_kb": me.ru_maxrss, "child_rss_kb": child_rss, **extra}
@@ -266,11 +549,32 @@ def main() -> None:
     ap.add_argument(
         "--repeat", type=int, default=1, help="runs per approach, round robin; the fastest counts"
     )
+    ap.add_argument(
+        "--large-tree", action="store_true", help="measure the tree-size effect instead (see above)"
+    )
+    ap.add_argument("--tree-files", type=int, default=40_000)
+    ap.add_argument("--tree-commits", type=int, default=20_000)
+    ap.add_argument(
+        "--before-commits",
+        type=int,
+        default=300,
+        help="commits for the whole-tree diff stage (slow: ~15 ms each)",
+    )
     ap.add_argument("--measure", nargs=2, metavar=("WHAT", "REPO"), help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.measure:
         what, repo = args.measure
+        if what.startswith("large-"):
+            scoped = what.endswith("-scoped")
+            if what.startswith("large-git-log-"):
+                _measure_git_log_paths(repo, scoped)
+            elif what.startswith("large-diff-"):
+                how = "whole-tree" if "whole-tree" in what else "pruned"
+                _measure_diff_stage(repo, how, scoped, args.before_commits)
+            else:
+                _measure_ours_scoped(repo, int(what.split("-")[2]), scoped)
+            return
         if what == "git-log":
             _measure_git_log(repo)
         elif what == "git-halves":
@@ -279,6 +583,9 @@ def main() -> None:
             _measure_ours(repo, int(what.removeprefix("workers=")))
         return
 
+    if args.large_tree:
+        large_tree(args)
+        return
     if args.repo:
         repo = Path(args.repo).resolve()
     else:

@@ -166,22 +166,43 @@ def _half_rename(
     )
 
 
-class ChangeReader:
-    """`commit_changes` for one repository and scope, by tree ids, with the fast path first."""
+# Below this many files libgit2's whole-tree diff is the cheaper way to find the changed files
+# (at 400 files it takes 0.09 ms a commit, the comparison in Python 0.11 ms; at 9,000 files
+# 0.98 ms against 0.32 ms, both with the patches).
+FAST_PATH_MIN_FILES = 1000
 
-    def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
+
+class ChangeReader:
+    """`commit_changes` for one repository and scope, by tree ids, with the fast path first.
+
+    The fast path is taken when the tree given as `size_hint` (the tip's, say) has at least
+    FAST_PATH_MIN_FILES files, or always with a scope: the whole-tree diff then costs the whole
+    tree for a few files.
+    """
+
+    def __init__(
+        self, repo: pygit2.Repository, scope: PathScope, size_hint: pygit2.Oid | None = None
+    ) -> None:
         self.repo = repo
         self.scope = scope
         self.trees = TreeComparer(repo, scope)
+        self.fast = True
+        if not scope and size_hint is not None:
+            try:
+                files = self.trees.count_files(size_hint.raw, FAST_PATH_MIN_FILES)
+            except (KeyError, pygit2.GitError, ValueError):
+                files = FAST_PATH_MIN_FILES
+            self.fast = files >= FAST_PATH_MIN_FILES
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
     ) -> tuple[list[FileChange], str | None]:
         """The in-scope file changes between two trees (None = the empty tree) and their patch-id."""
-        try:
-            return self._fast(old_tree, new_tree, with_patch_id)
-        except Unusual:
-            pass
+        if self.fast:
+            try:
+                return self._fast(old_tree, new_tree, with_patch_id)
+            except Unusual:
+                pass
         repo = self.repo
         old = repo[old_tree] if old_tree is not None else None
         new = repo[new_tree]

@@ -261,7 +261,7 @@ def _iter_share(
 ) -> Iterator[list[Row] | None]:
     """Rows per commit of this worker's share (None for a commit out of the share or skipped)."""
     skip_set = skip if isinstance(skip, set | frozenset) else set(skip)
-    reader = ChangeReader(repo, ctx.scope)
+    reader = ChangeReader(repo, ctx.scope, size_hint=repo[tip].tree_id)
     for index, commit in enumerate(iter_commits(repo, tip, since=since, until=until, hide=hide)):
         if shares > 1 and (index // SHARE_BLOCK) % shares != share:
             continue

@@ -56,12 +56,7 @@ class TreeComparer:
         self._older: dict[bytes, frozenset[bytes]] = {}
         self._cached = 0
 
-    def _entries(self, oid: bytes | None) -> frozenset[bytes]:
-        if oid is None:
-            return _EMPTY
-        entries = self._cache.get(oid)
-        if entries is not None:
-            return entries
+    def _load(self, oid: bytes) -> frozenset[bytes]:
         entries = self._older.get(oid)
         if entries is None:
             entries = frozenset(_ENTRY.findall(self._read(pygit2.Oid(raw=oid))[1]))
@@ -71,6 +66,19 @@ class TreeComparer:
         self._cached += len(entries) + 1
         return entries
 
+    def count_files(self, tree: bytes, limit: int) -> int:
+        """The non-directory entries of a tree, counted up to `limit` (then it stops reading)."""
+        count = 0
+        stack = [tree]
+        while stack and count < limit:
+            oid = stack.pop()
+            for entry in self._cache.get(oid) or self._load(oid):
+                if entry.startswith(b"40000 "):
+                    stack.append(entry[-20:])
+                else:
+                    count += 1
+        return count
+
     def changes(self, old_tree: bytes | None, new_tree: bytes) -> list[Change]:
         """The changed files between two trees (raw ids; None = the empty tree), sorted by path."""
         out: list[Change] = []
@@ -79,44 +87,69 @@ class TreeComparer:
         return out
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:
-        ea = self._entries(a)
-        eb = self._entries(b)
+        cache = self._cache
+        ea = _EMPTY if a is None else cache.get(a) or self._load(a)
+        eb = _EMPTY if b is None else cache.get(b) or self._load(b)
+        only_a = ea - eb if eb else ea
+        only_b = eb - ea if ea else eb
+        if len(only_a) == 1 and len(only_b) == 1:
+            # the usual step: one entry, same mode and name, another id
+            (x,) = only_a
+            (y,) = only_b
+            head = x[:-20]
+            if head == y[:-20]:
+                mode, _, name = head[:-1].partition(b" ")
+                self._visit(prefix, name, mode, x[-20:], mode, y[-20:], out)
+                return
         old: dict[bytes, tuple[bytes, bytes]] = {}
         new: dict[bytes, tuple[bytes, bytes]] = {}
-        for entry in ea - eb if eb else ea:
-            sp = entry.index(b" ")
-            old[entry[sp + 1 : -21]] = (entry[:sp], entry[-20:])
-        for entry in eb - ea if ea else eb:
-            sp = entry.index(b" ")
-            new[entry[sp + 1 : -21]] = (entry[:sp], entry[-20:])
+        for entry in only_a:
+            mode, _, name = entry[:-21].partition(b" ")
+            old[name] = (mode, entry[-20:])
+        for entry in only_b:
+            mode, _, name = entry[:-21].partition(b" ")
+            new[name] = (mode, entry[-20:])
         names = old.keys() | new.keys()
-        scope = self._scope
         for name in sorted(names) if len(names) > 1 else names:
             old_mode, old_id = old.get(name, (None, None))
             new_mode, new_id = new.get(name, (None, None))
-            plain = _PLAIN_NAME.fullmatch(name) is not None
-            # (a name that is not plain ASCII only matters once it is in the scope)
-            path = prefix + (name.decode("ascii") if plain else name.decode("utf-8", "surrogateescape"))
-            old_tree = old_mode == _TREE_MODE
-            new_tree = new_mode == _TREE_MODE
-            if old_tree or new_tree:
-                both_trees = (old_mode is None or old_tree) and (new_mode is None or new_tree)
-                if both_trees and scope is not None and not scope.dir_may_match(path + "/"):
-                    continue
-                if not both_trees:
-                    raise Unusual("type change")
-                if not plain:
-                    raise Unusual("path needs quoting")
-                self._compare(old_id, new_id, path + "/", out)
-                continue
-            if scope is not None and not scope.matches(path):
-                continue
+            self._visit(prefix, name, old_mode, old_id, new_mode, new_id, out)
+
+    def _visit(
+        self,
+        prefix: str,
+        name: bytes,
+        old_mode: bytes | None,
+        old_id: bytes | None,
+        new_mode: bytes | None,
+        new_id: bytes | None,
+        out: list[Change],
+    ) -> None:
+        """One differing entry: descend into a directory, record a file."""
+        scope = self._scope
+        plain = _PLAIN_NAME.fullmatch(name) is not None
+        # (a name that is not plain ASCII only matters once it is in the scope)
+        path = prefix + (name.decode("ascii") if plain else name.decode("utf-8", "surrogateescape"))
+        old_tree = old_mode == _TREE_MODE
+        new_tree = new_mode == _TREE_MODE
+        if old_tree or new_tree:
+            both_trees = (old_mode is None or old_tree) and (new_mode is None or new_tree)
+            if both_trees and scope is not None and not scope.dir_may_match(path + "/"):
+                return
+            if not both_trees:
+                raise Unusual("type change")
             if not plain:
                 raise Unusual("path needs quoting")
-            if (old_mode is not None and old_mode not in _FILE_MODES) or (
-                new_mode is not None and new_mode not in _FILE_MODES
-            ):
-                raise Unusual("symlink, submodule or other special file")
-            if old_mode is not None and new_mode is not None and old_mode != new_mode:
-                raise Unusual("mode change")
-            out.append((path, old_mode, old_id, new_mode, new_id))
+            self._compare(old_id, new_id, path + "/", out)
+            return
+        if scope is not None and not scope.matches(path):
+            return
+        if not plain:
+            raise Unusual("path needs quoting")
+        if (old_mode is not None and old_mode not in _FILE_MODES) or (
+            new_mode is not None and new_mode not in _FILE_MODES
+        ):
+            raise Unusual("symlink, submodule or other special file")
+        if old_mode is not None and new_mode is not None and old_mode != new_mode:
+            raise Unusual("mode change")
+        out.append((path, old_mode, old_id, new_mode, new_id))

@@ -16,11 +16,21 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from extractors.git import diffstat
 from extractors.git.diffstat import ChangeReader, commit_changes
 from extractors.git.fastdiff import TreeComparer, Unusual
 from extractors.git.scope import PathScope
 from tests.git.conftest import Git, c_file, init_repo
 from tests.git.helpers import extract, git_numstat, git_patch_ids
+from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
+
+
+@pytest.fixture(autouse=True)
+def always_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the test repositories are small: take the fast path whatever the size of the tree
+    # (forked workers inherit the setting)
+    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", 0)
+
 
 DEEP_SCOPE = ["virt/", "arch/*/kvm/", "include/linux/kvm*.h", "drivers/a/b/c/d/e.c"]
 ARCHES = ["x86", "arm64", "s390", "riscv", "mips"]
@@ -245,3 +255,24 @@ def test_tree_comparer_prunes_by_scope(deep: Git) -> None:
     kinds = ["A" if c[1] is None else "D" if c[3] is None else "M" for c in got]
     assert [f"{k}\t{c[0]}" for k, c in zip(kinds, got, strict=True)] == expected.splitlines()
     assert set(kinds) == {"A", "D", "M"}
+
+
+def test_fast_path_keeps_the_pinned_rows(tmp_path: Path) -> None:
+    g = build_fixed(tmp_path / "repo", tmp_path / "home")
+    one = extract(g.path, workers=1)
+    assert _digest(one) == EXPECTED_DIGEST
+    assert _canonical(extract(g.path, workers=2)) == _canonical(one)
+
+
+def test_small_trees_keep_the_whole_tree_diff(zoo: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = pygit2.Repository(str(zoo.path))
+    tip = repo[repo.head.target].tree_id
+    assert ChangeReader(repo, PathScope([]), size_hint=tip).fast  # threshold 0 here
+    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", 1000)
+    assert not ChangeReader(repo, PathScope([]), size_hint=tip).fast
+    assert ChangeReader(repo, PathScope(["virt/"]), size_hint=tip).fast  # a scope: always
+    files = int(zoo.text("ls-tree", "-r", "HEAD").count("\n"))
+    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", files)
+    assert ChangeReader(repo, PathScope([]), size_hint=tip).fast
+    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", files + 1)
+    assert not ChangeReader(repo, PathScope([]), size_hint=tip).fast
