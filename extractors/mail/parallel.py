@@ -375,6 +375,7 @@ def message_entries(
     """`iter_entries(owner, messages)`, parsed by `workers` processes once the source has yielded
     a batch's worth of bytes (a smaller source is parsed in-process)."""
     now = now or utc_now()
+    messages = iter(messages)  # read on below if workers cannot start
     pool: _Pool | None = None
     try:
         items: list[Any] = []

@@ -276,3 +276,23 @@ def test_batches_of_messages_match_serial(pools: list[int]) -> None:
     # a source smaller than one batch never starts workers
     assert list(parallel.message_entries(owner, items, 2, 10**9, now)) == serial
     assert pools == [2]
+
+
+def test_no_workers_where_processes_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where forking is impossible (no fork, a daemonic process) the same rows come in-process."""
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError("daemonic processes are not allowed to have children")
+
+    monkeypatch.setattr(parallel, "_Pool", refuse)
+    path = tmp_path / "a.mbox"
+    path.write_bytes(_small_mbox())
+    lst = MailingListConfig(name="l", kind="mbox", path=str(path))
+    serial = list(iter_list_rows("p", lst, iter_mbox(path)))
+    assert list(iter_mbox_rows_parallel("p", lst, path, block_size=300)) == serial
+    owner = {"project": "p", "list_name": "l"}
+    messages = [item for item in iter_mbox(path)]
+    now = datetime(2026, 1, 1)
+    assert list(parallel.message_entries(owner, messages, 2, 1000, now)) == list(
+        iter_entries(owner, messages, now)
+    )
