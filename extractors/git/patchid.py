@@ -9,8 +9,9 @@ different metric, hence `git_similarity_index`, a port of git's diffcore-delta e
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
+
+import numpy as np
 
 from extractors.mail.patches import git_patch_id
 
@@ -31,33 +32,38 @@ def patch_id(patches: Iterable[bytes]) -> str | None:
 
 _HASHBASE = 107927
 MAX_SCORE = 60000
+_MASK32 = np.uint64(0xFFFFFFFF)
+# git hashes spans of up to 64 bytes, each ending at a newline or at its 64th byte
+_SPAN = re.compile(rb"[^\n]{0,63}\n|[^\n]{64}|[^\n]+")
 
 
-def _spans(data: bytes, is_text: bool) -> Counter[int]:
-    counts: Counter[int] = Counter()
-    accum1 = accum2 = 0
-    n = 0
-    size = len(data)
-    i = 0
-    mask = 0xFFFFFFFF
-    while i < size:
-        c = data[i]
-        i += 1
-        if is_text and c == 13 and i < size and data[i] == 10:
-            continue
-        old_1 = accum1
-        accum1 = ((accum1 << 7) ^ (accum2 >> 25)) & mask
-        accum2 = ((accum2 << 7) ^ (old_1 >> 25)) & mask
-        accum1 = (accum1 + c) & mask
-        n += 1
-        if n < 64 and c != 10:
-            continue
-        counts[((accum1 + accum2 * 0x61) & mask) % _HASHBASE] += n
-        n = 0
-        accum1 = accum2 = 0
-    if n > 0:
-        counts[((accum1 + accum2 * 0x61) & mask) % _HASHBASE] += n
-    return counts
+def _span_counts(data: bytes, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
+    """git's hash_chars(): the distinct span hashes of `data` and their byte counts.
+
+    Per span git rotates a 64-bit accumulator (accum1:accum2) left by 7 bits and adds each byte
+    to its upper half. Spans are hashed all at once, column by column: right-aligned in a matrix
+    padded with zero bytes on the left (a zero byte leaves a zero accumulator unchanged), longest
+    first, so column k only involves the rows that have started.
+    """
+    if is_text:
+        data = data.replace(b"\r\n", b"\n")  # a CR before LF is skipped in text
+    spans = _SPAN.findall(data)
+    if not spans:
+        return np.zeros(0, np.uint64), np.zeros(0)
+    spans.sort(key=len, reverse=True)
+    lens = np.fromiter(map(len, spans), np.int64, len(spans))
+    width = int(lens[0])
+    mat = np.frombuffer(b"".join([s.rjust(width, b"\0") for s in spans]), np.uint8).reshape(-1, width)
+    started = np.searchsorted(-lens, np.arange(-width, 0), side="right")  # rows begun by column k
+    acc = np.zeros(len(spans), np.uint64)
+    seven, fifty_seven, thirty_two = np.uint64(7), np.uint64(57), np.uint64(32)
+    for k in range(width):
+        m = started[k]
+        a = acc[:m]
+        acc[:m] = ((a << seven) | (a >> fifty_seven)) + (mat[:m, k].astype(np.uint64) << thirty_two)
+    hashes = (((acc >> thirty_two) + (acc & _MASK32) * np.uint64(0x61)) & _MASK32) % np.uint64(_HASHBASE)
+    keys, inverse = np.unique(hashes, return_inverse=True)
+    return keys, np.bincount(inverse, weights=lens)
 
 
 def git_similarity_index(old: bytes, new: bytes) -> int:
@@ -67,9 +73,10 @@ def git_similarity_index(old: bytes, new: bytes) -> int:
     max_size = max(len(old), len(new))
     if not max_size:
         return 100
-    src = _spans(old, b"\0" not in old[:8000])
-    dst = _spans(new, b"\0" not in new[:8000])
-    copied = sum(min(cnt, dst.get(h, 0)) for h, cnt in src.items())
+    src_keys, src_counts = _span_counts(old, b"\0" not in old[:8000])
+    dst_keys, dst_counts = _span_counts(new, b"\0" not in new[:8000])
+    _, i, j = np.intersect1d(src_keys, dst_keys, assume_unique=True, return_indices=True)
+    copied = int(np.minimum(src_counts[i], dst_counts[j]).sum())
     score = copied * MAX_SCORE // max_size
     return score * 100 // MAX_SCORE
 

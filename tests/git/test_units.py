@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
+
 import pygit2
 import pytest
 
@@ -179,3 +182,67 @@ def test_scope_commit_sets_equal_git(zoo: Git, patterns: list[str]) -> None:
     specs = PathScope(patterns).git_pathspecs()
     assert got == set(zoo.text("log", "--format=%H", "--", *specs).split())
     assert got
+
+
+def _reference_similarity(old: bytes, new: bytes) -> int:
+    """git's diffcore-delta estimate byte by byte, as git's C code does it."""
+
+    def spans(data: bytes, is_text: bool) -> Counter[int]:
+        counts: Counter[int] = Counter()
+        accum1 = accum2 = n = i = 0
+        mask = 0xFFFFFFFF
+        while i < len(data):
+            c = data[i]
+            i += 1
+            if is_text and c == 13 and i < len(data) and data[i] == 10:
+                continue
+            old_1 = accum1
+            accum1 = ((accum1 << 7) ^ (accum2 >> 25)) & mask
+            accum2 = ((accum2 << 7) ^ (old_1 >> 25)) & mask
+            accum1 = (accum1 + c) & mask
+            n += 1
+            if n < 64 and c != 10:
+                continue
+            counts[((accum1 + accum2 * 0x61) & mask) % 107927] += n
+            n = accum1 = accum2 = 0
+        if n > 0:
+            counts[((accum1 + accum2 * 0x61) & mask) % 107927] += n
+        return counts
+
+    if old == new:
+        return 100
+    max_size = max(len(old), len(new))
+    if not max_size:
+        return 100
+    src = spans(old, b"\0" not in old[:8000])
+    dst = spans(new, b"\0" not in new[:8000])
+    copied = sum(min(cnt, dst.get(h, 0)) for h, cnt in src.items())
+    return copied * 60000 // max_size * 100 // 60000
+
+
+def test_git_similarity_index_equals_byte_by_byte() -> None:
+    rng = random.Random(5)
+
+    def sample() -> bytes:
+        parts = []
+        for _ in range(rng.randint(0, 120)):
+            r = rng.random()
+            if r < 0.05:
+                parts.append(bytes(rng.randrange(256) for _ in range(rng.randint(0, 150))))
+            elif r < 0.1:
+                parts.append(b"x" * rng.randint(60, 200) + b"\n")
+            elif r < 0.15:
+                parts.append(b"line\r\n" if rng.random() < 0.5 else b"\r\r\n")
+            else:
+                parts.append(b"\t%d %s\n" % (rng.randrange(50), b"ab" * rng.randrange(40)))
+        return b"".join(parts)
+
+    for _ in range(400):
+        old = sample()
+        new = bytearray(old)
+        for _ in range(rng.randint(0, 12)):
+            at = rng.randrange(len(new) + 1)
+            new[at : at + rng.randint(0, 30)] = sample()[: rng.randint(0, 80)]
+        pair = (old, bytes(new) if rng.random() > 0.05 else b"")
+        assert git_similarity_index(*pair) == _reference_similarity(*pair)
+        assert git_similarity_index(pair[1], pair[0]) == _reference_similarity(pair[1], pair[0])
