@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 REFRESH_TAG = "commstats/refresh"  # on every run a refresh launched: the id of its `refresh` run
@@ -26,13 +26,19 @@ class Request:
 
 
 def plan_requests(
-    refreshes: Iterable[RefreshRuns], mail_keys: Sequence[str], git_keys: Sequence[str]
+    refreshes: Iterable[RefreshRuns],
+    mail_keys: Sequence[str],
+    git_keys: Sequence[str],
+    finished: Collection[str] = (),
 ) -> list[Request]:
-    """The runs to request now: missing ingest runs, or the rebuild once every ingest run finished."""
+    """The runs to request now: missing ingest runs, or the rebuild once every ingest run finished.
+
+    `finished` holds refreshes that ended without a rebuild (nothing new since the last one).
+    """
     wanted = [("ingest_mail", k) for k in mail_keys] + [("ingest_git", k) for k in git_keys]
     requests: list[Request] = []
     for refresh in refreshes:
-        if ("rebuild", "") in refresh.stage_keys:
+        if ("rebuild", "") in refresh.stage_keys or refresh.refresh_id in finished:
             continue  # done (or rebuilding): a source added to the config since waits for the next one
         tags = {REFRESH_TAG: refresh.refresh_id}
         missing = [(job, key) for job, key in wanted if (job, key) not in refresh.stage_keys]

@@ -5,6 +5,7 @@ import dagster as dg
 from orchestration.defs import (
     archives,
     automation,
+    build_record,
     charts,
     checks,
     exports,
@@ -25,5 +26,6 @@ defs = dg.Definitions.merge(
     checks.defs,
     automation.defs,
     publish.defs,
+    build_record.defs,
     dg.Definitions(resources={"commstats": CommstatsConfig()}),
 )

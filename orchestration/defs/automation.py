@@ -8,16 +8,25 @@ launches runs of one job only, so the schedule launches the small `refresh` job 
 
 1. a successful `refresh` run -> one ingest run per source, tagged with the refresh run's id;
 2. when all of them have finished (failed sources included: their previous rows are intact) ->
-   one `rebuild` run.
+   one `rebuild` run, unless nothing the build reads has changed since the last full build
+   (commstats.buildstate: the fingerprint stored by `commstats run` or the rebuild's
+   `build_record` step); the refresh then ends there and the sensor says so in its tick.
 
 Run keys make each request happen once, however often the sensor ticks. Sources only extract what
 is new (git by reachable SHAs, public-inbox/nntp by cursors, closed HTTP-archive months cached).
 """
 
+import json
 import os
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from commstats.buildstate import fingerprint, last_fingerprint
+from commstats.config import load_config
+from commstats.instance import instance_dir
+from commstats.published import published_path
 from commstats.refresh import REFRESH_TAG, RefreshRuns, plan_requests
 from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
 from orchestration.defs.ingest import git_repositories, mail_lists
@@ -92,15 +101,38 @@ def refresh_stages(context: dg.SensorEvaluationContext):
                 unfinished=sum(1 for r in stages if not r.is_finished),
             )
         )
+    finished: list[str] = json.loads(context.cursor) if context.cursor else []
     requests = plan_requests(
-        refreshes, MAIL_PARTITIONS.get_partition_keys(), GIT_PARTITIONS.get_partition_keys()
+        refreshes, MAIL_PARTITIONS.get_partition_keys(), GIT_PARTITIONS.get_partition_keys(), finished
     )
+    skipped = []
+    if any(r.job == "rebuild" for r in requests) and _nothing_new():
+        skipped = [r.tags[REFRESH_TAG] for r in requests if r.job == "rebuild"]
+        requests = [r for r in requests if r.job != "rebuild"]
+        context.update_cursor(json.dumps((finished + skipped)[-50:]))
     if not requests:
+        if skipped:
+            return dg.SkipReason(
+                f"refresh {', '.join(skipped)}: nothing new since the last build, rebuild skipped"
+            )
         return dg.SkipReason("no refresh waiting for its next stage")
     return [
         dg.RunRequest(run_key=r.run_key, job_name=r.job, partition_key=r.partition, tags=r.tags)
         for r in requests
     ]
+
+
+def _nothing_new() -> bool:
+    """The raw rows, config and code are those the last full build was made from."""
+    cfg = load_config()
+    warehouse = Path(cfg.warehouse)
+    if not published_path(warehouse).exists():
+        return False
+    try:
+        current = fingerprint(cfg, warehouse)
+    except duckdb.Error:  # a writer holds the warehouse: decide when the rebuild runs instead
+        return False
+    return current is not None and current == last_fingerprint(instance_dir(cfg))
 
 
 defs = dg.Definitions(

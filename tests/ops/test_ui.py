@@ -92,6 +92,8 @@ WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntrie
   locationOrLoadError { __typename ... on PythonError { message } } } } ... on PythonError { message } } }"""
 RUNS = """{ runsOrError { ... on Runs { results { runId status jobName startTime endTime
   tags { key value } } } } }"""
+SENSOR_TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { sensorState { ticks(limit: 20) { status skipReason } } } } }"""
 SCHEDULE = """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
   ... on Schedule { scheduleState { id selectorId status } } } }"""
 
@@ -235,6 +237,51 @@ def test_asset_graph_renders_in_chromium(server: Server, backfill, env):
         assert bad not in graph and bad not in locations
 
 
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def _refresh_runs(
+    runs: list[dict], refresh_id: str, job: str | None, statuses: set[str] | None
+) -> list[dict]:
+    return [
+        r
+        for r in runs
+        if _tags(r).get("commstats/refresh") == refresh_id
+        and (job is None or r["jobName"] == job)
+        and (statuses is None or r["status"] in statuses)
+    ]
+
+
+def _wait_for(server: Server, done, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done(server.gql(RUNS)["runsOrError"]["results"]):
+            return
+        time.sleep(3)
+    raise AssertionError(
+        "timed out waiting for runs: " + str(server.gql(RUNS)["runsOrError"]["results"])[:2000]
+    )
+
+
+def _launch(server: Server, job: str) -> str:
+    launched = server.gql(
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+        {
+            "p": {
+                "selector": {
+                    "repositoryLocationName": "commstats",
+                    "repositoryName": "__repository__",
+                    "jobName": job,
+                },
+                "runConfigData": {},
+            }
+        },
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
 def test_refresh_fans_out_then_state_survives_a_restart(server: Server, backfill, env):
     selector = {
         "repositoryLocationName": "commstats",
@@ -280,6 +327,26 @@ def test_refresh_fans_out_then_state_survives_a_restart(server: Server, backfill
             ("ingest_git", "kernel-virt/minikernel"),
         ]
     )
+    # the first refresh after the backfill rebuilds (no full rebuild was recorded yet) ...
+    _wait_for(server, lambda runs: _refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
+    assert _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], refresh_id, "rebuild", {"SUCCESS"})
+    # ... a second one finds nothing new: its sources run, the rebuild is skipped, the sensor says so
+    second = _launch(server, "refresh")
+    _wait_for(server, lambda runs: len(_refresh_runs(runs, second, None, FINISHED)) == 4)
+    sensor = {
+        "repositoryLocationName": "commstats",
+        "repositoryName": "__repository__",
+        "sensorName": "refresh_stages",
+    }
+    reason = f"refresh {second}: nothing new since the last build, rebuild skipped"
+    deadline = time.monotonic() + 120
+    reasons: list[str] = []
+    while time.monotonic() < deadline and reason not in reasons:
+        ticks = server.gql(SENSOR_TICKS, {"s": sensor})["sensorOrError"]["sensorState"]["ticks"]
+        reasons = [t["skipReason"] for t in ticks if t["skipReason"]]
+        time.sleep(2)
+    assert reason in reasons, reasons
+    assert not _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], second, "rebuild", None)
     before = {r["runId"] for r in server.gql(RUNS)["runsOrError"]["results"]}
     server.stop()
 

@@ -80,6 +80,11 @@ def test_refresh_fans_out_then_rebuilds_once():
     [rebuild] = plan_requests([RefreshRuns("R1", launched, unfinished=0)], mail, git)
     assert (rebuild.job, rebuild.partition, rebuild.run_key) == ("rebuild", None, "R1:rebuild")
     assert plan_requests([RefreshRuns("R1", launched | {("rebuild", "")})], mail, git + ["p/new"]) == []
+    # a refresh that ended without a rebuild (nothing new since the last build) is done too
+    assert plan_requests([RefreshRuns("R1", launched, unfinished=0)], mail, git, finished={"R1"}) == []
+    assert [r.run_key for r in plan_requests([RefreshRuns("R3", launched)], mail, git, {"R1"})] == [
+        "R3:rebuild"
+    ]
     # a config without sources rebuilds straight away
     assert [r.job for r in plan_requests([RefreshRuns("R2")], [], [])] == ["rebuild"]
 
