@@ -172,6 +172,12 @@ def _half_rename(
 FAST_PATH_MIN_FILES = 1000
 
 
+# Old versions of modified files kept for the next (older) commit that wrote them.
+BLOB_CACHE_COUNT = 4096
+BLOB_CACHE_BYTES = 32 << 20
+BLOB_CACHE_MAX = 1 << 20
+
+
 class ChangeReader:
     """`commit_changes` for one repository and scope, by tree ids, with the fast path first.
 
@@ -186,6 +192,8 @@ class ChangeReader:
         self.repo = repo
         self.scope = scope
         self.trees = TreeComparer(repo, scope)
+        self._blobs: dict[bytes, pygit2.Blob] = {}
+        self._blob_bytes = 0
         self.fast = True
         if not scope and size_hint is not None:
             try:
@@ -230,17 +238,25 @@ class ChangeReader:
         flags = DIFF_FLAGS
         changes: list[FileChange] = []
         texts: list[bytes] = []
+        blobs = self._blobs
         for path, old_mode, old_id, new_mode, new_id in found:
             if old_id is not None and new_id is not None:
-                patch = create(
-                    repo[Oid(raw=old_id)],
-                    repo[Oid(raw=new_id)],
-                    old_as_path=path,
-                    new_as_path=path,
-                    flag=flags,
-                )
+                # This commit's new version was, most often, the old version of a newer commit
+                # just walked: reuse the blob read then instead of inflating it again.
+                new_blob = blobs.pop(new_id, None)
+                if new_blob is None:
+                    new_blob = repo[Oid(raw=new_id)]
+                else:
+                    self._blob_bytes -= new_blob.size
+                old_blob = repo[Oid(raw=old_id)]
+                patch = create(old_blob, new_blob, old_as_path=path, new_as_path=path, flag=flags)
                 text = patch.data
                 change_type = "M"
+                if old_blob.size <= BLOB_CACHE_MAX:
+                    blobs[old_id] = old_blob
+                    self._blob_bytes += old_blob.size
+                    while self._blob_bytes > BLOB_CACHE_BYTES or len(blobs) > BLOB_CACHE_COUNT:
+                        self._blob_bytes -= blobs.pop(next(iter(blobs))).size
             elif new_id is not None:
                 data = repo[Oid(raw=new_id)].data
                 # `data` must outlive the patch: libgit2 keeps pointing into the buffer
