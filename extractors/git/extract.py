@@ -51,29 +51,43 @@ def _configure_libgit2() -> None:
     # git does not verify object hashes on read; libgit2 does, for about a quarter of the time.
     pygit2.settings.enable_strict_hash_verification(False)
     pygit2.settings.cache_max_size(CACHE_BYTES)
-    _keep_heap()
 
 
 _M_TRIM_THRESHOLD = -1
 _M_TOP_PAD = -2
 _M_MMAP_THRESHOLD = -3
+_GLIBC_DEFAULTS = {_M_TRIM_THRESHOLD: 128 << 10, _M_TOP_PAD: 128 << 10, _M_MMAP_THRESHOLD: 128 << 10}
 
 
-def _keep_heap() -> None:
-    """Stop glibc from returning freed memory to the kernel after every object.
+def _libc() -> Any:
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt  # noqa: B018 - glibc only
+        libc.malloc_trim  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+def _keep_heap(keep: bool = True) -> None:
+    """Stop glibc from returning freed memory to the kernel after every object (or restore).
 
     libgit2 allocates and frees object and diff buffers of tens to hundreds of KB per file; with
     glibc's defaults these go back to the kernel at once and every next allocation faults fresh
-    zeroed pages in (about 18 page faults a commit, some 5 % of the CPU time).
+    zeroed pages in (about 18 page faults a commit, some 5 % of the CPU time). Restoring the
+    defaults (a process that goes on after the extraction) also hands the kept memory back.
     """
-    try:
-        libc = ctypes.CDLL(None)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    libc = _libc()
+    if libc is None:
         return  # not glibc: nothing to tune
-    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-    mallopt(_M_TRIM_THRESHOLD, 256 << 20)
-    mallopt(_M_TOP_PAD, 16 << 20)
+    if keep:
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 256 << 20)
+        libc.mallopt(_M_TOP_PAD, 16 << 20)
+    else:
+        for param, value in _GLIBC_DEFAULTS.items():
+            libc.mallopt(param, value)
+        libc.malloc_trim(0)
 
 
 QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
@@ -299,6 +313,7 @@ def _worker(
 ) -> None:
     try:
         _configure_libgit2()
+        _keep_heap()  # a worker process ends with the extraction
         repo = pygit2.Repository(repo_path)  # libgit2 handles must not be shared across fork
         tip = pygit2.Oid(hex=tip_hex)
         buf: list[Row] = []
@@ -341,11 +356,15 @@ def iter_repository_rows(
     hide = [str(h) for h in hide]
     done = 0
     if workers <= 1:
-        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
-            done += 1
-            yield from rows
-            if progress is not None and done % 500 == 0:
-                progress(done)
+        _keep_heap()
+        try:
+            for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
+                done += 1
+                yield from rows
+                if progress is not None and done % 500 == 0:
+                    progress(done)
+        finally:
+            _keep_heap(False)
         if progress is not None:
             progress(done)
         return

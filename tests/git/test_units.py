@@ -246,3 +246,11 @@ def test_git_similarity_index_equals_byte_by_byte() -> None:
         pair = (old, bytes(new) if rng.random() > 0.05 else b"")
         assert git_similarity_index(*pair) == _reference_similarity(*pair)
         assert git_similarity_index(pair[1], pair[0]) == _reference_similarity(pair[1], pair[0])
+
+
+def test_heap_settings_apply_and_restore() -> None:
+    from extractors.git.extract import _keep_heap, _libc
+
+    _keep_heap()
+    _keep_heap(False)  # and the defaults come back (a no-op without glibc)
+    assert _libc() is None or hasattr(_libc(), "mallopt")
