@@ -22,6 +22,7 @@ memory stays bounded.
 
 from __future__ import annotations
 
+import gc
 import io
 import mmap
 import multiprocessing
@@ -41,7 +42,7 @@ from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_m
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 
-BLOCK_SIZE = 2 << 20
+BLOCK_SIZE = 1 << 20
 # Below this many bytes on disk an mbox list is parsed in-process: starting workers costs more.
 MIN_PARALLEL_BYTES = 4 << 20
 
@@ -258,6 +259,9 @@ class _Pool:
         self.slots: list[_Slots] = []
         self.pending: deque[tuple[int, int]] = deque()  # (worker, slot) per task in flight
         self.sent = 0
+        # Objects the parent holds are left out of the workers' garbage collections: a collection
+        # writes to every object it visits, which would copy the parent's whole heap page by page.
+        gc.freeze()
         try:
             for _ in range(n):
                 task_r, task_w = ctx.Pipe(duplex=False)
@@ -277,6 +281,8 @@ class _Pool:
         except BaseException:
             self.close()
             raise
+        finally:
+            gc.unfreeze()
 
     def send(self, spec: tuple[Any, ...], payload: list[bytes]) -> None:
         n = len(self.procs)
