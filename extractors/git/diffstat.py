@@ -166,9 +166,9 @@ def _half_rename(
     )
 
 
-# Below this many files libgit2's whole-tree diff is the cheaper way to find the changed files
-# (at 400 files it takes 0.09 ms a commit, the comparison in Python 0.11 ms; at 9,000 files
-# 0.98 ms against 0.32 ms, both with the patches).
+# Below this many files libgit2's whole-tree diff is the cheaper way (the diff stage took
+# 0.42 ms a commit that way against 0.47 ms on the fast path on a 400-file tree, 0.98 ms
+# against 0.32 ms on a 9,000-file one).
 FAST_PATH_MIN_FILES = 1000
 
 
