@@ -10,8 +10,9 @@ cover in-scope files only.
 
 With `workers > 1` the history is split between forked processes, each with its own
 `Repository` (libgit2 objects do not cross processes): every worker walks the same history in the
-same order and takes alternate blocks of consecutive commits, so neighbouring commits, which share
-most trees and blob versions, stay in one process and its caches. Rows stream back in chunks
+same order and takes a few long blocks of consecutive commits in turn with the others, so
+neighbouring commits, which share most trees and blob versions, stay in one process and its
+caches. Rows stream back in chunks
 through a bounded queue so memory does not grow with the history.
 """
 
@@ -96,9 +97,12 @@ def _keep_heap(keep: bool = True) -> None:
 
 
 QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
-# Consecutive commits per worker turn: long enough that a commit's parent is usually in the same
-# block, short enough that the workers finish together.
-SHARE_BLOCK = 64
+# Each worker takes this many blocks of consecutive commits, in turn with the others: few and
+# long blocks keep a file's or directory's successive versions, often hundreds of commits apart,
+# in one process and its caches (with blocks of 64 commits two workers were slower than one on
+# a 40,000-file tree), several blocks each even out cheaper and dearer stretches of history.
+BLOCKS_PER_WORKER = 4
+MIN_BLOCK = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,12 +281,13 @@ def _iter_share(
     hide: Iterable[str],
     share: int,
     shares: int,
+    block: int = MIN_BLOCK,
 ) -> Iterator[list[Row] | None]:
     """Rows per commit of this worker's share (None for a commit out of the share or skipped)."""
     skip_set = skip if isinstance(skip, set | frozenset) else set(skip)
     reader = ChangeReader(repo, ctx.scope, size_hint=repo[tip].tree_id)
     for index, commit in enumerate(iter_commits(repo, tip, since=since, until=until, hide=hide)):
-        if shares > 1 and (index // SHARE_BLOCK) % shares != share:
+        if shares > 1 and (index // block) % shares != share:
             continue
         oid = commit.id
         if skip_set and str(oid) in skip_set:
@@ -314,6 +319,7 @@ def _worker(
     hide: list[str],
     share: int,
     shares: int,
+    block: int,
     queue: Any,
 ) -> None:
     try:
@@ -323,7 +329,7 @@ def _worker(
         tip = pygit2.Oid(hex=tip_hex)
         buf: list[Row] = []
         commits = 0
-        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, share, shares):
+        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, share, shares, block):
             commits += 1
             buf.extend(rows)
             if len(buf) >= CHUNK_ROWS:
@@ -374,12 +380,15 @@ def iter_repository_rows(
             progress(done)
         return
 
+    # every worker walks the same history in the same order: count it once to size the blocks
+    total = sum(1 for _ in iter_commits(repo, tip, since=since, until=until, hide=hide))
+    block = max(MIN_BLOCK, -(-total // (workers * BLOCKS_PER_WORKER)))
     mpctx = mp.get_context("fork")
     queue = mpctx.Queue(maxsize=QUEUE_CHUNKS * workers)
     procs = [
         mpctx.Process(
             target=_worker,
-            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, queue),
+            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, block, queue),
             daemon=True,
         )
         for k in range(workers)

@@ -276,3 +276,17 @@ def test_small_trees_keep_the_whole_tree_diff(zoo: Git, monkeypatch: pytest.Monk
     assert ChangeReader(repo, PathScope([]), size_hint=tip).fast
     monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", files + 1)
     assert not ChangeReader(repo, PathScope([]), size_hint=tip).fast
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_workers_split_into_blocks_agree(deep: Git, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    from extractors.git import extract as extract_module
+
+    # small blocks, so that every worker gets several on a short history
+    monkeypatch.setattr(extract_module, "MIN_BLOCK", 1)
+    for scope in (None, DEEP_SCOPE):
+        one = extract(deep.path, paths=scope)
+        many = extract(deep.path, paths=scope, workers=workers)
+        for table in ("git_commits", "git_file_changes", "git_trailers"):
+            key = sorted(repr(sorted(r.items())) for r in one.get(table, []))
+            assert key == sorted(repr(sorted(r.items())) for r in many.get(table, [])), table
