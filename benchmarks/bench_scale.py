@@ -327,9 +327,10 @@ def main() -> int:
         f"{args.repos} repositories; after the 1 % step: {m:,} messages, {c:,} commits"
     )
     print(
-        "| step | wall (s) | vs full build | sources (s) | rebuild (s) | peak memory (MiB) | warehouse (MiB) |"
+        "| step | wall (s) | vs full build | sources (s) | rebuild (s) | peak RSS sum (MiB) | peak PSS sum (MiB) "
+        "| warehouse (MiB) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
             f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['sources']:.1f} | "
