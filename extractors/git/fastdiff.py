@@ -1,8 +1,9 @@
 """A commit's file changes without libgit2's whole-tree diff, for the common shapes.
 
 libgit2's tree-to-tree diff visits every entry of both trees (git skips subtrees whose ids are
-equal), so its cost grows with the size of the tree: the diff stage took 3.3 ms of CPU a commit
-on a generated 40,000-file tree (benchmarks/bench_git.py --large-tree) and 0.45 ms this way. Here the two trees are compared from their raw objects, descending only into
+equal), so its cost grows with the size of the tree: the diff stage took 2.8 ms of CPU a commit
+on a generated 40,000-file tree (benchmarks/bench_git.py --large-tree) and 0.38 ms this way.
+Here the two trees are compared from their raw objects, descending only into
 subtrees whose ids differ and, with a path scope, only into directories that can hold in-scope
 paths. Each changed file is then diffed on its own with `Patch.create_from`, which runs the same
 xdiff with the same options as the whole-tree diff, so the line counts and patch texts are the
