@@ -21,22 +21,20 @@ them alike. The two-worker run counts the CPU time of its worker processes too.
 Only what the parse needs is imported in the measured process (imports happen before timing).
 Targets: ours >= 5x faster than stdlib mailbox and <= 3x the decompression floor.
 
-Measured on the default archive (2 cores, little other load during this run; best of 7 by CPU;
-`--baseline` is the parser before this round of work, commit 0112d18):
+Measured on the default archive (2 cores, otherwise idle; best of 7 by CPU):
 
     approach                                      wall s best wall   cpu s  msg/s (cpu)  peak RSS MB
-    gzip read in 1 MiB chunks (floor)               0.12      0.12    0.12       48,981         17.4
-    stdlib mailbox.mbox, 5 headers (raw file)       1.26      1.26    1.26        4,745         18.6
-    baseline (base): parse to rows                  0.63      0.63    0.62        9,600         41.0
-    iter_mbox + parse to rows (incl. dedup)         0.59      0.58    0.58       10,370         40.2
-    same rows, 2 worker processes (cpu: all)        0.38      0.38    0.69        8,646         44.6
+    gzip read in 1 MiB chunks (floor)               0.12      0.12    0.12       49,619         17.4
+    stdlib mailbox.mbox, 5 headers (raw file)       1.22      1.22    1.22        4,909         18.6
+    iter_mbox + parse to rows (incl. dedup)         0.54      0.54    0.54       11,070         40.2
+    same rows, 2 worker processes (cpu: all)        0.36      0.35    0.63        9,468         44.5
 
-One process: stdlib/ours 2.2x by CPU (target >= 5x), ours/floor 4.7x (target <= 3x). Two workers
-by wall: stdlib/ours 3.3x, ours/floor 3.1x. Neither target is met. What is left is mostly C work
-that cannot be skipped: decompression (0.12 s), the regex scans of headers and bodies, and
-git's patch-id over every diff (about a fifth of the parse: per hunk, counting its lines is
-what makes the id exact). With other jobs on the machine the two-worker wall time approaches
-its CPU time.
+One process: stdlib/ours 2.3x by CPU (target >= 5x), ours/floor 4.5x (target <= 3x). Two workers
+by best wall: stdlib/ours 3.5x (not met), ours/floor 2.9x (met). What is left is mostly work that
+cannot be skipped: decompression (about an eighth of the parse), the regex scans of headers and
+bodies, and git's patch-id over every diff (about a fifth: per hunk, counting its lines is what
+makes the id exact). With other jobs on the machine the two-worker wall time approaches its CPU
+time.
 """
 
 from __future__ import annotations
