@@ -67,19 +67,6 @@ class TreeComparer:
         self._cached += len(entries) + 1
         return entries
 
-    def count_files(self, tree: bytes, limit: int) -> int:
-        """The non-directory entries of a tree, counted up to `limit` (then it stops reading)."""
-        count = 0
-        stack = [tree]
-        while stack and count < limit:
-            oid = stack.pop()
-            for entry in self._cache.get(oid) or self._load(oid):
-                if entry.startswith(b"40000 "):
-                    stack.append(entry[-20:])
-                else:
-                    count += 1
-        return count
-
     def changes(self, old_tree: bytes | None, new_tree: bytes) -> list[Change]:
         """The changed files between two trees (raw ids; None = the empty tree), by name per directory."""
         out: list[Change] = []

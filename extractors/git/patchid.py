@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -22,33 +22,47 @@ _WS = b" \t\n\r"  # git's isspace()
 _MASK = (1 << 160) - 1
 
 
+def file_patch_hash(text: bytes) -> int | None:
+    """One file's share of the stable patch-id (its SHA-1 as a little-endian integer), for a file
+    diff as libgit2 prints it with well-formed hunks; None for any other shape."""
+    at = text.find(b"\n@@ ")
+    if at < 0 or not text.startswith(b"diff --git "):
+        return None
+    head = text[: at + 1]
+    i = head.find(b"\nindex ")
+    if i >= 0:
+        head = head[: i + 1] + head[head.index(b"\n", i + 1) + 1 :]
+    body = _HUNK_MARKS.sub(b"", text[at + 1 :])
+    return int.from_bytes(hashlib.sha1((head + body).translate(None, _WS)).digest(), "little")
+
+
+def sum_patch_hashes(hashes: Iterable[int]) -> str:
+    """The stable patch-id from its files' shares (file_patch_hash), in any order."""
+    return (sum(hashes) & _MASK).to_bytes(20, "little").hex()
+
+
 def patch_id(patches: Sequence[bytes]) -> str | None:
     """The stable patch-id of a diff given as git-format patch text, one chunk per file.
 
     Each chunk is one file's diff as libgit2 prints it: its header, then well-formed hunks. git
     hashes each file's lines with whitespace removed, leaving out `index` lines, hunk headers
     and `\\ No newline` markers, and sums the per-file SHA-1s; for that shape it is done here
-    per file in a few C-level passes. Anything else (binary files, files without hunks) goes
-    through `extractors.mail.patches.git_patch_id`, which follows git's line-by-line state
-    machine. Binary files hash the abbreviated blob ids of the `index` line; libgit2 prints 7
-    digits where git prints more on repositories of more than 2^14 objects, so on large
-    repositories the patch-ids of commits with binary files differ from git's. None for an
-    empty diff.
+    per file in a few C-level passes (file_patch_hash). Anything else (binary files, files
+    without hunks) goes through `extractors.mail.patches.git_patch_id`, which follows git's
+    line-by-line state machine. Binary files hash the abbreviated blob ids of the `index` line;
+    libgit2 prints 7 digits where git prints more on repositories of more than 2^14 objects, so
+    on large repositories the patch-ids of commits with binary files differ from git's. None for
+    an empty diff.
     """
-    total = 0
-    for text in patches:
-        at = text.find(b"\n@@ ")
-        if at < 0 or not text.startswith(b"diff --git "):
-            return git_patch_id(b"".join(patches))
-        head = text[: at + 1]
-        i = head.find(b"\nindex ")
-        if i >= 0:
-            head = head[: i + 1] + head[head.index(b"\n", i + 1) + 1 :]
-        body = _HUNK_MARKS.sub(b"", text[at + 1 :])
-        total += int.from_bytes(hashlib.sha1((head + body).translate(None, _WS)).digest(), "little")
     if not patches:
         return None
-    return (total & _MASK).to_bytes(20, "little").hex()
+    hashes = []
+    for text in patches:
+        h = file_patch_hash(text)
+        if h is None:
+            return git_patch_id(b"".join(patches))
+        hashes.append(h)
+    return sum_patch_hashes(hashes)
 
 
 # --- git's similarity estimate (diffcore-delta.c, diffcore-rename.c) -------------------------

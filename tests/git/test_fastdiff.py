@@ -16,21 +16,12 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from extractors.git import diffstat
 from extractors.git.diffstat import ChangeReader, commit_changes
 from extractors.git.fastdiff import TreeComparer, Unusual
 from extractors.git.scope import PathScope
 from tests.git.conftest import Git, c_file, init_repo
 from tests.git.helpers import extract, git_numstat, git_patch_ids
 from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
-
-
-@pytest.fixture(autouse=True)
-def always_fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the test repositories are small: take the fast path whatever the size of the tree
-    # (forked workers inherit the setting)
-    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", 0)
-
 
 DEEP_SCOPE = ["virt/", "arch/*/kvm/", "include/linux/kvm*.h", "drivers/a/b/c/d/e.c"]
 ARCHES = ["x86", "arm64", "s390", "riscv", "mips"]
@@ -209,9 +200,10 @@ def _fast_and_slow(repo: pygit2.Repository, scope: PathScope) -> tuple[int, int]
         if len(commit.parents) > 1:
             continue
         old = commit.parents[0].tree if commit.parents else None
-        try:
-            got = reader._fast(old.id if old is not None else None, commit.tree_id, True)
-        except Unusual:
+        results: list = [None]
+        reader._fast_many([(old.id if old is not None else None, commit.tree_id)], results, True)
+        got = results[0]
+        if got is None:  # not taken by the fast path
             fallback += 1
             continue
         fast += 1
@@ -264,20 +256,6 @@ def test_fast_path_keeps_the_pinned_rows(tmp_path: Path) -> None:
     assert _canonical(extract(g.path, workers=2)) == _canonical(one)
 
 
-def test_small_trees_keep_the_whole_tree_diff(zoo: Git, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = pygit2.Repository(str(zoo.path))
-    tip = repo[repo.head.target].tree_id
-    assert ChangeReader(repo, PathScope([]), size_hint=tip).fast  # threshold 0 here
-    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", 1000)
-    assert not ChangeReader(repo, PathScope([]), size_hint=tip).fast
-    assert ChangeReader(repo, PathScope(["virt/"]), size_hint=tip).fast  # a scope: always
-    files = int(zoo.text("ls-tree", "-r", "HEAD").count("\n"))
-    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", files)
-    assert ChangeReader(repo, PathScope([]), size_hint=tip).fast
-    monkeypatch.setattr(diffstat, "FAST_PATH_MIN_FILES", files + 1)
-    assert not ChangeReader(repo, PathScope([]), size_hint=tip).fast
-
-
 @pytest.mark.parametrize("workers", [2, 3])
 def test_workers_split_into_blocks_agree(deep: Git, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     from extractors.git import extract as extract_module
@@ -290,3 +268,36 @@ def test_workers_split_into_blocks_agree(deep: Git, monkeypatch: pytest.MonkeyPa
         for table in ("git_commits", "git_file_changes", "git_trailers"):
             key = sorted(repr(sorted(r.items())) for r in one.get(table, []))
             assert key == sorted(repr(sorted(r.items())) for r in many.get(table, [])), table
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_batches_agree(deep: Git, zoo: Git, monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
+    from extractors.git import extract as extract_module
+
+    for g in (deep, zoo):
+        for scope in (None, DEEP_SCOPE):
+            whole = _canonical(extract(g.path, paths=scope))  # one batch: these histories are short
+            monkeypatch.setattr(extract_module, "BATCH_COMMITS", batch)
+            assert _canonical(extract(g.path, paths=scope)) == whole
+            monkeypatch.undo()
+
+
+def test_missing_blob_fails_only_its_commit(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "repo", tmp_path / "home")
+    for n in range(6):
+        g.write("virt/kvm/a.c", c_file(40, f"a{n}"))
+        g.write(f"virt/kvm/b{n}.c", c_file(10, f"b{n}"))
+        g.commit(f"change {n}")
+    # lose the blob that the fourth commit gave a.c (loose objects: one file each)
+    third = g.text("rev-parse", "HEAD~2").strip()
+    blob = g.text("rev-parse", f"{third}:virt/kvm/a.c").strip()
+    (g.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    rows = extract(g.path)
+    failed = {r["sha"]: r["reason"] for r in rows["git_quarantine"]}
+    # the commit that wrote the blob and the next one, which diffs against it
+    assert failed == {third: "diff_failed", g.text("rev-parse", "HEAD~1").strip(): "diff_failed"}
+    by_sha = {r["sha"]: r for r in rows["git_commits"]}
+    assert len(by_sha) == 6  # every commit still has its row
+    assert by_sha[third]["files_changed"] is None
+    files = [r for r in rows["git_file_changes"] if r["sha"] not in failed]
+    assert len(files) == 8  # the four others: a.c and their own b<n>.c each
