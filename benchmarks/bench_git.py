@@ -306,16 +306,19 @@ def _measure_diff_stage(repo_path: str, how: str, scoped: bool, limit: int) -> N
     from pygit2.enums import SortMode
 
     from extractors.git.diffstat import ChangeReader, commit_changes
-    from extractors.git.extract import _configure_libgit2
+    from extractors.git.extract import BATCH_COMMITS, _configure_libgit2
     from extractors.git.scope import PathScope
 
     _configure_libgit2()
+    if how == "whole-tree":
+        pygit2.settings.enable_caching(True)  # as the extraction had it then
     repo = pygit2.Repository(repo_path)
     scope = PathScope(SCOPE if scoped else [])
     reader = ChangeReader(repo, scope)
     done = files = 0
     t0 = time.perf_counter()
     cpu0 = time.process_time()
+    pairs = []
     for commit in repo.walk(repo.head.target, SortMode.NONE):
         if len(commit.parent_ids) != 1:
             continue
@@ -326,12 +329,16 @@ def _measure_diff_stage(repo_path: str, how: str, scoped: bool, limit: int) -> N
                 changes: list = []
             else:
                 changes, _ = commit_changes(repo, old, new, scope)
+            files += len(changes)
         else:
-            changes, _ = reader.changes(repo[commit.parent_ids[0]].tree_id, commit.tree_id)
-        files += len(changes)
+            pairs.append((repo[commit.parent_ids[0]].tree_id, commit.tree_id))
         done += 1
         if done >= limit:
             break
+    for at in range(0, len(pairs), BATCH_COMMITS):  # in batches, as the extraction does
+        for result in reader.changes_many(pairs[at : at + BATCH_COMMITS]):
+            assert not isinstance(result, Exception), result
+            files += len(result[0])
     _report(time.perf_counter() - t0, cpu=time.process_time() - cpu0, commits=done, files=files)
 
 

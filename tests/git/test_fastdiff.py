@@ -16,6 +16,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from extractors.git import diffstat
 from extractors.git.diffstat import ChangeReader, commit_changes
 from extractors.git.fastdiff import TreeComparer, Unusual
 from extractors.git.scope import PathScope
@@ -301,3 +302,23 @@ def test_missing_blob_fails_only_its_commit(tmp_path: Path) -> None:
     assert by_sha[third]["files_changed"] is None
     files = [r for r in rows["git_file_changes"] if r["sha"] not in failed]
     assert len(files) == 8  # the four others: a.c and their own b<n>.c each
+
+
+def test_whole_tree_cache_dropped_when_full(deep: Git, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractors.git import extract as extract_module
+
+    want = _canonical(extract(deep.path))
+    # a cache this small is full after any fallback: each one starts with a fresh repository
+    monkeypatch.setattr(extract_module, "WHOLE_TREE_CACHE_BYTES", 4096)
+    opened: list[str] = []
+    real = pygit2.Repository
+
+    def counting(path: str, *a: object, **kw: object) -> pygit2.Repository:
+        opened.append(path)
+        return real(path, *a, **kw)
+
+    monkeypatch.setattr(diffstat.pygit2, "Repository", counting)
+    got = _canonical(extract(deep.path))
+    assert got == want
+    assert pygit2.settings.cached_memory[1] == 4096
+    assert len(opened) >= 12  # one per fallback commit (renames, modes, binary files, ...)
