@@ -180,7 +180,7 @@ BLOB_CACHE_MAX = 1 << 20
 
 
 # (file changes, patch-id) of one pair of trees
-Diff = tuple[list[FileChange], str | None]
+TreeChanges = tuple[list[FileChange], str | None]
 
 
 class ChangeReader:
@@ -204,7 +204,7 @@ class ChangeReader:
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
-    ) -> Diff:
+    ) -> TreeChanges:
         """The in-scope file changes between two trees (None = the empty tree) and their patch-id."""
         (result,) = self.changes_many([(old_tree, new_tree)], with_patch_id=with_patch_id)
         if isinstance(result, Exception):
@@ -213,10 +213,10 @@ class ChangeReader:
 
     def changes_many(
         self, pairs: Sequence[tuple[pygit2.Oid | None, pygit2.Oid]], *, with_patch_id: bool = True
-    ) -> list[Diff | Exception]:
+    ) -> list[TreeChanges | Exception]:
         """`changes` of each pair of trees, in order; where reading a pair failed, the exception
         (KeyError, pygit2.GitError, ValueError or OSError) in its place."""
-        results: list[Diff | Exception | None] = [None] * len(pairs)
+        results: list[TreeChanges | Exception | None] = [None] * len(pairs)
         self._fast_many(pairs, results, with_patch_id)
         for i, result in enumerate(results):
             if result is None:  # not taken by the fast path
@@ -226,7 +226,7 @@ class ChangeReader:
                     results[i] = exc
         return results  # type: ignore[return-value]
 
-    def _whole(self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, with_patch_id: bool) -> Diff:
+    def _whole(self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, with_patch_id: bool) -> TreeChanges:
         # libgit2's whole-tree diff reads every tree of both commits, nearly all of them read by
         # the previous fallback too: libgit2's object cache (off for the extraction, see
         # extract._configure_libgit2) serves them: 8.2 -> 2.8 ms a commit on a 40,000-file
@@ -250,7 +250,7 @@ class ChangeReader:
     def _fast_many(
         self,
         pairs: Sequence[tuple[pygit2.Oid | None, pygit2.Oid]],
-        results: list[Diff | Exception | None],
+        results: list[TreeChanges | Exception | None],
         with_patch_id: bool,
     ) -> None:
         """Fill in `results` for the pairs the fast path takes; None stays where it does not."""

@@ -290,16 +290,16 @@ def test_missing_blob_fails_only_its_commit(tmp_path: Path) -> None:
         g.write(f"virt/kvm/b{n}.c", c_file(10, f"b{n}"))
         g.commit(f"change {n}")
     # lose the blob that the fourth commit gave a.c (loose objects: one file each)
-    third = g.text("rev-parse", "HEAD~2").strip()
-    blob = g.text("rev-parse", f"{third}:virt/kvm/a.c").strip()
+    fourth = g.text("rev-parse", "HEAD~2").strip()
+    blob = g.text("rev-parse", f"{fourth}:virt/kvm/a.c").strip()
     (g.path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
     rows = extract(g.path)
     failed = {r["sha"]: r["reason"] for r in rows["git_quarantine"]}
     # the commit that wrote the blob and the next one, which diffs against it
-    assert failed == {third: "diff_failed", g.text("rev-parse", "HEAD~1").strip(): "diff_failed"}
+    assert failed == {fourth: "diff_failed", g.text("rev-parse", "HEAD~1").strip(): "diff_failed"}
     by_sha = {r["sha"]: r for r in rows["git_commits"]}
     assert len(by_sha) == 6  # every commit still has its row
-    assert by_sha[third]["files_changed"] is None
+    assert by_sha[fourth]["files_changed"] is None
     files = [r for r in rows["git_file_changes"] if r["sha"] not in failed]
     assert len(files) == 8  # the four others: a.c and their own b<n>.c each
 
@@ -321,4 +321,4 @@ def test_whole_tree_cache_dropped_when_full(deep: Git, monkeypatch: pytest.Monke
     got = _canonical(extract(deep.path))
     assert got == want
     assert pygit2.settings.cached_memory[1] == 4096
-    assert len(opened) >= 12  # one per fallback commit (renames, modes, binary files, ...)
+    assert len(opened) >= 12  # the extraction's own, then one per fallback commit (renames, modes, ...)
