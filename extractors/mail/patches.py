@@ -7,6 +7,13 @@ import hashlib
 import re
 from email.message import Message
 from email.policy import compat32
+from types import ModuleType
+
+_native: ModuleType | None
+try:  # the line walk compiled from _patchid.c at install; the Python below is the reference
+    from extractors.mail import _patchid as _native
+except ImportError:  # a source tree nobody built: the same results, slower
+    _native = None
 
 _GIT_DIFF = re.compile(rb"\ndiff --git \S")
 _UNIFIED = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
@@ -83,16 +90,36 @@ _LONG_BACKSLASH = re.compile(rb"\n\\ [^\n]{10,}(?=\n)")
 _MASK = (1 << 160) - 1
 # First bytes of a line that may start "commit <oid>", "From <oid>" or a bare oid.
 _HEX_OR_PREFIX = frozenset(b"0123456789abcdefABCDEFcF"[i : i + 1] for i in range(24))
-_HUNK_HEADER = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?")
+_DIGITS = re.compile(rb"\d*")
+# C's atoi as git calls it: leading whitespace, a sign, digits
+_ATOI = re.compile(rb"[ \t\n\v\f\r]*([+-]?\d+)")
+_LONG_MAX = (1 << 63) - 1
 
 
-def _scan_hunk_header(line: bytes) -> tuple[int | None, int | None]:
-    m = _HUNK_HEADER.match(line)
-    if not m:
-        # git leaves the counts as they were when the header does not parse
-        return None, None
-    before = int(m.group(1)) if m.group(1) is not None else 1
-    after = int(m.group(2)) if m.group(2) is not None else 1
+def _atoi(line: bytes, pos: int) -> int:
+    m = _ATOI.match(line, pos)
+    if m is None:
+        return 0
+    v = max(min(int(m.group(1)), _LONG_MAX), -_LONG_MAX - 1)  # glibc's strtol saturates
+    return ((v & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000  # then the long is cut to an int
+
+
+def _scan_hunk_header(line: bytes, before: int, after: int) -> tuple[int, int]:
+    """git's scan_hunk_header(): the counts of an `@@ -a,b +c,d` line. Like git, it sets what it
+    reaches before the line turns out malformed and leaves the rest as it was."""
+    q = 4
+    n = _DIGITS.match(line, q).end() - q  # type: ignore[union-attr]
+    if line[q + n : q + n + 1] == b",":
+        q += n + 1
+        before = _atoi(line, q)
+        n = _DIGITS.match(line, q).end() - q  # type: ignore[union-attr]
+    else:
+        before = 1
+    if n == 0 or line[q + n : q + n + 2] != b" +":
+        return before, after
+    r = q + n + 2
+    n = _DIGITS.match(line, r).end() - r  # type: ignore[union-attr]
+    after = _atoi(line, r + n + 1) if line[r + n : r + n + 1] == b"," else 1
     return before, after
 
 
@@ -134,7 +161,7 @@ def _fast_hunk(text: bytes, pos: int, before: int, after: int) -> int:
 # else (binary patches, `\\ No newline` lines, miscounted hunks, mode-only changes) is left to the
 # line-by-line walk below, which follows git's state machine exactly.
 _FILE_HEAD = re.compile(rb"diff [^\n]*\n((?:[A-Za-z][^\n]*\n)*)--- [^\n]*\n\+\+\+ [^\n]*\n")
-_HUNK = re.compile(rb"@@ -\d*(?:,(\d+))? \+\d*(?:,(\d+))?[^\n]*\n")
+_HUNK = re.compile(rb"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))?(?![,\d])[^\n]*\n")
 # The end of a hunk's run of `[ +-]` lines: the first line end not followed by such a line. A
 # search for it is several times faster than matching the run line by line with a repeat.
 _RUN_END = re.compile(rb"\n(?![ +\-])")
@@ -231,10 +258,19 @@ def git_patch_id(text: bytes, start: int = 0) -> str | None:
         if first < 0:
             return None
         first += 1
-    fast = _fast_patch_id(text, first)
+    if _native is not None:
+        parts = _native.patch_id_parts(text, first)
+        return None if parts is None else _sum_digests(parts)
+    fast = _fast_patch_id(text, first) if text.find(b"\0", first) < 0 else _SLOW
     if fast is not _SLOW:
         return fast
     return _walk_patch_id(text[start:] if start else text)
+
+
+def _sum_digests(parts: list[bytes]) -> str:
+    """--stable: the per-file SHA-1 digests summed as 160-bit little-endian integers."""
+    total = sum(int.from_bytes(hashlib.sha1(part).digest(), "little") for part in parts)
+    return (total & _MASK).to_bytes(20, "little").hex()
 
 
 def _walk_patch_id(text: bytes) -> str | None:
@@ -253,6 +289,7 @@ def _walk_patch_id(text: bytes) -> str | None:
     patchlen = 0
     pre_oid = post_oid = b""
     is_binary = False
+    has_nul = b"\0" in text
 
     def flush() -> None:
         nonlocal result, ctx
@@ -263,6 +300,8 @@ def _walk_patch_id(text: bytes) -> str | None:
         eol = text.find(b"\n", pos)
         end = n if eol < 0 else eol + 1
         line = text[pos:end]
+        if has_nul and b"\0" in line:
+            line = line[: line.index(b"\0")]  # git reads a line into a C string: a NUL ends it
         if line.startswith(b"\\ ") and len(line) > 12:
             pos = end
             continue
@@ -305,11 +344,9 @@ def _walk_patch_id(text: bytes) -> str | None:
             continue
         if before == 0 and after == 0:
             if line.startswith(b"@@ -"):
-                b, a = _scan_hunk_header(line)
-                if b is not None:
-                    before, after = b, a  # type: ignore[assignment]
+                before, after = _scan_hunk_header(line, before, after)
                 pos = end
-                if before > 0 or after > 0:
+                if (before > 0 or after > 0) and not has_nul:
                     stop = _fast_hunk(text, pos, before, after)
                     if stop >= 0:
                         chunk = text[pos:stop]
