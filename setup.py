@@ -1,8 +1,9 @@
-"""The one compiled module: git's patch-id line walk (extractors/mail/_patchid.c).
+"""The compiled modules of the mail parser: git's patch-id line walk (extractors/mail/_patchid.c)
+and the header and body scans (extractors/mail/_scan.c).
 
 Everything else is declared in pyproject.toml. A machine without a C compiler cannot install
-commstats; the parser itself would run without the module (extractors.mail.patches falls back to
-its Python walk), only slower.
+commstats; the parser itself would run without them (each has a Python reference it falls back
+to, with the same results), only slower.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,7 @@ setup(
             "extractors.mail._patchid",
             sources=["extractors/mail/_patchid.c"],
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension("extractors.mail._scan", sources=["extractors/mail/_scan.c"], extra_compile_args=["-O2"]),
     ]
 )

@@ -17,9 +17,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import ModuleType
 
 from extractors.mail.patches import _PULL, _PULL_AT, _UNIFIED
 from extractors.mail.trailers import KINDS, MAX_VALUE, _trailer_value
+
+_native: ModuleType | None
+try:  # compiled from _scan.c at install; scan_body_regex below is the reference
+    from extractors.mail import _scan as _native
+except ImportError:  # a source tree nobody built: the same results, slower
+    _native = None
 
 # The lookahead lets most lines (context lines, indented and quoted text) fail on their first byte
 # instead of trying every alternative: a fifth less time on diff-heavy bodies.
@@ -39,6 +46,50 @@ def scan_body(
     `buf[start]` is the newline that ends the header block (or b"\\n" prepended to a body).
 
     `want_pull=False` skips the pull-request check (replies never count as pull requests)."""
+    if _native is None:
+        return scan_body_regex(buf, start, decode, want_pull)
+    diff, pluses, marks, pulls = _native.body_marks(buf, start)
+    # Whether a diff exists does not depend on the order of the marks: any `diff --git` line, or
+    # any `+++ ` line whose neighbours make a unified diff header.
+    if not diff:
+        for p in pluses:
+            line = buf.rfind(b"\n", start, p)
+            if line >= 0 and _UNIFIED.match(buf, line) is not None:
+                diff = True
+                break
+    trailers: list[Trailer] = []
+    for key_at, key_end, value_at, value_end in marks:
+        trailer = _trailer(buf[key_at:key_end], buf[value_at:value_end], decode)
+        if trailer is not None:
+            trailers.append(trailer)
+    pull = False
+    if want_pull:
+        for p in pulls:
+            found = _PULL.match(buf, p)
+            if found is not None:
+                end = found.end()
+                pull = _PULL_AT.search(buf, end, end + 2000) is not None
+                break
+    return diff, trailers, pull
+
+
+def _trailer(key: bytes, value: bytes, decode: Callable[[bytes], str]) -> Trailer | None:
+    kind = key.decode("ascii").lower()
+    if kind not in KINDS:
+        return None
+    raw = decode(value.rstrip(b" \t\r"))[:MAX_VALUE]
+    if not raw.strip():
+        return None  # `Reviewed-by:` with nothing after it names nobody
+    name, address = _trailer_value(raw)
+    if name is None and address is None:
+        return None
+    return kind, name, address, raw
+
+
+def scan_body_regex(
+    buf: bytes, start: int, decode: Callable[[bytes], str], want_pull: bool = True
+) -> tuple[bool, list[Trailer], bool]:
+    """scan_body with one regex pass: the reference _scan.body_marks is checked against."""
     diff = False
     signed = False
     pull = False
@@ -49,16 +100,9 @@ def scan_body(
         if kind == _TRAILER_VALUE:
             if signed:
                 continue
-            key = m.group(5).decode("ascii").lower()
-            if key not in KINDS:
-                continue
-            raw = decode(m.group(6).rstrip(b" \t\r"))[:MAX_VALUE]
-            if not raw.strip():
-                continue  # `Reviewed-by:` with nothing after it names nobody
-            name, address = _trailer_value(raw)
-            if name is None and address is None:
-                continue
-            trailers.append((key, name, address, raw))
+            trailer = _trailer(m.group(5), m.group(6), decode)
+            if trailer is not None:
+                trailers.append(trailer)
         elif kind == _GIT:
             diff = True
         elif kind == _PLUS:

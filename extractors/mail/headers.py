@@ -9,6 +9,13 @@ odd spelling (`FROM:`, `Message-id:`) is never missed.
 from __future__ import annotations
 
 import re
+from types import ModuleType
+
+_native: ModuleType | None
+try:  # compiled from _scan.c at install; common_fields below is the reference
+    from extractors.mail import _scan as _native
+except ImportError:  # a source tree nobody built: the same results, slower
+    _native = None
 
 # A header field line: printable ASCII name without ':' or space, then ':' (RFC 5322 ftext).
 FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
@@ -57,6 +64,18 @@ def extract_headers(head: bytes, end: int | None = None) -> dict[str, bytes]:
     is `head[:end]` (a whole message need not be cut into header and body first)."""
     if end is None:
         end = len(head)
+    found = _native.header_fields(head, end) if _native is not None else common_fields(head, end)
+    if "from" not in found or "date" not in found or "subject" not in found or "message-id" not in found:
+        for m in _ANY.finditer(b"\n" + head[:end]):
+            key = m.group(1).decode("ascii").lower()
+            if key in WANTED and key not in found:
+                found[key] = m.group(2).replace(b"\n", b"")
+    return found
+
+
+def common_fields(head: bytes, end: int) -> dict[str, bytes]:
+    """The headers of _CANON by their usual spellings, first occurrence, unfolded: what
+    _scan.header_fields computes in C."""
     pairs = _COMMON.findall(head, 0, end)
     # The first line has no newline before it: match it on its own rather than copying the block.
     m = _COMMON_FIRST.match(head, 0, end)
@@ -67,11 +86,6 @@ def extract_headers(head: bytes, end: int | None = None) -> dict[str, bytes]:
     r = _RECEIVED_FIRST.match(head, 0, end) or _RECEIVED.search(head, 0, end)
     if r is not None:
         found["received"] = r.group(1)
-    if "from" not in found or "date" not in found or "subject" not in found or "message-id" not in found:
-        for m in _ANY.finditer(b"\n" + head[:end]):
-            key = m.group(1).decode("ascii").lower()
-            if key in WANTED and key not in found:
-                found[key] = m.group(2)
     for key, value in found.items():
         if b"\n" in value:
             found[key] = value.replace(b"\n", b"")

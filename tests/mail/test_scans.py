@@ -1,0 +1,195 @@
+"""The compiled header and body scans (_scan.c) against their Python references
+(headers.common_fields, body.scan_body_regex): every message of the real corpus, handcrafted
+quirks, and seeded random line soups."""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+import pytest
+
+from extractors.mail import body, headers
+from extractors.mail.body import scan_body, scan_body_regex
+from extractors.mail.headers import common_fields, extract_headers
+from extractors.mail.mbox import iter_mbox
+from extractors.mail.raw import RawMessage
+
+from .test_corpus import MAIL
+
+native = headers._native
+
+
+def _decode(b: bytes) -> str:
+    return b.decode("utf-8", "replace")
+
+
+def _same_headers(data: bytes, end: int) -> None:
+    assert native is not None
+    assert native.header_fields(data, end) == common_fields(data, end)
+
+
+def _same_body(buf: bytes, start: int) -> None:
+    for want_pull in (True, False):
+        assert scan_body(buf, start, _decode, want_pull) == scan_body_regex(buf, start, _decode, want_pull)
+
+
+def _check_message(data: bytes) -> None:
+    blank = data.find(b"\n\n")
+    end = len(data) if blank < 0 else blank + 1
+    _same_headers(data, end)
+    _same_headers(data, len(data))
+    _same_body(data, end - 1 if blank >= 0 else len(data) - 1 if data.endswith(b"\n") else 0)
+    _same_body(b"\n" + data, 0)
+
+
+def test_the_compiled_scans_are_built() -> None:
+    assert native is not None, "extractors/mail/_scan.c was not compiled: run `pip install -e .`"
+    assert body._native is native
+
+
+def test_every_corpus_message_scans_the_same() -> None:
+    if not (MAIL / "INDEX.csv").is_file():
+        pytest.skip(f"real mail corpus not found at {MAIL.resolve()} (it sits beside the checkout)")
+    compared = trailers = diffs = 0
+    for r in csv.DictReader((MAIL / "INDEX.csv").open(encoding="utf-8")):
+        if not r["messages"] or r["file"].endswith(".zip"):
+            continue
+        for item in iter_mbox(MAIL / r["file"]):
+            if not isinstance(item, RawMessage):
+                continue
+            _check_message(item.data)
+            data = item.data.replace(b"\r\n", b"\n")
+            diff, found, _ = scan_body(b"\n" + data, 0, _decode)
+            compared += 1
+            trailers += len(found)
+            diffs += diff
+    assert compared > 30_000
+    assert trailers > 4_000 and diffs > 2_500  # the scans had real work to agree on
+
+
+HEAD = (
+    b"From: Jane Doe <jane@example.com>\n"
+    b"Subject: [PATCH] a\n"
+    b"Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
+    b"Message-ID: <1@x>\n"
+    b"\n"
+)
+QUIRKS = {
+    "plain": HEAD + b"body\n",
+    "folded subject": HEAD.replace(b"Subject: [PATCH] a\n", b"Subject: [PATCH] a\n\tlong\n  longer\n"),
+    "folded last header, no blank line": b"Subject: a\n b\n c",
+    "Message-Id spelling first": HEAD.replace(
+        b"Message-ID: <1@x>\n", b"Message-Id: <2@x>\nMessage-ID: <1@x>\n"
+    ),
+    "duplicate From": HEAD.replace(b"Date:", b"From: other@x\nDate:"),
+    "blanks before the colon": HEAD.replace(b"Date:", b"Date \t :"),
+    "no blank after the colon": HEAD.replace(b"Subject: ", b"Subject:"),
+    "empty value": HEAD.replace(b"Subject: [PATCH] a", b"Subject:"),
+    "longer name": HEAD.replace(b"Subject:", b"Subjects:"),
+    "name prefix with hyphen": HEAD.replace(b"Date:", b"Date-Sent: x\nDate:"),
+    "odd spelling only": b"FROM: a@x\nmessage-id: <3@x>\n\nbody\n",
+    "received twice": HEAD.replace(b"From:", b"Received: by a\n\tfolded\nReceived: by b\nFrom:"),
+    "continuation line looking like a header": HEAD.replace(
+        b"Subject: [PATCH] a\n", b"Subject: a\n From: evil\n"
+    ),
+    "NUL in a header": HEAD.replace(b"Subject: [PATCH] a", b"Subject: [PA\0TCH] a"),
+    "CR before LF": HEAD.replace(b"\n", b"\r\n"),
+    "trailers": HEAD + b"text\nAcked-by: A <a@x>\nReviewed-By : B <b@x>\nsigned-off-by:\tC <c@x>\n",
+    "trailer with blanks only": HEAD + b"Reviewed-by:   \n",
+    "trailer key of 34 bytes": HEAD + b"A" + b"b" * 30 + b"-by: K <k@x>\n",
+    "trailer key of 35 bytes": HEAD + b"A" + b"b" * 31 + b"-by: K <k@x>\n",
+    "trailer key of 4 bytes": HEAD + b"x-by: K <k@x>\n",
+    "trailer without colon": HEAD + b"Acked-by K <k@x>\n",
+    "trailer at the very end": HEAD + b"Tested-by: T <t@x>",
+    "unknown trailer kind": HEAD + b"Bribed-by: B <b@x>\n",
+    "indented and quoted trailers": HEAD + b" Acked-by: A <a@x>\n> Acked-by: B <b@x>\n",
+    "trailers after the signature": HEAD + b"Acked-by: A <a@x>\n-- \nReviewed-by: B <b@x>\n",
+    "signature without newline": HEAD + b"Acked-by: A <a@x>\n-- ",
+    "signature with trailing blank": HEAD + b"-- \t\nAcked-by: A <a@x>\n",
+    "git diff": HEAD + b"diff --git a/x b/x\n--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n",
+    "git diff line followed by a blank": HEAD + b"diff --git  a/x\n",
+    "git diff line at the end": HEAD + b"diff --git ",
+    "unified diff": HEAD + b"--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n-a\n+b\n",
+    "plus line without a unified header": HEAD + b"+++ b/x\nnothing\n",
+    "plus line on the first body line": HEAD + b"+++ b/x\n@@ -1 +1 @@\n",
+    "quoted diff": HEAD + b"> diff --git a/x b/x\n> --- a/x\n> +++ b/x\n",
+    "pull request": HEAD
+    + b"The following changes since commit 0123456789abcdef:\n\n  x\n\nare available in the Git repository at:\n",
+    "pull marker without a commit id": HEAD + b"The following changes since commit later\n",
+    "pull marker twice": HEAD
+    + b"The following changes since commit zz\nThe following changes since commit 0123456789\n"
+    + b"are available in the git repository at\n",
+    "pull request after the signature": HEAD
+    + b"-- \nThe following changes since commit 0123456789\nare available in the git repository at\n",
+}
+
+
+@pytest.mark.parametrize("name", QUIRKS)
+def test_quirk_scans_the_same(name: str) -> None:
+    _check_message(QUIRKS[name])
+
+
+def test_quirks_exercise_every_outcome() -> None:
+    # the cases above are not vacuous: they produce every kind of result the scans report
+    outcomes = {name: scan_body(b"\n" + QUIRKS[name], 0, _decode) for name in QUIRKS}
+    assert outcomes["git diff"][0] and outcomes["unified diff"][0]
+    assert not outcomes["plus line without a unified header"][0]
+    assert [t[0] for t in outcomes["trailers"][1]] == ["acked-by", "reviewed-by", "signed-off-by"]
+    assert (
+        outcomes["trailer key of 34 bytes"][1] == []
+        and outcomes["trailers after the signature"][1][0][1] == "A"
+    )
+    assert len(outcomes["trailers after the signature"][1]) == 1
+    assert outcomes["pull request"][2] and outcomes["pull marker twice"][2]
+    assert not outcomes["pull marker without a commit id"][2]
+    h = extract_headers(QUIRKS["folded subject"])
+    assert h["subject"] == b"[PATCH] a\tlong  longer"
+    assert extract_headers(QUIRKS["Message-Id spelling first"])["message-id"] == b"<2@x>"
+    assert extract_headers(QUIRKS["odd spelling only"]) == {"from": b"a@x", "message-id": b"<3@x>"}
+
+
+LINES = [
+    b"From: a@x",
+    b"Subject: s",
+    b" folded",
+    b"\tfolded",
+    b"Message-Id: <m@x>",
+    b"Received: r",
+    b"Content-Type: text/plain",
+    b"Content-Transfer-Encoding: 8bit",
+    b"",
+    b"Acked-by: A <a@x>",
+    b"Reviewed-BY:B",
+    b"ab-by: x",
+    b"-- ",
+    b"--",
+    b"diff --git a/x b/x",
+    b"diff --git \t",
+    b"--- a/x",
+    b"+++ b/x",
+    b"@@ -1 +1 @@",
+    b"The following changes since commit 0123456789",
+    b"are available in the git repository at",
+    b"\0",
+    b"\r",
+    b"text",
+]
+
+
+def test_random_line_soups_scan_the_same() -> None:
+    rng = random.Random(20261204)
+    for _ in range(3000):
+        lines = [rng.choice(LINES) for _ in range(rng.randint(0, 14))]
+        data = b"\n".join(lines) + rng.choice([b"", b"\n", b"\r\n"])
+        _check_message(data)
+        for at in {0, len(data) // 2}:
+            if at < len(data) and data[at : at + 1] == b"\n":
+                _same_body(data, at)
+        _same_headers(data, rng.randint(0, len(data)))
+
+
+def test_a_missing_essential_header_is_found_in_any_spelling(tmp_path: Path) -> None:
+    h = extract_headers(b"SUBJECT: s\nfrom: a@x\n folded\nDATE: d\n\nbody")
+    assert h == {"subject": b"s", "from": b"a@x folded", "date": b"d"}
