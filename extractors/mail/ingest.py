@@ -7,7 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zlib import crc32
+
+from isal.isal_zlib import crc32
 
 from commstats.config import MailingListConfig
 from extractors.mail.errors import SourceError
@@ -44,7 +45,7 @@ def _digest(data: bytes) -> int:
     # CRC-32 and length tell identical from different copies of one Message-ID at a quarter of
     # SipHash's cost, and the value is the same in every process (workers, later runs). A false
     # "identical" needs two copies of one Message-ID with equal length and equal CRC (odds ~2**-32
-    # per such pair), which is acceptable for statistics.
+    # per such pair), which is acceptable for statistics. ISA-L's CRC-32 is zlib's, four times faster.
     return (len(data) << 32) | crc32(data)
 
 

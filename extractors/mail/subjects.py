@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # Reply prefixes in the languages mail clients localize them to (Re, Aw, Sv, Antw, Odp, VS, YNT).
 _PREFIX = re.compile(
@@ -54,6 +55,31 @@ def _closing_bracket(s: str) -> int:
 
 
 def _apply_tag(info: SubjectInfo, tag: str) -> None:
+    found = _read_tag(tag)
+    if found is None:
+        return
+    patchish, rfc, resend, version, counter, total = found
+    # A tag with none of these is a list tag ([Xen-devel]) or a topic and says nothing about patches.
+    if not (patchish or counter is not None or (version is not None and resend)):
+        if resend:
+            info.is_resend = True
+        return
+    info.has_patch_tag = True
+    info.is_rfc |= rfc
+    info.is_resend |= resend
+    if version is not None:
+        info.version = version
+    if counter is not None:
+        info.counter, info.total = counter, total
+
+
+_Tag = tuple[bool, bool, bool, int | None, int | None, int | None]
+
+
+@lru_cache(maxsize=4096)
+def _read_tag(tag: str) -> _Tag | None:
+    """(names PATCH or RFC, names RFC, names RESEND, version, counter, total) of one tag; a
+    series repeats its tags (`PATCH v3 2/7`), so each distinct one is read once."""
     version = counter = total = None
     patchish = rfc = resend = False
     for tok in _TOKEN_SPLIT.split(tag.upper()):
@@ -71,18 +97,9 @@ def _apply_tag(info: SubjectInfo, tag: str) -> None:
             version = int(m.group(1))
         elif m := _COUNTER.match(tok):
             counter, total = int(m.group(1)), int(m.group(2))
-    # A tag with none of these is a list tag ([Xen-devel]) or a topic and says nothing about patches.
-    if not (patchish or counter is not None or (version is not None and resend)):
-        if resend:
-            info.is_resend = True
-        return
-    info.has_patch_tag = True
-    info.is_rfc |= rfc
-    info.is_resend |= resend
-    if version is not None:
-        info.version = version
-    if counter is not None:
-        info.counter, info.total = counter, total
+    if not (patchish or rfc or resend or version is not None or counter is not None):
+        return None
+    return patchish, rfc, resend, version, counter, total
 
 
 def parse_subject(subject: str | None) -> SubjectInfo:
