@@ -71,6 +71,21 @@ def test_kvm_ppc_rows_are_unchanged(kvm_ppc: Path) -> None:
     assert digest == KVM_PPC_DIGEST
 
 
+def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
+    kvm_ppc: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # what a source tree nobody compiled runs: the Python references of _patchid.c and _scan.c
+    from extractors.mail import body, headers, patches
+
+    for module in (body, headers, patches):
+        assert module._native is not None
+        monkeypatch.setattr(module, "_native", None)
+    lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(kvm_ppc))
+    digest, counts = rows_digest(iter_list_rows("p", lst, iter_mbox(kvm_ppc)))
+    assert counts == KVM_PPC_COUNTS
+    assert digest == KVM_PPC_DIGEST
+
+
 def test_kvm_ppc_parallel_rows_match_serial(kvm_ppc: Path, tmp_path: Path) -> None:
     lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(kvm_ppc))
     assert rows_digest(iter_mbox_rows_parallel("p", lst, kvm_ppc, block_size=1 << 20)) == (
