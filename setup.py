@@ -1,5 +1,6 @@
-"""The compiled modules of the mail parser: git's patch-id line walk (extractors/mail/_patchid.c)
-and the header and body scans (extractors/mail/_scan.c).
+"""The compiled modules of the mail parser: git's patch-id line walk (extractors/mail/_patchid.c),
+the per-message scans of headers, bodies and dates (_scan.c) and the mbox separator search
+(_mbox.c).
 
 Everything else is declared in pyproject.toml. A machine without a C compiler cannot install
 commstats; the parser itself would run without them (each has a Python reference it falls back
@@ -16,5 +17,6 @@ setup(
             extra_compile_args=["-O2"],
         ),
         Extension("extractors.mail._scan", sources=["extractors/mail/_scan.c"], extra_compile_args=["-O2"]),
+        Extension("extractors.mail._mbox", sources=["extractors/mail/_mbox.c"], extra_compile_args=["-O2"]),
     ]
 )

@@ -1,4 +1,4 @@
-/* The two per-message scans of extractors.mail.parse, in C: header fields and body marks.
+/* The per-message scans of extractors.mail.parse, in C: header fields, body marks, Date values.
  *
  * Each returns exactly what its Python reference computes (headers.extract_headers' fast part,
  * body.scan_body's regex pass); tests compare them on the corpus and on handcrafted quirks. They
@@ -18,9 +18,15 @@
  *     none does; (key start, key end, value start, value end) of each `Xxx-by: value` line before
  *     the first `-- ` signature line; the newline offsets of `The following changes since
  *     commit ` lines.
+ *
+ * canonical_date(value) -> datetime | None
+ *     dates.parse_date for the shape nearly every Date and Received header has
+ *     (`[Day, ]D Mon YYYY HH:MM:SS +ZZZZ`, what dates._FAST matches), as naive UTC; None for any
+ *     other shape or an impossible date, where parse_date goes on with its lenient parsers.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <datetime.h>
 #include <string.h>
 
 typedef struct {
@@ -253,6 +259,108 @@ fail:
     return NULL;
 }
 
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static int is_upper(unsigned char c) { return c >= 'A' && c <= 'Z'; }
+static int is_lower(unsigned char c) { return c >= 'a' && c <= 'z'; }
+
+static int two(const unsigned char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+static const char MONTHS[12][4] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                   "jul", "aug", "sep", "oct", "nov", "dec"};
+
+static PyObject *canonical_date(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    if (!PyArg_ParseTuple(args, "y*", &view))
+        return NULL;
+    const unsigned char *p = view.buf, *end = p + view.len;
+    PyObject *result = NULL;
+    int day, mon = 0, year, hh, mi, ss, zone;
+    /* [ \t]*(?:[A-Z][a-z]{2},[ \t]*)?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2}) */
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (end - p >= 4 && is_upper(p[0]) && is_lower(p[1]) && is_lower(p[2]) && p[3] == ',') {
+        p += 4;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+    }
+    if (end - p >= 2 && is_digit(p[0]) && p[1] == ' ') {
+        day = p[0] - '0';
+        p += 2;
+    } else if (end - p >= 3 && is_digit(p[0]) && is_digit(p[1]) && p[2] == ' ') {
+        day = two(p);
+        p += 3;
+    } else {
+        goto none;
+    }
+    /* Mon YYYY HH:MM:SS +ZZZZ: 23 bytes */
+    if (end - p < 23 || !is_upper(p[0]) || !is_lower(p[1]) || !is_lower(p[2]) || p[3] != ' ')
+        goto none;
+    for (int m = 0; m < 12; m++) {
+        if ((p[0] | 0x20) == MONTHS[m][0] && p[1] == MONTHS[m][1] && p[2] == MONTHS[m][2]) {
+            mon = m + 1;
+            break;
+        }
+    }
+    const unsigned char *q = p + 4;
+    for (int k = 0; k < 4; k++)
+        if (!is_digit(q[k]))
+            goto none;
+    if (q[4] != ' ' || !is_digit(q[5]) || !is_digit(q[6]) || q[7] != ':' || !is_digit(q[8]) ||
+        !is_digit(q[9]) || q[10] != ':' || !is_digit(q[11]) || !is_digit(q[12]) || q[13] != ' ' ||
+        (q[14] != '+' && q[14] != '-') || !is_digit(q[15]) || !is_digit(q[16]) || !is_digit(q[17]) ||
+        !is_digit(q[18]))
+        goto none;
+    year = two(q) * 100 + two(q + 2);
+    /* dates._year for four digits: as written from 1000 on, else a Y2K-bug year counted from 1900 */
+    if (year < 1000)
+        year += 1900;
+    hh = two(q + 5);
+    mi = two(q + 8);
+    ss = two(q + 11);
+    int zh = two(q + 15), zm = two(q + 17);
+    if (mon == 0 || zh > 14 || zm >= 60)
+        goto none;
+    zone = zh * 60 + zm;
+    if (q[14] == '-')
+        zone = -zone;
+    if (ss == 60)
+        ss = 59; /* leap second */
+    PyObject *dt = PyDateTime_FromDateAndTime(year, mon, day, hh, mi, ss, 0);
+    if (dt == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_OverflowError))
+            goto fail;
+        PyErr_Clear();
+        goto none;
+    }
+    if (zone == 0) {
+        result = dt;
+    } else {
+        PyObject *offset = PyDelta_FromDSU(0, zone * 60, 0);
+        if (offset == NULL) {
+            Py_DECREF(dt);
+            goto fail;
+        }
+        result = PyNumber_Subtract(dt, offset);
+        Py_DECREF(dt);
+        Py_DECREF(offset);
+        if (result == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                goto fail;
+            PyErr_Clear();
+            goto none;
+        }
+    }
+    PyBuffer_Release(&view);
+    return result;
+none:
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+fail:
+    PyBuffer_Release(&view);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"header_fields", header_fields, METH_VARARGS,
      "header_fields(head, end) -> dict[str, bytes]: the first occurrence of each header we use, "
@@ -260,6 +368,8 @@ static PyMethodDef methods[] = {
     {"body_marks", body_marks, METH_VARARGS,
      "body_marks(buf, start) -> (git_diff, plus_lines, trailers, pull_lines) of the body after "
      "buf[start]."},
+    {"canonical_date", canonical_date, METH_VARARGS,
+     "canonical_date(value) -> datetime | None: `[Day, ]D Mon YYYY HH:MM:SS +ZZZZ` as naive UTC."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -268,6 +378,9 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {
+    PyDateTime_IMPORT;
+    if (PyDateTimeAPI == NULL)
+        return NULL;
     for (int i = 0; i < N_FIELDS; i++) {
         key_objects[i] = PyUnicode_InternFromString(KEYS[i]);
         if (key_objects[i] == NULL)

@@ -9,6 +9,13 @@ import re
 from datetime import datetime, timedelta
 from email.utils import parsedate_tz
 from functools import lru_cache
+from types import ModuleType
+
+_native: ModuleType | None
+try:  # compiled from _scan.c at install; canonical_date_regex below is the reference
+    from extractors.mail import _scan as _native
+except ImportError:  # a source tree nobody built: the same results, slower
+    _native = None
 
 _MONTHS = {
     m: i
@@ -98,23 +105,31 @@ _FAST = re.compile(
 )
 
 
+def canonical_date_regex(raw: bytes) -> datetime | None:
+    """The canonical shape (_FAST) as naive UTC, else None: what _scan.canonical_date computes."""
+    f = _FAST.match(raw)
+    if f is None:
+        return None
+    day, month, year, hh, mm, ss, sign, zh_raw, zm_raw = f.groups()
+    mon = _MONTHS.get(month.lower())
+    zh, zm = int(zh_raw), int(zm_raw)
+    if mon is None or zh > 14 or zm >= 60:
+        return None
+    zone = zh * 60 + zm
+    return _build(_year(year), mon, int(day), int(hh), int(mm), int(ss), -zone if sign == b"-" else zone)
+
+
+_canonical_date = _native.canonical_date if _native is not None else canonical_date_regex
+
+
 def parse_date(value: bytes | str | None) -> datetime | None:
     """Parse a Date-like header value leniently into naive UTC; None when nothing date-like is found."""
     if not value:
         return None
     raw = value.encode("utf-8", "replace") if isinstance(value, str) else value
-    f = _FAST.match(raw)
-    if f is not None:
-        day, month, year, hh, mm, ss, sign, zh_raw, zm_raw = f.groups()
-        mon = _MONTHS.get(month.lower())
-        zh, zm = int(zh_raw), int(zm_raw)
-        if mon is not None and zh <= 14 and zm < 60:
-            zone = zh * 60 + zm
-            dt = _build(
-                _year(year), mon, int(day), int(hh), int(mm), int(ss), -zone if sign == b"-" else zone
-            )
-            if dt is not None:
-                return dt
+    dt = _canonical_date(raw)
+    if dt is not None:
+        return dt
     m = _RFC_DATE.search(raw)
     if m:
         mon = _MONTHS.get(m.group(2).lower())

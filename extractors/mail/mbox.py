@@ -27,11 +27,18 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
 
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.headers import FIELD_LINE
 from extractors.mail.raw import RawMessage, SourceProblem
+
+_native: ModuleType | None
+try:  # compiled from _mbox.c at install; separators_py below is the reference
+    from extractors.mail import _mbox as _native
+except ImportError:  # a source tree nobody built: the same results, slower
+    _native = None
 
 CHUNK_SIZE = 1 << 20
 ESCAPINGS = ("mboxrd", "mboxo", "none")
@@ -53,6 +60,66 @@ LOOSE_SEPARATOR = re.compile(rb"From \S")
 _FROM = re.compile(b"From ")
 _RD_ESCAPED = re.compile(rb"\n>(>*From )")
 _O_ESCAPED = re.compile(rb"\n>(From )")
+
+
+Separators = tuple[list[tuple[int, int, bool]], int, bool]
+
+
+def separators_py(buf: bytes, scan: int, cur_start: int, eof: bool) -> Separators:
+    """The separators in `buf` after `scan`: ([(i, nl, escaped), ...], next scan, escaped).
+
+    `i` is the newline before a separator's `From `, `nl` the end of its line; `escaped` says the
+    message ending at `i` holds a `>From ` (a candidate for unescaping), the last one the message
+    still open at the end. One scan finds both separator candidates ("\\nFrom ") and escaped lines
+    (">From "), so a message is unescaped only when it holds one, without a second pass over its
+    bytes. The scan stops where a decision needs bytes not read yet (`eof` false). _mbox.c
+    computes the same in C."""
+    found: list[tuple[int, int, bool]] = []
+    escaped = False
+    while True:
+        hit = _FROM.search(buf, scan + 1)
+        if hit is None:
+            return found, max(cur_start, len(buf) - 6), escaped
+        f = hit.start()
+        i = f - 1  # the "\n" of "\nFrom " for a separator candidate; always >= scan >= cur_start
+        if buf[i] != 0x0A:
+            if buf[i] == 0x3E:
+                escaped = True
+            scan = f
+            continue
+        # i == 0 only right after compaction, where the byte before was a line end.
+        blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
+        nl = buf.find(b"\n", i + 1)
+        if nl < 0:
+            if not eof:
+                return found, i, escaped
+            nl = len(buf)
+        line = buf[i + 1 : nl].rstrip(b"\r")
+        if blank and STRICT_SEPARATOR.match(line):
+            ok = True
+        elif LOOSE_SEPARATOR.match(line) and (blank or STRICT_SEPARATOR.match(line)):
+            nl2 = buf.find(b"\n", nl + 1)
+            if nl2 < 0 and not eof:
+                return found, i, escaped
+            ok = FIELD_LINE.match(buf, nl + 1, nl2 if nl2 >= 0 else len(buf)) is not None
+        else:
+            ok = False
+        if not ok:
+            scan = i + 1
+            continue
+        found.append((i, nl, escaped))
+        escaped = False
+        cur_start = min(nl + 1, len(buf))
+        scan = cur_start
+
+
+def _separators_c(buf: bytes, scan: int, cur_start: int, eof: bool) -> Separators:
+    return _native.separators(  # type: ignore[union-attr, no-any-return]
+        buf, scan, cur_start, eof, STRICT_SEPARATOR.match, LOOSE_SEPARATOR.match, FIELD_LINE.match
+    )
+
+
+_separators = _separators_c if _native is not None else separators_py
 
 
 def unescape(data: bytes, escaping: str = "mboxrd") -> bytes:
@@ -152,50 +219,18 @@ def iter_mbox_stream(
             scan = cur_start
             started = True
 
-        while True:
-            # One scan finds both separator candidates ("\nFrom ") and escaped lines (">From "), so
-            # a message is unescaped only when it holds one, without a second pass over its bytes.
-            found = _FROM.search(buf, scan + 1)
-            if found is None:
-                scan = max(cur_start, len(buf) - 6)
-                break
-            f = found.start()
-            i = f - 1  # the "\n" of "\nFrom " for a separator candidate; always >= scan >= cur_start
-            if buf[i] != 0x0A:
-                if buf[i] == 0x3E:
-                    escaped = True
-                scan = f
-                continue
-            # i == 0 only right after compaction, where the byte before was a line end.
-            blank = i == 0 or buf[i - 1] == 0x0A or (buf[i - 1] == 0x0D and i >= 2 and buf[i - 2] == 0x0A)
-            nl = buf.find(b"\n", i + 1)
-            if nl < 0:
-                if not eof:
-                    scan = i
-                    break
-                nl = len(buf)
-            line = buf[i + 1 : nl].rstrip(b"\r")
-            if blank and STRICT_SEPARATOR.match(line):
-                ok = True
-            elif LOOSE_SEPARATOR.match(line) and (blank or STRICT_SEPARATOR.match(line)):
-                nl2 = buf.find(b"\n", nl + 1)
-                if nl2 < 0 and not eof:
-                    scan = i
-                    break
-                ok = FIELD_LINE.match(buf, nl + 1, nl2 if nl2 >= 0 else len(buf)) is not None
-            else:
-                ok = False
-            if not ok:
-                scan = i + 1
-                continue
+        found, scan, tail_escaped = _separators(buf, scan, cur_start, eof)
+        for i, nl, message_escaped in found:
             end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
             data = buf[cur_start : max(end, cur_start)]
-            yield RawMessage(unescape(data, escaping) if escaped else data, f"{name}:{cur_loc}", cur_from)
+            if escaped or message_escaped:
+                data = unescape(data, escaping)
+            yield RawMessage(data, f"{name}:{cur_loc}", cur_from)
             escaped = False
-            cur_from = line
+            cur_from = buf[i + 1 : nl].rstrip(b"\r")
             cur_loc = base + i + 1
             cur_start = min(nl + 1, len(buf))
-            scan = cur_start
+        escaped = escaped or tail_escaped
         # Drop what has been yielded: memory holds one message plus one chunk.
         if cur_start > 0 and started:
             buf = buf[cur_start:]

@@ -1,6 +1,7 @@
-"""The compiled header and body scans (_scan.c) against their Python references
-(headers.common_fields, body.scan_body_regex): every message of the real corpus, handcrafted
-quirks, and seeded random line soups."""
+"""The compiled scans against their Python references: header fields, body marks and Date values
+(_scan.c; headers.common_fields, body.scan_body_regex, dates.canonical_date_regex) and the mbox
+separator search (_mbox.c; mbox.separators_py), on every message of the real corpus, handcrafted
+quirks and seeded random input."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from extractors.mail import body, headers
+from extractors.mail import body, headers, mbox
 from extractors.mail.body import scan_body, scan_body_regex
+from extractors.mail.dates import canonical_date_regex
 from extractors.mail.headers import common_fields, extract_headers
 from extractors.mail.mbox import iter_mbox
 from extractors.mail.raw import RawMessage
@@ -46,7 +48,8 @@ def _check_message(data: bytes) -> None:
 
 def test_the_compiled_scans_are_built() -> None:
     assert native is not None, "extractors/mail/_scan.c was not compiled: run `pip install -e .`"
-    assert body._native is native
+    assert mbox._native is not None, "extractors/mail/_mbox.c was not compiled: run `pip install -e .`"
+    assert body._native is native and mbox._separators is mbox._separators_c
 
 
 def test_every_corpus_message_scans_the_same() -> None:
@@ -193,3 +196,131 @@ def test_random_line_soups_scan_the_same() -> None:
 def test_a_missing_essential_header_is_found_in_any_spelling(tmp_path: Path) -> None:
     h = extract_headers(b"SUBJECT: s\nfrom: a@x\n folded\nDATE: d\n\nbody")
     assert h == {"subject": b"s", "from": b"a@x folded", "date": b"d"}
+
+
+# ---- Date values: _scan.canonical_date against dates.canonical_date_regex -----------------------
+
+
+def _same_date(value: bytes) -> None:
+    assert native is not None
+    assert native.canonical_date(value) == canonical_date_regex(value), value
+
+
+DATES = [
+    b"Mon, 29 Apr 2019 11:24:03 +1000",
+    b"29 Apr 2019 11:24:03 -0700",
+    b" \tTue,\t2 Jan 2024 00:00:00 +0000 (UTC)",
+    b"Tue,2 Jan 2024 00:00:00 -0000",
+    b"Sat, 31 Dec 2016 23:59:60 +0000",  # leap second
+    b"Sun, 30 Feb 2020 10:00:00 +0000",  # no such day
+    b"Sun, 0 Feb 2020 10:00:00 +0000",
+    b"Mon, 1 Foo 2020 10:00:00 +0000",  # no such month
+    b"Mon, 1 JAN 2020 10:00:00 +0000",
+    b"Mon, 1 Jan 0099 10:00:00 +0000",  # a Y2K-bug year
+    b"Mon, 1 Jan 0001 00:10:00 +0100",  # 1901, shifted to UTC
+    b"Fri, 31 Dec 9999 23:59:00 -1400",  # after datetime.max once shifted to UTC
+    b"Mon, 1 Jan 2020 24:00:00 +0000",
+    b"Mon, 1 Jan 2020 10:61:00 +0000",
+    b"Mon, 1 Jan 2020 10:00:00 +1500",  # impossible zone
+    b"Mon, 1 Jan 2020 10:00:00 +0160",
+    b"Mon, 1 Jan 2020 10:00:00 +01",
+    b"Mon, 1 Jan 20 10:00:00 +0000",  # two-digit year: not the canonical shape
+    b"Mon, 123 Jan 2020 10:00:00 +0000",
+    b"Mon, 01 Jan 2020 10:00:00 GMT",
+    b"Mon Jan  1 00:00:00 2001",
+    b"",
+    b"12",
+]
+
+
+@pytest.mark.parametrize("value", DATES)
+def test_date_quirks_parse_the_same(value: bytes) -> None:
+    _same_date(value)
+
+
+def test_date_quirks_are_not_vacuous() -> None:
+    from datetime import datetime
+
+    assert native is not None
+    assert native.canonical_date(DATES[0]) == datetime(2019, 4, 29, 1, 24, 3)
+    assert native.canonical_date(DATES[4]) == datetime(2016, 12, 31, 23, 59, 59)
+    assert native.canonical_date(DATES[9]) == datetime(1999, 1, 1, 10, 0)
+    assert native.canonical_date(DATES[10]) == datetime(1900, 12, 31, 23, 10)
+    assert native.canonical_date(DATES[5]) is None and native.canonical_date(DATES[11]) is None
+
+
+def test_random_dates_parse_the_same() -> None:
+    rng = random.Random(20261204)
+    alphabet = b"0123456789 ,:+-\tJanFebMonZ"
+    for _ in range(5000):
+        value = bytearray(rng.choice(DATES[:12]))
+        for _ in range(rng.randint(0, 3)):
+            if value:
+                value[rng.randrange(len(value))] = rng.choice(alphabet)
+        _same_date(bytes(value))
+
+
+def test_every_corpus_date_parses_the_same() -> None:
+    if not (MAIL / "INDEX.csv").is_file():
+        pytest.skip(f"real mail corpus not found at {MAIL.resolve()} (it sits beside the checkout)")
+    parsed = 0
+    for r in csv.DictReader((MAIL / "INDEX.csv").open(encoding="utf-8")):
+        if not r["messages"] or r["file"].endswith(".zip"):
+            continue
+        for item in iter_mbox(MAIL / r["file"]):
+            if not isinstance(item, RawMessage):
+                continue
+            blank = item.data.find(b"\n\n")
+            h = extract_headers(item.data, len(item.data) if blank < 0 else blank + 1)
+            for value in (h.get("date"), (h.get("received") or b"").rpartition(b";")[2]):
+                if value:
+                    _same_date(value)
+                    parsed += native.canonical_date(value) is not None  # type: ignore[union-attr]
+    assert parsed > 14_000
+
+
+# ---- mbox separators: _mbox.separators against mbox.separators_py ------------------------------
+
+SEPARATOR_LINES = [
+    b"From jane@example.com Mon Jan  1 00:00:00 2001",
+    b"From git@z Thu Jan  1 00:00:00 1970",
+    b"From jdoe at example.com  Sun, 13 Jun 1999 02:28:09 -0400",
+    b"From A",
+    b"From ",
+    b"From: Jane <jane@example.com>",
+    b"Subject: s",
+    b">From the start",
+    b">>From deeper",
+    b"text From inside",
+    b"",
+    b"\r",
+    b"body",
+]
+
+
+def test_random_mboxes_split_the_same() -> None:
+    rng = random.Random(20261204)
+    for _ in range(4000):
+        lines = [rng.choice(SEPARATOR_LINES) for _ in range(rng.randint(1, 16))]
+        buf = b"\n".join(lines) + rng.choice([b"", b"\n", b"\r\n"])
+        cur_start = rng.randint(0, len(buf))
+        scan = rng.randint(cur_start, len(buf))
+        for eof in (False, True):
+            expected = mbox.separators_py(buf, scan, cur_start, eof)
+            assert mbox._separators_c(buf, scan, cur_start, eof) == expected, (buf, scan, cur_start, eof)
+
+
+def test_every_corpus_mbox_splits_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (MAIL / "INDEX.csv").is_file():
+        pytest.skip(f"real mail corpus not found at {MAIL.resolve()} (it sits beside the checkout)")
+    files = [
+        MAIL / r["file"]
+        for r in csv.DictReader((MAIL / "INDEX.csv").open(encoding="utf-8"))
+        if r["messages"] and not r["file"].endswith(".zip")
+    ]
+    # small chunks: separators and escaped lines often straddle a chunk boundary
+    with_c = [list(iter_mbox(f, chunk_size=4096)) for f in files]
+    monkeypatch.setattr(mbox, "_separators", mbox.separators_py)
+    with_python = [list(iter_mbox(f, chunk_size=4096)) for f in files]
+    assert with_c == with_python
+    assert sum(len(m) for m in with_c) > 30_000

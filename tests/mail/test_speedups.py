@@ -75,11 +75,13 @@ def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
     kvm_ppc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what a source tree nobody compiled runs: the Python references of _patchid.c and _scan.c
-    from extractors.mail import body, headers, patches
+    from extractors.mail import body, dates, headers, mbox, patches
 
     for module in (body, headers, patches):
         assert module._native is not None
         monkeypatch.setattr(module, "_native", None)
+    monkeypatch.setattr(dates, "_canonical_date", dates.canonical_date_regex)
+    monkeypatch.setattr(mbox, "_separators", mbox.separators_py)
     lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(kvm_ppc))
     digest, counts = rows_digest(iter_list_rows("p", lst, iter_mbox(kvm_ppc)))
     assert counts == KVM_PPC_COUNTS
