@@ -26,15 +26,15 @@ Targets: ours >= 5x faster than stdlib mailbox and <= 3x the decompression floor
 Measured on the default archive (2 cores, otherwise idle; best of 7 by CPU):
 
     approach                                      wall s best wall   cpu s  msg/s (cpu)  peak RSS MB
-    gzip read in 1 MiB chunks (floor)               0.14      0.14    0.14       43,702         18.3
-    isal.igzip read in 1 MiB chunks                 0.07      0.07    0.07       88,823         18.9
-    stdlib mailbox.mbox, same 9 headers (raw file)  1.62      1.62    1.62        3,691         18.9
-    iter_mbox + parse to rows (incl. dedup)         0.37      0.37    0.37       16,211         41.5
-    same rows, 2 worker processes (cpu: all)        0.29      0.29    0.52       11,497         45.5
+    gzip read in 1 MiB chunks (floor)               0.13      0.13    0.13       44,274         18.3
+    isal.igzip read in 1 MiB chunks                 0.07      0.07    0.07       89,124         18.9
+    stdlib mailbox.mbox, same 9 headers (raw file)  1.63      1.63    1.63        3,651         19.0
+    iter_mbox + parse to rows (incl. dedup)         0.32      0.32    0.32       18,503         41.7
+    same rows, 2 worker processes (cpu: all)        0.26      0.26    0.46       12,874         45.4
 
-Two workers (the default) by best wall: stdlib/ours 5.5x (target >= 5x: met), ours/floor 2.1x
-(target <= 3x: met). One process: stdlib/ours 4.4x, ours/floor 2.7x. With other jobs on the
-machine the two-worker wall time approaches its CPU time.
+Two workers (the default) by best wall: stdlib/ours 6.3x (target >= 5x: met), ours/floor 1.9x
+(target <= 3x: met). One process: stdlib/ours 5.1x, ours/floor 2.4x (both met). With other jobs
+on the machine the two-worker wall time approaches its CPU time.
 """
 
 from __future__ import annotations
