@@ -161,3 +161,30 @@ def test_deleting_a_message_deletes_its_digest(tmp_path: Path) -> None:
         ("msg0@example.com", "other@example.com"),
         ("msg1@example.com", "person1@example.com"),
     ]
+
+
+def test_stored_messages_are_read_only_when_something_is_new(tmp_path: Path, monkeypatch: Any) -> None:
+    from extractors.mail import incremental
+
+    loads: list[str] = []
+    real = incremental.load_known
+
+    def counting(warehouse: Any, project: str, list_name: str) -> Any:
+        loads.append(list_name)
+        return real(warehouse, project, list_name)
+
+    monkeypatch.setattr(incremental, "load_known", counting)
+    root = tmp_path / "inbox"
+    e0 = Epoch(root / "git" / "0.git")
+    e0.add(message(0))
+    lst = MailingListConfig(name="devel", kind="public-inbox", path=root)
+    wh, cache = tmp_path / "wh.duckdb", tmp_path / "cache"
+    ingest_mailing_list(wh, "proj", lst, cache)
+    assert loads == ["devel"]
+    before = tables(wh)
+    ingest_mailing_list(wh, "proj", lst, cache)  # nothing new: the stored IDs are not needed
+    assert loads == ["devel"] and tables(wh) == before
+    e0.add(reply(0, "Another message."))  # new, under a stored Message-ID: they are needed now
+    ingest_mailing_list(wh, "proj", lst, cache)
+    assert loads == ["devel", "devel"]
+    assert [m for m, _ in messages(wh)] == ["msg0@example.com", "msg0@example.com#dup1"]
