@@ -2,8 +2,9 @@
 
 Patch detection (`has_diff`), the signature cut (`signature_cut`), trailer lines (`find_trailers`)
 and the pull-request marker (`is_pull_request`) each used to scan the whole body; on a kernel list
-the bodies are mostly diffs, and every extra pass over them costs about as much as the regex pass
-that does all four at once. The results are exactly those of the separate functions:
+the bodies are mostly diffs, and every extra pass over them costs about as much as the one pass
+that does all four at once: _scan.body_marks in C, or the regex `_MARKS` where the module was not
+built (scan_body_regex, the reference). The results are exactly those of the separate functions:
 
 - every alternative starts at a line start (a literal newline, which the regex engine skips to)
   and consumes no newline but its own, so no match hides another one;

@@ -1,8 +1,8 @@
 """Splitting a message into header block and body, and pulling out the headers we use.
 
-Scanning uses compiled byte regexes anchored on a literal newline: the engine jumps from newline
-to newline instead of trying every offset. Header names are matched in their usual spellings
-first; a message missing one of the essential headers gets a second, case-insensitive scan so an
+The usual spellings of the header names are found in one walk over the header lines
+(_scan.header_fields in C; common_fields, with byte regexes anchored on a literal newline, is its
+reference and the fallback where the module was not built); a message missing one of the essential headers gets a second, case-insensitive scan so an
 odd spelling (`FROM:`, `Message-id:`) is never missed.
 """
 
