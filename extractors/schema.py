@@ -16,7 +16,14 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("list_name", "VARCHAR"),
         ("message_id", "VARCHAR"),  # without angle brackets, case preserved
         ("from_name", "VARCHAR"),
-        ("from_address", "VARCHAR"),  # parsed, de-obfuscated, lower case
+        ("from_address", "VARCHAR"),  # parsed, de-obfuscated, lower case; the raw value
+        #                               lower-cased when it holds no address
+        # Reply-To and X-Original-From, parsed like From: where a list rewrote From for DMARC
+        # (`"Jane via Xen-devel" <list address>`) they hold the real sender
+        ("reply_to_name", "VARCHAR"),
+        ("reply_to_address", "VARCHAR"),
+        ("original_from_name", "VARCHAR"),
+        ("original_from_address", "VARCHAR"),
         ("sent_at", "TIMESTAMP"),  # UTC
         ("date_source", "VARCHAR"),  # header | from_line | received | none
         ("date_header", "VARCHAR"),  # the raw Date header as found
@@ -46,6 +53,14 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("address", "VARCHAR"),  # lower case; null when the value holds none
         ("raw_value", "VARCHAR"),
         ("position", "INTEGER"),  # 0-based order among the message's trailers
+    ],
+    "list_addresses": [
+        # the addresses of each configured mailing list (posting address and its -bounces,
+        # -owner and -request variants), flagged as list addresses, never people
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("address", "VARCHAR"),  # lower case
+        ("kind", "VARCHAR"),  # posting | bounces | owner | request
     ],
     "mail_quarantine": [
         ("project", "VARCHAR"),
@@ -180,5 +195,9 @@ def create_table_sql(table: str) -> str:
 
 def ensure_raw_tables(con) -> None:  # con: duckdb.DuckDBPyConnection
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-    for table in RAW_TABLES:
+    for table, columns in RAW_TABLES.items():
         con.execute(create_table_sql(table))
+        # a warehouse written before a column existed gains it (NULL in its old rows), so a
+        # later load can insert every column
+        for name, typ in columns:
+            con.execute(f'ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN IF NOT EXISTS "{name}" {typ}')
