@@ -179,7 +179,7 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
 # The columns that say which source a row belongs to: a load replaces exactly these rows.
 MAIL_OWNER = ("project", "list_name")
 GIT_OWNER = ("project", "repository")
-MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
+MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues", "list_addresses")
 # Per-list bookkeeping of incremental sources, published next to MAIL_TABLES.
 MAIL_STATE_TABLE = "mail_source_state"
 MAIL_DELETIONS_TABLE = "mail_deletions"

@@ -14,6 +14,7 @@ from isal.isal_zlib import crc32
 
 from commstats.config import MailingListConfig
 from extractors.mail.errors import SourceError
+from extractors.mail.lists import list_address_rows
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.sources import SOURCES, get_source, mbox_files
@@ -291,6 +292,9 @@ def ingest_mailing_list(
     owner = {"project": project, "list_name": lst.name}
     spool = Spool()
     try:
+        # the list's own addresses, from the config: replaced with the list's other rows
+        for table, row in list_address_rows(project, lst):
+            spool.add(table, row)
         if book is not None:
             messages = book.divert(messages, spool, deleted_message_id)
         count = 0
