@@ -14,6 +14,10 @@ another time zone, and the scrubbed-attachment link rewritten from
 from __future__ import annotations
 
 import gzip
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -22,6 +26,8 @@ import pytest
 from commstats.config import MailingListConfig
 from extractors.mail import parallel
 from extractors.mail.ingest import ingest_mailing_list
+from extractors.identities.build import ingest_identities
+from tests.dbt_helpers import DBT_DIR, query
 from tests.mail_sources.inbox_builder import Epoch
 
 N_ATTACHED = 6  # messages with a scrubbed attachment: the copy's bytes differ
@@ -112,6 +118,30 @@ def test_one_run(tmp_path: Path) -> None:
     # run again: the list's rows are replaced, the same numbers
     ingest_mailing_list(wh, "p", lst, tmp_path / "cache")
     assert _counts(wh) == counts
+    # marts.data_quality counts the skipped copies next to the messages
+    ingest_identities(wh, [], [], [], [])
+    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(wh)}
+    target = tmp_path / "target"
+    cmd = [
+        str(Path(sys.executable).with_name("dbt")),
+        "build",
+        "--select",
+        "+data_quality",
+        "--indirect-selection",
+        "cautious",
+    ]
+    cmd += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--vars", json.dumps({})]
+    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    quality = dict(
+        query(wh, "select \"check\", count from marts.data_quality where project = 'p' and source = 'mail'")
+    )
+    assert quality["messages"] == _distinct() + REUSED
+    assert quality["duplicate_copy"] == N_ATTACHED
+    assert quality["duplicate_identical"] == N_PLAIN
+    assert quality["duplicate_message_id"] == REUSED
+    assert quality["quarantined"] == GARBAGE
 
 
 def test_parse_workers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
