@@ -221,7 +221,13 @@ def dedup_rows(
     def issue(message_id: str, loc: str, check: str, detail: str) -> tuple[str, dict[str, Any]]:
         return (
             "mail_issues",
-            {**owner, "message_id": message_id, "source_location": loc, "check_name": check, "detail": detail},
+            {
+                **owner,
+                "message_id": message_id,
+                "source_location": loc,
+                "check_name": check,
+                "detail": detail,
+            },
         )
 
     def renamed(mid: str, new_id: str, loc: str, rows: list[tuple[str, dict[str, Any]]]) -> Iterator[Any]:

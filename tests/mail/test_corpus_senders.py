@@ -5,6 +5,7 @@ extractors, with the stdlib `mailbox` and `email` packages."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import mailbox
@@ -38,10 +39,8 @@ def _address(value: str | None) -> tuple[str, str] | None:
     if not pairs:
         return None
     name, addr = pairs[0]
-    try:
+    with contextlib.suppress(Exception):  # an undecodable name: the address is what matters here
         name = str(make_header(decode_header(name)))
-    except Exception:  # undecodable name: the address is what matters here
-        pass
     return name, addr.strip().lower()
 
 

@@ -24,9 +24,9 @@ import duckdb
 import pytest
 
 from commstats.config import MailingListConfig
+from extractors.identities.build import ingest_identities
 from extractors.mail import parallel
 from extractors.mail.ingest import ingest_mailing_list
-from extractors.identities.build import ingest_identities
 from tests.dbt_helpers import DBT_DIR, query
 from tests.mail_sources.inbox_builder import Epoch
 
