@@ -118,7 +118,8 @@ def test_virtualization_config_names_the_list_addresses() -> None:
 
 def _defect2_mbox(path: Path) -> None:
     """Two messages from `"X via P1-devel" <list>` with the sender in Reply-To (Erin, Frank), one
-    whose only Reply-To is the list itself (no sender), one from Carol."""
+    whose only Reply-To is the list itself (no sender), one from Carol, and one from Erin again
+    recovered from X-Original-From."""
 
     def one(n: int, sender: str, extra: str = "") -> bytes:
         return (
@@ -138,6 +139,12 @@ def _defect2_mbox(path: Path) -> None:
         + one(2, f'"Frank via P1-devel" <{LIST}>', "Reply-To: Frank <frank@example.com>")
         + one(3, f'"Ghost via P1-devel" <{LIST}>', f"Reply-To: <{LIST}>")
         + one(4, "Carol <carol@example.org>")
+        # X-Original-From wins over a Reply-To that names the list
+        + one(
+            5,
+            f'"Erin Example via P1-devel" <{LIST}>',
+            f"Reply-To: <{LIST}>\nX-Original-From: <erin@example.net>",
+        )
     )
 
 
@@ -179,8 +186,10 @@ def test_list_rewritten_senders_are_recovered(tmp_path: Path, configured: bool) 
         ("m2@example.org", "frank@example.com", "Frank", LIST, "reply-to"),
         ("m3@example.org", None, None, LIST, "none"),
         ("m4@example.org", "carol@example.org", "Carol", "carol@example.org", "from"),
+        ("m5@example.org", "erin@example.net", "Erin Example", LIST, "x-original-from"),
     ]
-    # correspondents: distinct people (not bots) who sent a message -> Erin, Frank, Carol
+    # correspondents: distinct people (not bots) who sent a message -> Erin, Frank, Carol (the
+    # issue's defect 2: 3, where the list address used to be a fourth)
     people = query(
         wh,
         "select distinct r.person_id from staging.stg_raw__mail_messages m "
@@ -200,3 +209,20 @@ def test_list_rewritten_senders_are_recovered(tmp_path: Path, configured: bool) 
         assert kinds == [(a, k) for a, k in sorted(list_addresses(LIST))]
     else:
         assert kinds == [(LIST, "dmarc-rewrite")]
+
+
+def test_list_addresses_are_replaced_with_the_list(tmp_path: Path) -> None:
+    box = tmp_path / "p1.mbox"
+    _defect2_mbox(box)
+    wh = tmp_path / "wh.duckdb"
+    lst = MailingListConfig(name="p1-devel", path=box, addresses=[LIST])
+    assert ingest_mailing_list(wh, "p1", lst, tmp_path / "cache")["list_addresses"] == 4
+    assert ingest_mailing_list(wh, "p1", lst, tmp_path / "cache")["list_addresses"] == 4
+    other = lst.model_copy(update={"addresses": ["p1@example.org"]})
+    assert ingest_mailing_list(wh, "p1", other, tmp_path / "cache")["list_addresses"] == 4
+    assert query(wh, "select address from raw.list_addresses order by 1") == [
+        ("p1-bounces@example.org",),
+        ("p1-owner@example.org",),
+        ("p1-request@example.org",),
+        ("p1@example.org",),
+    ]
