@@ -76,6 +76,7 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("message_id", "VARCHAR"),
         ("source_location", "VARCHAR"),
         ("check_name", "VARCHAR"),  # missing_message_id | duplicate_message_id | duplicate_identical
+        #                             | duplicate_copy (same Message-ID, From and Date, other bytes)
         #                             | date_from_line | date_received | date_missing | bad_charset
         ("detail", "VARCHAR"),
     ],
