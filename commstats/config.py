@@ -7,12 +7,21 @@ Relative paths in the file are relative to the file itself.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "communities.yaml"
@@ -28,6 +37,18 @@ class _Strict(BaseModel):
 
 MailKind = Literal["mbox", "maildir", "public-inbox", "http-archive", "nntp"]
 
+_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+def _list_address(value: str) -> str:
+    address = value.strip().lower()
+    if not _ADDRESS.match(address):
+        raise ValueError(f"'{value}' is not an e-mail address (want e.g. kvm@vger.kernel.org)")
+    return address
+
+
+ListAddress = Annotated[str, AfterValidator(_list_address)]
+
 
 class MailingListConfig(_Strict):
     name: str = Field(min_length=1)
@@ -37,6 +58,9 @@ class MailingListConfig(_Strict):
     since: date | None = None  # http-archive / nntp: first month or day to read
     until: date | None = None
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    # the list's own posting addresses (its -bounces, -owner and -request variants are derived):
+    # never a person, and a From rewritten to one of them for DMARC is not the sender
+    addresses: list[ListAddress] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_location(self) -> MailingListConfig:

@@ -16,7 +16,14 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("list_name", "VARCHAR"),
         ("message_id", "VARCHAR"),  # without angle brackets, case preserved
         ("from_name", "VARCHAR"),
-        ("from_address", "VARCHAR"),  # parsed, de-obfuscated, lower case
+        ("from_address", "VARCHAR"),  # parsed, de-obfuscated, lower case; the raw value
+        #                               lower-cased when it holds no address
+        # Reply-To and X-Original-From, parsed like From: where a list rewrote From for DMARC
+        # (`"Jane via Xen-devel" <list address>`) they hold the real sender
+        ("reply_to_name", "VARCHAR"),
+        ("reply_to_address", "VARCHAR"),
+        ("original_from_name", "VARCHAR"),
+        ("original_from_address", "VARCHAR"),
         ("sent_at", "TIMESTAMP"),  # UTC
         ("date_source", "VARCHAR"),  # header | from_line | received | none
         ("date_header", "VARCHAR"),  # the raw Date header as found
@@ -47,6 +54,14 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("raw_value", "VARCHAR"),
         ("position", "INTEGER"),  # 0-based order among the message's trailers
     ],
+    "list_addresses": [
+        # the addresses of each configured mailing list (posting address and its -bounces,
+        # -owner and -request variants), flagged as list addresses, never people
+        ("project", "VARCHAR"),
+        ("list_name", "VARCHAR"),
+        ("address", "VARCHAR"),  # lower case
+        ("kind", "VARCHAR"),  # posting | bounces | owner | request
+    ],
     "mail_quarantine": [
         ("project", "VARCHAR"),
         ("list_name", "VARCHAR"),
@@ -61,6 +76,7 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("message_id", "VARCHAR"),
         ("source_location", "VARCHAR"),
         ("check_name", "VARCHAR"),  # missing_message_id | duplicate_message_id | duplicate_identical
+        #                             | duplicate_copy (same Message-ID, From and Date, other bytes)
         #                             | date_from_line | date_received | date_missing | bad_charset
         ("detail", "VARCHAR"),
     ],
@@ -164,7 +180,7 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
 # The columns that say which source a row belongs to: a load replaces exactly these rows.
 MAIL_OWNER = ("project", "list_name")
 GIT_OWNER = ("project", "repository")
-MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
+MAIL_TABLES = ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues", "list_addresses")
 # Per-list bookkeeping of incremental sources, published next to MAIL_TABLES.
 MAIL_STATE_TABLE = "mail_source_state"
 MAIL_DELETIONS_TABLE = "mail_deletions"
@@ -180,5 +196,9 @@ def create_table_sql(table: str) -> str:
 
 def ensure_raw_tables(con) -> None:  # con: duckdb.DuckDBPyConnection
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-    for table in RAW_TABLES:
+    for table, columns in RAW_TABLES.items():
         con.execute(create_table_sql(table))
+        # a warehouse written before a column existed gains it (NULL in its old rows), so a
+        # later load can insert every column
+        for name, typ in columns:
+            con.execute(f'ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN IF NOT EXISTS "{name}" {typ}')

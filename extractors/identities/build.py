@@ -18,7 +18,7 @@ from extractors.schema import IDENTITY_TABLES
 
 # every column of the raw tables that holds an address someone may be counted under
 _ADDRESS_COLUMNS = {
-    "mail_messages": ("from_address",),
+    "mail_messages": ("from_address", "reply_to_address", "original_from_address"),
     "mail_trailers": ("address",),
     "git_commits": ("author_address", "committer_address"),
     "git_trailers": ("address",),

@@ -9,8 +9,9 @@
  * header_fields(head, end) -> dict[str, bytes]
  *     The first occurrence of each header extract_headers looks for by its usual spelling (From,
  *     Date, Subject, Message-ID/Message-Id, In-Reply-To, References, Content-Type,
- *     Content-Transfer-Encoding, Received) in head[:end], keyed by its lower-case name, the value
- *     unfolded (newlines removed) as `\nName[ \t]*:[ \t]*(value with continuation lines)` reads it.
+ *     Content-Transfer-Encoding, Received, Reply-To/Reply-to, X-Original-From) in head[:end],
+ *     keyed by its lower-case name, the value unfolded (newlines removed) as
+ *     `\nName[ \t]*:[ \t]*(value with continuation lines)` reads it.
  *
  * body_marks(buf, start) -> (git_diff, plus_lines, trailers, pull_lines)
  *     The lines of buf[start:] (buf[start] is a newline) that body._MARKS matches, as scan_body
@@ -35,11 +36,14 @@ typedef struct {
     int slot;
 } Field;
 
-enum { F_FROM, F_DATE, F_SUBJECT, F_MESSAGE_ID, F_IN_REPLY_TO, F_REFERENCES, F_CONTENT_TYPE, F_CTE, F_RECEIVED, N_FIELDS };
+enum {
+    F_FROM, F_DATE, F_SUBJECT, F_MESSAGE_ID, F_IN_REPLY_TO, F_REFERENCES, F_CONTENT_TYPE, F_CTE,
+    F_RECEIVED, F_REPLY_TO, F_ORIGINAL_FROM, N_FIELDS
+};
 
 static const char *const KEYS[N_FIELDS] = {
     "from", "date", "subject", "message-id", "in-reply-to", "references", "content-type",
-    "content-transfer-encoding", "received",
+    "content-transfer-encoding", "received", "reply-to", "x-original-from",
 };
 
 /* Spellings extract_headers matches case-sensitively, by first letter. */
@@ -54,6 +58,9 @@ static const Field FIELDS[] = {
     {"Content-Type", 12, F_CONTENT_TYPE},
     {"Content-Transfer-Encoding", 25, F_CTE},
     {"Received", 8, F_RECEIVED},
+    {"Reply-To", 8, F_REPLY_TO},
+    {"Reply-to", 8, F_REPLY_TO},
+    {"X-Original-From", 15, F_ORIGINAL_FROM},
 };
 #define N_SPELLINGS (sizeof(FIELDS) / sizeof(FIELDS[0]))
 
@@ -63,7 +70,7 @@ static PyObject *key_objects[N_FIELDS];
  * value starts; -1 if the line is not one of ours. */
 static int match_field(const unsigned char *p, const unsigned char *end, const unsigned char **value) {
     unsigned char c = *p;
-    if (c != 'F' && c != 'D' && c != 'S' && c != 'M' && c != 'I' && c != 'R' && c != 'C')
+    if (c != 'F' && c != 'D' && c != 'S' && c != 'M' && c != 'I' && c != 'R' && c != 'C' && c != 'X')
         return -1;
     for (size_t i = 0; i < N_SPELLINGS; i++) {
         const Field *f = &FIELDS[i];

@@ -18,6 +18,9 @@ _OBFUSCATED_DOT = re.compile(r"(?<=\w)(?:\s+dot\s+|\s*\(dot\)\s*|\s*\[dot\]\s*|\
 _NAME_ANGLE = re.compile(r'\s*"?([^"<>]*?)"?\s*<\s*([^<>\s@]+@[^<>\s@]+?)\s*>\s*$')
 _BARE = re.compile(r"\s*<?([^\s<>()\"@,;]+@[^\s<>()\"@,;]+?)>?\s*(?:\(([^()]*)\))?\s*$")
 _WS = re.compile(r"\s+")
+_MESSY = re.compile(r"[\s\"<>()]")
+_BRACKETED = re.compile(r"<[^<>]*>?")  # what is left of `<Name addr>` once the address is cut
+_ANGLE_PART = re.compile(r"<([^<>]*)>")
 # Any address inside free text (trailer values such as `Jane Doe jane@example.com # v5.4+`).
 ADDRESS_IN_TEXT = re.compile(r"<?([\w.+\-=/'!#$%&*?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)+)>?")
 
@@ -51,10 +54,28 @@ def parse_address(value: str | None) -> tuple[str | None, str | None]:
     if m:
         return _clean_name(m.group(2)), m.group(1).lower()
     name, addr = parseaddr(value)
-    if addr and "@" in addr:
-        return _clean_name(name), addr.strip().lower()
+    addr = addr.strip()
+    # parseaddr glues words together when the value is not RFC 5322 (`Jane Doe jane@x.org` gives
+    # the whole string, `jane@x.org Jane` gives `jane@x.orgJane`): trust it only when its address
+    # is one clean token that the value holds as written
+    if "@" in addr and not _MESSY.search(addr) and addr in value:
+        return _clean_name(name), addr.lower()
     m = ADDRESS_IN_TEXT.search(value)
-    if m:  # parseaddr gave up (unbalanced quotes etc.): take the first address-looking token
-        rest = (value[: m.start()] + value[m.end() :]).strip(" <>()\"'")
+    if m:  # not RFC 5322 (no brackets, unbalanced quotes...): the first address-looking token
+        rest = _BRACKETED.sub(" ", value[: m.start()] + value[m.end() :]).strip(" <>()\"'")
         return _clean_name(rest), m.group(1).lower()
     return _clean_name(name or value), None
+
+
+def parse_sender(value: str | None) -> tuple[str | None, str | None]:
+    """parse_address for a sender field (From, Reply-To, X-Original-From), whose address is never
+    NULL when the field has a value: a value holding no address at all (`janeiexample.com`,
+    `Jane Doe <janeiexample.com>`, `Jane Doe`) keeps what stands where the address belongs (the
+    bracketed part, else the whole value), trimmed and lower-cased, so it stays its own person and
+    is flagged as an invalid address downstream instead of vanishing."""
+    name, address = parse_address(value)
+    if address is not None or value is None or not value.strip():
+        return name, address
+    m = _ANGLE_PART.search(value)
+    raw = m.group(1) if m and m.group(1).strip() else value
+    return name, _WS.sub(" ", raw.strip()).lower()

@@ -23,7 +23,7 @@ FIELD_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _VALUE = rb"[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)"
 _COMMON = re.compile(
     rb"\n(From|Date|Subject|Message-I[Dd]|In-Reply-To|References|Content-Type|"
-    rb"Content-Transfer-Encoding)" + _VALUE
+    rb"Content-Transfer-Encoding|Reply-[Tt]o|X-Original-From)" + _VALUE
 )
 # Only the first Received header is used; matching all of them (a dozen folded lines per message
 # on kernel lists) would dominate header scanning.
@@ -42,6 +42,10 @@ _CANON = {
     b"Content-Type": "content-type",
     b"Content-Transfer-Encoding": "content-transfer-encoding",
     b"Received": "received",
+    # where a list rewrote From for DMARC, the real sender (see parse.py)
+    b"Reply-To": "reply-to",
+    b"Reply-to": "reply-to",
+    b"X-Original-From": "x-original-from",
 }
 WANTED = frozenset(_CANON.values())
 ESSENTIAL = ("from", "date", "subject", "message-id")

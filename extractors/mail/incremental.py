@@ -12,7 +12,8 @@ published the usual way (replace every row of the list). Instead:
   ones) and deletes that message's rows;
 - a message whose Message-ID an earlier run stored is deduplicated against the stored messages
   exactly as against earlier messages of the same run (METRICS.md): an identical copy is skipped
-  with a `duplicate_identical` issue, a different one is kept as `<id>#dup<n>`. The content
+  with a `duplicate_identical` issue, a copy with the same From and Date (other bytes) with a
+  `duplicate_copy` issue, a different one is kept as `<id>#dup<n>`. The content
   digest of every stored message is kept in raw.mail_message_digests for that. A message read
   again at the location it was stored from (a re-read epoch, a retried run) keeps its ID, so a
   re-run replaces its rows and never duplicates them;
@@ -107,7 +108,8 @@ def load_known(warehouse: str | Path, project: str, list_name: str) -> KnownMess
     con = connect_for_write(warehouse)
     try:
         rows = con.execute(
-            f"SELECT m.message_id, m.source_location, d.digest FROM {RAW_SCHEMA}.mail_messages m "
+            "SELECT m.message_id, m.source_location, d.digest, m.from_address, m.date_header "
+            f"FROM {RAW_SCHEMA}.mail_messages m "
             f"LEFT JOIN {RAW_SCHEMA}.{MAIL_DIGESTS_TABLE} d ON d.project = m.project "
             "AND d.list_name = m.list_name AND d.message_id = m.message_id "
             "WHERE m.project = ? AND m.list_name = ?",
@@ -116,7 +118,8 @@ def load_known(warehouse: str | Path, project: str, list_name: str) -> KnownMess
     except duckdb.CatalogException:  # no messages yet, or a warehouse from before digests
         try:
             rows = con.execute(
-                f"SELECT message_id, source_location, NULL FROM {RAW_SCHEMA}.mail_messages "
+                "SELECT message_id, source_location, NULL, from_address, date_header "
+                f"FROM {RAW_SCHEMA}.mail_messages "
                 "WHERE project = ? AND list_name = ?",
                 [project, list_name],
             ).fetchall()

@@ -14,6 +14,7 @@ from isal.isal_zlib import crc32
 
 from commstats.config import MailingListConfig
 from extractors.mail.errors import SourceError
+from extractors.mail.lists import list_address_rows
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.sources import SOURCES, get_source, mbox_files
@@ -53,7 +54,7 @@ def _digest(data: bytes) -> int:
 
 # One message's rows before deduplication: (Message-ID or None for a quarantined item, digest of
 # its bytes, source location, [(table, row)]). The rows are final except that deduplication may
-# rename the message or replace them by one `duplicate_identical` issue. Worker processes build
+# rename the message or replace them by one `duplicate_identical` or `duplicate_copy` issue. Worker processes build
 # these too (extractors.mail.parallel), so both paths share every line that shapes a row.
 Entry = tuple[str | None, int, str, list[tuple[str, dict[str, Any]]]]
 
@@ -67,8 +68,9 @@ def iter_list_rows(
     """(table, row) for every message, trailer, issue and rejection of one list.
 
     Deduplication (METRICS.md): the same Message-ID with identical bytes is one message plus a
-    `duplicate_identical` issue; with different bytes the later copy is kept as `<id>#dup<n>`
-    with a `duplicate_message_id` issue. State is one small entry per Message-ID. `known` holds
+    `duplicate_identical` issue; with other bytes but the same From address and Date header, one
+    message plus a `duplicate_copy` issue (a regenerated archive); else the later copy is kept as
+    `<id>#dup<n>` with a `duplicate_message_id` issue. State is one small entry per Message-ID. `known` holds
     the messages earlier runs stored (incremental sources), which count as seen before.
     """
     owner = {"project": project, "list_name": lst.name}
@@ -111,25 +113,69 @@ def message_entry(owner: dict[str, str], parsed: ParsedMessage | Rejected, diges
     return mid, digest, loc, rows
 
 
+# What makes two copies of one Message-ID the same message although their bytes differ: the From
+# address and the Date header as written. A regenerated Mailman archive rewrites only archiving
+# artefacts (the From_ line's date, scrubbed-attachment links), never these.
+SenderKey = tuple[str | None, str | None]
+
+
+def sender_key(from_address: str | None, date_header: str | None) -> SenderKey | None:
+    """The (From, Date) key of a message; None when it has neither, as nothing then tells a copy
+    from another message."""
+    date = " ".join(date_header.split()) if date_header else None
+    if from_address is None and not date:
+        return None
+    return from_address, date
+
+
+def _entry_key(rows: list[tuple[str, dict[str, Any]]]) -> SenderKey | None:
+    row = rows[0][1]  # message_entry puts the mail_messages row first
+    return sender_key(row.get("from_address"), row.get("date_header"))
+
+
+class Variants:
+    """The stored messages of one Message-ID: by content digest and by (From, Date) key."""
+
+    __slots__ = ("by_digest", "by_key", "ids")
+
+    def __init__(self) -> None:
+        self.by_digest: dict[object, str] = {}
+        self.by_key: dict[SenderKey, str] = {}
+        self.ids = 0  # how many stored IDs (base and #dupN): the next is #dup<ids>
+
+    def add(self, digest: object, key: SenderKey | None, message_id: str, new_id: bool = True) -> None:
+        self.by_digest.setdefault(digest, message_id)
+        if key is not None:
+            self.by_key.setdefault(key, message_id)
+        self.ids += new_id
+
+    def copy(self) -> Variants:
+        v = Variants()
+        v.by_digest, v.by_key, v.ids = dict(self.by_digest), dict(self.by_key), self.ids
+        return v
+
+
 class KnownMessages:
-    """Messages of one list stored by earlier runs: (message_id, source_location, digest).
+    """Messages of one list stored by earlier runs: (message_id, source_location, digest[,
+    from_address, date_header]).
 
     An incremental source only reads what is new, so without these a message whose Message-ID an
     earlier run stored would replace that row instead of being kept as a duplicate. A message read
     again at the location it was stored from is the same message: it keeps its ID (the re-run
     replaces its rows). `digest` is None for rows stored before digests were recorded: such a copy
-    never counts as identical to a new one."""
+    never counts as identical to a new one (but may still be a copy by its From and Date)."""
 
-    def __init__(self, rows: Iterable[tuple[str, str, int | None]]) -> None:
-        self.variants: dict[str, dict[object, str]] = {}  # base Message-ID -> digest -> stored ID
+    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        self.variants: dict[str, Variants] = {}  # base Message-ID -> its stored variants
         self.at: dict[str, str] = {}  # source location -> stored ID
-        for message_id, location, digest in rows:
+        for message_id, location, digest, *sender in rows:
             base, sep, n = message_id.rpartition("#dup")
             if not (sep and n.isdigit()):
                 base = message_id
+            key = sender_key(*sender) if len(sender) == 2 else None
             # unknown digests get a key of their own: they still count in the #dup numbering
-            self.variants.setdefault(base, {})[digest if digest is not None else ("?", message_id)] = (
-                message_id
+            self.variants.setdefault(base, Variants()).add(
+                digest if digest is not None else ("?", message_id), key, message_id
             )
             self.at[location] = message_id
 
@@ -143,6 +189,11 @@ def dedup_rows(
     """The rows of `entries` after deduplication by Message-ID (see iter_list_rows); with
     `digests`, each kept message's rows end with its raw.mail_message_digests row.
 
+    A later copy of a Message-ID is, against every earlier one (this run's, and those `known`
+    holds): identical bytes -> skipped, `duplicate_identical`; else the same From address and Date
+    header -> the same message re-archived (a regenerated Mailman archive), skipped,
+    `duplicate_copy`; else another message -> kept as `<id>#dup<n>`, `duplicate_message_id`.
+
     `known` may be a function that loads them: it is called only once there is an entry, so a
     refresh that finds nothing new never reads the list's stored Message-IDs (a quarter of a
     second per 100,000 of them)."""
@@ -153,8 +204,9 @@ def dedup_rows(
     entries = itertools.chain((first,), entries)
     if callable(known):
         known = known()
-    seen: dict[str, int] = {}
-    variants: dict[str, dict[object, str]] = {}  # only for Message-IDs seen with several contents
+    # Message-ID -> (digest, key) of its first copy; Variants only for IDs seen more than once
+    seen: dict[str, tuple[int, SenderKey | None]] = {}
+    variants: dict[str, Variants] = {}
     stored = known.variants if known is not None else {}
     stored_at = known.at if known is not None else {}
 
@@ -166,62 +218,67 @@ def dedup_rows(
             "digest": digest,
         }
 
+    def issue(message_id: str, loc: str, check: str, detail: str) -> tuple[str, dict[str, Any]]:
+        return (
+            "mail_issues",
+            {
+                **owner,
+                "message_id": message_id,
+                "source_location": loc,
+                "check_name": check,
+                "detail": detail,
+            },
+        )
+
     def renamed(mid: str, new_id: str, loc: str, rows: list[tuple[str, dict[str, Any]]]) -> Iterator[Any]:
         for _table, row in rows:
             row["message_id"] = new_id
         yield from rows
-        yield (
-            "mail_issues",
-            {
-                **owner,
-                "message_id": new_id,
-                "source_location": loc,
-                "check_name": "duplicate_message_id",
-                "detail": f"Message-ID {mid} seen before with other content",
-            },
-        )
+        yield issue(new_id, loc, "duplicate_message_id", f"Message-ID {mid} seen before with other content")
 
     for mid, digest, loc, rows in entries:
         if mid is None:
             yield from rows
             continue
+        key = _entry_key(rows)
         if mid in stored:
             again = stored_at.get(loc)
-            if again is not None and again in stored[mid].values():
+            if again is not None and again in stored[mid].by_digest.values():
                 # read again where it was stored from: the same message, which keeps its ID (and
                 # its issues, since the re-run replaces them)
-                seen.setdefault(mid, digest)
-                known_ids = variants.setdefault(mid, dict(stored[mid]))
-                known_ids.setdefault(digest, again)
+                seen.setdefault(mid, (digest, key))
+                known_ids = variants.setdefault(mid, stored[mid].copy())
+                known_ids.add(digest, key, again, new_id=False)
                 yield from rows if again == mid else renamed(mid, again, loc, rows)
                 if digests:
                     yield digest_row(again, loc, digest)
                 continue
         first = seen.get(mid)
         if first is None:
-            seen[mid] = digest
+            seen[mid] = (digest, key)
             if mid not in stored:
                 yield from rows
                 if digests:
                     yield digest_row(mid, loc, digest)
                 continue
-            known_ids = variants[mid] = dict(stored[mid])
+            known_ids = variants[mid] = stored[mid].copy()
         else:
-            known_ids = variants.setdefault(mid, {first: mid})
-        if digest in known_ids:
-            yield (
-                "mail_issues",
-                {
-                    **owner,
-                    "message_id": known_ids[digest],
-                    "source_location": loc,
-                    "check_name": "duplicate_identical",
-                    "detail": "identical copy skipped",
-                },
-            )
+            known_ids = variants.get(mid)
+            if known_ids is None:
+                known_ids = variants[mid] = Variants()
+                known_ids.add(first[0], first[1], mid)
+        if digest in known_ids.by_digest:
+            yield issue(known_ids.by_digest[digest], loc, "duplicate_identical", "identical copy skipped")
             continue
-        new_id = f"{mid}#dup{len(known_ids)}"
-        known_ids[digest] = new_id
+        if key is not None and key in known_ids.by_key:
+            # the same message archived again with other artefacts: later identical copies of
+            # these bytes are its copies too
+            same = known_ids.by_key[key]
+            known_ids.add(digest, key, same, new_id=False)
+            yield issue(same, loc, "duplicate_copy", "copy with the same Message-ID, From and Date skipped")
+            continue
+        new_id = f"{mid}#dup{known_ids.ids}"
+        known_ids.add(digest, key, new_id)
         yield from renamed(mid, new_id, loc, rows)
         if digests:
             yield digest_row(new_id, loc, digest)
@@ -291,6 +348,9 @@ def ingest_mailing_list(
     owner = {"project": project, "list_name": lst.name}
     spool = Spool()
     try:
+        # the list's own addresses, from the config: replaced with the list's other rows
+        for table, row in list_address_rows(project, lst):
+            spool.add(table, row)
         if book is not None:
             messages = book.divert(messages, spool, deleted_message_id)
         count = 0

@@ -10,6 +10,8 @@ Rules live in METRICS.md (section Mail); what the guide leaves open is decided h
   two days in the future are always implausible;
 - the first `Received:` header is the top one (the archive's own receipt), as in METRICS.md;
 - a Message-ID longer than 998 bytes (RFC 5322's line limit) is garbage and treated as missing;
+- From, Reply-To and X-Original-From are stored as written (parse_sender: the address wherever
+  one is present, else the raw value lower-cased); which one is the sender is decided in staging;
 - NUL bytes are dropped from headers unless they make up more than a tenth of them, in which
   case the message is quarantined as `nul_garbage`.
 """
@@ -23,7 +25,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from extractors.mail.addresses import parse_address
+from extractors.mail.addresses import parse_sender
 from extractors.mail.body import scan_body
 from extractors.mail.dates import from_line_date, is_plausible, parse_date, received_date
 from extractors.mail.headers import (
@@ -59,7 +61,7 @@ class Rejected:
 
 
 # Senders write many messages: parse each distinct From value once (parse_address is pure).
-_address = lru_cache(maxsize=4096)(parse_address)
+_address = lru_cache(maxsize=4096)(parse_sender)
 
 
 @lru_cache(maxsize=4096)
@@ -123,6 +125,11 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
         mid = synthetic_message_id(head[:head_end])
 
     from_name, from_address = _address(dec.header(h.get("from")))
+    # Lists that rewrite From for DMARC put the real sender here; staging picks the effective one
+    reply_to = h.get("reply-to")
+    reply_to_name, reply_to_address = _address(dec.header(reply_to)) if reply_to else (None, None)
+    original = h.get("x-original-from")
+    original_name, original_address = _address(dec.header(original)) if original else (None, None)
     subject_text = dec.header(h.get("subject"))
     subject = collapse(subject_text) if subject_text is not None else None
 
@@ -194,6 +201,10 @@ def _parse(raw: RawMessage, now: datetime) -> ParsedMessage | Rejected:
         "message_id": mid,
         "from_name": from_name,
         "from_address": from_address,
+        "reply_to_name": reply_to_name,
+        "reply_to_address": reply_to_address,
+        "original_from_name": original_name,
+        "original_from_address": original_address,
         "sent_at": sent_at,
         "date_source": date_source,
         "date_header": date_header[:200] if date_header is not None else None,

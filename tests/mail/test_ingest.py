@@ -77,7 +77,13 @@ def test_ingest_and_reingest(tmp_path: Path) -> None:
     lst = MailingListConfig(name="devel", kind="mbox", path=archive)
     seen: list[int] = []
     counts = ingest_mailing_list(wh, "proj", lst, tmp_path / "cache", progress=seen.append)
-    assert counts == {"mail_messages": 2, "mail_trailers": 2, "mail_quarantine": 1, "mail_issues": 1}
+    assert counts == {
+        "mail_messages": 2,
+        "mail_trailers": 2,
+        "mail_quarantine": 1,
+        "mail_issues": 1,
+        "list_addresses": 0,
+    }
     assert seen[-1] == 2
     again = ingest_mailing_list(wh, "proj", lst, tmp_path / "cache")
     assert again == counts

@@ -60,7 +60,9 @@ def test_identical_duplicate_is_one_message() -> None:
 
 
 def test_different_duplicates_get_derived_ids() -> None:
-    a, b, c = mail(body="a\n"), mail(body="b\n"), mail(body="c\n")
+    # one Message-ID on three messages: other bodies and other Dates (same From and Date would make
+    # them copies of one message, tests/mail/test_regenerated_archive.py)
+    a, b, c = (mail(body=f"{x}\n", date=f"Mon, 29 Apr 2019 11:2{i}:03 +1000") for i, x in enumerate("abc"))
     out = rows(raw(a), raw(b), raw(c), raw(b))
     assert [m["message_id"] for m in out["mail_messages"]] == [
         "m1@example.com",
@@ -76,7 +78,7 @@ def test_different_duplicates_get_derived_ids() -> None:
 
 def test_trailer_rows_carry_final_message_id() -> None:
     a = mail(body="Acked-by: A <a@x.org>\n")
-    b = mail(body="Reviewed-by: B <b@x.org>\n")
+    b = mail(body="Reviewed-by: B <b@x.org>\n", sender="B <b@x.org>")
     out = rows(raw(a), raw(b))
     assert [(t["message_id"], t["kind"]) for t in out["mail_trailers"]] == [
         ("m1@example.com", "acked-by"),

@@ -98,6 +98,17 @@ QUIRKS = {
     "continuation line looking like a header": HEAD.replace(
         b"Subject: [PATCH] a\n", b"Subject: a\n From: evil\n"
     ),
+    "DMARC-rewritten sender": HEAD.replace(
+        b"From: Jane Doe <jane@example.com>\n",
+        b'From: "Jane Doe via Bridge" <bridge@lists.example.org>\n'
+        b"Reply-To: Jane Doe <jane@example.com>\nX-Original-From: Jane Doe\n\t<jane@example.com>\n",
+    ),
+    "Reply-to spelling, twice": HEAD.replace(b"Date:", b"Reply-to: a@x\nReply-To: b@x\nDate:"),
+    "Reply-To prefix of a longer name": HEAD.replace(b"Date:", b"Reply-To-All: a@x\nDate:"),
+    "X-Original-From with blanks before the colon": HEAD.replace(
+        b"Date:", b"X-Original-From \t: Jane <jane@example.com>\nDate:"
+    ),
+    "odd Reply-To spelling": HEAD.replace(b"Date:", b"REPLY-TO: a@x\nX-original-from: b@x\nDate:"),
     "NUL in a header": HEAD.replace(b"Subject: [PATCH] a", b"Subject: [PA\0TCH] a"),
     "CR before LF": HEAD.replace(b"\n", b"\r\n"),
     "trailers": HEAD + b"text\nAcked-by: A <a@x>\nReviewed-By : B <b@x>\nsigned-off-by:\tC <c@x>\n",
@@ -148,6 +159,14 @@ def test_quirks_exercise_every_outcome() -> None:
     assert len(outcomes["trailers after the signature"][1]) == 1
     assert outcomes["pull request"][2] and outcomes["pull marker twice"][2]
     assert not outcomes["pull marker without a commit id"][2]
+    h = extract_headers(QUIRKS["DMARC-rewritten sender"])
+    assert h["reply-to"] == b"Jane Doe <jane@example.com>"
+    assert h["x-original-from"] == b"Jane Doe\t<jane@example.com>"
+    assert extract_headers(QUIRKS["Reply-to spelling, twice"])["reply-to"] == b"a@x"
+    assert "reply-to" not in extract_headers(QUIRKS["Reply-To prefix of a longer name"])
+    assert extract_headers(QUIRKS["X-Original-From with blanks before the colon"])["x-original-from"] == (
+        b"Jane <jane@example.com>"
+    )
     h = extract_headers(QUIRKS["folded subject"])
     assert h["subject"] == b"[PATCH] a\tlong  longer"
     assert extract_headers(QUIRKS["Message-Id spelling first"])["message-id"] == b"<2@x>"
@@ -161,6 +180,9 @@ LINES = [
     b"\tfolded",
     b"Message-Id: <m@x>",
     b"Received: r",
+    b"Reply-To: r@x",
+    b"Reply-to: s@x",
+    b"X-Original-From: o@x",
     b"Content-Type: text/plain",
     b"Content-Transfer-Encoding: 8bit",
     b"",

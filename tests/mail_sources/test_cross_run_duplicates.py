@@ -21,11 +21,12 @@ TABLES = ("mail_messages", "mail_trailers", "mail_issues", "mail_quarantine", "m
 
 
 def reply(n: int, body: str) -> bytes:
-    """Message n's Message-ID on a different message (another sender, another body)."""
+    """Message n's Message-ID on a different message (another sender, another body, and a Date
+    of each body's own: two bodies with one From and Date would be copies of one message)."""
     return (
         f"From: Other <other@example.com>\n"
         f"Subject: Re: message {n}\n"
-        f"Date: Tue, 2 Jun 2020 12:00:00 +0000\n"
+        f"Date: Tue, 2 Jun 2020 12:{len(body) % 60:02d}:00 +0000\n"
         f"Message-ID: <msg{n}@example.com>\n"
         f"\n"
         f"{body}\n"

@@ -182,7 +182,7 @@ def test_materialize_all_succeeds_with_one_run_per_source(backfill, env):
     partitioned = sorted("/".join(n["assetKey"]["path"]) for n in backfill["nodes"] if n["isPartitioned"])
     assert partitioned == sorted(
         f"raw/{t}"
-        for t in ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues")
+        for t in ("mail_messages", "mail_trailers", "mail_quarantine", "mail_issues", "list_addresses")
         + ("git_commits", "git_file_changes", "git_trailers", "git_quarantine")
     )
     import duckdb

@@ -71,7 +71,18 @@ bots as (
         a.address,
         first_value(b.reason) over (partition by a.address order by b.pattern) as bot_reason
     from addresses as a
-    inner join {{ ref('bot_address_patterns') }} as b on a.address like b.pattern
+    inner join (
+        select
+            pattern,
+            reason
+        from {{ ref('bot_address_patterns') }}
+        union all
+        -- a list's own addresses (configured, or seen rewriting senders for DMARC)
+        select distinct
+            address,
+            'list address'
+        from {{ ref('stg_raw__list_addresses') }}
+    ) as b on a.address like b.pattern
 ),
 
 resolved as (

@@ -26,6 +26,7 @@ standard_checks as (
         ('mail', 'quarantined'),
         ('mail', 'duplicate_message_id'),
         ('mail', 'duplicate_identical'),
+        ('mail', 'duplicate_copy'),
         ('mail', 'missing_message_id'),
         ('mail', 'date_fallback'),
         ('mail', 'bad_charset'),
