@@ -423,3 +423,67 @@ def test_sign_off_in_the_authors_name_under_another_address_is_their_own(warehou
     )
     # s1, s2: Dan's own (dan@oldco.com, `dan  author` at home) are not counted; Maint's two are
     assert rows == [("maint@redhat.com", 2)]
+
+
+# -- the dated employer map shipped for KVM, QEMU and Xen ------------------------------------------
+
+
+def _employer_map() -> Path:
+    from commstats.config import REPO_ROOT, load_config
+
+    cfg = load_config(REPO_ROOT / "configs" / "virtualization.yaml")
+    files = cfg.identities.affiliations
+    assert [f.name for f in files] == ["virtualization-employers.yaml"]
+    return files[0]
+
+
+def test_employer_map_intervals_never_overlap(monkeypatch):
+    from extractors.identities.files import read_affiliations
+
+    monkeypatch.delenv("COMMSTATS_WAREHOUSE", raising=False)
+    entries = read_affiliations(_employer_map()).affiliations
+    by_domain: dict[str, list] = {}
+    for e in entries:
+        assert e.domain, e
+        by_domain.setdefault(e.domain, []).append(e)
+    for domain, rows in by_domain.items():
+        rows.sort(key=lambda e: e.valid_from or datetime.min.date())
+        for before, after in zip(rows, rows[1:], strict=False):
+            # each interval ends the day before the next one starts: no gap, no overlap
+            assert before.valid_until is not None and after.valid_from is not None, domain
+            assert (after.valid_from - before.valid_until).days == 1, domain
+    # the acquisitions of METRICS.md are dated
+    dated = {d for d, rows in by_domain.items() if len(rows) > 1}
+    assert {"qumranet.com", "xensource.com", "sun.com", "novell.com", "citrix.com", "vmware.com"} <= dated
+
+
+def test_employer_map_dates_a_qumranet_address(tmp_path, monkeypatch):
+    monkeypatch.delenv("COMMSTATS_WAREHOUSE", raising=False)
+    wh = tmp_path / "w.duckdb"
+    write_raw(
+        wh,
+        {
+            "git_commits": [
+                commit("q1", "avi@qumranet.com", D(2008, 9, 3, 23), project="kvm"),
+                commit("q2", "avi@qumranet.com", D(2008, 9, 4, 1), project="kvm"),
+                commit("n1", "jbeulich@novell.com", D(2010, 6, 1), project="kvm"),
+                commit("n2", "jbeulich@novell.com", D(2012, 6, 1), project="kvm"),
+                commit("l1", "a@linux.vnet.ibm.com", D(2012, 6, 1), project="kvm"),
+            ]
+        },
+    )
+    ingest_identities(wh, affiliation_files=[_employer_map()])
+    dbt_build(wh, tmp_path / "target")
+    rows = query(
+        wh,
+        "select c.sha, e.organization, e.affiliation_rule from intermediate.int_activity_events as e "
+        "join staging.stg_raw__git_commits as c on e.ref_id = c.repository || ':' || c.sha "
+        "where e.event = 'commit' order by 1",
+    )
+    assert rows == [
+        ("l1", "IBM", "explicit_domain"),
+        ("n1", "Novell", "explicit_domain"),
+        ("n2", "SUSE", "explicit_domain"),
+        ("q1", "Qumranet", "explicit_domain"),
+        ("q2", "Red Hat", "explicit_domain"),
+    ]
