@@ -148,6 +148,9 @@ def warehouse(tmp_path_factory) -> tuple[Path, Path]:
                 message("r2", "lkp@intel.com", D(2024, 3, 5), name="kernel test robot"),
                 message("r3", "lkft@linaro.org", D(2024, 3, 6), name="LKFT"),
                 message("r4", "noreply@github.com", D(2024, 3, 7), name="GitHub"),
+                # Alice and Bob write from the shared placeholder too: two correspondents
+                message("s1", SHARED, D(2024, 1, 5), name="Alice", project="mm"),
+                message("s2", SHARED, D(2024, 1, 6), name="Bob", project="mm"),
             ],
             "git_commits": [
                 # webmail families under other public suffixes, and the Chinese providers
@@ -245,10 +248,12 @@ def test_mailmap_form_4_keeps_people_sharing_an_address_apart(warehouse):
     # git's own count of authors under the mailmap
     shortlog = _git(repo, "shortlog", "-sne", "HEAD").splitlines()
     assert len(shortlog) == 6
-    submitters = query(
-        wh, "select submitters from marts.community_health where project = 'mm' and grain = 'cumulative'"
+    counts = query(
+        wh,
+        "select submitters, correspondents, correspondents_who_submit from marts.community_health "
+        "where project = 'mm' and grain = 'cumulative'",
     )
-    assert submitters == [(6,)]
+    assert counts == [(6, 2, 2)]
     # every author resolves to the address git's check-mailmap gives
     for name, address in AUTHORS:
         expected = _git(repo, "check-mailmap", f"{name} <{address}>").strip()

@@ -10,7 +10,8 @@ renamed as (
         list_name,
         message_id,
         from_name,
-        lower(from_address) as from_address,
+        -- name-specific .mailmap lines apply per message (macro mailmap_address)
+        {{ mailmap_address('from_address', 'from_name') }} as from_address,
         sent_at,
         date_source,
         subject,
