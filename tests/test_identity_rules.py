@@ -179,11 +179,13 @@ def warehouse(tmp_path_factory) -> tuple[Path, Path]:
                 # a Qumranet engineer before and after Red Hat bought Qumranet (2008-09-04)
                 commit("q1", "avi@qumranet.com", D(2008, 6, 1), project="kvm"),
                 commit("q2", "avi@qumranet.com", D(2008, 10, 1), project="kvm"),
-                # XenSource -> Citrix (2007-10-22), Citrix -> Cloud Software Group (2022-09-30)
-                commit("x1", "k@xensource.com", D(2007, 5, 1), project="kvm"),
-                commit("x2", "k@xensource.com", D(2008, 5, 1), project="kvm"),
-                commit("x3", "r@citrix.com", D(2022, 9, 29), project="kvm"),
-                commit("x4", "r@citrix.com", D(2022, 9, 30), project="kvm"),
+                # XenSource -> Citrix (2007-10-22), Cloud.com -> Citrix (2011-07-12); Citrix kept
+                # its brand under Cloud Software Group: the shipped seed keeps the name
+                commit("x1", "k@xensource.com", D(2007, 10, 21), project="kvm"),
+                commit("x2", "k@xensource.com", D(2007, 10, 22), project="kvm"),
+                commit("x3", "r@cloud.com", D(2011, 7, 11), project="kvm"),
+                commit("x4", "r@cloud.com", D(2011, 7, 12), project="kvm"),
+                commit("x5", "r@citrix.com", D(2023, 1, 1), project="kvm"),
             ],
             "git_trailers": [
                 # an obfuscated trailer: staging recovers it; it still rolls up by public suffix
@@ -373,8 +375,9 @@ def test_dated_domain_rows_follow_acquisitions(warehouse):
         ("q2", "Red Hat"),
         ("x1", "XenSource"),
         ("x2", "Citrix"),
-        ("x3", "Citrix"),
-        ("x4", "Cloud Software Group"),
+        ("x3", "Cloud.com"),
+        ("x4", "Citrix"),
+        ("x5", "Citrix"),
     ]
 
 
@@ -474,6 +477,8 @@ def test_employer_map_dates_a_qumranet_address(tmp_path, monkeypatch):
                 commit("n1", "jbeulich@novell.com", D(2010, 6, 1), project="kvm"),
                 commit("n2", "jbeulich@novell.com", D(2012, 6, 1), project="kvm"),
                 commit("l1", "a@linux.vnet.ibm.com", D(2012, 6, 1), project="kvm"),
+                commit("c1", "r@citrix.com", D(2022, 9, 29), project="kvm"),
+                commit("c2", "r@citrix.com", D(2022, 9, 30), project="kvm"),
             ]
         },
     )
@@ -486,6 +491,8 @@ def test_employer_map_dates_a_qumranet_address(tmp_path, monkeypatch):
         "where e.event = 'commit' order by 1",
     )
     assert rows == [
+        ("c1", "Citrix", "explicit_domain"),
+        ("c2", "Cloud Software Group", "explicit_domain"),
         ("l1", "IBM", "explicit_domain"),
         ("n1", "Novell", "explicit_domain"),
         ("n2", "SUSE", "explicit_domain"),
