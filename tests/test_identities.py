@@ -156,7 +156,11 @@ def test_name_specific_mailmap_lines_merge_nothing_and_last_wins(tmp_path):
         "Dave <dave@corp-d.com> <dave.old@corp-d.com>\n"
     )
     rows = list(alias_rows([mm], []))
-    named = [(r["address"], r["match_name"], r["canonical_address"], r["canonical_name"]) for r in rows if r["match_name"]]
+    named = [
+        (r["address"], r["match_name"], r["canonical_address"], r["canonical_name"])
+        for r in rows
+        if r["match_name"]
+    ]
     assert named == [
         ("shared@localhost.localdomain", "Alice", "alice@corp-a.com", "Alice A"),
         ("shared@localhost.localdomain", "BOB", "bob@corp-c.com", "Bob C"),
@@ -171,7 +175,9 @@ def test_name_specific_mailmap_lines_merge_nothing_and_last_wins(tmp_path):
 def test_trailer_deobfuscation_pattern_is_the_dbt_macros():
     from extractors.identities.build import OBFUSCATED_TRAILER
 
-    macro = (Path(__file__).resolve().parents[1] / "dbt_project" / "macros" / "deobfuscate_address.sql").read_text()
+    macro = (
+        Path(__file__).resolve().parents[1] / "dbt_project" / "macros" / "deobfuscate_address.sql"
+    ).read_text()
     # the macro spells each backslash twice inside its Jinja string
     jinja = macro.split('set pattern = "', 1)[1].split('" -%}', 1)[0]
     assert jinja.replace("\\\\", "\\") == OBFUSCATED_TRAILER
@@ -201,7 +207,12 @@ def test_every_event_address_gets_its_registrable_domain(tmp_path):
             ],
             "git_commits": [
                 {"project": "p", "repository": "r", "sha": "s", "author_address": "janeiexample.com"},
-                {"project": "p", "repository": "r", "sha": "t", "author_address": "jane doe jane.doe@example.com"},
+                {
+                    "project": "p",
+                    "repository": "r",
+                    "sha": "t",
+                    "author_address": "jane doe jane.doe@example.com",
+                },
             ],
         },
     )
@@ -224,3 +235,16 @@ def test_every_event_address_gets_its_registrable_domain(tmp_path):
         ("frank@dev.corp-f.com.au", "corp-f.com.au"),
         ("quinn@lab.acme.co.jp", "acme.co.jp"),
     ]
+
+
+def test_placeable_addresses_are_distinct_and_well_shaped():
+    from extractors.identities.build import placeable_addresses
+
+    values = [
+        "Jane@Example.com",
+        "<jane@example.com>",
+        "jane at example.com",
+        "janeiexample.com",
+        "root@localhost",
+    ]
+    assert placeable_addresses(values) == ["jane@example.com"]

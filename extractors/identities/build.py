@@ -184,6 +184,16 @@ def seen_addresses(warehouse: Path) -> set[str]:
         con.close()
 
 
+def placeable_addresses(values: Iterable[str]) -> list[str]:
+    """The distinct normalized addresses of `values` that have the valid shape, sorted.
+
+    Two raw spellings of one address (case, brackets, obfuscation) give one row; a value of no
+    valid shape gives none: dbt keeps it as a person of its own, with no domain.
+    """
+    found = {normalize_address(v) for v in values}
+    return sorted(a for a in found if a is not None and VALID_ADDRESS.match(a))
+
+
 def ingest_identities(
     warehouse: Path,
     mailmaps: Iterable[Path] = (),
@@ -203,14 +213,11 @@ def ingest_identities(
             if row["address"]:
                 explicit.add(row["address"])
             spool.add("identity_affiliations", row)
-        for address in sorted(seen_addresses(warehouse) | aliased | explicit):
-            normalized = normalize_address(address)
-            if normalized is None or not VALID_ADDRESS.match(normalized):
-                continue  # dbt keeps it as a person of its own, with no domain
-            domain = domain_of(normalized)
+        for address in placeable_addresses(seen_addresses(warehouse) | aliased | explicit):
+            domain = domain_of(address)
             spool.add(
                 "address_domains",
-                {"address": normalized, "domain": domain, "registrable_domain": registrable_domain(domain)},
+                {"address": address, "domain": domain, "registrable_domain": registrable_domain(domain)},
             )
         return publish(warehouse, spool, IDENTITY_TABLES, {})
     finally:
