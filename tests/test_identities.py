@@ -248,3 +248,27 @@ def test_placeable_addresses_are_distinct_and_well_shaped():
         "root@localhost",
     ]
     assert placeable_addresses(values) == ["jane@example.com"]
+
+
+def test_identity_load_upgrades_a_warehouse_made_before_match_name(tmp_path):
+    import duckdb
+
+    from extractors.identities.build import ingest_identities
+
+    wh = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.identity_aliases (address varchar, canonical_address varchar, "
+        "canonical_name varchar, source varchar)"
+    )
+    con.close()
+    mm = tmp_path / "mailmap"
+    mm.write_text("Alice A <alice@corp-a.com> Alice <shared@localhost.localdomain>\n")
+    counts = ingest_identities(wh, mailmaps=[mm])
+    # the proper address (a person of its own) and the name-specific line
+    assert counts["identity_aliases"] == 2
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.execute("select address, match_name from raw.identity_aliases order by 1").fetchall()
+    con.close()
+    assert rows == [("alice@corp-a.com", None), ("shared@localhost.localdomain", "Alice")]

@@ -14,8 +14,8 @@ from extractors.identities.domains import registrable_domain
 from extractors.identities.files import read_affiliations, read_aliases
 from extractors.identities.gitdm import read_gitdm
 from extractors.identities.mailmap import IdentityFileError, read_mailmap
-from extractors.load import Spool, publish
-from extractors.schema import IDENTITY_TABLES
+from extractors.load import Spool, connect_for_write, publish
+from extractors.schema import IDENTITY_TABLES, RAW_TABLES
 
 # every column of the raw tables that holds an address someone may be counted under; columns a
 # warehouse does not have yet (older schema) are skipped
@@ -184,6 +184,24 @@ def seen_addresses(warehouse: Path) -> set[str]:
         con.close()
 
 
+def _add_missing_identity_columns(warehouse: Path) -> None:
+    """A warehouse made before a column was added to an identity table gains it (null), so the
+    load that replaces the table's rows can write every column."""
+    if not Path(warehouse).exists():
+        return
+    con = connect_for_write(warehouse)
+    try:
+        present = _columns(con)
+        for table in IDENTITY_TABLES:
+            if not any(t == table for t, _ in present):
+                continue  # publish creates it whole
+            for col, typ in RAW_TABLES[table]:
+                if (table, col) not in present:
+                    con.execute(f'alter table raw.{table} add column "{col}" {typ}')
+    finally:
+        con.close()
+
+
 def placeable_addresses(values: Iterable[str]) -> list[str]:
     """The distinct normalized addresses of `values` that have the valid shape, sorted.
 
@@ -219,6 +237,7 @@ def ingest_identities(
                 "address_domains",
                 {"address": address, "domain": domain, "registrable_domain": registrable_domain(domain)},
             )
+        _add_missing_identity_columns(warehouse)
         return publish(warehouse, spool, IDENTITY_TABLES, {})
     finally:
         spool.cleanup()
