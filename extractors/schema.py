@@ -152,6 +152,9 @@ RAW_TABLES: dict[str, list[tuple[str, str]]] = {
         ("canonical_address", "VARCHAR"),
         ("canonical_name", "VARCHAR"),
         ("source", "VARCHAR"),  # file the rule came from
+        # set for .mailmap lines naming a commit name: the row applies only to events whose
+        # name (case-insensitive) AND address match, per event (git's semantics)
+        ("match_name", "VARCHAR"),
     ],
     "identity_affiliations": [
         # explicit affiliations: an address or a whole domain -> organization, optionally dated

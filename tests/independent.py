@@ -6,6 +6,7 @@ Nothing here uses commstats code: commits and lines come from `git log`, identit
 
 from __future__ import annotations
 
+import csv
 import email.utils
 import mailbox
 import os
@@ -378,8 +379,17 @@ class Organizations:
 
     def __init__(self, affiliations: Path, seeds: Path) -> None:
         self.rules = yaml.safe_load(affiliations.read_text())["affiliations"]
-        with open(seeds / "domain_organizations.csv") as f:
-            self.domain_map = dict(line.strip().split(",", 1) for line in list(f)[1:] if line.strip())
+        with open(seeds / "domain_organizations.csv", newline="") as f:
+            # (domain, organization, valid_from, valid_until): dated rows for companies sold
+            self.domain_map = [
+                (
+                    r["registrable_domain"],
+                    r["organization"],
+                    r["valid_from"] or None,
+                    r["valid_until"] or None,
+                )
+                for r in csv.DictReader(f)
+            ]
         with open(seeds / "webmail_domains.csv") as f:
             self.webmail = {line.strip() for line in list(f)[1:] if line.strip()}
 
@@ -397,8 +407,11 @@ class Organizations:
             ):
                 return rule["organization"], "explicit_address"
         domain = address.rsplit("@", 1)[1]
-        for suffix, org in sorted(self.domain_map.items(), key=lambda kv: -len(kv[0])):
-            if domain == suffix or domain.endswith("." + suffix):
+        for suffix, org, start, end in sorted(self.domain_map, key=lambda row: -len(row[0])):
+            if (domain == suffix or domain.endswith("." + suffix)) and (
+                (start is None or date.fromisoformat(start) <= day)
+                and (end is None or day <= date.fromisoformat(end))
+            ):
                 return org, "domain_map"
         if domain in self.webmail or self.registrable(domain) in self.webmail:
             return "(independent)", "webmail"

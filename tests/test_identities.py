@@ -145,3 +145,130 @@ def test_gitdm_bad_line():
 def test_repo_has_no_absolute_paths_in_dbt_profile():
     text = (Path(__file__).resolve().parents[1] / "dbt_project" / "profiles.yml").read_text()
     assert "COMMSTATS_WAREHOUSE" in text and "/work" not in text
+
+
+def test_name_specific_mailmap_lines_merge_nothing_and_last_wins(tmp_path):
+    mm = tmp_path / "mailmap"
+    mm.write_text(
+        "Alice A <alice@corp-a.com> Alice <shared@localhost.localdomain>\n"
+        "Bob B <bob@corp-b.com> Bob <shared@localhost.localdomain>\n"
+        "Bob C <bob@corp-c.com> BOB <Shared@localhost.localdomain>\n"  # git: the later line wins
+        "Dave <dave@corp-d.com> <dave.old@corp-d.com>\n"
+    )
+    rows = list(alias_rows([mm], []))
+    named = [
+        (r["address"], r["match_name"], r["canonical_address"], r["canonical_name"])
+        for r in rows
+        if r["match_name"]
+    ]
+    assert named == [
+        ("shared@localhost.localdomain", "Alice", "alice@corp-a.com", "Alice A"),
+        ("shared@localhost.localdomain", "BOB", "bob@corp-c.com", "Bob C"),
+    ]
+    plain = {r["address"]: r["canonical_address"] for r in rows if not r["match_name"]}
+    # the shared address is merged into no one; the proper addresses are people of their own
+    assert "shared@localhost.localdomain" not in plain
+    assert plain["alice@corp-a.com"] == "alice@corp-a.com"
+    assert plain["dave.old@corp-d.com"] == "dave@corp-d.com"
+
+
+def test_trailer_deobfuscation_pattern_is_the_dbt_macros():
+    from extractors.identities.build import OBFUSCATED_TRAILER
+
+    macro = (
+        Path(__file__).resolve().parents[1] / "dbt_project" / "macros" / "deobfuscate_address.sql"
+    ).read_text()
+    # the macro spells each backslash twice inside its Jinja string
+    jinja = macro.split('set pattern = "', 1)[1].split('" -%}', 1)[0]
+    assert jinja.replace("\\\\", "\\") == OBFUSCATED_TRAILER
+
+
+def test_every_event_address_gets_its_registrable_domain(tmp_path):
+    import duckdb
+
+    from extractors.identities.build import ingest_identities
+    from tests.dbt_helpers import write_raw
+
+    wh = tmp_path / "w.duckdb"
+    write_raw(
+        wh,
+        {
+            "git_trailers": [
+                {
+                    "project": "p",
+                    "repository": "r",
+                    "sha": "s",
+                    "kind": "Acked-by",
+                    "name": "Quinn",
+                    "address": None,
+                    "raw_value": "Quinn <quinn at lab.acme.co.jp>",
+                    "position": 0,
+                }
+            ],
+            "git_commits": [
+                {"project": "p", "repository": "r", "sha": "s", "author_address": "janeiexample.com"},
+                {
+                    "project": "p",
+                    "repository": "r",
+                    "sha": "t",
+                    "author_address": "jane doe jane.doe@example.com",
+                },
+            ],
+        },
+    )
+    con = duckdb.connect(str(wh))
+    # sender columns a newer mail schema adds (Reply-To, X-Original-From) are read when present
+    for col in ("reply_to_address", "original_from_address"):
+        con.execute(f"alter table raw.mail_messages add column if not exists {col} varchar")
+    con.execute(
+        "insert into raw.mail_messages (project, list_name, message_id, reply_to_address, original_from_address) "
+        "values ('p', 'l', 'm', 'erin@mail.corp-e.co.uk', 'frank@dev.corp-f.com.au')"
+    )
+    con.close()
+    ingest_identities(wh)
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.execute("select address, registrable_domain from raw.address_domains order by 1").fetchall()
+    con.close()
+    # malformed values get no row (dbt keeps them as people of their own, with no domain)
+    assert rows == [
+        ("erin@mail.corp-e.co.uk", "corp-e.co.uk"),
+        ("frank@dev.corp-f.com.au", "corp-f.com.au"),
+        ("quinn@lab.acme.co.jp", "acme.co.jp"),
+    ]
+
+
+def test_placeable_addresses_are_distinct_and_well_shaped():
+    from extractors.identities.build import placeable_addresses
+
+    values = [
+        "Jane@Example.com",
+        "<jane@example.com>",
+        "jane at example.com",
+        "janeiexample.com",
+        "root@localhost",
+    ]
+    assert placeable_addresses(values) == ["jane@example.com"]
+
+
+def test_identity_load_upgrades_a_warehouse_made_before_match_name(tmp_path):
+    import duckdb
+
+    from extractors.identities.build import ingest_identities
+
+    wh = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(wh))
+    con.execute("create schema raw")
+    con.execute(
+        "create table raw.identity_aliases (address varchar, canonical_address varchar, "
+        "canonical_name varchar, source varchar)"
+    )
+    con.close()
+    mm = tmp_path / "mailmap"
+    mm.write_text("Alice A <alice@corp-a.com> Alice <shared@localhost.localdomain>\n")
+    counts = ingest_identities(wh, mailmaps=[mm])
+    # the proper address (a person of its own) and the name-specific line
+    assert counts["identity_aliases"] == 2
+    con = duckdb.connect(str(wh), read_only=True)
+    rows = con.execute("select address, match_name from raw.identity_aliases order by 1").fetchall()
+    con.close()
+    assert rows == [("alice@corp-a.com", None), ("shared@localhost.localdomain", "Alice")]

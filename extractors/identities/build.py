@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +14,28 @@ from extractors.identities.domains import registrable_domain
 from extractors.identities.files import read_affiliations, read_aliases
 from extractors.identities.gitdm import read_gitdm
 from extractors.identities.mailmap import IdentityFileError, read_mailmap
-from extractors.load import Spool, publish
-from extractors.schema import IDENTITY_TABLES
+from extractors.load import Spool, connect_for_write, publish
+from extractors.schema import IDENTITY_TABLES, RAW_TABLES
 
-# every column of the raw tables that holds an address someone may be counted under
+# every column of the raw tables that holds an address someone may be counted under; columns a
+# warehouse does not have yet (older schema) are skipped
 _ADDRESS_COLUMNS = {
     "mail_messages": ("from_address", "reply_to_address", "original_from_address"),
     "mail_trailers": ("address",),
     "git_commits": ("author_address", "committer_address"),
     "git_trailers": ("address",),
 }
+
+# the valid shape of an address (interface shared with dbt: int_addresses_resolved); any other
+# value is a person of its own keyed by the raw value, with no domain
+VALID_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# the macro obfuscated_address of the dbt project, the same regular expression (a test checks
+# that both spell it alike): trailer values `Jane <jane at example.com>` recovered in staging
+OBFUSCATED_TRAILER = (
+    r"([A-Za-z0-9._+=-]+)(?:\s+at\s+|\s*_at_\s*|\s*\(at\)\s*|\s*\[at\]\s*)"
+    r"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
+)
 
 
 class _UnionFind:
@@ -46,19 +59,34 @@ class _UnionFind:
 def alias_rows(mailmaps: Iterable[Path], alias_files: Iterable[Path]) -> Iterator[dict[str, Any]]:
     """One row per aliased address: the person's canonical address and name.
 
-    Addresses are merged only by explicit rules; names never merge two addresses.
+    Addresses are merged only by explicit rules; names never merge two addresses. A .mailmap
+    line that names the commit name (`Proper <p@x> Commit Name <c@x>`) merges nothing: it
+    yields a row with `match_name` set, which dbt applies per event only when the event's name
+    and address both match (git's semantics), so two people sharing a placeholder address stay
+    two people. For one (address, name) the last such line wins, as in git.
     """
     uf = _UnionFind()
     names: dict[str, str] = {}
     sources: dict[str, str] = {}
+    named: dict[tuple[str, str], dict[str, Any]] = {}
     for path in mailmaps:
         for entry in read_mailmap(Path(path)):
             primary = entry.proper_address or entry.commit_address
-            uf.union(primary, entry.commit_address)
-            sources.setdefault(entry.commit_address, str(path))
-            sources.setdefault(primary, str(path))
             if entry.proper_name:
                 names.setdefault(primary, entry.proper_name)
+            sources.setdefault(primary, str(path))
+            if entry.commit_name:
+                uf.find(primary)  # the proper address is a person even if nothing else names it
+                named[(entry.commit_address, entry.commit_name.casefold())] = {
+                    "address": entry.commit_address,
+                    "canonical_address": primary,
+                    "canonical_name": entry.proper_name,
+                    "source": str(path),
+                    "match_name": entry.commit_name,
+                }
+                continue
+            uf.union(primary, entry.commit_address)
+            sources.setdefault(entry.commit_address, str(path))
     for path in alias_files:
         for person in read_aliases(Path(path)).people:
             addrs = [normalize_address(a) for a in person.addresses]
@@ -77,7 +105,12 @@ def alias_rows(mailmaps: Iterable[Path], alias_files: Iterable[Path]) -> Iterato
             "canonical_address": root,
             "canonical_name": names.get(root),
             "source": sources.get(address),
+            "match_name": None,
         }
+    for key in sorted(named):
+        row = named[key]
+        # the event is re-addressed to the proper address, which then resolves like any other
+        yield {**row, "canonical_name": row["canonical_name"] or names.get(uf.find(row["canonical_address"]))}
 
 
 def affiliation_rows(
@@ -103,31 +136,80 @@ def affiliation_rows(
         yield from rows(read_gitdm(Path(path)), str(path))
 
 
+def _columns(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
+    return {
+        (t, c)
+        for t, c in con.execute(
+            "select table_name, column_name from information_schema.columns where table_schema = 'raw'"
+        ).fetchall()
+    }
+
+
 def seen_addresses(warehouse: Path) -> set[str]:
+    """Every address any event can carry, so each gets its registrable domain below.
+
+    Git trailer addresses the extractor could not read (`Jane <jane at example.com>`) are
+    recovered as staging recovers them, so they get the public-suffix rollup too.
+    """
     if not Path(warehouse).exists():
         return set()
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        present = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw'"
-            ).fetchall()
-        }
+        present = _columns(con)
         found: set[str] = set()
         for table, cols in _ADDRESS_COLUMNS.items():
-            if table not in present:
-                continue
             for col in cols:
+                if (table, col) not in present:
+                    continue
                 found.update(
                     r[0]
                     for r in con.execute(
                         f'select distinct "{col}" from raw.{table} where "{col}" is not null'
                     ).fetchall()
                 )
+        if {("git_trailers", "raw_value"), ("git_trailers", "kind")} <= present:
+            found.update(
+                r[0]
+                for r in con.execute(
+                    "select distinct lower(regexp_replace(regexp_extract(raw_value, $p, 0, 'i'), "
+                    "$p, '\\1@\\2', 'i')) from raw.git_trailers "
+                    "where address is null and lower(kind) like '%-by' "
+                    "and regexp_matches(raw_value, $p, 'i')",
+                    {"p": OBFUSCATED_TRAILER},
+                ).fetchall()
+                if r[0]
+            )
         return found
     finally:
         con.close()
+
+
+def _add_missing_identity_columns(warehouse: Path) -> None:
+    """A warehouse made before a column was added to an identity table gains it (null), so the
+    load that replaces the table's rows can write every column."""
+    if not Path(warehouse).exists():
+        return
+    con = connect_for_write(warehouse)
+    try:
+        present = _columns(con)
+        for table in IDENTITY_TABLES:
+            if not any(t == table for t, _ in present):
+                continue  # publish creates it whole
+            for col, typ in RAW_TABLES[table]:
+                if (table, col) not in present:
+                    con.execute(f'alter table raw.{table} add column "{col}" {typ}')
+    finally:
+        con.close()
+
+
+def placeable_addresses(values: Iterable[str]) -> list[str]:
+    """The distinct normalized addresses of `values` that have the valid shape, sorted.
+
+    Two raw spellings of one address (case, brackets, obfuscation) give one row; a value of no
+    valid shape gives none: dbt keeps it as a person of its own, with no domain.
+    """
+    found = {normalize_address(v) for v in values}
+    return sorted(a for a in found if a is not None and VALID_ADDRESS.match(a))
 
 
 def ingest_identities(
@@ -149,15 +231,13 @@ def ingest_identities(
             if row["address"]:
                 explicit.add(row["address"])
             spool.add("identity_affiliations", row)
-        for address in sorted(seen_addresses(warehouse) | aliased | explicit):
-            normalized = normalize_address(address)
-            if normalized is None:
-                continue
-            domain = domain_of(normalized)
+        for address in placeable_addresses(seen_addresses(warehouse) | aliased | explicit):
+            domain = domain_of(address)
             spool.add(
                 "address_domains",
-                {"address": normalized, "domain": domain, "registrable_domain": registrable_domain(domain)},
+                {"address": address, "domain": domain, "registrable_domain": registrable_domain(domain)},
             )
+        _add_missing_identity_columns(warehouse)
         return publish(warehouse, spool, IDENTITY_TABLES, {})
     finally:
         spool.cleanup()

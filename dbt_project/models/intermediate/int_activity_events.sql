@@ -196,7 +196,9 @@ review_events as (
 ),
 
 -- Signed-off-by of anyone but the author (same person, any of their addresses) is a maintainer
--- handling the patch; the key (commit, person) counts one per commit and person
+-- handling the patch; the key (commit, person) counts one per commit and person. A sign-off
+-- that names the author's name (case and spacing aside) under another address (an old login,
+-- a previous employer) is the author's own: it is not counted, and merges no one
 signoff_events as (
     select distinct on (c.project, c.repository, c.sha, coalesce(tp.person_id, t.address))
         c.project,
@@ -217,6 +219,11 @@ signoff_events as (
         t.kind = 'signed-off-by'
         and t.address is not null
         and coalesce(tp.person_id, t.address) <> coalesce(ap.person_id, c.author_address)
+        and coalesce(
+            lower(regexp_replace(nullif(trim(t.name), ''), '\s+', ' ', 'g'))
+            <> lower(regexp_replace(nullif(trim(c.author_name), ''), '\s+', ' ', 'g')),
+            true
+        )
     order by c.project, c.repository, c.sha, coalesce(tp.person_id, t.address), t.position
 ),
 

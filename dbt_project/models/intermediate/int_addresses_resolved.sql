@@ -1,5 +1,6 @@
 -- One row per address ever seen: the person it belongs to (explicit aliases only; names never
--- merge), the name to show, and whether it is a bot or list address.
+-- merge), the name to show, whether it is a bot or list address, and whether the value is a
+-- malformed address (its own person, organization (unknown)).
 with
 
 known as (
@@ -10,17 +11,49 @@ known as (
     from {{ ref('stg_raw__address_domains') }}
 ),
 
--- trailer addresses only staging recovered (obfuscated in the commit message) are not in
--- raw.address_domains: their domain stands in for the registrable domain
+-- every address an event can carry: the loader gave each valid one its registrable domain
+-- (raw.address_domains); a value it could not place still becomes a person here, so no mart
+-- ever holds a person id that marts.people lacks
+event_addresses as (
+    select from_address as address from {{ ref('stg_raw__mail_messages') }}
+    union
+    select address from {{ ref('stg_raw__mail_trailers') }}
+    union
+    select author_address from {{ ref('stg_raw__git_commits') }}
+    union
+    select committer_address from {{ ref('stg_raw__git_commits') }}
+    union
+    select address from {{ ref('stg_raw__git_trailers') }}
+),
+
+unplaced as (
+    select distinct lower(e.address) as address
+    from event_addresses as e
+    where e.address is not null and lower(e.address) not in (select k.address from known as k)
+),
+
+-- a value not of the shape local@domain.tld (interface shared with the loader) is an invalid
+-- address: its own person keyed by the value, with no domain, so organization (unknown); a
+-- valid one the loader did not see stands in its domain for the registrable domain
 addresses as (
-    select * from known
+    select
+        address,
+        domain,
+        registrable_domain,
+        false as is_invalid_address
+    from known
     union all
-    select distinct
-        t.address,
-        split_part(t.address, '@', 2) as domain,
-        split_part(t.address, '@', 2) as registrable_domain
-    from {{ ref('stg_raw__git_trailers') }} as t
-    where t.address like '%_@_%' and t.address not in (select k.address from known as k)
+    select
+        address,
+        case when valid then split_part(address, '@', 2) end as domain,
+        case when valid then split_part(address, '@', 2) end as registrable_domain,
+        not valid as is_invalid_address
+    from (
+        select
+            address,
+            regexp_full_match(address, '[^@\s]+@[^@\s]+\.[^@\s]+') as valid
+        from unplaced
+    ) as shaped
 ),
 
 aliases as (
@@ -29,6 +62,8 @@ aliases as (
         canonical_address,
         canonical_name
     from {{ ref('stg_raw__identity_aliases') }}
+    -- name-specific .mailmap lines were applied per event in staging (macro mailmap_address)
+    where match_name is null
 ),
 
 names_used as (
@@ -90,6 +125,7 @@ resolved as (
         a.address,
         a.domain,
         a.registrable_domain,
+        a.is_invalid_address,
         coalesce(al.canonical_address, a.address) as person_id,
         al.canonical_name,
         n.name as used_name,
@@ -106,6 +142,7 @@ final as (
         address,
         domain,
         registrable_domain,
+        is_invalid_address,
         person_id,
         coalesce(
             canonical_name,

@@ -1,14 +1,19 @@
 -- Every affiliation rule that can apply to an address, with its priority (lower wins) and the
 -- rule name, in the order of METRICS.md: explicit (address, then domain), domain map on the
--- most specific matching domain, webmail -> (independent), else the registrable domain.
+-- most specific matching domain (its dated rows: organizations change hands), webmail and
+-- project-issued personal addresses -> (independent), else the registrable domain. A malformed
+-- address gets no rule at all: organization (unknown).
 with
 
 addresses as (
     select
         address,
         domain,
-        registrable_domain
+        registrable_domain,
+        -- the registrable domain's label before the public suffix: `yahoo` of yahoo.co.in
+        split_part(registrable_domain, '.', 1) as provider_label
     from {{ ref('int_addresses_resolved') }}
+    where not is_invalid_address
 ),
 
 explicit_rules as (
@@ -48,15 +53,16 @@ domain_map as (
     select
         a.address,
         m.organization,
-        null::date as valid_from,
-        null::date as valid_until,
+        m.valid_from,
+        m.valid_until,
         'domain_map' as rule,
         3 as priority,
         'seed:domain_organizations' as source
     from addresses as a
     inner join {{ ref('domain_organizations') }} as m
         on a.domain = m.registrable_domain or a.domain like '%.' || m.registrable_domain
-    qualify row_number() over (partition by a.address order by length(m.registrable_domain) desc) = 1
+    -- the most specific domain wins; all of its dated rows are kept
+    qualify length(m.registrable_domain) = max(length(m.registrable_domain)) over (partition by a.address)
 ),
 
 webmail as (
@@ -72,6 +78,28 @@ webmail as (
     where
         a.domain in (select domain from {{ ref('webmail_domains') }})
         or a.registrable_domain in (select domain from {{ ref('webmail_domains') }})
+        -- families count whole under any public suffix (hotmail.co.uk, outlook.fr, ...)
+        or a.provider_label in (select label from {{ ref('webmail_families') }})
+),
+
+-- personal addresses handed out by projects are no employer; they stay on the worklist
+project_personal as (
+    select
+        a.address,
+        '(independent)' as organization,
+        null::date as valid_from,
+        null::date as valid_until,
+        'project_personal' as rule,
+        4 as priority,
+        'seed:project_personal_domains' as source
+    from addresses as a
+    where
+        a.address not in (select w.address from webmail as w)
+        and exists (
+            select 1
+            from {{ ref('project_personal_domains') }} as p
+            where a.domain = p.domain or a.domain like '%.' || p.domain
+        )
 ),
 
 fallback as (
@@ -87,6 +115,7 @@ fallback as (
     where
         a.address not in (select address from domain_map)
         and a.address not in (select address from webmail)
+        and a.address not in (select address from project_personal)
 ),
 
 final as (
@@ -97,6 +126,8 @@ final as (
     select * from domain_map
     union all
     select * from webmail
+    union all
+    select * from project_personal
     union all
     select * from fallback
 )

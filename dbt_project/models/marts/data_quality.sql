@@ -37,7 +37,8 @@ standard_checks as (
         ('git', 'quarantined'),
         ('git', 'binary_files'),
         ('identities', 'unaffiliated_share'),
-        ('identities', 'unknown_organization')
+        ('identities', 'unknown_organization'),
+        ('identities', 'invalid_address')
     ) as v
 ),
 
@@ -204,10 +205,24 @@ identity_counts as (
         'unknown_organization',
         count(*) filter (where organization = '(unknown)'),
         count(*) filter (where organization = '(unknown)') / count(*),
-        'acts by addresses missing from raw.address_domains'
+        'acts by malformed addresses (see invalid_address) or addresses no rule covers'
     from {{ ref('int_activity_events') }}
     where event in ('message', 'commit')
     group by project
+    union all
+    -- values with no valid address (a typo without @, a leftover name): each is a person of
+    -- its own keyed by the value, organization (unknown); count = distinct values
+    select
+        e.project,
+        'identities',
+        'invalid_address',
+        count(distinct e.address),
+        null,
+        count(*) || ' acts; e.g. ' || min(e.address)
+    from {{ ref('int_activity_events') }} as e
+    inner join {{ ref('int_addresses_resolved') }} as a on e.address = a.address
+    where a.is_invalid_address
+    group by e.project
 ),
 
 found as (

@@ -15,6 +15,8 @@ final as (
         count(*) as address_count,
         bool_or(is_bot) as is_bot,
         any_value(bot_reason) filter (where bot_reason is not null) as bot_reason,
+        -- a malformed value (no valid address) is a person of its own, keyed by the value
+        bool_or(is_invalid_address) as is_invalid_address,
         -- whether the period marts count this person with the current var include_bots
         {% if var('include_bots') %}true{% else %}not bool_or(is_bot){% endif %} as is_counted
     from addresses

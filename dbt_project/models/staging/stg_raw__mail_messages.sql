@@ -73,6 +73,13 @@ renamed as (
         patch_id,
         source_location
     from senders
+),
+
+-- name-specific .mailmap lines apply per message, to the effective sender (macro mailmap_address)
+final as (
+    select
+        * replace ({{ mailmap_address('from_address', 'from_name') }} as from_address)
+    from renamed
 )
 
-select * from renamed
+select * from final
