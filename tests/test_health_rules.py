@@ -6,6 +6,7 @@ in a comment from the rows written here.
 
 from __future__ import annotations
 
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -153,6 +154,20 @@ def test_outsider_merge_uses_each_sides_own_date(warehouse):
     assert flags == [("ga", "OrgOld", "2023-01-15", True), ("gc", "OrgNew", "2023-02-15", True)]
     assert health(warehouse, "ga", "commits, outsider_merge_share", "month") == [("2023-01-01", 1, 1.0)]
     assert health(warehouse, "gc", "commits, outsider_merge_share", "month") == [("2023-02-01", 1, 1.0)]
+
+
+def test_outsider_merge_under_the_global_committer_date(warehouse, tmp_path):
+    # the same warehouse built again with var period_date: committer for every project: Grace's
+    # commit moves to February in "ga" too and stays an outsider merge
+    copy = tmp_path / "w.duckdb"
+    shutil.copy(warehouse, copy)
+    dbt_build(copy, tmp_path / "target", {"period_date": "committer"})
+    assert health(copy, "ga", "commits, outsider_merge_share", "month") == [("2023-02-01", 1, 1.0)]
+    assert query(
+        copy,
+        "select occurred_at::date::varchar, is_outsider_merge from intermediate.int_activity_events "
+        "where event = 'commit' and project = 'ga'",
+    ) == [("2023-02-15", True)]
 
 
 def test_bot_committer_is_left_out_of_the_outsider_share(warehouse):
