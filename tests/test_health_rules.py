@@ -22,6 +22,8 @@ D = datetime
 GRACE = "grace@gmail.com"  # OrgOld until 2023-01-31, OrgNew from 2023-02-01 (explicit, dated)
 HANK = "hank@orgnew.example"  # OrgNew
 GITHUB = "noreply@github.com"  # a bot by the seed pattern `noreply%`
+RITA = "rita@gmail.com"  # OrgA until 2023-03-15, OrgB from 2023-03-16 (explicit, dated)
+ACKERS = [(1, "Sam"), (2, "Sue"), (3, "Sid")]  # all at corp-s.example
 
 
 def grace_commit(project: str) -> dict:
@@ -75,9 +77,31 @@ def epoch_commits() -> list[dict]:
     ]
 
 
-def ack(mid: str, name: str, address: str) -> dict:
+def rita_messages() -> list[dict]:
+    """Project "r": Rita (OrgA until 2023-03-15, OrgB from 2023-03-16) posts a patch in February;
+    Sam, Sue and Sid ack it on 2, 3 and 4 March (Rita still at OrgA); Rita posts a new patch on
+    20 March."""
+    rows = [
+        {**message("rp1", RITA, D(2023, 2, 1), subject="[PATCH] r: one", project="r"), "is_patch": True},
+        {**message("rp2", RITA, D(2023, 3, 20), subject="[PATCH] r: two", project="r"), "is_patch": True},
+    ]
+    rows += [
+        message(
+            f"r{i}",
+            f"{name.lower()}@corp-s.example",
+            D(2023, 3, 1 + i),
+            reply_to="rp1",
+            name=name,
+            project="r",
+        )
+        for i, name in ACKERS
+    ]
+    return rows
+
+
+def ack(mid: str, name: str, address: str, project: str = "k") -> dict:
     return {
-        "project": "k",
+        "project": project,
         "list_name": "l",
         "message_id": mid,
         "kind": "acked-by",
@@ -115,8 +139,12 @@ def warehouse(tmp_path_factory) -> Path:
                 message(
                     "k2", "peggy@corp-p.example", D(2023, 2, 10), reply_to="k1", name="Peggy", project="k"
                 ),
+                *rita_messages(),
             ],
-            "mail_trailers": [ack("k2", "Peggy", "peggy@corp-p.example")],
+            "mail_trailers": [
+                ack("k2", "Peggy", "peggy@corp-p.example"),
+                *[ack(f"r{i}", name, f"{name.lower()}@corp-s.example", project="r") for i, name in ACKERS],
+            ],
         },
     )
     aff = tmp / "aff.yaml"
@@ -125,6 +153,8 @@ def warehouse(tmp_path_factory) -> Path:
         f"  - {{address: {GRACE}, organization: OrgOld, until: 2023-01-31}}\n"
         f"  - {{address: {GRACE}, organization: OrgNew, from: 2023-02-01}}\n"
         f"  - {{address: {HANK}, organization: OrgNew}}\n"
+        f"  - {{address: {RITA}, organization: OrgA, until: 2023-03-15}}\n"
+        f"  - {{address: {RITA}, organization: OrgB, from: 2023-03-16}}\n"
     )
     ingest_identities(wh, affiliation_files=[aff])
     dbt_build(wh, tmp / "target", {"committer_date_projects": ["gc"]})
@@ -229,6 +259,27 @@ def test_receiving_an_ack_does_not_make_an_organization_active(warehouse):
         "and period_start = '2023-02-01' order by organization",
     )
     assert feb == [("corp-o.example", 0, 0, 0, 1), ("corp-p.example", 1, 1, 1, 0)]
+
+
+def test_a_persons_organization_is_where_they_did_something(warehouse):
+    # March: Rita's own acts (message, thread, patch, series: 4) count for OrgB; the 3 acks she
+    # received on her February patch (ack_received + list_acked_received: 6 events) for OrgA.
+    # Her row says OrgB, with the 3 acks received kept on it
+    rows = query(
+        warehouse,
+        "select period_start::varchar, organization, patches_posted, acks_received "
+        "from marts.person_activity where project = 'r' and grain = 'month' and person_id = 'rita@gmail.com' "
+        "order by period_start",
+    )
+    assert rows == [("2023-02-01", "OrgA", 1, 0), ("2023-03-01", "OrgB", 1, 3)]
+    # OrgA's March row keeps the acks received, with nobody active; March has OrgB and corp-s
+    march = query(
+        warehouse,
+        "select organization, people, acks_received, acks_given from marts.organization_activity "
+        "where project = 'r' and grain = 'month' and period_start = '2023-03-01' order by organization",
+    )
+    assert march == [("OrgA", 0, 3, 0), ("OrgB", 1, 0, 0), ("corp-s.example", 3, 0, 3)]
+    assert health(warehouse, "r", "organizations_active", "month") == [("2023-02-01", 1), ("2023-03-01", 2)]
 
 
 # -- epoch-0 commits ------------------------------------------------------------------------------
