@@ -16,6 +16,9 @@ TITLE = "Reviews and acks given vs. received per organization"
 KINDS = {"reviews": "Reviewed-by", "acks": "Acked-by"}
 DIRECTIONS = {"given": "Given", "received": "Received"}
 COLUMNS = [f"{kind}_{direction}" for kind in KINDS for direction in DIRECTIONS]
+# mart column -> its kind and its direction label
+KIND_OF = {f"{kind}_{direction}": kind for kind in KINDS for direction in DIRECTIONS}
+DIRECTION_OF = {f"{kind}_{direction}": label for kind in KINDS for direction, label in DIRECTIONS.items()}
 
 
 def review_totals(activity: pd.DataFrame, top_n: int) -> pd.DataFrame:
@@ -28,8 +31,10 @@ def review_totals(activity: pd.DataFrame, top_n: int) -> pd.DataFrame:
     )
     totals = totals.groupby("project").head(top_n)
     long = totals.melt(id_vars=["project", "organization", "all"], value_vars=COLUMNS, value_name="count")
-    long[["kind", "direction"]] = long["variable"].str.split("_", expand=True)
-    long["direction"] = long["direction"].map(DIRECTIONS)
+    # looked up per column name, not split with str.split(expand=True): on no rows (a project with
+    # activity but not one ack or review) that gives no columns and the assignment fails
+    long["kind"] = long["variable"].map(KIND_OF)
+    long["direction"] = long["variable"].map(DIRECTION_OF)
     return long.drop(columns="variable")
 
 

@@ -49,6 +49,9 @@ def running_totals(person_activity: pd.DataFrame, grain: str = "month") -> pd.Da
         return pd.DataFrame(columns=columns)
     df = person_activity.copy()
     df["period_start"] = pd.to_datetime(df["period_start"])
+    # a missing count is none; an all-null column comes as object dtype, which cumsum refuses
+    for column in ("commits", "lines_changed"):
+        df[column] = pd.to_numeric(df[column], errors="coerce").fillna(0)
     totals = df.groupby(["project", "period_start"], as_index=False)[["commits", "lines_changed"]].sum()
     totals = totals.sort_values(["project", "period_start"])
     totals[["commits", "lines_changed"]] = totals.groupby("project")[["commits", "lines_changed"]].cumsum()

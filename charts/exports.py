@@ -91,6 +91,14 @@ def write_csv(path: Path, frame: pd.DataFrame, columns: Mapping[str, str]) -> Pa
     return path
 
 
+def period_keys(frame: pd.DataFrame) -> set[tuple[str, pd.Timestamp]]:
+    """(project, period_start) of every row; none for a frame without those columns (a mart the
+    warehouse does not have yet comes as a frame with no columns at all)."""
+    if frame.empty or not {"project", "period_start"} <= set(frame.columns):
+        return set()
+    return set(zip(frame["project"], pd.to_datetime(frame["period_start"]), strict=True))
+
+
 def export_csvs(
     people: pd.DataFrame, organizations: pd.DataFrame, out_dir: Path, grains: Iterable[str] = ("year",)
 ) -> list[Path]:
@@ -110,17 +118,18 @@ def export_csvs(
             if "grain" in organizations.columns
             else organizations
         )
-        keys = sorted(
-            set(zip(p["project"], pd.to_datetime(p["period_start"]), strict=True))
-            | set(zip(o["project"], pd.to_datetime(o["period_start"]), strict=True))
-        )
+        keys = sorted(period_keys(p) | period_keys(o))
         for project, start in keys:
             folder = staging / period_name(start, grain) / project
             for name, frame, columns in (
                 ("people.csv", p, PEOPLE_COLUMNS),
                 ("organizations.csv", o, ORGANIZATION_COLUMNS),
             ):
-                rows = frame[(frame["project"] == project) & (pd.to_datetime(frame["period_start"]) == start)]
+                rows = (
+                    frame[(frame["project"] == project) & (pd.to_datetime(frame["period_start"]) == start)]
+                    if period_keys(frame)
+                    else pd.DataFrame(columns=list(columns.values()))  # the header alone
+                )
                 written.append(write_csv(folder / name, rows, columns))
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():

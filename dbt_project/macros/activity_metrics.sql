@@ -25,3 +25,9 @@
         count(*) filter (where event = 'list_reviewed_given') as list_reviews_given,
         count(*) filter (where event = 'list_reviewed_received') as list_reviews_received
 {%- endmacro %}
+
+{#- The events of int_activity_events that happen TO a person (their work acked or reviewed):
+    they count in the *_received columns but never make a person or an organization active. -#}
+{% macro received_events() -%}
+    'ack_received', 'review_received', 'list_acked_received', 'list_reviewed_received'
+{%- endmacro %}

@@ -29,17 +29,54 @@ review_acts as (
     select * from {{ ref('int_review_acts') }}
 ),
 
--- the organization of each commit's committer on the commit day, to tell outsider merges
-committer_rows as (
+-- Outsider merges compare the author's organization on the AUTHOR date with the committer's
+-- on the COMMITTER date, whichever date places the commit in a period (var period_date): an
+-- employer change between writing and committing must not flip the answer.
+commit_sides as (
     select
         project || ':' || repository || ':' || sha as commit_key,
+        project,
+        repository || ':' || sha as ref_id,
+        author_address,
+        authored_at,
         committer_address,
         committed_at
     from commits
 ),
 
+author_orgs as (
+    {{ affiliation_at('commit_sides', 'commit_key', 'author_address', 'authored_at') }}
+),
+
 committer_orgs as (
-    {{ affiliation_at('committer_rows', 'commit_key', 'committer_address', 'committed_at') }}
+    {{ affiliation_at('commit_sides', 'commit_key', 'committer_address', 'committed_at') }}
+),
+
+-- `(independent)` and `(unknown)` are not employers: there each person is a unit of their own,
+-- so a commit of one independent person committed by another is an outsider merge too. A bot
+-- committer (a web UI, a merge robot) says nothing about who took the patch: no answer (null),
+-- which leaves the commit out of the share's numerator and denominator.
+outsider_merges as (
+    select
+        s.project,
+        s.ref_id,
+        case
+            when not coalesce(cp.is_bot, false)
+                then
+                    case
+                        when ao.organization in ('(independent)', '(unknown)')
+                            then
+                                ao.organization <> co.organization
+                                or coalesce(ap.person_id, s.author_address)
+                                <> coalesce(cp.person_id, s.committer_address)
+                        else ao.organization <> co.organization
+                    end
+        end as is_outsider_merge
+    from commit_sides as s
+    inner join author_orgs as ao using (commit_key)
+    inner join committer_orgs as co using (commit_key)
+    left join people as ap on s.author_address = ap.address
+    left join people as cp on s.committer_address = cp.address
 ),
 
 mail_events as (
@@ -127,9 +164,9 @@ commit_events as (
         c.lines_removed,
         null::double as hours_to_first_reply,
         null::boolean as is_answered,
-        co.organization as committer_organization
+        -- kept for the union's shape: outsider merges are decided in outsider_merges
+        null::varchar as committer_organization
     from commits as c
-    left join committer_orgs as co on c.project || ':' || c.repository || ':' || c.sha = co.commit_key
 ),
 
 review_events as (
@@ -266,13 +303,14 @@ final as (
         a.lines_removed,
         a.hours_to_first_reply,
         a.is_answered,
-        -- an outsider merge: the author counted for another organization than the committer
-        case
-            when a.event = 'commit' and a.committer_organization is not null
-                then a.organization <> a.committer_organization
-        end as is_outsider_merge
+        om.is_outsider_merge
     from attributed as a
     left join people as p on a.address = p.address
+    left join outsider_merges as om
+        on
+            a.event = 'commit'
+            and a.project = om.project
+            and a.ref_id = om.ref_id
 )
 
 select * from final

@@ -1,13 +1,15 @@
 -- int_activity_events placed in every period it counts for: its month, quarter and year, and
 -- every cumulative period that ends after it. Bots and list addresses are left out unless var
--- include_bots is true. All period marts read from here, so every grain uses one definition.
+-- include_bots is true. Acts dated before var first_period_date (epoch-0 commits) are in no
+-- period, cumulative ones included (marts.data_quality counts them as epoch_commit). All period
+-- marts read from here, so every grain uses one definition.
 with
 
 events as (
     select * from {{ ref('int_activity_events') }}
-    {%- if not var('include_bots') %}
-        where not is_bot
-    {%- endif %}
+    where
+        occurred_at >= '{{ var("first_period_date") }}'::timestamp
+        and {{ 'true' if var('include_bots') else 'not is_bot' }}
 ),
 
 periods as (

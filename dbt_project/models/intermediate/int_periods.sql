@@ -2,6 +2,8 @@
 -- first to its last act, with no gaps, plus the cumulative periods. A cumulative period covers
 -- everything from the project's beginning to period_end; its period_start is the first day of
 -- its last calendar period at the resolution of var cumulative_grain (year by default).
+-- Acts dated before var first_period_date (1985-01-01: an epoch-0 conversion commit of 1970) set
+-- no bound, so they never stretch a project's history back to 1970; they are in no period.
 with
 
 bounds as (
@@ -10,6 +12,7 @@ bounds as (
         min(occurred_at) as first_at,
         max(occurred_at) as last_at
     from {{ ref('int_activity_events') }}
+    where occurred_at >= '{{ var("first_period_date") }}'::timestamp
     group by project
 ),
 

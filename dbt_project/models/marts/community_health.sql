@@ -40,12 +40,17 @@ people_counts as (
     group by all
 ),
 
+-- the units of the concentration figures: an organization, except that `(independent)` and
+-- `(unknown)` are no employer, so each of their people is a unit of their own (never one block)
 org_commits as (
     select
         project,
         grain,
         period_start,
-        organization,
+        case
+            when organization in ('(independent)', '(unknown)') then organization || ' ' || person_id
+            else organization
+        end as unit,
         count(*) as commits,
         sum(lines_added + lines_removed) as lines_changed
     from events
@@ -53,16 +58,16 @@ org_commits as (
     group by all
 ),
 
--- organizations from the largest down: the elephant factor is the rank at which the running
--- total first reaches half of all commits (ties in size do not change that rank)
+-- units from the largest down: the elephant factor is the rank at which the running total first
+-- reaches half of all commits (ties in size do not change that rank)
 org_ranked as (
     select
         *,
         commits / sum(commits) over w as share,
         lines_changed / nullif(sum(lines_changed) over w, 0) as lines_share,
-        sum(commits) over (w order by commits desc, organization rows unbounded preceding) as running,
+        sum(commits) over (w order by commits desc, unit rows unbounded preceding) as running,
         sum(commits) over w as total,
-        row_number() over (w order by commits desc, organization) as rank
+        row_number() over (w order by commits desc, unit) as rank
     from org_commits
     window w as (partition by project, grain, period_start)
 ),
@@ -117,7 +122,10 @@ activity as (
         project,
         grain,
         period_start,
-        count(distinct organization) as organizations_active,
+        -- receiving an ack or a review is not doing something
+        count(distinct organization) filter (
+            where event not in ({{ received_events() }})
+        ) as organizations_active,
         count(*) filter (where event = 'message') as messages,
         count(*) filter (where event = 'thread_started') as threads_started,
         count(*) filter (where event = 'patch_posted') as patches_posted,

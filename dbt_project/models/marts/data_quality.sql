@@ -36,6 +36,7 @@ standard_checks as (
         ('git', 'merges_excluded'),
         ('git', 'quarantined'),
         ('git', 'binary_files'),
+        ('git', 'epoch_commit'),
         ('identities', 'unaffiliated_share'),
         ('identities', 'unknown_organization'),
         ('identities', 'invalid_address')
@@ -182,6 +183,19 @@ git_counts as (
         null,
         'binary file changes count 0 lines'
     from {{ ref('stg_raw__git_file_changes') }}
+    group by project
+    union all
+    -- commits dated (by the date that places them in periods) before var first_period_date: kept
+    -- in every table but in no period
+    select
+        project,
+        'git',
+        'epoch_commit',
+        count(*),
+        null,
+        string_agg(repository || ':' || sha, ', ' order by repository, sha)
+    from {{ ref('stg_raw__git_commits') }}
+    where not is_merge and activity_at < '{{ var("first_period_date") }}'::timestamp
     group by project
 ),
 

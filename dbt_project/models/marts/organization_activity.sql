@@ -13,7 +13,8 @@ final as (
         grain,
         period_start,
         organization,
-        count(distinct person_id) as people,
+        -- people who did something: a person whose work was only acked or reviewed is not one
+        count(distinct person_id) filter (where event not in ({{ received_events() }})) as people,
         {{ activity_metric_columns() }}
     from events
     group by all

@@ -1,5 +1,7 @@
 -- One row per project, grain (month | quarter | year | cumulative), period and person with any
--- activity. organization is the one most of the person's acts in the period were attributed to.
+-- activity (a row whose acts were all received, e.g. an ack on an older patch, is kept). organization
+-- is the one most of the person's own acts in the period were attributed to; acks and reviews
+-- received only break ties, and decide it alone when the person did nothing in the period.
 -- Bots and list addresses are left out unless var include_bots is true.
 with
 
@@ -14,6 +16,7 @@ org_counts as (
         period_start,
         person_id,
         organization,
+        count(*) filter (where event not in ({{ received_events() }})) as acts_done,
         count(*) as acts,
         max(occurred_at) as last_act
     from events
@@ -30,7 +33,7 @@ main_org as (
     from org_counts
     qualify row_number() over (
         partition by project, grain, period_start, person_id
-        order by acts desc, last_act desc, organization
+        order by acts_done desc, acts desc, last_act desc, organization
     ) = 1
 ),
 
