@@ -91,7 +91,7 @@ by_subject as (
             m.project = c.project
             and m.list_name = c.list_name
             and m.subject_normalized = c.subject_normalized
-            and c.sent_at < m.sent_at
+            and m.sent_at > c.sent_at
             and (not m.has_reply_headers or m.header_root_id = c.header_root_id)
     anti join by_reply_to as rt
         on m.project = rt.project and m.list_name = rt.list_name and m.message_id = rt.message_id

@@ -89,9 +89,9 @@ cover_of as (
             and a.list_name = c.list_name
             and a.ancestor_id = c.message_id
             and c.is_cover_letter
-            and c.from_address is not distinct from p.from_address
-            and c.patch_version = p.patch_version
-            and c.patch_total is not distinct from p.patch_total
+            and p.from_address is not distinct from c.from_address
+            and p.patch_version = c.patch_version
+            and p.patch_total is not distinct from c.patch_total
     where p.patch_counter is not null
     qualify row_number() over (partition by p.project, p.list_name, p.message_id order by a.depth) = 1
 ),
