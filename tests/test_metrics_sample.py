@@ -92,7 +92,12 @@ class Expected:
         # a first reply is a direct reply (not a new patch or cover letter) by a known human
         below: dict[str, list[dict]] = defaultdict(list)
         for m in self.archive:
-            if m["address"] and self.human(m["address"]) and m["parent"] and not (m["is_patch"] or m["is_cover"]):
+            if (
+                m["address"]
+                and self.human(m["address"])
+                and m["parent"]
+                and not (m["is_patch"] or m["is_cover"])
+            ):
                 below[m["parent"]].append(m)
         self.last_message = max(m["at"] for m in self.archive)
 
