@@ -1,10 +1,13 @@
-"""Series on the real lore archives: the warehouse against a plain-Python count of the same rule.
+"""Series and first replies on the real lore archives: the warehouse against plain Python.
 
 The archive goes through the project's extractor and dbt; the expected figures come from the
 stdlib alone (`gzip`, `mailbox`, `email`): patch detection from the body, the `[PATCH vN m/n]`
-tag from the subject, threads from In-Reply-To and References, and METRICS.md's series rule
-(cover letter and its patches; without an archived cover letter, the patches naming one root with
-the same sender, version and total; a 1/1 joins its 0/1 cover letter).
+tag from the subject, the effective sender (DMARC rewrites undone from X-Original-From or
+Reply-To), threads from In-Reply-To, References and (for a Re: whose headers resolve nothing)
+the subject, and METRICS.md's rules: a series is the cover letter and its patches (without an
+archived cover letter, the patches naming one root with the same sender, version and total; a 1/1
+joins its 0/1 cover letter); a first reply is a direct reply to the patch or its cover letter by
+a known sender other than the patch's, no robot; a series is unanswered without one in 14 days.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import gzip
 import mailbox
 import re
 import shutil
+import statistics
 import tempfile
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
 from pathlib import Path
@@ -36,6 +40,11 @@ _REPLY = re.compile(r"^\s*(re|aw|sv|antw|antwort|odp|vs)\s*:", re.IGNORECASE)
 _TAG = re.compile(r"^\s*\[([^\]]*)\]\s*")
 _COUNTER = re.compile(r"(\d+)/(\d+)")
 _VERSION = re.compile(r"(?:PATCH|RFC)?[-_]?V(\d+)(?:\.\d+)?")
+_SAYS_REPLY = re.compile(r"^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|odp)\s*:", re.IGNORECASE)
+# robots of METRICS.md that answer patches on these lists, and list addresses
+_ROBOT = re.compile(
+    r"^(patchwork-bot\+|syzbot|lkp@intel\.com$|pr-tracker-bot@kernel\.org$|no-?reply)|-bounces@|-(ro)?bot@"
+)
 _HUNK = re.compile(r"^--- .*\n\+\+\+ .*\n@@ -\d+(,\d+)? \+\d+(,\d+)? @@", re.MULTILINE)
 
 
@@ -76,6 +85,14 @@ def subject_tag(subject: str) -> tuple[bool, int | None, int | None, int | None]
     return is_reply, (version or 1) if patchish else None, counter, total
 
 
+def normalized_subject(subject: str) -> str:
+    """The subject without leading reply/forward prefixes and bracketed tags, lower case."""
+    s = subject
+    while (m := _PREFIX.match(s)) or (m := _TAG.match(s)):
+        s = s[m.end() :]
+    return " ".join(s.split()).lower()
+
+
 def body_holds_patch(msg: Message) -> bool:
     """A unified diff in a text part, or a text/x-patch or text/x-diff attachment."""
     for part in msg.walk():
@@ -113,7 +130,8 @@ def read_archive(path: Path) -> list[dict]:
         tmp.flush()
         out = []
         for msg in mailbox.mbox(tmp.name):
-            is_reply, version, counter, total = subject_tag(decoded(msg.get("Subject")))
+            subject = decoded(msg.get("Subject"))
+            is_reply, version, counter, total = subject_tag(subject)
             ids = _MSGID.findall(msg.get("Message-ID", ""))
             replied = _MSGID.findall(msg.get("In-Reply-To", "") or "")
             is_cover = version is not None and counter == 0 and not is_reply
@@ -123,6 +141,8 @@ def read_archive(path: Path) -> list[dict]:
                     "sender": effective_sender(msg),
                     "at": email.utils.parsedate_to_datetime(msg["Date"]).astimezone(UTC),
                     "in_reply_to": replied[0] if replied else None,
+                    "says_reply": bool(_SAYS_REPLY.match(subject)),
+                    "normalized": normalized_subject(subject),
                     "references": _MSGID.findall(msg.get("References", "") or ""),
                     "is_cover": is_cover,
                     "is_patch": not is_reply and not is_cover and body_holds_patch(msg),
@@ -134,16 +154,37 @@ def read_archive(path: Path) -> list[dict]:
         return out
 
 
-def series_keys(messages: list[dict]) -> dict[str, tuple]:
-    """Message-ID -> series key of every patch and cover letter."""
+def parents(messages: list[dict]) -> dict[str, str]:
+    """Message-ID -> archived parent: In-Reply-To, else the nearest References entry, else for a
+    Re: whose headers resolve nothing the earliest earlier message with its normalized subject
+    in the thread its headers name (any, when it has no reply headers)."""
     by_id = {m["id"]: m for m in messages if m["id"]}
-
-    def parent(m: dict) -> dict | None:
+    result: dict[str, str] = {}
+    for m in messages:
         for ref in [m["in_reply_to"], *reversed(m["references"])]:
             if ref in by_id and ref != m["id"]:
-                return by_id[ref]
-        return None
+                result[m["id"]] = ref
+                break
+    root = {m["id"]: (m["references"] or [m["in_reply_to"] or m["id"]])[0] for m in messages}
+    for m in messages:
+        if m["id"] in result or not m["says_reply"] or not m["normalized"]:
+            continue
+        headers = bool(m["in_reply_to"] or m["references"])
+        earlier = [
+            c
+            for c in messages
+            if c["normalized"] == m["normalized"]
+            and c["at"] < m["at"]
+            and (not headers or root[c["id"]] == root[m["id"]])
+        ]
+        if earlier:
+            result[m["id"]] = min(earlier, key=lambda c: (c["at"], c["id"]))["id"]
+    return result
 
+
+def series_keys(messages: list[dict], parent_of: dict[str, str]) -> dict[str, tuple]:
+    """Message-ID -> series key of every patch and cover letter."""
+    by_id = {m["id"]: m for m in messages if m["id"]}
     keys: dict[str, tuple] = {}
     for m in messages:
         if not (m["is_patch"] or m["is_cover"]):
@@ -158,7 +199,7 @@ def series_keys(messages: list[dict]) -> dict[str, tuple]:
                 if cur["is_cover"] and (cur["sender"], cur["version"], cur["total"]) == who:
                     anchor = cur["id"]
                     break
-                cur = parent(cur)
+                cur = by_id.get(parent_of.get(cur["id"], ""))
             if anchor is None and (m["total"] or 1) > 1:
                 # no archived cover letter: the root the headers name
                 anchor = (m["references"] or [m["in_reply_to"] or m["id"]])[0]
@@ -167,7 +208,7 @@ def series_keys(messages: list[dict]) -> dict[str, tuple]:
 
 
 def series_per_year(messages: list[dict]) -> dict[int, int]:
-    keys = series_keys(messages)
+    keys = series_keys(messages, parents(messages))
     posted: dict[tuple, datetime] = {}
     for m in messages:
         if m["id"] in keys:
@@ -176,9 +217,56 @@ def series_per_year(messages: list[dict]) -> dict[int, int]:
     return dict(Counter(at.year for at in posted.values()))
 
 
+def first_replies(messages: list[dict]) -> tuple[dict[int, float], dict[int, float]]:
+    """(median hours to first reply per year of the patch, unanswered share of series per year
+    of posting; a series posted less than 14 days before the archive ends is not judged)."""
+    parent_of = parents(messages)
+    keys = series_keys(messages, parent_of)
+    by_id = {m["id"]: m for m in messages if m["id"]}
+    answers: dict[str, list[dict]] = {}
+    for m in messages:
+        sender = m["sender"]
+        if (
+            m["id"] in parent_of
+            and not (m["is_patch"] or m["is_cover"])
+            and sender
+            and not _ROBOT.search(sender)
+        ):
+            answers.setdefault(parent_of[m["id"]], []).append(m)
+    members: dict[tuple, list[dict]] = {}
+    for mid, key in keys.items():
+        members.setdefault(key, []).append(by_id[mid])
+
+    def first(m: dict) -> datetime | None:
+        covers = [c["id"] for c in members[keys[m["id"]]] if c["is_cover"]]
+        times = [
+            r["at"] for a in {m["id"], *covers} for r in answers.get(a, []) if r["sender"] != m["sender"]
+        ]
+        return min(times, default=None)
+
+    hours: dict[int, list[float]] = {}
+    for m in by_id.values():
+        if m["is_patch"] and (at := first(m)) is not None:
+            hours.setdefault(m["at"].year, []).append((at - m["at"]).total_seconds() / 3600)
+    end = max(m["at"] for m in messages)
+    flags: dict[int, list[int]] = {}
+    for group in members.values():
+        posted = min(m["at"] for m in group)
+        replies = [at for m in group if (at := first(m)) is not None]
+        if replies and min(replies) <= posted + timedelta(days=14):
+            flags.setdefault(posted.year, []).append(0)
+        elif end >= posted + timedelta(days=14):
+            flags.setdefault(posted.year, []).append(1)
+    return (
+        {y: statistics.median(h) for y, h in hours.items()},
+        {y: sum(f) / len(f) for y, f in flags.items()},
+    )
+
+
 @pytest.fixture(scope="module", params=["bridge.lists.linux-foundation.org", "kvm-ppc.vger.kernel.org"])
-def archive(request, corpus: Path, tmp_path_factory) -> tuple[Path, Path]:
-    """(archive, warehouse) after the extractor and `dbt seed` + `dbt run` on one lore archive."""
+def archive(request, corpus: Path, tmp_path_factory) -> tuple[Path, Path, list[dict]]:
+    """(archive, warehouse after the extractor and `dbt seed` + `dbt run`, the plain-Python read
+    of the archive) for one lore archive."""
     source = corpus / "mail" / "lore" / f"{request.param}.0.mbox.gz"
     tmp = tmp_path_factory.mktemp("threading-corpus")
     warehouse = tmp / "w.duckdb"
@@ -187,12 +275,12 @@ def archive(request, corpus: Path, tmp_path_factory) -> tuple[Path, Path]:
     ingest_identities(warehouse)
     dbt_build(warehouse, tmp / "target", command="seed")
     dbt_build(warehouse, tmp / "target", command="run")
-    return source, warehouse
+    return source, warehouse, read_archive(source)
 
 
 def test_series_posted_per_year_equals_plain_python(archive):
-    source, warehouse = archive
-    expected = series_per_year(read_archive(source))
+    source, warehouse, messages = archive
+    expected = series_per_year(messages)
     got = dict(
         query(
             warehouse,
@@ -201,3 +289,15 @@ def test_series_posted_per_year_equals_plain_python(archive):
         )
     )
     assert got == expected, f"{source.name}: series_posted per year"
+
+
+def test_first_reply_and_unanswered_share_per_year_equal_plain_python(archive):
+    source, warehouse, messages = archive
+    medians, shares = first_replies(messages)
+    rows = query(
+        warehouse,
+        "select year(period_start), median_hours_to_first_reply, unanswered_patch_share "
+        "from marts.community_health where grain = 'year' and series_posted > 0",
+    )
+    assert {y: m for y, m, _ in rows if m is not None} == pytest.approx(medians), f"{source.name}: median"
+    assert {y: u for y, _, u in rows if u is not None} == pytest.approx(shares), f"{source.name}: unanswered"
