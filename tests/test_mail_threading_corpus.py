@@ -301,3 +301,19 @@ def test_first_reply_and_unanswered_share_per_year_equal_plain_python(archive):
     )
     assert {y: m for y, m, _ in rows if m is not None} == pytest.approx(medians), f"{source.name}: median"
     assert {y: u for y, _, u in rows if u is not None} == pytest.approx(shares), f"{source.name}: unanswered"
+
+
+def test_every_parent_equals_plain_python(archive):
+    source, warehouse, messages = archive
+    expected = parents(messages)
+    got = {
+        mid: parent
+        for mid, parent in query(
+            warehouse,
+            "select message_id, parent_id from intermediate.int_mail_messages_threaded where parent_id is not null",
+        )
+        # a second copy of a Message-ID (stored as <id>#dupN) is one message to the stdlib read
+        if "#" not in mid
+    }
+    assert len(got) == len(expected)
+    assert got == expected, f"{source.name}: parents"
