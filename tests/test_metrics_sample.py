@@ -90,11 +90,16 @@ class Expected:
                 self.merged_as[m["id"]] = c
 
     def _replies(self) -> None:
+        # a first reply is a direct reply (not a new patch or cover letter) by a known human
         below: dict[str, list[dict]] = defaultdict(list)
         for m in self.archive:
-            if self.human(m["address"]):
-                for ancestor in m["ancestors"]:
-                    below[ancestor].append(m)
+            if (
+                m["address"]
+                and self.human(m["address"])
+                and m["parent"]
+                and not (m["is_patch"] or m["is_cover"])
+            ):
+                below[m["parent"]].append(m)
         self.last_message = max(m["at"] for m in self.archive)
 
         def first_reply(anchors: list[str], sender: str):

@@ -1,7 +1,13 @@
 -- One row per (project, list, message) with its parent in the thread and how the parent was
--- found, in the order of METRICS.md: In-Reply-To, then the nearest References entry, then the
--- normalized subject. Only messages archived on the same list can be parents, so a thread never
--- hangs from a message nobody can see.
+-- found, in the order of METRICS.md: In-Reply-To, then the nearest archived References entry,
+-- then (only for a message that says it is a reply, Re:, and whose headers resolve to nothing
+-- archived) the normalized subject. The subject never overrides the headers: a message whose
+-- headers name a thread (its first References entry, else its In-Reply-To) can only be hung by
+-- subject under a message of that same named thread, so a new `[PATCH 07/51]` answering its own
+-- (unarchived) cover letter is never put under an older posting with the same subject. Only
+-- messages archived on the same list can be parents, so a thread never hangs from a message
+-- nobody can see. header_root_id is the thread the headers name, archived or not: what series
+-- without an archived cover letter are grouped by.
 with
 
 messages as (
@@ -17,7 +23,13 @@ messages as (
         in_reply_to,
         "references",
         is_patch,
-        is_cover_letter
+        is_cover_letter,
+        -- the thread the headers name: the first References entry is the original root (RFC
+        -- 5322), else the message answered, else the message itself
+        coalesce("references"[1], in_reply_to, message_id) as header_root_id,
+        regexp_matches(lower(coalesce(subject, '')), '^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|odp)\s*:')
+            as says_reply,
+        in_reply_to is not null or coalesce(len("references"), 0) > 0 as has_reply_headers
     from {{ ref('stg_raw__mail_messages') }}
 ),
 
@@ -63,43 +75,30 @@ by_references as (
     ) = 1
 ),
 
--- the first message of each normalized subject on a list
-subject_firsts as (
-    select
-        project,
-        list_name,
-        subject_normalized,
-        arg_min(message_id, (sent_at, message_id)) as first_id,
-        min(sent_at) as first_at
-    from messages
-    where coalesce(subject_normalized, '') <> ''
-    group by all
-),
-
--- a message without a parent by headers that says it is a reply (Re: after any list tags, or
--- reply headers that point nowhere we can see) joins the earliest earlier message with the same
--- normalized subject; a fresh post with a reused subject (a v2 series, say) starts its own thread
+-- a message that says it is a reply (Re:) and whose headers resolve to nothing archived joins
+-- the earliest earlier message with the same normalized subject, within the thread its headers
+-- name when they name one; a fresh post with a reused subject (a v2 series, say) starts its own
+-- thread
 by_subject as (
     select
         m.project,
         m.list_name,
         m.message_id,
-        f.first_id as parent_id
+        arg_min(c.message_id, (c.sent_at, c.message_id)) as parent_id
     from messages as m
-    inner join subject_firsts as f
+    inner join messages as c
         on
-            m.project = f.project
-            and m.list_name = f.list_name
-            and m.subject_normalized = f.subject_normalized
-            and m.sent_at > f.first_at
+            m.project = c.project
+            and m.list_name = c.list_name
+            and m.subject_normalized = c.subject_normalized
+            and m.sent_at > c.sent_at
+            and (not m.has_reply_headers or m.header_root_id = c.header_root_id)
     anti join by_reply_to as rt
         on m.project = rt.project and m.list_name = rt.list_name and m.message_id = rt.message_id
     anti join by_references as rf
         on m.project = rf.project and m.list_name = rf.list_name and m.message_id = rf.message_id
-    where
-        regexp_matches(lower(m.subject), '^\s*(\[[^\]]*\]\s*)*(re|aw|sv|antw|odp)\s*:')
-        or m.in_reply_to is not null
-        or coalesce(len(m."references"), 0) > 0
+    where m.says_reply and coalesce(m.subject_normalized, '') <> ''
+    group by all
 ),
 
 final as (

@@ -1,10 +1,14 @@
 -- One row per review trailer (Acked-by, Reviewed-by, Tested-by, Reported-by) in a reply: a
--- message below another message that is itself neither a patch nor a cover letter (a patch's
--- own trailers are its author's, carried in git as well). names_sender says whether the trailer
+-- message that is neither a patch nor a cover letter and answers another message, archived or
+-- not (it has a parent, or reply headers, or says Re:). A patch's own trailers are its author's,
+-- carried in git as well. A reply whose parent is not archived still gives its sender the act;
+-- only the receiving side is unknown (target_is_archived false). names_sender says whether the trailer
 -- names the reply's sender (same address, same person, or same name); only those count as given
 -- by the sender, the others are mismatches (a forwarded ack, a pasted tag) kept for auditing.
 -- target_message_id is the patch or cover letter the reply is about: the nearest one above it in
--- the thread, else the message it answers.
+-- the thread, else the archived message it answers, else the Message-ID its headers answer
+-- (In-Reply-To, else the last References entry), which is not in the archive; null for a Re:
+-- without reply headers that matched nothing.
 with
 
 messages as (
@@ -25,7 +29,10 @@ trailers as (
 
 replies as (
     select * from messages
-    where parent_id is not null and not is_patch and not is_cover_letter
+    where
+        not is_patch
+        and not is_cover_letter
+        and (parent_id is not null or has_reply_headers or says_reply)
 ),
 
 nearest_patch as (
@@ -53,7 +60,8 @@ final as (
         r.from_name,
         r.from_address,
         r.sent_at,
-        coalesce(np.target_message_id, r.parent_id) as target_message_id,
+        coalesce(np.target_message_id, r.parent_id, r.in_reply_to, r."references"[-1]) as target_message_id,
+        coalesce(np.target_message_id, r.parent_id) is not null as target_is_archived,
         coalesce(
             t.address = r.from_address
             or tp.person_id = sp.person_id

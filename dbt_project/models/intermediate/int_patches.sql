@@ -1,13 +1,21 @@
 -- One row per patch or cover-letter message: its series, the commit it was merged as (if any)
--- and when someone else first replied.
+-- and when someone else first answered it.
 --
--- Series: a cover letter (counter 0) and the patches with the same sender, version and total in
--- the same thread; a patch without [m/n] (or 1/1) is a series of its own.
+-- Series: a cover letter (counter 0) and the patches with the same sender, version and total
+-- that hang below it in the thread (a 1/1 patch with its 0/1 cover letter included). Patches
+-- whose cover letter is not archived are grouped by the thread their headers name
+-- (header_root_id: the message their References/In-Reply-To point at, archived or not) with the
+-- same sender, version and total; two postings with different roots are never one series. A
+-- patch without [m/n], or a 1/1 patch without an archived 0/1 cover letter, is a series of its
+-- own. A NULL sender (unrecovered DMARC rewrite) groups like any other sender value.
 -- Merged: the first match of, in order, the git patch-id of the diff, a Link: (or Message-Id:)
 -- trailer of a commit holding the Message-ID, or the normalized subject plus the author person.
--- First reply: the earliest message by another person (bots never count) below the patch in its
--- thread, or below the series' cover letter, since a reply to the cover letter answers every
--- patch of the series (the same rule as trailers on a cover letter).
+-- First reply: the earliest direct reply (a message whose parent is that patch, or the series'
+-- cover letter, which answers every patch of the series) that is not itself a patch or cover
+-- letter, sent by someone else: a known sender (a NULL sender could be the author, so it never
+-- answers), no bot, another person than the patch's sender (any known person answers a patch
+-- whose own sender is unknown). A reply to a sibling patch, or to a later version posted in
+-- reply to this one, does not answer it.
 with
 
 messages as (
@@ -55,6 +63,7 @@ patch_messages as (
         s.patch_counter,
         s.patch_total,
         s.patch_id,
+        m.header_root_id,
         r.ancestor_id as root_id
     from messages as m
     inner join {{ ref('stg_raw__mail_messages') }} as s using (project, list_name, message_id)
@@ -63,18 +72,55 @@ patch_messages as (
     where (m.is_patch or m.is_cover_letter) and r.is_root
 ),
 
+-- the nearest cover letter at or above each message (itself for a cover letter) of the same
+-- sender, version and total
+cover_of as (
+    select
+        p.project,
+        p.list_name,
+        p.message_id,
+        c.message_id as cover_id
+    from patch_messages as p
+    inner join ancestors as a
+        on p.project = a.project and p.list_name = a.list_name and p.message_id = a.message_id
+    inner join patch_messages as c
+        on
+            a.project = c.project
+            and a.list_name = c.list_name
+            and a.ancestor_id = c.message_id
+            and c.is_cover_letter
+            and p.from_address is not distinct from c.from_address
+            and p.patch_version = c.patch_version
+            and p.patch_total is not distinct from c.patch_total
+    where p.patch_counter is not null
+    qualify row_number() over (partition by p.project, p.list_name, p.message_id order by a.depth) = 1
+),
+
+grouped as (
+    select
+        p.*,
+        case
+            when co.cover_id is not null then co.cover_id
+            -- without an archived cover letter, patches of one posting share the thread their
+            -- headers name; a 1/1 has no siblings to find that way
+            when coalesce(p.patch_total, 1) > 1 and p.patch_counter is not null then p.header_root_id
+        end as series_anchor
+    from patch_messages as p
+    left join cover_of as co using (project, list_name, message_id)
+),
+
 series as (
     select
-        *,
+        * exclude (series_anchor),
         case
-            when coalesce(patch_total, 1) > 1
+            when series_anchor is not null
                 then first_value(message_id) over (
-                    partition by project, list_name, root_id, from_address, patch_version, patch_total
+                    partition by project, list_name, series_anchor, from_address, patch_version, patch_total
                     order by is_cover_letter desc, sent_at, message_id
                 )
             else message_id
         end as series_id
-    from patch_messages
+    from grouped
 ),
 
 link_trailers as (
@@ -143,7 +189,7 @@ matches as (
     ) = 1
 ),
 
--- messages by someone else below a patch or below its series' cover letter
+-- direct replies by someone else to a patch or to its series' cover letter
 replies as (
     select
         s.project,
@@ -157,17 +203,17 @@ replies as (
             and s.list_name = anchor.list_name
             and s.series_id = anchor.series_id
             and (s.message_id = anchor.message_id or anchor.is_cover_letter)
-    inner join ancestors as a
-        on
-            anchor.project = a.project
-            and anchor.list_name = a.list_name
-            and anchor.message_id = a.ancestor_id
-            and a.depth > 0
     inner join messages as r
-        on a.project = r.project and a.list_name = r.list_name and a.message_id = r.message_id
+        on
+            anchor.project = r.project
+            and anchor.list_name = r.list_name
+            and anchor.message_id = r.parent_id
     left join people as rp on r.from_address = rp.address
     where
-        rp.person_id is distinct from s.person_id
+        r.from_address is not null
+        and not r.is_patch
+        and not r.is_cover_letter
+        and coalesce(rp.person_id, r.from_address) is distinct from coalesce(s.person_id, s.from_address)
         and not coalesce(rp.is_bot, false)
     group by all
 ),
@@ -179,6 +225,7 @@ final as (
         s.message_id,
         s.series_id,
         s.root_id,
+        s.header_root_id,
         s.from_address,
         s.person_id,
         s.sent_at,

@@ -8,7 +8,9 @@
 --     keyed by the commit as occurrence 1, so the ack given on the list and carried into the
 --     commit counts once; several list replies with the same trailer for one patch are one act.
 -- The act is dated by the commit (period date) when the commit carries it, else by the reply.
--- The receiver is the commit's author, else the patch's sender.
+-- The receiver is the commit's author, else the patch's sender. A reply whose parent is not
+-- archived still gives its sender the act, keyed by the Message-ID it answers (or by the reply
+-- itself when its headers name nothing); its receiver is unknown (null), never guessed.
 with
 
 people as (
@@ -79,7 +81,8 @@ mail_acts as (
         t.project,
         case
             when p.is_merged then 'commit:' || p.merged_repository || ':' || p.merged_sha
-            else 'message:' || t.list_name || ':' || t.change_message_id
+            when t.change_message_id is not null then 'message:' || t.list_name || ':' || t.change_message_id
+            else 'reply:' || t.list_name || ':' || t.message_id
         end as change_key,
         t.kind,
         coalesce(t.trailer_address, t.from_address) as giver_address,
@@ -96,7 +99,13 @@ mail_acts as (
     left join commits as c
         on p.project = c.project and p.merged_repository = c.repository and p.merged_sha = c.sha
     left join {{ ref('stg_raw__mail_messages') }} as m
-        on t.project = m.project and t.list_name = m.list_name and t.change_message_id = m.message_id
+        on
+            t.target_is_archived
+            and t.project = m.project
+            and t.list_name = m.list_name
+            and t.change_message_id = m.message_id
+    -- a trailer with no address from a sender nobody knows names no person
+    where coalesce(t.trailer_address, t.from_address) is not null
 ),
 
 all_acts as (
