@@ -33,9 +33,10 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from extractors.git.diffstat import ChangeReader, TreeChanges
+from extractors.git.identity import identity
 from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
-from extractors.git.trailers import parse_person, parse_trailers
+from extractors.git.trailers import trailer_people
 from extractors.git.walk import iter_commits
 
 Row = tuple[str, dict[str, Any]]
@@ -143,11 +144,6 @@ def _timestamp(seconds: int) -> datetime | None:
         return None
 
 
-def _address(raw: bytes | None, encoding: str | None) -> str | None:
-    addr = _decode(raw, encoding).strip().strip("<>").strip().lower()
-    return addr or None
-
-
 def _subject(message: str) -> str:
     # git's %s: the first paragraph, lines joined with spaces
     lines: list[str] = []
@@ -223,6 +219,12 @@ def commit_rows(
     if authored_at is None or committed_at is None:
         quarantine("bad_date", f"author time {author.time}, committer time {committer.time}: kept with null")
     message = _decode(commit.raw_message, encoding)
+    author_name, author_address = identity(
+        _decode(author.raw_name, encoding), _decode(author.raw_email, encoding)
+    )
+    committer_name, committer_address = identity(
+        _decode(committer.raw_name, encoding), _decode(committer.raw_email, encoding)
+    )
     is_merge = len(parent_ids) > 1
     added = removed = 0
     for f in files or ():
@@ -233,12 +235,12 @@ def commit_rows(
             "git_commits",
             {
                 **base,
-                "author_name": _decode(author.raw_name, encoding),
-                "author_address": _address(author.raw_email, encoding),
+                "author_name": author_name,
+                "author_address": author_address,
                 "authored_at": authored_at,
                 "author_tz_offset": author.offset,
-                "committer_name": _decode(committer.raw_name, encoding),
-                "committer_address": _address(committer.raw_email, encoding),
+                "committer_name": committer_name,
+                "committer_address": committer_address,
                 "committed_at": committed_at,
                 "committer_tz_offset": committer.offset,
                 "is_merge": is_merge,
@@ -271,8 +273,7 @@ def commit_rows(
         )
     # every trailer has a `Key:` separator: a message without ':' has none (a cheap skip)
     if ":" in message:
-        for position, trailer in enumerate(parse_trailers(message)):
-            name, address = parse_person(trailer.value)
+        for position, trailer in enumerate(trailer_people(message)):
             out.append(
                 (
                     "git_trailers",
@@ -280,10 +281,10 @@ def commit_rows(
                         "project": project,
                         "repository": repository,
                         "sha": sha,
-                        "kind": trailer.key.lower(),
-                        "name": name,
-                        "address": address,
-                        "raw_value": trailer.value,
+                        "kind": trailer.kind,
+                        "name": trailer.name,
+                        "address": trailer.address,
+                        "raw_value": trailer.raw_value,
                         "position": position,
                     },
                 )
