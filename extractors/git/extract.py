@@ -34,6 +34,7 @@ from pygit2.enums import ObjectType
 
 from extractors.git.diffstat import ChangeReader, TreeChanges
 from extractors.git.identity import identity
+from extractors.git.rawcommit import commit_tree_id
 from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
 from extractors.git.trailers import trailer_people
@@ -195,11 +196,13 @@ def commit_rows(
     try:
         if len(parent_ids) > 1:
             tree = commit.tree
-            if scoped and not all(ctx.scope.trees_differ(repo[p].tree, tree) for p in parent_ids):
+            if scoped and not all(
+                ctx.scope.trees_differ(repo[commit_tree_id(repo, p)], tree) for p in parent_ids
+            ):
                 return []
         else:
             if diff is None:
-                old = repo[parent_ids[0]].tree_id if parent_ids else None
+                old = commit_tree_id(repo, parent_ids[0]) if parent_ids else None
                 diff = reader.changes(old, commit.tree_id)
             elif isinstance(diff, Exception):
                 raise diff
@@ -332,7 +335,7 @@ def _batch_rows(
             parent_ids = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
-            pairs.append((repo[parent_ids[0]].tree_id if parent_ids else None, commit.tree_id))
+            pairs.append((commit_tree_id(repo, parent_ids[0]) if parent_ids else None, commit.tree_id))
             at.append(k)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             diffs[k] = exc

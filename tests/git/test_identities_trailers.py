@@ -320,3 +320,73 @@ def test_mail_trailer_people() -> None:
     assert trailer_people("acked-by", "C <c@x.org> Bribed-by: E <e@x.org>") == (
         ("acked-by", "C", "c@x.org", "C <c@x.org>"),
     )
+
+
+# -- commits libgit2 cannot parse -----------------------------------------------------------------
+
+
+def test_commits_libgit2_rejects_are_read_from_their_bytes(tmp_path: Path) -> None:
+    """An author or committer line without `<` or `>` makes libgit2 reject the commit (and any
+    walk through it); git reads it. The extraction keeps it and the history behind it."""
+    from tests.git.helpers import git_numstat
+
+    g = init_repo(tmp_path / "repo", tmp_path)
+    g.write("a.c", "one\ntwo\n")
+    first = g.commit("first\n")
+    broken: list[str] = []
+    parent = first
+    for n, (author, committer) in enumerate(
+        [
+            ("Jane Doe <jane.doe@example.com", GOOD),  # no `>`
+            ("Ann Author <ann@example.com>", "Jane Doe jane.doe@example.com"),  # no brackets at all
+        ]
+    ):
+        g.write("a.c", "one\ntwo\n" + "more\n" * (n + 1))
+        g("add", "-A")
+        tree = g.text("write-tree").strip()
+        header = f"tree {tree}\nparent {parent}\nauthor {author} 1281975250 +0100\ncommitter {committer} 1281975260 +0100\n\n"
+        message = f"broken {n}\n\nSigned-off-by: Jane Doe <jane.doe@example.com>\n"
+        parent = g.text(
+            "hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=(header + message).encode()
+        ).strip()
+        broken.append(parent)
+    g("update-ref", "refs/heads/main", parent)
+    g("reset", "-q", "--hard", "main")
+    g.write("b.c", "x\n")
+    last = g.commit("after the broken ones\n")
+
+    for workers in (1, 2):
+        tables = extract(g.path, workers=workers)
+        assert tables.get("git_quarantine", []) == []
+        commits = {c["sha"]: c for c in tables["git_commits"]}
+        assert len(commits) == int(g.text("rev-list", "--count", "main")) == 4
+        assert set(commits) == {first, *broken, last}
+        got = [
+            (
+                c["author_name"],
+                c["author_address"],
+                c["committer_name"],
+                c["committer_address"],
+                c["author_tz_offset"],
+            )
+            for c in (commits[broken[0]], commits[broken[1]])
+        ]
+        assert got == [
+            ("Jane Doe", "jane.doe@example.com", "Carl Committer", "carl@example.org", 60),
+            ("Ann Author", "ann@example.com", "Jane Doe", "jane.doe@example.com", 60),
+        ]
+        assert str(commits[broken[0]]["authored_at"]) == "2010-08-16 16:14:10"  # date -u -d @1281975250
+        # lines of every commit, the broken ones and the one after them, as git counts them
+        numstat = git_numstat(g)
+        for sha, c in commits.items():
+            assert (c["lines_added"], c["lines_removed"]) == (
+                sum(a for a, _, _ in numstat[sha]),
+                sum(r for _, r, _ in numstat[sha]),
+            ), sha
+        assert [(commits[s]["lines_added"], commits[s]["lines_removed"]) for s in (*broken, last)] == [
+            (1, 0),
+            (1, 0),
+            (1, 0),
+        ]
+        trailers = [(t["sha"], t["kind"], t["address"]) for t in tables["git_trailers"]]
+        assert sorted(trailers) == sorted((s, "signed-off-by", "jane.doe@example.com") for s in broken)
