@@ -27,6 +27,7 @@ from extractors.mail.addresses import deobfuscate
 VALID_ADDRESS = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
 
 _ANGLE = re.compile(r"<([^<>]*)>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # never part of an address (damaged bytes)
 # A bare token holding an `@` (no brackets, quotes, parentheses, commas or blanks in it).
 _BARE = re.compile(r"[^\s<>()\"',;]*@[^\s<>()\"',;]*")
 _BLANK_AROUND = re.compile(r"\s*([.@])\s*")
@@ -48,24 +49,28 @@ def repair_address(candidate: str) -> str | None:
 
     None when the token names nobody (no local part or no domain); an address that cannot be
     repaired is returned as written (lower-cased), for the warehouse to flag as invalid."""
-    addr = candidate.strip().lower()
-    addr = addr.lstrip(_EDGE_JUNK_LEFT).rstrip(_EDGE_JUNK_RIGHT)
+    addr = _CONTROL.sub("", candidate).strip().lower()
+    addr = addr.lstrip(_EDGE_JUNK_LEFT).rstrip(_EDGE_JUNK_RIGHT).removeprefix("mailto:")
     addr = re.sub(r"@{2,}", "@", addr)
     local, at, domain = addr.partition("@")
     if not at or not local or not domain:
         return None
     if VALID_ADDRESS.fullmatch(addr):
         return addr
-    # stray punctuation between the `@` and the domain, or at the domain's end (`name@{example.com`)
-    domain = re.sub(r"^[^\w]+|[^\w]+$", "", domain)
+    # stray punctuation between the `@` and the domain, or at the domain's end (`name@{example.com`);
+    # a comma typed for a dot (`gmail,com`); a quoted-printable dot left undecoded (`=2eorg`)
+    domain = re.sub(r"^[^\w]+|[^\w]+$", "", domain).replace(",", ".").replace("=2e", ".")
     repaired = f"{local}@{domain}"
     if domain and VALID_ADDRESS.fullmatch(repaired):
         return repaired
     return addr
 
 
-def _clean_name(text: str) -> str | None:
-    name = _PAREN.sub(" ", re.sub(r"<[^<>]*>?", " ", text))
+def _clean_name(text: str, comments: bool = False) -> str | None:
+    """The display name in `text`: `<...>` dropped, `(comments)` too unless `comments`."""
+    name = re.sub(r"<[^<>]*>?", " ", text)
+    if not comments:
+        name = _PAREN.sub(" ", name)
     name = " ".join(name.split()).strip(" \"'<>,;")
     name = name.replace('\\"', '"')
     return name or None
@@ -92,13 +97,13 @@ def _address_span(text: str) -> tuple[int, int, str | None] | None:
     return start, m.end(), repair_address(token)
 
 
-def person(value: str) -> tuple[str | None, str | None]:
+def person(value: str, comments: bool = False) -> tuple[str | None, str | None]:
     """(name, lower-case address) of one person's value; either may be None.
 
     Handles `Name <addr>`, `<addr>`, `addr`, `addr (Name)`, `"Last, First" <addr>`,
     `Name (Comment) <addr>`, trailing notes (`<stable@vger.kernel.org> # 5.10`), no brackets
     (`Jane Doe jane.doe@example.com`), obfuscation, and the mangled shapes of the module doc.
-    URLs name nobody."""
+    URLs name nobody. `comments` keeps a `(Comment)` in the name (`Jane Doe (Google)`)."""
     v = value.strip()
     if not v or _URL.match(v):
         return None, None
@@ -110,7 +115,7 @@ def person(value: str) -> tuple[str | None, str | None]:
             name = None
         return name, None
     start, end, address = span
-    name = _clean_name(v[:start])
+    name = _clean_name(v[:start], comments)
     if name is None:  # `addr (Name)`
         p = _TRAILING_PAREN.match(v[end:])
         if p:

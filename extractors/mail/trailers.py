@@ -53,7 +53,7 @@ def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
     if "@" in v:
         # mangled addresses (`<Christoph. Egger@amd.com>`, `name@{example.com`) are repaired or
         # kept as written, never cut down to another valid-looking address (extractors.people)
-        name, address = person(v)
+        name, address = person(v, comments=True)
         if address is not None:
             return name, address
     m = ADDRESS_IN_TEXT.search(v)

@@ -301,6 +301,15 @@ def test_mangled_and_obfuscated_addresses(trailer_rows: dict[str, list[tuple]]) 
         # junk inside the domain is not guessed away: kept as written, for the warehouse to flag
         ("Jane <jane@exa{mple.com>", ("Jane", "jane@exa{mple.com")),
         ("Quinn <quinn at lab.acme.co.jp>", ("Quinn", "quinn@lab.acme.co.jp")),
+        # seen in the bridge and kvm-ppc lore archives: an undecoded quoted-printable dot, a comma
+        ("Nikolay Aleksandrov <razor@blackwall=2Eorg>", ("Nikolay Aleksandrov", "razor@blackwall.org")),
+        ("Leonardo Bras <leobras.c@gmail,com>", ("Leonardo Bras", "leobras.c@gmail.com")),
+        (
+            "HTML Junker <html-junker@example.com<mailto:html-junker@example.com>>",
+            ("HTML Junker", "html-junker@example.com"),
+        ),
+        # mail keeps a comment in the name, as the sender's From name has it
+        ("Steven Rostedt (Google) <rostedt@goodmis.org>", ("Steven Rostedt (Google)", "rostedt@goodmis.org")),
     ],
 )
 def test_mail_trailer_values_share_the_repairs(value: str, expected: tuple[str | None, str | None]) -> None:
