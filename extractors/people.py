@@ -160,7 +160,9 @@ def split_people(value: str) -> list[tuple[str | None, str]]:
     A glued trailer (`A <a@x.org>Signed-off-by: C <c@z.org>`) gives its piece its own key; the
     pieces of the value itself have None (the caller's key). A value with at most one address
     is one piece, unchanged. URLs are never split."""
-    if "@" not in value or _URL.match(value.strip()):
+    if value.count("@") < 2 and ":" not in value:  # one address at most, no glued `Key:`
+        return [(None, value)]
+    if _URL.match(value.strip()):
         return [(None, value)]
     parts: list[tuple[str | None, str]] = []
     key: str | None = None

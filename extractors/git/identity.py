@@ -18,11 +18,14 @@ and blanks). One rule for every path that reads an identity:
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from extractors.people import person
 
 _TRIM = " \t\r\n\"'<>"
 
 
+@lru_cache(maxsize=8192)  # the same people author and commit again and again
 def identity(raw_name: str, raw_email: str) -> tuple[str | None, str | None]:
     """(name, lower-case address) of one git identity from its decoded name and email fields."""
     name_field = raw_name.strip()

@@ -15,6 +15,7 @@ part of the message's end, so it neither counts as trailers nor hides the block 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import NamedTuple
 
 from extractors.people import person, split_people
@@ -202,8 +203,15 @@ def trailer_people(message: str) -> list[TrailerPerson]:
     own key. Other values (one person, `Link:`, `Fixes:`) give one row with the value unchanged."""
     out: list[TrailerPerson] = []
     for trailer in parse_trailers(message):
-        kind = trailer.key.lower()
-        for own_key, piece in split_people(trailer.value):
-            name, address = person(piece)
-            out.append(TrailerPerson((own_key or kind).lower(), name, address, piece))
+        out.extend(_people(trailer.key.lower(), trailer.value))
     return out
+
+
+@lru_cache(maxsize=8192)
+def _people(kind: str, value: str) -> tuple[TrailerPerson, ...]:
+    # the same maintainers sign off commit after commit: read each value once
+    out = []
+    for own_key, piece in split_people(value):
+        name, address = person(piece)
+        out.append(TrailerPerson((own_key or kind).lower(), name, address, piece))
+    return tuple(out)
