@@ -43,22 +43,29 @@ def iter_commits(
     neither stops the extraction nor hides the history behind it."""
     hidden: list[pygit2.Oid] = []
     walker = repo.walk(tip, SortMode.NONE)
+    raw = False
     for h in hide:
         try:
             oid = h if isinstance(h, pygit2.Oid) else pygit2.Oid(hex=h)
+        except ValueError:
+            continue
+        try:
             walker.hide(oid)
-            hidden.append(oid)
+        except pygit2.InvalidError:
+            raw = True  # libgit2 rejects the hidden commit itself: only the raw walk can hide it
         except (KeyError, ValueError, pygit2.GitError):
             continue  # a hidden tip that no longer exists hides nothing
+        hidden.append(oid)
     walked: set[pygit2.Oid] = set()
-    try:
-        for commit in walker:
-            walked.add(commit.id)
-            if in_window(commit, since, until):
-                yield commit
-        return
-    except pygit2.InvalidError:
-        pass  # a commit libgit2 rejects: walk the rest from the raw objects
+    if not raw:
+        try:
+            for commit in walker:
+                walked.add(commit.id)
+                if in_window(commit, since, until):
+                    yield commit
+            return
+        except pygit2.InvalidError:
+            pass  # a commit libgit2 rejects: walk the rest from the raw objects
     for commit in raw_walk(repo, tip, hidden):
         if commit.id not in walked and in_window(commit, since, until):  # type: ignore[arg-type]
             yield commit  # type: ignore[misc]

@@ -399,3 +399,6 @@ def test_commits_libgit2_rejects_are_read_from_their_bytes(tmp_path: Path) -> No
         ]
         trailers = [(t["sha"], t["kind"], t["address"]) for t in tables["git_trailers"]]
         assert sorted(trailers) == sorted((s, "signed-off-by", "jane.doe@example.com") for s in broken)
+    # an incremental run hides what it has seen: the raw walk hides it too
+    assert {c["sha"] for c in extract(g.path, hide=[broken[0]])["git_commits"]} == {broken[1], last}
+    assert {c["sha"] for c in extract(g.path, hide=[first])["git_commits"]} == {*broken, last}
