@@ -402,3 +402,47 @@ def test_commits_libgit2_rejects_are_read_from_their_bytes(tmp_path: Path) -> No
     # an incremental run hides what it has seen: the raw walk hides it too
     assert {c["sha"] for c in extract(g.path, hide=[broken[0]])["git_commits"]} == {broken[1], last}
     assert {c["sha"] for c in extract(g.path, hide=[first])["git_commits"]} == {*broken, last}
+
+
+def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
+    """Into the warehouse, then again after a new commit: every commit, the addresses as extracted.
+
+    (By path: libgit2 cannot clone a file:// URL whose history holds a commit it rejects.)"""
+    import duckdb
+
+    from commstats.config import RepositoryConfig
+    from extractors.git import ingest_repository
+
+    g = init_repo(tmp_path / "origin", tmp_path)
+    rows = [(a, c, f"commit {i}\n") for i, (a, c, _) in enumerate(IDENTITIES)]
+    rows.insert(3, ("Jane Doe <jane.doe@example.com", GOOD, "no closing bracket\n"))  # libgit2 rejects it
+    shas = _raw_history(g, rows)
+    g("symbolic-ref", "HEAD", "refs/heads/main")
+    cfg = RepositoryConfig(name="r", path=g.path)
+    wh, cache = tmp_path / "wh.duckdb", tmp_path / "cache"
+    first = ingest_repository(wh, "p", cfg, cache)
+    assert first["git_commits"] == len(rows) == int(g.text("rev-list", "--count", "main"))
+
+    g(
+        "update-ref",
+        "refs/heads/main",
+        _raw_commit(
+            g, shas[-1], "Jane Doe jane.doe@example.com <Jane Doe jane.doe@example.com>", GOOD, "more\n"
+        ),
+    )
+    second = ingest_repository(wh, "p", cfg, cache)
+    assert second["new_commits"] == 1 and second["git_commits"] == len(rows) + 1
+
+    con = duckdb.connect(str(wh), read_only=True)
+    try:
+        got = con.execute(
+            "SELECT author_address, count(*) FROM raw.git_commits WHERE project = 'p' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    finally:
+        con.close()
+    assert got == [
+        ("jane doe", 1),
+        ("jane.doe@example.com", 10),  # 8 of IDENTITIES, the rejected one, the new tip
+        ("janeiexample.com", 1),
+        (None, 1),
+    ]
