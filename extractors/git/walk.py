@@ -42,22 +42,27 @@ def iter_commits(
     rest of the walk reads raw objects instead (extractors.git.rawcommit), so one broken commit
     neither stops the extraction nor hides the history behind it."""
     hidden: list[pygit2.Oid] = []
-    walker = repo.walk(tip, SortMode.NONE)
-    raw = False
+    walker: pygit2.Walker | None
+    try:
+        walker = repo.walk(tip, SortMode.NONE)
+    except pygit2.InvalidError:
+        walker = None  # libgit2 rejects the tip itself
+    raw = walker is None
     for h in hide:
         try:
             oid = h if isinstance(h, pygit2.Oid) else pygit2.Oid(hex=h)
         except ValueError:
             continue
-        try:
-            walker.hide(oid)
-        except pygit2.InvalidError:
-            raw = True  # libgit2 rejects the hidden commit itself: only the raw walk can hide it
-        except (KeyError, ValueError, pygit2.GitError):
-            continue  # a hidden tip that no longer exists hides nothing
+        if walker is not None:
+            try:
+                walker.hide(oid)
+            except pygit2.InvalidError:
+                raw = True  # libgit2 rejects the hidden commit itself: only the raw walk can hide it
+            except (KeyError, ValueError, pygit2.GitError):
+                continue  # a hidden tip that no longer exists hides nothing
         hidden.append(oid)
     walked: set[pygit2.Oid] = set()
-    if not raw:
+    if walker is not None and not raw:
         try:
             for commit in walker:
                 walked.add(commit.id)

@@ -402,6 +402,10 @@ def test_commits_libgit2_rejects_are_read_from_their_bytes(tmp_path: Path) -> No
     # an incremental run hides what it has seen: the raw walk hides it too
     assert {c["sha"] for c in extract(g.path, hide=[broken[0]])["git_commits"]} == {broken[1], last}
     assert {c["sha"] for c in extract(g.path, hide=[first])["git_commits"]} == {*broken, last}
+    # a rejected commit at the branch tip
+    g("update-ref", "refs/heads/main", broken[1])
+    assert {c["sha"] for c in extract(g.path)["git_commits"]} == {first, *broken}
+    assert {c["sha"] for c in extract(g.path, branch="main")["git_commits"]} == {first, *broken}
 
 
 def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
