@@ -49,6 +49,8 @@ def repair_address(candidate: str) -> str | None:
 
     None when the token names nobody (no local part or no domain); an address that cannot be
     repaired is returned as written (lower-cased), for the warehouse to flag as invalid."""
+    if "://" in candidate:
+        return None  # a URL (`<https://host/r/id@host>`), not an address
     addr = _CONTROL.sub("", candidate).strip().lower()
     addr = addr.lstrip(_EDGE_JUNK_LEFT).rstrip(_EDGE_JUNK_RIGHT).removeprefix("mailto:")
     addr = re.sub(r"@{2,}", "@", addr)
@@ -124,7 +126,10 @@ def person(value: str, comments: bool = False) -> tuple[str | None, str | None]:
 
 
 def _address_ends(text: str) -> list[int]:
-    """End offsets of every address in `text` (a following `(Comment)` included)."""
+    """End offsets of every valid address in `text` (a following `(Comment)` included).
+
+    Only addresses that are valid once repaired separate people: `foo@bar` in a note
+    (`[rebased on foo@bar]`) does not start another person."""
     ends: list[int] = []
     pos = 0
     while pos < len(text):
@@ -135,7 +140,8 @@ def _address_ends(text: str) -> list[int]:
         p = _TRAILING_PAREN.match(text, end)
         if p is not None:
             end = p.end()
-        ends.append(end)
+        if span[2] is not None and VALID_ADDRESS.fullmatch(span[2]):
+            ends.append(end)
         pos = end
     return ends
 

@@ -161,6 +161,9 @@ MESSAGES = [
     "Fix it\n\nbody\n\nReviewed-by: B\n <b@x.org>\nLink: https://lore.kernel.org/r/1@x.org\n",
     "Fix it\n\nSigned-off-by: A <a@x.org>\nfoo\nbar\nbaz\n",
     "Fix it\n\nSigned-off-by: A <a@x.org>\nfoo\nbar\nbaz\nqux\n",
+    # what must not be split or read as an address
+    "Fix it\n\nbody\n\nSigned-off-by: Jane Doe <jane@x.org> [ rebased on foo@bar ]\n"
+    "Link: <https://lore.kernel.org/r/1@x.org>\nCc: linux-kernel@vger.kernel.org, stable@vger.kernel.org\n",
 ]
 
 
@@ -449,4 +452,14 @@ def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
         ("jane.doe@example.com", 10),  # 8 of IDENTITIES, the rejected one, the new tip
         ("janeiexample.com", 1),
         (None, 1),
+    ]
+
+
+def test_notes_urls_and_address_lists(trailer_rows: dict[str, list[tuple]]) -> None:
+    assert trailer_rows["m17"] == [
+        # `foo@bar` in a note is no second person
+        ("signed-off-by", "Jane Doe", "jane@x.org", "Jane Doe <jane@x.org> [ rebased on foo@bar ]", 0),
+        ("link", None, None, "<https://lore.kernel.org/r/1@x.org>", 1),
+        ("cc", None, "linux-kernel@vger.kernel.org", "linux-kernel@vger.kernel.org", 2),
+        ("cc", None, "stable@vger.kernel.org", "stable@vger.kernel.org", 3),
     ]
