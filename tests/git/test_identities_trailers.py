@@ -161,6 +161,11 @@ MESSAGES = [
     "Fix it\n\nbody\n\nReviewed-by: B\n <b@x.org>\nLink: https://lore.kernel.org/r/1@x.org\n",
     "Fix it\n\nSigned-off-by: A <a@x.org>\nfoo\nbar\nbaz\n",
     "Fix it\n\nSigned-off-by: A <a@x.org>\nfoo\nbar\nbaz\nqux\n",
+    # CRLF line ends (a `Conflicts:\r\n` block is not git's), \v is no blank to git, `---` at the end
+    "T\r\n\r\nbody\r\n\r\nSigned-off-by: A <a@x.org>\r\nAcked-by: B\r\n",
+    "T\r\n\r\nSigned-off-by: A <a@x.org>\r\n\r\nConflicts:\r\n\ta.c\r\n",
+    "T\n\nSigned-off-by: A\n\x0b\nAcked-by: B\n",
+    "T\n\nA: b\n---",
     # what must not be split or read as an address
     "Fix it\n\nbody\n\nSigned-off-by: Jane Doe <jane@x.org> [ rebased on foo@bar ]\n"
     "Link: <https://lore.kernel.org/r/1@x.org>\nCc: linux-kernel@vger.kernel.org, stable@vger.kernel.org\n",
@@ -456,7 +461,7 @@ def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
 
 
 def test_notes_urls_and_address_lists(trailer_rows: dict[str, list[tuple]]) -> None:
-    assert trailer_rows["m17"] == [
+    assert trailer_rows["m21"] == [
         # `foo@bar` in a note is no second person
         ("signed-off-by", "Jane Doe", "jane@x.org", "Jane Doe <jane@x.org> [ rebased on foo@bar ]", 0),
         ("link", None, None, "<https://lore.kernel.org/r/1@x.org>", 1),
