@@ -33,9 +33,11 @@ import pygit2
 from pygit2.enums import ObjectType
 
 from extractors.git.diffstat import ChangeReader, TreeChanges
+from extractors.git.identity import identity
+from extractors.git.rawcommit import commit_tree_id
 from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
-from extractors.git.trailers import parse_person, parse_trailers
+from extractors.git.trailers import trailer_people
 from extractors.git.walk import iter_commits
 
 Row = tuple[str, dict[str, Any]]
@@ -143,11 +145,6 @@ def _timestamp(seconds: int) -> datetime | None:
         return None
 
 
-def _address(raw: bytes | None, encoding: str | None) -> str | None:
-    addr = _decode(raw, encoding).strip().strip("<>").strip().lower()
-    return addr or None
-
-
 def _subject(message: str) -> str:
     # git's %s: the first paragraph, lines joined with spaces
     lines: list[str] = []
@@ -199,11 +196,13 @@ def commit_rows(
     try:
         if len(parent_ids) > 1:
             tree = commit.tree
-            if scoped and not all(ctx.scope.trees_differ(repo[p].tree, tree) for p in parent_ids):
+            if scoped and not all(
+                ctx.scope.trees_differ(repo[commit_tree_id(repo, p)], tree) for p in parent_ids
+            ):
                 return []
         else:
             if diff is None:
-                old = repo[parent_ids[0]].tree_id if parent_ids else None
+                old = commit_tree_id(repo, parent_ids[0]) if parent_ids else None
                 diff = reader.changes(old, commit.tree_id)
             elif isinstance(diff, Exception):
                 raise diff
@@ -223,6 +222,12 @@ def commit_rows(
     if authored_at is None or committed_at is None:
         quarantine("bad_date", f"author time {author.time}, committer time {committer.time}: kept with null")
     message = _decode(commit.raw_message, encoding)
+    author_name, author_address = identity(
+        _decode(author.raw_name, encoding), _decode(author.raw_email, encoding)
+    )
+    committer_name, committer_address = identity(
+        _decode(committer.raw_name, encoding), _decode(committer.raw_email, encoding)
+    )
     is_merge = len(parent_ids) > 1
     added = removed = 0
     for f in files or ():
@@ -233,12 +238,12 @@ def commit_rows(
             "git_commits",
             {
                 **base,
-                "author_name": _decode(author.raw_name, encoding),
-                "author_address": _address(author.raw_email, encoding),
+                "author_name": author_name,
+                "author_address": author_address,
                 "authored_at": authored_at,
                 "author_tz_offset": author.offset,
-                "committer_name": _decode(committer.raw_name, encoding),
-                "committer_address": _address(committer.raw_email, encoding),
+                "committer_name": committer_name,
+                "committer_address": committer_address,
                 "committed_at": committed_at,
                 "committer_tz_offset": committer.offset,
                 "is_merge": is_merge,
@@ -271,8 +276,7 @@ def commit_rows(
         )
     # every trailer has a `Key:` separator: a message without ':' has none (a cheap skip)
     if ":" in message:
-        for position, trailer in enumerate(parse_trailers(message)):
-            name, address = parse_person(trailer.value)
+        for position, trailer in enumerate(trailer_people(message)):
             out.append(
                 (
                     "git_trailers",
@@ -280,10 +284,10 @@ def commit_rows(
                         "project": project,
                         "repository": repository,
                         "sha": sha,
-                        "kind": trailer.key.lower(),
-                        "name": name,
-                        "address": address,
-                        "raw_value": trailer.value,
+                        "kind": trailer.kind,
+                        "name": trailer.name,
+                        "address": trailer.address,
+                        "raw_value": trailer.raw_value,
                         "position": position,
                     },
                 )
@@ -331,7 +335,7 @@ def _batch_rows(
             parent_ids = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
-            pairs.append((repo[parent_ids[0]].tree_id if parent_ids else None, commit.tree_id))
+            pairs.append((commit_tree_id(repo, parent_ids[0]) if parent_ids else None, commit.tree_id))
             at.append(k)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             diffs[k] = exc

@@ -12,6 +12,7 @@ from pathlib import Path
 import pygit2
 
 from commstats.config import RepositoryConfig
+from extractors.git.rawcommit import read_commit
 
 FETCH_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
 
@@ -106,6 +107,12 @@ def resolve_branch(repo: pygit2.Repository, branch: str | None, name: str = "") 
     for ref in candidates:
         try:
             obj = repo.revparse_single(ref)
+        except pygit2.InvalidError:
+            # libgit2 rejects the tip commit's header (an identity without `<` or `>`): read it raw
+            try:
+                return read_commit(repo, repo.lookup_reference_dwim(ref).resolve().target)  # type: ignore[return-value, arg-type]
+            except (KeyError, pygit2.GitError, ValueError):
+                continue
         except (KeyError, pygit2.GitError, ValueError):
             continue
         commit = obj.peel(pygit2.Commit)

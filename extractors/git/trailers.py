@@ -5,14 +5,20 @@ ending before a `---` divider line. It qualifies when all its lines are trailers
 the key being letters, digits and `-`), or when it holds a git-generated line
 (`Signed-off-by: `, `(cherry picked from commit `) and at least 25 % of it is trailers.
 Lines starting with whitespace continue the previous trailer; lines starting with `#` are
-comments. Values are unfolded (a continuation becomes one space).
+comments. Values are unfolded (a continuation becomes one space). As in git, a trailing run of
+comment lines, empty lines and old cherry-pick `Conflicts:` blocks (tab-indented paths) is not
+part of the message's end, so it neither counts as trailers nor hides the block above it.
+
+`trailer_people` then reads the people in each value (extractors.people), one row per person.
 """
 
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
+from functools import lru_cache
 from typing import NamedTuple
+
+from extractors.people import person, split_people
 
 _GIT_GENERATED = ("Signed-off-by: ", "(cherry picked from commit ")
 _COMMENT = "#"
@@ -35,25 +41,62 @@ def _find_separator(line: str) -> int:
     return m.end() - 1 if m else -1
 
 
+_SPACE = " \t\n\r"  # git's isspace(): \v and \f are not blanks to git
+_SCISSORS = "# ------------------------ >8 ------------------------\n"
+_PATCH_DIVIDER = re.compile(r"^---[ \t\n\r]", re.MULTILINE)
+
+
 def _is_blank(line: str) -> bool:
-    return line.strip(" \t\r\n\v\f") == ""
+    return line.strip(_SPACE) == ""
 
 
-def _end_of_message(lines: list[str]) -> int:
-    """Number of lines before a patch divider (`---` followed by whitespace or end of line)."""
-    for i, line in enumerate(lines):
-        if line.startswith("---") and (len(line) == 3 or line[3] in " \t\r\n\v\f"):
-            return i
-    return len(lines)
+def _patch_start(message: str) -> int:
+    """Offset of the first `---` divider line (git's find_patch_start), else the length."""
+    m = _PATCH_DIVIDER.search(message)
+    return m.start() if m else len(message)
+
+
+def _trailer_end(message: str, end: int) -> int:
+    """End of the text that can hold trailers (git's ignore_non_trailer).
+
+    git leaves out a trailing run of comment lines, empty lines and old cherry-pick conflict
+    blocks (`Conflicts:` then tab-indented paths) so that `Signed-off-by` lines above them are
+    still the trailer block; and everything from a `git commit -v` scissors line on."""
+    if message.startswith(_SCISSORS):
+        end = 0
+    else:
+        cut = message.find("\n" + _SCISSORS)
+        if cut >= 0 and cut + 1 < end:
+            end = cut + 1
+    boc = 0  # start of the ignored run (0: none, as in git, so the first line never starts one)
+    in_conflicts = False
+    bol = 0
+    while bol < end:
+        nl = message.find("\n", bol, end)
+        next_line = end if nl < 0 else nl + 1
+        first = message[bol]
+        if first == _COMMENT or first == "\n":
+            if not boc:
+                boc = bol
+        elif message.startswith("Conflicts:\n", bol) and bol + 11 <= end:
+            in_conflicts = True
+            if not boc:
+                boc = bol
+        elif in_conflicts and first == "\t":
+            pass  # a path of the conflicts block
+        elif boc:
+            boc = 0
+            in_conflicts = False
+        bol = next_line
+    return boc if boc else end
 
 
 def find_trailer_lines(message: str) -> list[str]:
     """The raw lines of the trailer block (empty when the message has none)."""
-    lines = message.split("\n")
+    end = _trailer_end(message, _patch_start(message))
+    lines = message[:end].split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    end = _end_of_message(lines)
-    lines = lines[:end]
 
     # The first paragraph is the title and cannot hold trailers.
     end_of_title = len(lines)
@@ -88,10 +131,10 @@ def find_trailer_lines(message: str) -> list[str]:
                 trailer_lines += 1
                 possible_continuation = 0
                 recognized_prefix = True
-            elif _find_separator(line) >= 1 and not line[0].isspace():
+            elif _find_separator(line) >= 1 and line[0] not in _SPACE:
                 trailer_lines += 1
                 possible_continuation = 0
-            elif line[0].isspace():
+            elif line[0] in _SPACE:
                 possible_continuation += 1
             else:
                 non_trailer_lines += 1 + possible_continuation
@@ -103,8 +146,8 @@ def find_trailer_lines(message: str) -> list[str]:
 
 
 def _unfold(value: str) -> str:
-    out = re.sub(r"\n[ \t\n\r\v\f]*", " ", value)
-    return out.strip(" \t\n\r\v\f")
+    out = re.sub(r"\n[ \t\n\r]*", " ", value)
+    return out.strip(_SPACE)
 
 
 def parse_trailers(message: str) -> list[Trailer]:
@@ -113,7 +156,7 @@ def parse_trailers(message: str) -> list[Trailer]:
     items: list[str] = []
     last_is_trailer = False
     for line in block:
-        if items and last_is_trailer and line[:1].isspace():
+        if items and last_is_trailer and line[:1] in _SPACE and line:
             items[-1] += "\n" + line
             continue
         items.append(line)
@@ -126,52 +169,49 @@ def parse_trailers(message: str) -> list[Trailer]:
         if sep < 1:
             continue
         key = item[:sep].strip()
-        value = _unfold(item[sep + 1 :].strip(" \t\n\r\v\f"))
+        value = _unfold(item[sep + 1 :].strip(_SPACE))
         out.append(Trailer(key, value))
     return out
 
 
 # --- people in trailer values ---------------------------------------------------------------
 
-_ANGLE = re.compile(r"<\s*([^<>\s]+@[^<>\s]+?)\s*>")
-_BARE_ADDR = re.compile(r"(?<![\w.+-])([\w.+'=-]+@[\w-]+(?:\.[\w-]+)+)(?![\w.-]*@)")
-_COMMENT_PAREN = re.compile(r"\([^()]*\)")
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+class TrailerPerson(NamedTuple):
+    kind: str  # lower-case key
+    name: str | None
+    address: str | None  # lower case
+    raw_value: str  # the part of the value that names this person
 
 
 def parse_person(value: str) -> tuple[str | None, str | None]:
-    """Split a trailer value into (name, address); either may be None.
+    """Split one person's trailer value into (name, address); either may be None.
 
-    Handles `Name <addr>`, `<addr>`, `addr`, `"Last, First" <addr>`, `Name (Comment) <addr>`,
-    trailing notes such as `<stable@vger.kernel.org> # 5.10`, and the malformed
-    `Jane Doe jane.doe@example.com` without brackets. Addresses are lower-cased. Values that
-    are URLs or hold no address give a name only (or nothing).
-    """
-    v = value.strip()
-    if not v or _URL.match(v):
-        return None, None
-    address: str | None = None
-    name_part = v
-    m = _ANGLE.search(v)
-    if m:
-        address = m.group(1)
-        name_part = v[: m.start()]
-    else:
-        m2 = _BARE_ADDR.search(v)
-        if m2:
-            address = m2.group(1)
-            name_part = v[: m2.start()]
-        elif "@" in v:
-            parsed_name, parsed_addr = parseaddr(v)
-            if "@" in parsed_addr:
-                address, name_part = parsed_addr, parsed_name
-    name = _COMMENT_PAREN.sub(" ", re.sub(r"<[^<>]*>?", " ", name_part))
-    name = " ".join(name.split()).strip(" \"'")
-    name = name.replace('\\"', '"')
-    if address is not None:
-        address = address.strip().strip(".,;").lower() or None
-    if not name:
-        name = None
-    if address is None and name is not None and (len(name) > 200 or "http" in name.lower()):
-        name = None
-    return name, address
+    `Name <addr>`, `<addr>`, `addr`, `"Last, First" <addr>`, `Name (Comment) <addr>`, trailing
+    notes such as `<stable@vger.kernel.org> # 5.10`, no brackets (`Jane Doe jane.doe@example.com`),
+    obfuscated (`quinn at lab.acme.co.jp`) and mangled (`<Christoph. Egger@amd.com>`) addresses:
+    see extractors.people. URLs and values with no address give a name only (or nothing)."""
+    return person(value)
+
+
+def trailer_people(message: str) -> list[TrailerPerson]:
+    """One row per person per trailer, in order.
+
+    Beyond `git interpret-trailers --parse`, which keeps a value whole: a value naming several
+    people (`A <a@x.org> B <b@y.org>`) gives one row each under its key, and a trailer glued to
+    the previous one on a line (`A <a@x.org>Signed-off-by: C <c@z.org>`) gives its person under its
+    own key. Other values (one person, `Link:`, `Fixes:`) give one row with the value unchanged."""
+    out: list[TrailerPerson] = []
+    for trailer in parse_trailers(message):
+        out.extend(_people(trailer.key.lower(), trailer.value))
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _people(kind: str, value: str) -> tuple[TrailerPerson, ...]:
+    # the same maintainers sign off commit after commit: read each value once
+    out = []
+    for own_key, piece in split_people(value):
+        name, address = person(piece)
+        out.append(TrailerPerson((own_key or kind).lower(), name, address, piece))
+    return tuple(out)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from extractors.mail.patches import _PULL, _PULL_AT, _UNIFIED
-from extractors.mail.trailers import KINDS, MAX_VALUE, _trailer_value
+from extractors.mail.trailers import KINDS, MAX_VALUE, trailer_people
 
 _native: ModuleType | None
 try:  # compiled from _scan.c at install; scan_body_regex below is the reference
@@ -60,9 +60,7 @@ def scan_body(
                 break
     trailers: list[Trailer] = []
     for key_at, key_end, value_at, value_end in marks:
-        trailer = _trailer(buf[key_at:key_end], buf[value_at:value_end], decode)
-        if trailer is not None:
-            trailers.append(trailer)
+        trailers.extend(_trailer(buf[key_at:key_end], buf[value_at:value_end], decode))
     pull = False
     if want_pull:
         for p in pulls:
@@ -74,17 +72,15 @@ def scan_body(
     return diff, trailers, pull
 
 
-def _trailer(key: bytes, value: bytes, decode: Callable[[bytes], str]) -> Trailer | None:
+def _trailer(key: bytes, value: bytes, decode: Callable[[bytes], str]) -> tuple[Trailer, ...]:
+    """One row per person the trailer line names (none for other kinds or empty values)."""
     kind = key.decode("ascii").lower()
     if kind not in KINDS:
-        return None
+        return ()
     raw = decode(value.rstrip(b" \t\r"))[:MAX_VALUE]
     if not raw.strip():
-        return None  # `Reviewed-by:` with nothing after it names nobody
-    name, address = _trailer_value(raw)
-    if name is None and address is None:
-        return None
-    return kind, name, address, raw
+        return ()  # `Reviewed-by:` with nothing after it names nobody
+    return trailer_people(kind, raw)
 
 
 def scan_body_regex(
@@ -101,9 +97,7 @@ def scan_body_regex(
         if kind == _TRAILER_VALUE:
             if signed:
                 continue
-            trailer = _trailer(m.group(5), m.group(6), decode)
-            if trailer is not None:
-                trailers.append(trailer)
+            trailers.extend(_trailer(m.group(5), m.group(6), decode))
         elif kind == _GIT:
             diff = True
         elif kind == _PLUS:

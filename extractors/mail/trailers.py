@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 from extractors.mail.addresses import ADDRESS_IN_TEXT, deobfuscate
+from extractors.people import person, split_people
 
 KINDS = frozenset(
     (
@@ -49,6 +50,12 @@ def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
     """(name, address) from `Name <addr>`, `Name addr`, `addr (Name)`, `<addr>`, `addr` or `Name`."""
     v = _COMMENT.sub("", value.strip())
     v = deobfuscate(v)
+    if "@" in v:
+        # mangled addresses (`<Christoph. Egger@amd.com>`, `name@{example.com`) are repaired or
+        # kept as written, never cut down to another valid-looking address (extractors.people)
+        name, address = person(v, comments=True)
+        if address is not None:
+            return name, address
     m = ADDRESS_IN_TEXT.search(v)
     if not m:  # no usable address: the name is what precedes a broken `<...>`
         return _clean(v.split("<", 1)[0]) or _clean(v), None
@@ -71,6 +78,25 @@ def signature_cut(ntext: bytes) -> int:
 _trailer_value = lru_cache(maxsize=4096)(parse_trailer_value)
 
 
+@lru_cache(maxsize=4096)
+def trailer_people(kind: str, raw: str) -> tuple[tuple[str, str | None, str | None, str], ...]:
+    """[(kind, name, address, raw piece)] for one trailer line: one per person it names.
+
+    `A <a@x.org> B <b@y.org>` gives two rows of `kind`; a trailer glued on at the end
+    (`A <a@x.org>Signed-off-by: C <c@z.org>`) gives its person under its own kind (when that is
+    one of KINDS). Values naming nobody give nothing."""
+    out = []
+    for own_key, piece in split_people(raw):
+        k = own_key.lower() if own_key else kind
+        if k not in KINDS:
+            continue
+        name, address = _trailer_value(piece)
+        if name is None and address is None:
+            continue
+        out.append((k, name, address, piece))
+    return tuple(out)
+
+
 def find_trailers(
     text: bytes, decode: Callable[[bytes], str], end: int | None = None
 ) -> list[tuple[str, str | None, str | None, str]]:
@@ -84,8 +110,5 @@ def find_trailers(
         raw = decode(m.group(2).rstrip(b" \t\r"))[:MAX_VALUE]
         if not raw.strip():
             continue  # `Reviewed-by:` with nothing after it names nobody
-        name, address = _trailer_value(raw)
-        if name is None and address is None:
-            continue
-        out.append((kind, name, address, raw))
+        out.extend(trailer_people(kind, raw))
     return out
