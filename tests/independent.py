@@ -7,10 +7,13 @@ Nothing here uses commstats code: commits and lines come from `git log`, identit
 from __future__ import annotations
 
 import email.utils
+import gzip
 import mailbox
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from email.header import decode_header, make_header
@@ -517,7 +520,7 @@ class MailmapPeople:
         return address
 
 
-def _pathspecs(paths: list[str]) -> list[str]:
+def pathspecs(paths: list[str]) -> list[str]:
     """A config scope as git pathspecs: a directory glob needs git's glob magic for its files."""
     out = []
     for p in paths:
@@ -531,7 +534,7 @@ def _pathspecs(paths: list[str]) -> list[str]:
 def _raw_commits(repo: Path, paths: list[str]) -> list[dict]:
     """Non-merge commits touching `paths` with the author exactly as the commit header holds it."""
     fmt = "%H%x1f%an%x1f%ae%x1f%at%x1f%ct"
-    out = git(repo, "log", "--no-merges", f"--format={fmt}", "--", *_pathspecs(paths))
+    out = git(repo, "log", "--no-merges", f"--format={fmt}", "--", *pathspecs(paths))
     result = []
     for line in out.splitlines():
         sha, name, addr, at, ct = line.split("\x1f")
@@ -547,7 +550,7 @@ def _raw_commits(repo: Path, paths: list[str]) -> list[dict]:
     return result
 
 
-def _whole_commit_patch_ids(repo: Path, shas: set[str]) -> set[str]:
+def whole_commit_patch_ids(repo: Path, shas: set[str]) -> set[str]:
     """`git patch-id --stable` of each commit's whole diff (scope or not, as METRICS.md says)."""
     diffs = git(repo, "log", "--no-merges", "-p", "--format=commit %H")
     out = subprocess.run(
@@ -559,11 +562,22 @@ def _whole_commit_patch_ids(repo: Path, shas: set[str]) -> set[str]:
     return {pid for pid, sha in (line.split() for line in out.splitlines()) if sha in shas}
 
 
+def mbox_messages(path: Path) -> list:
+    """Every message of an mbox file, gzip-compressed or not, as `mailbox` splits it."""
+    if path.suffix != ".gz":
+        return list(mailbox.mbox(str(path)))
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / path.stem
+        with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return list(mailbox.mbox(str(plain)))
+
+
 def archive_messages(path: Path) -> list:
     """The distinct messages of an mbox: copies with the same Message-ID, From and Date are one."""
     seen: set[tuple[str, str, str]] = set()
     out = []
-    for msg in mailbox.mbox(str(path)):
+    for msg in mbox_messages(path):
         key = (msg.get("Message-ID", ""), _decoded(msg.get("From")), msg.get("Date", ""))
         if key[0] and key in seen:
             continue
@@ -609,7 +623,7 @@ def community_figures(config_path: Path) -> dict[tuple[str, int], dict[str, int]
         for rc in spec.get("repositories") or []:
             repo = resolve(rc["path"])
             in_scope = _raw_commits(repo, rc.get("paths") or [])
-            commit_ids |= _whole_commit_patch_ids(repo, {c["sha"] for c in in_scope})
+            commit_ids |= whole_commit_patch_ids(repo, {c["sha"] for c in in_scope})
             for c in in_scope:
                 when = c["authored"] if period_date == "author" else c["committed"]
                 if when < EPOCH_CUTOFF or not is_counted_address(c["address"], set()):

@@ -716,3 +716,16 @@ def _pipermail_doubled(built: Built) -> None:
 # only in archiving artefacts, 1 byte-identical copy, 1 different message reusing an ID).
 PIPERMAIL_COPIES = 9
 PIPERMAIL_DISTINCT = 5
+
+
+BRIDGE_LIST_ADDRESS = "bridge@lists.linux-foundation.org"
+
+
+def build_bridge(root: Path, archive: Path) -> Built:
+    """A config over the real bridge list archive (read in place from the corpus, never copied),
+    with the list's own posting address configured."""
+    root.mkdir(parents=True, exist_ok=True)
+    built = Built(root=root, config=root / "communities.yaml")
+    _project(built, "bridge", mbox=archive, list_name="bridge", list_addresses=[BRIDGE_LIST_ADDRESS])
+    write_config(built)
+    return built

@@ -148,7 +148,7 @@ def test_05_project_issued_address_is_independent_and_on_the_worklist(con, addre
 def test_06_scoped_commit_matches_its_posting_by_whole_commit_patch_id(con, built):
     spec = built.projects["d06"]
     # the harness: git itself gives both postings the patch-id of a commit of the repository
-    commit_ids = ind._whole_commit_patch_ids(
+    commit_ids = ind.whole_commit_patch_ids(
         spec["repo"], set(ind.git(spec["repo"], "rev-list", "HEAD").split())
     )
     texts = {str(i): m.as_string() for i, m in enumerate(mailbox.mbox(str(spec["mbox"])))}
@@ -288,13 +288,16 @@ def test_regenerated_pipermail_copies_are_one_message(con):
     ids = con.execute(
         "select message_id from raw.mail_messages where project = 'pipermail' order by message_id"
     ).fetchall()
-    assert [r[0] for r in ids] == [
+    kept = [r[0] for r in ids]
+    # a different message (other sender and date) reusing an ID keeps a derived one
+    assert [i for i in kept if "#" not in i] == [
         "pm-0@pm.example",
-        "pm-0@pm.example#dup1",  # a different message (other sender and date) reusing the ID
         "pm-1@pm.example",
         "pm-2@pm.example",
         "pm-same@pm.example",
     ]
+    assert len([i for i in kept if re.fullmatch(r"pm-0@pm\.example#dup\d+", i)]) == 1
+    assert len(kept) == b.PIPERMAIL_DISTINCT
     issues = con.execute(
         "select check_name, count(*) from raw.mail_issues where project = 'pipermail' group by 1"
     ).fetchall()
@@ -332,7 +335,7 @@ def test_every_commit_is_stored_once(con, built):
     for project, spec in built.projects.items():
         if not spec.get("repo"):
             continue
-        scope = ind._pathspecs(spec.get("paths") or [])
+        scope = ind.pathspecs(spec.get("paths") or [])
         expected = int(ind.git(spec["repo"], "rev-list", "--count", "--no-merges", "HEAD", "--", *scope))
         stored = con.execute(
             "select count(*) from raw.git_commits where project = ? and not is_merge", [project]
