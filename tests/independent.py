@@ -474,10 +474,10 @@ def is_counted_address(address: str, lists: set[str]) -> bool:
 def effective_sender(msg, lists: set[str]) -> tuple[str, str] | None:
     """(name, address) of whoever really wrote a message: the From header, unless the list rewrote
     it (its own address in From, or `X via List` with the sender kept in Reply-To/X-Original-From),
-    when the sender is taken from Reply-To or X-Original-From; None when nothing recovers it."""
+    when the sender is taken from X-Original-From, else Reply-To; None when nothing recovers it."""
     raw_from = _decoded(msg.get("From"))
     name, address = _name_in(raw_from), address_in(raw_from)
-    kept = [_decoded(msg.get(h)) for h in ("Reply-To", "X-Original-From") if msg.get(h)]
+    kept = [_decoded(msg.get(h)) for h in ("X-Original-From", "Reply-To") if msg.get(h)]
     if address in lists or (_VIA.search(name) and kept):
         for value in kept:
             recovered = address_in(value)
