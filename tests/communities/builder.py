@@ -87,8 +87,7 @@ class Repo:
         committed: datetime | None = None,
         amend: bool = False,
     ) -> str:
-        if files:
-            self.write(files)
+        self.write(files or {})
         cname, cmail = committer or author
         env = {
             "GIT_AUTHOR_NAME": author[0],
@@ -235,6 +234,7 @@ def build_defects(root: Path) -> Built:
     _malformed_authors(built)
     _epoch_root(built)
     _pipermail_doubled(built)
+    _scale_quirks(built)
 
     built.affiliations.write_text(yaml.safe_dump({"affiliations": AFFILIATIONS}, sort_keys=False))
     write_config(built)
@@ -710,6 +710,145 @@ def _pipermail_doubled(built: Built) -> None:
     mbox = built.root / "mail" / "pm-devel" / "2010-August.txt"
     write_mbox(mbox, pairs)
     _project(built, "pipermail", mbox=mbox, list_name=PIPERMAIL_LIST)
+
+
+def _c_lines(tag: str, n: int) -> str:
+    return "".join(f"int {tag}_{i}(int x) {{ return x + {i}; }}\n" for i in range(n))
+
+
+# The people of the quirks community and what their trailers should give.
+SAM = ("Sam Self", "sam@quirks.example")
+ADA = ("Ada Acker", "ada@quirks.example")
+
+
+def _scale_quirks(built: Built) -> None:
+    """The shapes found at scale, in one repository and one archive: renames edited near git's 50 %
+    similarity threshold while other files are added and deleted, binary files, a trailing
+    cherry-pick `Conflicts:` block below the real trailers, a trailer value naming two people,
+    mangled trailer addresses, a self sign-off under an old address; on the list a series, a
+    series whose cover letter is not archived, an ack in a reply whose parent is not archived,
+    and the pull-request tracker robot."""
+    repo = Repo(built.root / "repos" / "quirks.git")
+    day = iter(at(f"2022-03-{d:02d} 10:00") for d in range(1, 29))
+    repo.commit(
+        "quirks: import\n\nSigned-off-by: Sam Self <sam@quirks.example>\n",
+        SAM,
+        next(day),
+        {
+            "src/main.c": _c_lines("main", 40),
+            "src/util.c": _c_lines("util", 30),
+            "src/old.c": _c_lines("old", 12),
+            "docs/a.txt": "alpha\n" * 5,
+        },
+    )
+    (repo.path / "logo.png").write_bytes(bytes(range(256)) * 8)
+    repo.commit("quirks: logo\n", SAM, next(day), {})
+    # util.c renamed and about half rewritten; old.c renamed with a small edit; a file added and
+    # one deleted in the same commit
+    util = _c_lines("util", 16) + _c_lines("helper", 14)
+    repo.commit(
+        "quirks: move helpers to lib\n\nSigned-off-by: Sam Self <sam@quirks.example>\n",
+        SAM,
+        next(day),
+        {
+            "src/util.c": None,
+            "src/old.c": None,
+            "lib/util2.c": util,
+            "lib/old.c": _c_lines("old", 11) + "int extra;\n",
+            "src/new.c": _c_lines("new", 9),
+            "docs/a.txt": None,
+        },
+    )
+    (repo.path / "logo.png").write_bytes(bytes(reversed(range(256))) * 8)
+    repo.commit("quirks: new logo\n", SAM, next(day), {})
+    repo.commit(
+        "quirks: backport fix\n\n(cherry picked from commit 1234567)\n\n"
+        "Acked-by: Ada Acker <ada@quirks.example>\nSigned-off-by: Sam Self <sam@quirks.example>\n\n"
+        "Conflicts:\n\tsrc/main.c\n",
+        SAM,
+        next(day),
+        {"src/main.c": _c_lines("main", 41)},
+    )
+    repo.commit(
+        "quirks: reviewed twice\n\n"
+        "Reviewed-by: Rev One <rev1@quirks.example> Rev Two <rev2@quirks.example>\n"
+        "Signed-off-by: Sam Self <sam@quirks.example>\n",
+        SAM,
+        next(day),
+        {"src/main.c": _c_lines("main", 42)},
+    )
+    repo.commit(
+        "quirks: from the old machine\n\nSigned-off-by: Sam Self <sam@oldbox.localdomain>\n",
+        SAM,
+        next(day),
+        {"src/main.c": _c_lines("main", 43)},
+    )
+    repo.commit(
+        "quirks: mangled trailers\n\n"
+        "Acked-by: Christoph Egger <Christoph. Egger@amd.com>\n"
+        "Tested-by: Nomen Nescio <name@{example.com>\n"
+        "Signed-off-by: Sam Self <sam@quirks.example>\n",
+        SAM,
+        next(day),
+        {"src/main.c": _c_lines("main", 44)},
+    )
+    sam, ada = f"{SAM[0]} <{SAM[1]}>", f"{ADA[0]} <{ADA[1]}>"
+    msgs = [
+        message(sam, "[PATCH 0/2] quirks: two", at("2022-04-01 10:00"), "qk-c@x", "Two.\n"),
+        message(
+            sam,
+            "[PATCH 1/2] quirks: one",
+            at("2022-04-01 10:01"),
+            "qk-1@x",
+            patch_body("quirks: one", "q.c", "a", "b", sam),
+            in_reply_to="qk-c@x",
+        ),
+        message(
+            sam,
+            "[PATCH 2/2] quirks: two",
+            at("2022-04-01 10:02"),
+            "qk-2@x",
+            patch_body("quirks: two", "q.c", "b", "c", sam),
+            in_reply_to="qk-c@x",
+        ),
+        # v2 of a series whose cover letter never reached the archive
+        message(
+            sam,
+            "[PATCH v2 1/2] quirks: one",
+            at("2022-04-10 10:01"),
+            "qk-v2-1@x",
+            patch_body("quirks: one", "q.c", "a", "d", sam),
+            in_reply_to="qk-v2-c@x",
+        ),
+        message(
+            sam,
+            "[PATCH v2 2/2] quirks: two",
+            at("2022-04-10 10:02"),
+            "qk-v2-2@x",
+            patch_body("quirks: two", "q.c", "d", "e", sam),
+            in_reply_to="qk-v2-c@x",
+        ),
+        # an ack in reply to a message the archive does not hold
+        message(
+            ada,
+            "Re: [PATCH] quirks: elsewhere",
+            at("2022-04-12 10:00"),
+            "qk-ack@x",
+            "> quirks: elsewhere\n\nAcked-by: Ada Acker <ada@quirks.example>\n",
+            in_reply_to="qk-not-archived@x",
+        ),
+        message(
+            "pr-tracker-bot@kernel.org",
+            "Re: [GIT PULL] quirks for 6.1",
+            at("2022-04-13 10:00"),
+            "qk-pr@x",
+            "The pull request you sent has been merged.\n",
+            in_reply_to="qk-pull@x",
+        ),
+    ]
+    mbox = built.root / "mail" / "quirks.mbox"
+    plain_mbox(mbox, msgs)
+    _project(built, "quirks", repo=repo.path, mbox=mbox, list_name="quirks-devel")
 
 
 # What the doubled month holds, for the tests: 9 copies, 5 distinct messages (3 copies differing

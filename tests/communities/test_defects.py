@@ -382,3 +382,86 @@ def test_git_agrees_on_the_malformed_headers(built):
     ).stdout.splitlines()
     assert "Jane Doe jane.doe@example.com|Jane Doe jane.doe@example.com" in headers
     assert "Jane Doe|janeiexample.com" in headers
+
+
+# -- the shapes found at scale, in one repository and archive -----------------------------------
+
+
+def git_file_counts(repo) -> dict[str, list[tuple[int, int, bool]]]:
+    """sha -> sorted [(added, removed, is_binary)] per file, from `git log --numstat`."""
+    out: dict[str, list[tuple[int, int, bool]]] = {}
+    sha = ""
+    for line in ind.git(repo, "log", "--no-merges", "--numstat", "--format=@%H").splitlines():
+        if line.startswith("@"):
+            sha = line[1:]
+            out[sha] = []
+        elif line.strip():
+            added, removed, _path = line.split("\t", 2)
+            binary = added == "-"
+            out[sha].append((0 if binary else int(added), 0 if binary else int(removed), binary))
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_quirks_line_counts_equal_git_numstat_on_every_commit(con, built):
+    expected = git_file_counts(built.projects["quirks"]["repo"])
+    rows = con.execute(
+        "select sha, lines_added, lines_removed, is_binary from raw.git_file_changes where project = 'quirks'"
+    ).fetchall()
+    got: dict[str, list] = {sha: [] for sha in expected}
+    for sha, added, removed, binary in rows:
+        got.setdefault(sha, []).append((added, removed, bool(binary)))
+    assert {k: sorted(v) for k, v in got.items()} == expected
+    # the history holds what the comparison is about: renames edited near the threshold, binaries
+    assert sum(f[2] for files in expected.values() for f in files) == 2
+    assert (14, 14, False) in [f for files in expected.values() for f in files]
+
+
+def test_quirks_patch_ids_equal_git_patch_id_on_every_commit(con, built):
+    repo = built.projects["quirks"]["repo"]
+    diffs = ind.git(repo, "log", "--no-merges", "-p", "--format=commit %H")
+    out = subprocess.run(
+        ["git", "-C", str(repo), "patch-id", "--stable"],
+        input=diffs.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    expected = {sha: pid for pid, sha in (line.split() for line in out.splitlines())}
+    rows = con.execute("select sha, patch_id from raw.git_commits where project = 'quirks'").fetchall()
+    assert dict(rows) == expected
+
+
+def quirks_person(con, person: str, column: str):
+    rows = con.execute(
+        f"select {column} from marts.person_activity where project = 'quirks' and grain = 'year' "
+        "and period_start = date '2022-01-01' and person_id = ?",
+        [person],
+    ).fetchall()
+    return rows[0][0] if rows else None
+
+
+def test_quirks_conflicts_block_hides_no_trailer_and_unarchived_parents_keep_acts(con):
+    # one Acked-by above a cherry-pick Conflicts: block, one in a reply whose parent is not archived
+    assert quirks_person(con, b.ADA[1], "acks_given") == 2
+    assert quirks_person(con, b.ADA[1], "list_acks_given") == 1
+
+
+def test_quirks_a_trailer_naming_two_people_is_two_reviews(con):
+    assert quirks_person(con, "rev1@quirks.example", "reviews_given") == 1
+    assert quirks_person(con, "rev2@quirks.example", "reviews_given") == 1
+
+
+def test_quirks_self_sign_off_under_an_old_address_is_not_a_maintainer_sign_off(con):
+    total = con.execute(
+        "select sum(signoffs_non_author) from marts.person_activity where project = 'quirks' and grain = 'year'"
+    ).fetchone()[0]
+    assert total == 0
+
+
+def test_quirks_the_pull_request_robot_is_no_correspondent(con):
+    assert quirks_person(con, "pr-tracker-bot@kernel.org", "messages") is None
+    assert health(con, "quirks", "year", "2022-01-01", "correspondents") == 2
+
+
+def test_quirks_series_without_its_cover_letter_is_one_series(con):
+    assert health(con, "quirks", "year", "2022-01-01", "patches_posted") == 4
+    assert health(con, "quirks", "year", "2022-01-01", "series_posted") == 2
