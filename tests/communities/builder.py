@@ -716,6 +716,10 @@ def _c_lines(tag: str, n: int) -> str:
     return "".join(f"int {tag}_{i}(int x) {{ return x + {i}; }}\n" for i in range(n))
 
 
+def _py_funcs(tag: str, n: int) -> str:
+    return "".join(f"def {tag}_{i}(x):  # {tag}{i * 7919 % 10007}\n    return x + {i}\n" for i in range(n))
+
+
 # The people of the quirks community and what their trailers should give.
 SAM = ("Sam Self", "sam@quirks.example")
 ADA = ("Ada Acker", "ada@quirks.example")
@@ -729,6 +733,8 @@ def _scale_quirks(built: Built) -> None:
     series whose cover letter is not archived, an ack in a reply whose parent is not archived,
     and the pull-request tracker robot."""
     repo = Repo(built.root / "repos" / "quirks.git")
+    # a configured abbreviation length: the binary index lines git hashes into a patch-id use it
+    repo.git("config", "core.abbrev", "10")
     day = iter(at(f"2022-03-{d:02d} 10:00") for d in range(1, 29))
     repo.commit(
         "quirks: import\n\nSigned-off-by: Sam Self <sam@quirks.example>\n",
@@ -761,6 +767,24 @@ def _scale_quirks(built: Built) -> None:
     )
     (repo.path / "logo.png").write_bytes(bytes(reversed(range(256))) * 8)
     repo.commit("quirks: new logo\n", SAM, next(day), {})
+    # a rename edited to about half while a sibling that shares a third of the old lines is added
+    # and other files are deleted: git pairs x.py with lib/main.py, a whole-tree pairing may not
+    tool = [f"def x_{i}(x):  # x{i * 7919 % 10007}\n    return x + {i}\n" for i in range(40)]
+    repo.commit(
+        "tools: x\n", SAM, next(day), {"tools/x/x.py": "".join(tool), "tools/x/y.py": _py_funcs("y", 30)}
+    )
+    repo.commit(
+        "tools: x becomes a package\n",
+        SAM,
+        next(day),
+        {
+            "tools/x/x.py": None,
+            "tools/x/lib/main.py": "".join(tool[:24]) + _py_funcs("m", 17),
+            "tools/x/sib.py": "".join(tool[15:31]) + _py_funcs("s", 9),
+            "tools/x/y.py": None,
+            "src/new.c": None,
+        },
+    )
     repo.commit(
         "quirks: backport fix\n\n(cherry picked from commit 1234567)\n\n"
         "Acked-by: Ada Acker <ada@quirks.example>\nSigned-off-by: Sam Self <sam@quirks.example>\n\n"
