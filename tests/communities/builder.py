@@ -835,21 +835,22 @@ def _scale_quirks(built: Built) -> None:
             patch_body("quirks: two", "q.c", "b", "c", sam),
             in_reply_to="qk-c@x",
         ),
-        # v2 of a series whose cover letter never reached the archive
+        # v2 of a series whose cover letter never reached the archive (new subjects, so only
+        # the absent cover letter both patches name ties them together)
         message(
             sam,
-            "[PATCH v2 1/2] quirks: one",
+            "[PATCH v2 1/2] quirks: first rework",
             at("2022-04-10 10:01"),
             "qk-v2-1@x",
-            patch_body("quirks: one", "q.c", "a", "d", sam),
+            patch_body("quirks: first rework", "q.c", "a", "d", sam),
             in_reply_to="qk-v2-c@x",
         ),
         message(
             sam,
-            "[PATCH v2 2/2] quirks: two",
+            "[PATCH v2 2/2] quirks: second rework",
             at("2022-04-10 10:02"),
             "qk-v2-2@x",
-            patch_body("quirks: two", "q.c", "d", "e", sam),
+            patch_body("quirks: second rework", "q.c", "d", "e", sam),
             in_reply_to="qk-v2-c@x",
         ),
         # an ack in reply to a message the archive does not hold
