@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import csv
 import email.utils
+import gzip
 import mailbox
 import os
 import re
+import shutil
 import subprocess
+import tempfile
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from email.header import decode_header, make_header
@@ -432,3 +435,227 @@ def reach_half(counts: Counter) -> int | None:
         if running >= total / 2:
             return i
     return None
+
+
+# -- correspondents, submitters and merged patches of any community config ------------------------
+#
+# A recount from a communities.yaml with git, yaml and the stdlib: used on the hand-built
+# communities of tests/communities, each figure per (project, year) as METRICS.md defines it.
+
+# test and CI robots of the target communities (METRICS.md, "Bots and lists")
+ROBOT_ADDRESSES = frozenset(
+    {
+        "osstest-admin@xenproject.org",
+        "lkp@intel.com",
+        "lkft@linaro.org",
+        "noreply@github.com",
+        "pr-tracker-bot@kernel.org",
+    }
+)
+_ADDRESS = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+\.[^\s<>\"'(),;:@]+")
+_OBFUSCATED_AT = re.compile(r"\s+(?:at|_at_)\s+", re.IGNORECASE)
+_VIA = re.compile(r"\bvia\b", re.IGNORECASE)
+EPOCH_CUTOFF = datetime(1985, 1, 1, tzinfo=UTC)
+
+
+def address_in(value: str) -> str:
+    """The address a header or trailer value holds: de-obfuscated, lower case, found wherever it
+    sits (`Jane Doe jane.doe@example.com` has one); a value with none is kept trimmed as it is."""
+    text = _OBFUSCATED_AT.sub("@", value.strip())
+    found = _ADDRESS.search(text)
+    return (found.group(0) if found else value.strip()).lower()
+
+
+def _name_in(value: str) -> str:
+    name, _addr = email.utils.parseaddr(value)
+    return name.strip()
+
+
+def list_addresses(configured: list[str]) -> set[str]:
+    """A list's posting addresses with the -bounces, -owner and -request variants of each."""
+    out = set()
+    for addr in configured:
+        local, _, domain = addr.lower().partition("@")
+        out |= {f"{local}{suffix}@{domain}" for suffix in ("", "-bounces", "-owner", "-request")}
+    return out
+
+
+def is_counted_address(address: str, lists: set[str]) -> bool:
+    return address not in ROBOT_ADDRESSES and address not in lists and not is_bot(address)
+
+
+def effective_sender(msg, lists: set[str]) -> tuple[str, str] | None:
+    """(name, address) of whoever really wrote a message: the From header, unless the list rewrote
+    it (its own address in From, or `X via List` with the sender kept in Reply-To/X-Original-From),
+    when the sender is taken from X-Original-From, else Reply-To; None when nothing recovers it."""
+    raw_from = _decoded(msg.get("From"))
+    name, address = _name_in(raw_from), address_in(raw_from)
+    kept = [_decoded(msg.get(h)) for h in ("X-Original-From", "Reply-To") if msg.get(h)]
+    if address in lists or (_VIA.search(name) and kept):
+        for value in kept:
+            recovered = address_in(value)
+            if recovered not in lists and "@" in recovered:
+                return _name_in(value), recovered
+        return None
+    return name, address
+
+
+class MailmapPeople:
+    """Person of a (name, address) pair under git's own `.mailmap` semantics (`git check-mailmap`),
+    so a mapping that names a commit name applies only when name and address both match."""
+
+    def __init__(self, mailmaps: list[Path], scratch: Path) -> None:
+        self.mailmaps, self.scratch, self.cache = mailmaps, scratch, {}
+        if mailmaps and not (scratch / ".git").exists():
+            scratch.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["git", "init", "-q", str(scratch)], check=True)
+
+    def person(self, name: str, address: str) -> str:
+        key = (name, address)
+        if key not in self.cache:
+            self.cache[key] = self._lookup(name, address)
+        return self.cache[key]
+
+    def _lookup(self, name: str, address: str) -> str:
+        if not self.mailmaps or "@" not in address:
+            return address
+        for mailmap in self.mailmaps:
+            out = subprocess.run(
+                ["git", "-C", str(self.scratch), "-c", f"mailmap.file={mailmap}", "check-mailmap"]
+                + [f"{name} <{address}>" if name else f"<{address}>"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            mapped = out[out.rindex("<") + 1 : out.rindex(">")].lower()
+            if mapped != address:
+                return mapped
+        return address
+
+
+def pathspecs(paths: list[str]) -> list[str]:
+    """A config scope as git pathspecs: a directory glob needs git's glob magic for its files."""
+    out = []
+    for p in paths:
+        if "*" in p:
+            out.append(f":(glob){p}**" if p.endswith("/") else f":(glob){p}")
+        else:
+            out.append(p)
+    return out
+
+
+def _raw_commits(repo: Path, paths: list[str]) -> list[dict]:
+    """Non-merge commits touching `paths` with the author exactly as the commit header holds it."""
+    fmt = "%H%x1f%an%x1f%ae%x1f%at%x1f%ct"
+    out = git(repo, "log", "--no-merges", f"--format={fmt}", "--", *pathspecs(paths))
+    result = []
+    for line in out.splitlines():
+        sha, name, addr, at, ct = line.split("\x1f")
+        result.append(
+            {
+                "sha": sha,
+                "name": name,
+                "address": address_in(addr),
+                "authored": datetime.fromtimestamp(int(at), UTC),
+                "committed": datetime.fromtimestamp(int(ct), UTC),
+            }
+        )
+    return result
+
+
+def whole_commit_patch_ids(repo: Path, shas: set[str]) -> set[str]:
+    """`git patch-id --stable` of each commit's whole diff (scope or not, as METRICS.md says)."""
+    diffs = git(repo, "log", "--no-merges", "-p", "--format=commit %H")
+    out = subprocess.run(
+        ["git", "-C", str(repo), "patch-id", "--stable"],
+        input=diffs.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return {pid for pid, sha in (line.split() for line in out.splitlines()) if sha in shas}
+
+
+def mbox_messages(path: Path) -> list:
+    """Every message of an mbox file, gzip-compressed or not, as `mailbox` splits it."""
+    if path.suffix != ".gz":
+        return list(mailbox.mbox(str(path)))
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / path.stem
+        with gzip.open(path, "rb") as src, open(plain, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return list(mailbox.mbox(str(plain)))
+
+
+def archive_messages(path: Path) -> list:
+    """The distinct messages of an mbox: copies with the same Message-ID, From and Date are one."""
+    seen: set[tuple[str, str, str]] = set()
+    out = []
+    for msg in mbox_messages(path):
+        key = (msg.get("Message-ID", ""), _decoded(msg.get("From")), msg.get("Date", ""))
+        if key[0] and key in seen:
+            continue
+        seen.add(key)
+        out.append(msg)
+    return out
+
+
+def _is_patch(msg) -> bool:
+    """A message carrying a diff that is neither a reply nor a cover letter."""
+    subject = _decoded(msg.get("Subject"))
+    if re.match(r"^\s*(\[[^\]]*\]\s*)*(re|fwd?|aw)\s*:", subject, re.IGNORECASE):
+        return False
+    tag = _PATCH_TAG.search(subject)
+    counter = re.search(r"(\d+)/(\d+)", tag.group(1)) if tag else None
+    if counter and int(counter.group(1)) == 0:
+        return False
+    return "\ndiff --git " in "\n" + _text(msg)
+
+
+def _sent_at(msg) -> datetime:
+    return email.utils.parsedate_to_datetime(msg["Date"]).astimezone(UTC)
+
+
+def community_figures(config_path: Path) -> dict[tuple[str, int], dict[str, int]]:
+    """(project, year) -> correspondents, submitters and patches_merged, recounted from the
+    repositories and archives a communities.yaml names."""
+    cfg = yaml.safe_load(config_path.read_text())
+    base = config_path.parent
+
+    def resolve(p: str) -> Path:
+        q = Path(os.path.expanduser(p))
+        return q if q.is_absolute() else base / q
+
+    ids = cfg.get("identities") or {}
+    people = MailmapPeople([resolve(p) for p in ids.get("mailmap") or []], base / ".independent-mailmap")
+    figures: dict[tuple[str, int], dict[str, set]] = defaultdict(
+        lambda: {"correspondents": set(), "submitters": set(), "patches_merged": set()}
+    )
+    for project, spec in cfg["projects"].items():
+        period_date = spec.get("period_date") or cfg.get("period_date") or "author"
+        commit_ids: set[str] = set()
+        for rc in spec.get("repositories") or []:
+            repo = resolve(rc["path"])
+            in_scope = _raw_commits(repo, rc.get("paths") or [])
+            commit_ids |= whole_commit_patch_ids(repo, {c["sha"] for c in in_scope})
+            for c in in_scope:
+                when = c["authored"] if period_date == "author" else c["committed"]
+                if when < EPOCH_CUTOFF or not is_counted_address(c["address"], set()):
+                    continue
+                figures[(project, when.year)]["submitters"].add(people.person(c["name"], c["address"]))
+        for ml in spec.get("mailing_lists") or []:
+            lists = list_addresses(ml.get("addresses") or [])
+            msgs = archive_messages(resolve(ml["path"]))
+            patches = {}
+            for i, msg in enumerate(msgs):
+                year = _sent_at(msg).year
+                sender = effective_sender(msg, lists)
+                if sender and is_counted_address(sender[1], lists):
+                    figures[(project, year)]["correspondents"].add(people.person(*sender))
+                if _is_patch(msg):
+                    patches[str(i)] = (year, msg.as_string())
+            if patches and commit_ids:
+                pids = patch_ids({k: text for k, (_, text) in patches.items()}, base)
+                for key, (year, _) in patches.items():
+                    if pids.get(key) in commit_ids:
+                        figures[(project, year)]["patches_merged"].add(f"{ml['name']}/{key}")
+    return {k: {name: len(members) for name, members in v.items()} for k, v in figures.items()}
