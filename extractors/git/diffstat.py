@@ -224,7 +224,7 @@ def commit_changes(
         return out
 
     lines = walk(in_scope, line_pairs)
-    changes = [fc for fc, _ in lines]
+    changes = _merge_type_changes([fc for fc, _ in lines])
     if not with_patch_id:
         return changes, None
     texts = [
@@ -233,6 +233,26 @@ def commit_changes(
     if scoped and not changes:
         return changes, None
     return changes, (patch_id(texts) if texts else None)
+
+
+def _merge_type_changes(changes: list[FileChange]) -> list[FileChange]:
+    """One row for a path deleted and added in one diff: libgit2's two halves of a file that
+    became a symlink (or the reverse), which git counts as one type change (its patch keeps
+    both halves)."""
+    deleted = {f.path for f in changes if f.change_type == "D"}
+    if not deleted or not any(f.change_type == "A" and f.path in deleted for f in changes):
+        return changes
+    added = {f.path: f for f in changes if f.change_type == "A" and f.path in deleted}
+    out = []
+    for f in changes:
+        if f.path in added:
+            if f.change_type == "A":
+                continue
+            if f.change_type == "D":
+                a = added[f.path]
+                f = FileChange(f.path, None, "T", a.lines_added, f.lines_removed, f.is_binary or a.is_binary)
+        out.append(f)
+    return out
 
 
 def _plain_change(
@@ -405,6 +425,8 @@ class ChangeReader:
                         else [self._item(item, done)[1] for item in whole]
                     )
                     pid = sum_patch_hashes(hashes)
+            except Unusual:
+                continue
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
                 results[i] = exc
                 continue
@@ -447,6 +469,11 @@ class ChangeReader:
             score,  # type: ignore[arg-type]
             self.abbrev,
         )
+        if b"\n@@ " not in text:
+            # a rename without hunks (unchanged or binary): git's patch-id reads the next file's
+            # diff on in the same state (for a binary file, as if inside a hunk), so the
+            # patch-id needs the whole diff in order: the whole-tree path
+            raise Unusual("rename without hunks")
         return fc, file_hash(text)
 
     def _file(
