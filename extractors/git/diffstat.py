@@ -1,12 +1,21 @@
 """Per-file line counts of one commit, as `git log --numstat` reports them.
 
-libgit2 differs from git unless told: git uses the indent heuristic and detects renames (50 %
-similarity, renames only) by default, so both are requested here. Line counts come from each
-file's `Patch.line_stats` only (`Diff.stats` would build every patch a second time).
+libgit2 differs from git unless told: git uses the indent heuristic (requested here) and detects
+renames by default (50 % similarity, renames only). libgit2's `find_similar` pairs files
+differently from git on commits that rename-and-edit a file while adding or deleting others, so
+renames are paired by `extractors.git.renames`, a port of git's diffcore-rename, on libgit2's
+diff without rename detection. Line counts come from each file's `Patch.line_stats` only
+(`Diff.stats` would build every patch a second time).
+
+The patch-id is always that of the whole commit (what `git patch-id --stable` gives for
+`git log -p` and for the posted patch), also under a path scope, where the lines count in-scope
+files only and renames are paired among in-scope files, as git limits the diff to the pathspec
+before detecting renames. Binary files hash the abbreviated blob ids of their `index` line, with
+git's abbreviation length (`extractors.git.abbrev`).
 
 `ChangeReader` takes the fast path of `extractors.git.fastdiff` (only the changed subtrees, one
-patch per changed file) and falls back to libgit2's whole-tree diff (`commit_changes`) for renames
-and anything unusual.
+patch per changed file, renames of plain files paired there too) and falls back to libgit2's
+whole-tree diff (`commit_changes`) for anything unusual.
 """
 
 from __future__ import annotations
@@ -76,8 +85,7 @@ def quote_path(path: bytes) -> bytes:
 
 
 def _quote_two(prefix: bytes, path: bytes) -> bytes:
-    q = quote_path(prefix + path)
-    return q
+    return quote_path(prefix + path)  # the prefix goes inside the quotes, as git prints it
 
 
 def _is_binary_data(data: bytes) -> bool:
@@ -400,7 +408,7 @@ class ChangeReader:
                         users.setdefault(item[0], []).append(i)
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
-        for change in sorted(users):
+        for change in sorted(users, key=lambda c: (c[0], users[c][0])):
             if all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:

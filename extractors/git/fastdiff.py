@@ -11,9 +11,8 @@ ones libgit2 produces there.
 
 Only plain cases are handled: regular files (mode 100644 or 100755, unchanged) modified, added or
 deleted, with printable ASCII paths, not binary, not empty. Anything else raises `Unusual` and the
-caller falls back to the whole-tree diff, which also runs git's rename detection: a commit with
-both an added and a deleted file (within the scope, as git limits the diff to the pathspec before
-detecting renames) always takes that path.
+caller falls back to the whole-tree diff. Renames are paired by the caller (git's
+diffcore-rename, extractors.git.renames) on the changes found here.
 """
 
 from __future__ import annotations

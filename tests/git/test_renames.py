@@ -186,6 +186,14 @@ def build_renames(path: Path, home: Path) -> Git:
     g.write("many2/dst.txt", keep(fixed_lines("many", 50), 47, "D"))
     g.write("many2/dst2.txt", keep(fixed_lines("many", 50), 45, "E"))
     g.commit("many candidates\n")
+
+    # names git quotes in its headers (a tab, a quote, non-ASCII) and spaces, renamed and edited
+    g.write('odd dir/na\u00efve\tfile "q".txt', "".join(fixed_lines("odd", 40)))
+    g.commit("odd names\n")
+    g("rm", "-q", 'odd dir/na\u00efve\tfile "q".txt')
+    g.write("other dir/na\u00efve file 2.txt", keep(fixed_lines("odd", 40), 36, "O"))
+    g.write("plain.txt", "plain\n")
+    g.commit("rename odd names\n")
     return g
 
 
@@ -329,6 +337,13 @@ def _random_history(g: Git, seed: int, commits: int = 30) -> None:
                 if new in files:
                     continue
                 files[new] = mutate(files.pop(old), rng.choice([0.3, 0.45, 0.5, 0.55, 0.7, 1.0]))
+            elif op < 0.42 and len(names) > 4:  # several files moved at once: sources compete
+                moved = rng.sample(names, rng.randrange(2, 6))
+                texts = [files.pop(m) for m in moved]
+                for t in texts + rng.sample(texts, 1):
+                    new = new_name()
+                    if new not in files:
+                        files[new] = mutate(t, rng.choice([0.4, 0.5, 0.6, 0.75, 0.9]))
             elif op < 0.5 and names:  # a copy of an existing file, edited or not
                 src = rng.choice(names)
                 new = new_name()
@@ -350,7 +365,7 @@ def _random_history(g: Git, seed: int, commits: int = 30) -> None:
         g.commit(f"random {seed} step {n}\n")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_random_histories_equal_git(tmp_path: Path, seed: int) -> None:
     g = init_repo(tmp_path / "repo", tmp_path)
     _random_history(g, seed)
