@@ -328,7 +328,7 @@ def _random_history(g: Git, seed: int, commits: int = 30) -> None:
         name = new_name()
         files[name] = rng.sample(vocab, rng.randrange(10, 60))
     for n in range(commits):
-        for _ in range(rng.randrange(1, 6)):
+        for _ in range(rng.randrange(1, 8)):
             op = rng.random()
             names = sorted(files)
             if op < 0.35 and names:  # rename, edited to a similarity anywhere around 50 %
@@ -337,18 +337,23 @@ def _random_history(g: Git, seed: int, commits: int = 30) -> None:
                 if new in files:
                     continue
                 files[new] = mutate(files.pop(old), rng.choice([0.3, 0.45, 0.5, 0.55, 0.7, 1.0]))
-            elif op < 0.42 and len(names) > 4:  # several files moved at once: sources compete
-                moved = rng.sample(names, rng.randrange(2, 6))
-                texts = [files.pop(m) for m in moved]
-                for t in texts + rng.sample(texts, 1):
-                    new = new_name()
+            elif op < 0.45 and len(names) > 4:
+                # a family of look-alike files moved at once, some keeping their basename:
+                # sources compete for each destination and the basename rule matters
+                first = rng.choice(names)
+                seen = set(files[first])
+                family = sorted(names, key=lambda m: -len(seen.intersection(files[m])))[: rng.randrange(2, 6)]
+                texts = [(m, files.pop(m)) for m in family]
+                for m, t in texts + rng.sample(texts, rng.randrange(0, 3)):
+                    base = m.rpartition("/")[2] if rng.random() < 0.5 else new_name().rpartition("/")[2]
+                    new = f"{rng.choice(dirs)}/{base}"
                     if new not in files:
-                        files[new] = mutate(t, rng.choice([0.4, 0.5, 0.6, 0.75, 0.9]))
-            elif op < 0.5 and names:  # a copy of an existing file, edited or not
+                        files[new] = mutate(t, rng.choice([0.45, 0.5, 0.6, 0.75, 0.8, 0.9]))
+            elif op < 0.55 and names:  # a copy of an existing file, edited or not
                 src = rng.choice(names)
                 new = new_name()
                 if new not in files:
-                    files[new] = mutate(files[src], rng.choice([0.6, 1.0]))
+                    files[new] = mutate(files[src], rng.choice([0.6, 0.8, 1.0]))
             elif op < 0.65 and len(names) > 3:
                 del files[rng.choice(names)]
             elif op < 0.8:
@@ -365,7 +370,7 @@ def _random_history(g: Git, seed: int, commits: int = 30) -> None:
         g.commit(f"random {seed} step {n}\n")
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [3, 4, 8, 12])  # seeds where libgit2 paired differently
 def test_random_histories_equal_git(tmp_path: Path, seed: int) -> None:
     g = init_repo(tmp_path / "repo", tmp_path)
     _random_history(g, seed)
