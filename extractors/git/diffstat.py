@@ -317,8 +317,6 @@ class ChangeReader:
         self.repo = repo
         self.scope = scope
         self.trees = TreeComparer(repo, scope)
-        # the patch-id is the whole commit's: with a scope, in-scope commits are compared whole too
-        self.all_trees = TreeComparer(repo, PathScope([])) if scope else self.trees
         self.abbrev = Abbreviator(repo)
         self._blobs: dict[bytes, pygit2.Blob] = {}
         self._blob_bytes = 0
@@ -387,10 +385,12 @@ class ChangeReader:
                 lines = self._plan(changes)
                 whole: list[_Item] | None = None
                 if with_patch_id:
+                    # the patch-id is the whole commit's: in-scope commits are compared whole
+                    # too (the parsed trees of the scoped comparison are reused)
                     whole = (
-                        lines
-                        if self.all_trees is self.trees
-                        else self._plan(self.all_trees.changes(old_raw, new_tree.raw))
+                        self._plan(self.trees.changes(old_raw, new_tree.raw, whole=True))
+                        if self.scope
+                        else lines
                     )
             except Unusual:
                 continue

@@ -66,11 +66,18 @@ class TreeComparer:
         self._cached += len(entries) + 1
         return entries
 
-    def changes(self, old_tree: bytes | None, new_tree: bytes) -> list[Change]:
-        """The changed files between two trees (raw ids; None = the empty tree), by name per directory."""
+    def changes(self, old_tree: bytes | None, new_tree: bytes, *, whole: bool = False) -> list[Change]:
+        """The changed files between two trees (raw ids; None = the empty tree), by name per
+        directory; in the scope, or in the whole tree with `whole` (sharing the parsed trees)."""
         out: list[Change] = []
         if old_tree != new_tree:
-            self._compare(old_tree, new_tree, "", out)
+            scope = self._scope
+            if whole:
+                self._scope = None
+            try:
+                self._compare(old_tree, new_tree, "", out)
+            finally:
+                self._scope = scope
         return out
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:

@@ -194,6 +194,15 @@ def build_renames(path: Path, home: Path) -> Git:
     g.write("other dir/na\u00efve file 2.txt", keep(fixed_lines("odd", 40), 36, "O"))
     g.write("plain.txt", "plain\n")
     g.commit("rename odd names\n")
+
+    # one line of 1,000 changed: git prints 99 %, never rounding up to 100 %
+    big = fixed_lines("big", 1000)
+    g.write("big/old.txt", "".join(big))
+    g.commit("big file\n")
+    g("rm", "-q", "big/old.txt")
+    g.write("big/new.txt", "".join(big[:500] + fixed_lines("BIG", 1, 500) + big[501:]))
+    g.write("big/extra.txt", "extra\n")
+    g.commit("rename big file\n")
     return g
 
 
@@ -226,6 +235,8 @@ def test_handcrafted_renames_equal_git(renames_repo: Git) -> None:
     assert ("dup1/a.txt", "new/also-dup.txt") in exact
     assert (20, 0, False, None, "new/z.txt") in by_subject["exact renames"]
     assert (0, 0, True, "bin/data.bin", "bin2/data.bin") in by_subject["exact renames"]
+    big = renames_repo.text("log", "-1", "-p", "--format=", "--grep=rename big file")
+    assert "similarity index 99%" in big
     copies = by_subject["copies, modes and links"]
     assert (40, 0, False, None, "copy/copied.txt") in copies  # a copy is an addition
     assert any(s[3] == "mode/run.sh" and s[4] == "mode/run2.sh" for s in copies)
