@@ -223,7 +223,7 @@ def test_fast_path_equals_whole_tree_diff(deep: Git, zoo: Git) -> None:
         for scope in (PathScope([]), PathScope(DEEP_SCOPE)):
             fast, fallback = _fast_and_slow(repo, scope)
             assert fast > 5, (g.path, scope.patterns)
-    # the unusual shapes really fall back: renames, modes, symlinks, submodules, binary, ...
+    # the unusual shapes really fall back: modes, symlinks, submodules, binary, renames without hunks, ...
     fast, fallback = _fast_and_slow(pygit2.Repository(str(deep.path)), PathScope([]))
     assert fallback >= 12
 

@@ -470,3 +470,23 @@ def test_scoped_commit_keeps_the_posted_patch_id(tmp_path: Path) -> None:
     # lines count the in-scope file only
     assert (commits[both]["lines_added"], commits[both]["lines_removed"]) == (2, 2)
     assert commits[both]["files_changed"] == 1
+
+
+def test_object_count_reads_packs_and_multi_pack_index(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "repo", tmp_path)
+
+    def blobs(lo: int, hi: int) -> None:  # more than fast-import's unpack limit: one pack each
+        stream = b"".join(b"blob\ndata %d\n%s\n" % (len(b"%d\n" % k), b"%d\n" % k) for k in range(lo, hi))
+        g("fast-import", "--quiet", input=stream + b"done\n")
+
+    blobs(0, 300)
+    blobs(300, 500)
+    g("multi-pack-index", "write")
+    blobs(500, 650)  # a pack the multi-pack-index does not cover
+    g.write("loose.txt", "loose\n")
+    g.commit("loose objects are not counted\n")
+    in_pack = int(
+        next(ln.split()[1] for ln in g.text("count-objects", "-v").splitlines() if ln.startswith("in-pack:"))
+    )
+    assert in_pack == 650
+    assert approximate_object_count(str(g.path / ".git")) == 650
