@@ -331,8 +331,8 @@ def patch_ids(texts: dict[str, str], cwd: Path) -> dict[str, str]:
 
 
 def commit_details(repo: Path, paths: list[str]) -> list[dict]:
-    """Non-merge commits with subject, author and committer addresses and dates, the in-scope
-    patch-id and every trailer (kind, address) in order."""
+    """Non-merge commits with subject, author and committer addresses and dates, the whole
+    commit's patch-id and every trailer (kind, address) in order."""
     sep = "\x1e"
     fmt = f"{sep}%H%x1f%aE%x1f%at%x1f%cE%x1f%ct%x1f%s%x1f%(trailers:unfold,separator=%x1d)"
     out = git(repo, "log", "--no-merges", f"--format={fmt}", "--", *paths)
@@ -355,7 +355,8 @@ def commit_details(repo: Path, paths: list[str]) -> list[dict]:
                 "trailers": trailers,
             }
         )
-    diffs = git(repo, "log", "--no-merges", "-p", "--format=commit %H", "--", *paths)
+    # the patch-id is the whole commit's (what was posted), also under a path scope
+    diffs = git(repo, "log", "--no-merges", "-p", "--format=commit %H")
     ids = {}
     for line in (
         subprocess.run(

@@ -1,36 +1,53 @@
 """Per-file line counts of one commit, as `git log --numstat` reports them.
 
-libgit2 differs from git unless told: git uses the indent heuristic and detects renames (50 %
-similarity, renames only) by default, so both are requested here. Line counts come from each
-file's `Patch.line_stats` only (`Diff.stats` would build every patch a second time).
+libgit2 differs from git unless told: git uses the indent heuristic (requested here) and detects
+renames by default (50 % similarity, renames only). libgit2's `find_similar` pairs files
+differently from git on commits that rename-and-edit a file while adding or deleting others, so
+renames are paired by `extractors.git.renames`, a port of git's diffcore-rename, on libgit2's
+diff without rename detection. Line counts come from each file's `Patch.line_stats` only
+(`Diff.stats` would build every patch a second time).
+
+The patch-id is always that of the whole commit (what `git patch-id --stable` gives for
+`git log -p` and for the posted patch), also under a path scope, where the lines count in-scope
+files only and renames are paired among in-scope files, as git limits the diff to the pathspec
+before detecting renames. Binary files hash the abbreviated blob ids of their `index` line, with
+git's abbreviation length (`extractors.git.abbrev`).
 
 `ChangeReader` takes the fast path of `extractors.git.fastdiff` (only the changed subtrees, one
-patch per changed file) and falls back to libgit2's whole-tree diff (`commit_changes`) for renames
-and anything unusual.
+patch per changed file, renames of plain files paired there too) and falls back to libgit2's
+whole-tree diff (`commit_changes`) for anything unusual.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pygit2
-from pygit2.enums import DiffFind, DiffOption
+from pygit2.enums import DiffOption
 
+from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
-from extractors.git.patchid import (
-    file_patch_hash,
-    git_similarity_index,
-    patch_id,
-    sum_patch_hashes,
-    with_git_similarity,
-)
+from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
+from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
+from extractors.mail.patches import git_patch_id
 
 DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
-FIND_FLAGS = DiffFind.FIND_RENAMES
-RENAME_THRESHOLD = 50  # git's default (-M50%)
-SIMILARITY_MAX_BYTES = 4 << 20
+_INDEX_LINE = re.compile(rb"^index [0-9a-f]+\.\.[0-9a-f]+", re.M)
+# bytes git prints as C escapes inside a quoted path (core.quotePath, on by default)
+_C_ESCAPES = {
+    7: b"\\a",
+    8: b"\\b",
+    9: b"\\t",
+    10: b"\\n",
+    11: b"\\v",
+    12: b"\\f",
+    13: b"\\r",
+    34: b'\\"',
+    92: b"\\\\",
+}
 
 
 @dataclass(slots=True)
@@ -44,23 +61,130 @@ class FileChange:
 
 
 def tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree) -> pygit2.Diff:
+    """libgit2's diff of two trees, without rename detection (`renames.find_renames` pairs files)."""
     if old is None:
-        diff = new.diff_to_tree(flags=DIFF_FLAGS, swap=True)
-    else:
-        diff = old.diff_to_tree(new, flags=DIFF_FLAGS)
-    # Rename detection only pays off with both an addition and a deletion in the diff.
-    # (status_char() is a plain str: much cheaper than the DeltaStatus enum of `status`.)
-    if len(diff) > 1:
-        chars = {delta.status_char() for delta in diff.deltas}
-        if "A" in chars and "D" in chars:
-            diff.find_similar(flags=FIND_FLAGS, rename_threshold=RENAME_THRESHOLD)
-    return diff
+        return new.diff_to_tree(flags=DIFF_FLAGS, swap=True)
+    return old.diff_to_tree(new, flags=DIFF_FLAGS)
 
 
-def _count_lines(data: bytes) -> int:
-    if not data:
-        return 0
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+def quote_path(path: bytes) -> bytes:
+    """A path as git prints it in diff headers: C-quoted when it holds a control character,
+    `"`, `\\` or a non-ASCII byte."""
+    if all(0x20 <= c < 0x7F and c not in (34, 92) for c in path):
+        return path
+    out = [b'"']
+    for c in path:
+        if c in _C_ESCAPES:
+            out.append(_C_ESCAPES[c])
+        elif 0x20 <= c < 0x7F:
+            out.append(bytes((c,)))
+        else:
+            out.append(b"\\%03o" % c)
+    out.append(b'"')
+    return b"".join(out)
+
+
+def _quote_two(prefix: bytes, path: bytes) -> bytes:
+    return quote_path(prefix + path)  # the prefix goes inside the quotes, as git prints it
+
+
+def _is_binary_data(data: bytes) -> bool:
+    return b"\0" in data[:8000]  # git's buffer_is_binary()
+
+
+def rename_patch(
+    repo: pygit2.Repository, src: Side, dst: Side, score: int, abbrev: Abbreviator
+) -> tuple[FileChange, bytes]:
+    """The row and the patch text (as `git log -p` prints it) of a file renamed from `src` to `dst`."""
+    old_p = src.path.encode("utf-8", "surrogateescape")
+    new_p = dst.path.encode("utf-8", "surrogateescape")
+    head = b"diff --git %s %s\n" % (_quote_two(b"a/", old_p), _quote_two(b"b/", new_p))
+    if src.mode != dst.mode:
+        head += b"old mode %06o\nnew mode %06o\n" % (src.mode, dst.mode)
+    head += b"similarity index %d%%\nrename from %s\nrename to %s\n" % (
+        score * 100 // MAX_SCORE,
+        quote_path(old_p),
+        quote_path(new_p),
+    )
+    old_blob = repo[pygit2.Oid(raw=src.oid)]
+    if src.oid == dst.oid:
+        data = old_blob.data if isinstance(old_blob, pygit2.Blob) else b""
+        return FileChange(dst.path, src.path, "R", 0, 0, _is_binary_data(data)), head
+    new_blob = repo[pygit2.Oid(raw=dst.oid)]
+    head += b"index %s..%s" % (abbrev(src.oid.hex()).encode(), abbrev(dst.oid.hex()).encode())
+    head += b" %06o\n" % src.mode if src.mode == dst.mode else b"\n"
+    patch = pygit2.Patch.create_from(
+        old_blob, new_blob, old_as_path=src.path, new_as_path=dst.path, flag=DIFF_FLAGS
+    )
+    a, b = _quote_two(b"a/", old_p), _quote_two(b"b/", new_p)
+    if patch.delta.is_binary:
+        return FileChange(dst.path, src.path, "R", 0, 0, True), head + b"Binary files %s and %s differ\n" % (
+            a,
+            b,
+        )
+    _, added, removed = patch.line_stats
+    text = patch.data
+    at = text.find(b"\n@@ ")
+    body = b"--- %s\n+++ %s\n" % (a, b) + text[at + 1 :] if at >= 0 else b""
+    return FileChange(dst.path, src.path, "R", added, removed, False), head + body
+
+
+def file_hash(text: bytes) -> int:
+    """One file's share of the stable patch-id, for any shape of file diff."""
+    h = file_patch_hash(text)
+    if h is None:
+        pid = git_patch_id(text)
+        h = int.from_bytes(bytes.fromhex(pid), "little") if pid else 0
+    return h
+
+
+@dataclass(frozen=True, slots=True)
+class _Pairs:
+    by_dst: dict[int, tuple[int, int]]  # destination index -> (source index, score)
+    sources: frozenset[int]
+
+
+_NO_PAIRS = _Pairs({}, frozenset())
+
+
+def _side(f: pygit2.DiffFile) -> Side:
+    return Side(f.path, f.mode, f.id.raw)
+
+
+def _delta_pairs(repo: pygit2.Repository, deltas: list[pygit2.DiffDelta], among: list[int]) -> _Pairs:
+    """git's renames among the deltas `among` (indexes into `deltas`)."""
+    adds = [i for i in among if deltas[i].status_char() == "A"]
+    dels = [i for i in among if deltas[i].status_char() == "D"]
+    if not adds or not dels:
+        return _NO_PAIRS
+    # libgit2 reports a file that became a symlink (or the reverse) as a deletion and an
+    # addition of one path; git keeps it one (type-changed) pair, never a rename candidate
+    both = {deltas[i].new_file.path for i in adds} & {deltas[i].old_file.path for i in dels}
+    adds = sorted(
+        (i for i in adds if deltas[i].new_file.path not in both),
+        key=lambda i: path_key(deltas[i].new_file.path),
+    )
+    dels = sorted(
+        (i for i in dels if deltas[i].old_file.path not in both),
+        key=lambda i: path_key(deltas[i].old_file.path),
+    )
+    found = find_renames(
+        [_side(deltas[i].old_file) for i in dels],
+        [_side(deltas[i].new_file) for i in adds],
+        lambda oid: repo[pygit2.Oid(raw=oid)].data,
+    )
+    if not found:
+        return _NO_PAIRS
+    return _Pairs({adds[r.dst]: (dels[r.src], r.score) for r in found}, frozenset(dels[r.src] for r in found))
+
+
+def _fix_binary_index(text: bytes, delta: pygit2.DiffDelta, abbrev: Abbreviator) -> bytes:
+    """git's abbreviation of the blob ids in a binary file's `index` line (they are hashed)."""
+    line = b"index %s..%s" % (
+        abbrev(str(delta.old_file.id)).encode(),
+        abbrev(str(delta.new_file.id)).encode(),
+    )
+    return _INDEX_LINE.sub(line.replace(b"\\", b"\\\\"), text, count=1)
 
 
 def commit_changes(
@@ -70,107 +194,100 @@ def commit_changes(
     scope: PathScope,
     *,
     with_patch_id: bool = True,
+    abbrev: Abbreviator | None = None,
 ) -> tuple[list[FileChange], str | None]:
-    """The in-scope file changes between two trees and the patch-id of their diff."""
+    """The in-scope file changes between two trees and the patch-id of their whole diff.
+
+    With a scope, renames are paired among in-scope files for the line counts (git limits the
+    diff to the pathspec first, so a file moved across the scope's edge is an addition or a
+    deletion there) and among all files for the patch-id, which is the whole commit's."""
+    if abbrev is None:
+        abbrev = Abbreviator(repo)
     diff = tree_diff(repo, old, new)
-    changes: list[FileChange] = []
-    texts: list[bytes] = []
+    deltas = list(diff.deltas)
+    everything = list(range(len(deltas)))
     scoped = bool(scope)
-    for i, delta in enumerate(diff.deltas):
-        new_file = delta.new_file
-        new_path = new_file.path
-        old_path = delta.old_file.path
-        change_type = delta.status_char()
-        renamed = change_type == "R"
-        new_in = old_in = True
-        if scoped:
-            new_in = scope.matches(new_path)
-            old_in = new_in if old_path == new_path else scope.matches(old_path)
-            if not (new_in or old_in):
+    in_scope = [i for i in everything if scope.matches(deltas[i].new_file.path)] if scoped else everything
+    whole_pairs = _delta_pairs(repo, deltas, everything) if with_patch_id or not scoped else _NO_PAIRS
+    line_pairs = _delta_pairs(repo, deltas, in_scope) if scoped else whole_pairs
+    plain: dict[int, tuple[FileChange, bytes] | None] = {}
+
+    def one(i: int) -> tuple[FileChange, bytes] | None:
+        if i not in plain:
+            plain[i] = _plain_change(diff, i, deltas[i], abbrev)
+        return plain[i]
+
+    def renamed(i: int, pairs: _Pairs) -> tuple[FileChange, bytes]:
+        k, score = pairs.by_dst[i]
+        return rename_patch(repo, _side(deltas[k].old_file), _side(deltas[i].new_file), score, abbrev)
+
+    def walk(among: list[int], pairs: _Pairs) -> list[tuple[FileChange, bytes]]:
+        out = []
+        for i in among:
+            if i in pairs.sources:
                 continue
-            if renamed and new_in != old_in:
-                # git limits the diff to the scope before detecting renames, so a file moved
-                # across the scope's edge is an addition (or a deletion) there.
-                changes.append(_half_rename(repo, delta, new_in, texts if with_patch_id else None))
+            got = renamed(i, pairs) if i in pairs.by_dst else one(i)
+            if got is not None:
+                out.append(got)
+        return out
+
+    lines = walk(in_scope, line_pairs)
+    changes = _merge_type_changes([fc for fc, _ in lines])
+    if not with_patch_id:
+        return changes, None
+    texts = [
+        t for _, t in (walk(everything, whole_pairs) if scoped or whole_pairs is not line_pairs else lines)
+    ]
+    if scoped and not changes:
+        return changes, None
+    return changes, (patch_id(texts) if texts else None)
+
+
+def _merge_type_changes(changes: list[FileChange]) -> list[FileChange]:
+    """One row for a path deleted and added in one diff: libgit2's two halves of a file that
+    became a symlink (or the reverse), which git counts as one type change (its patch keeps
+    both halves)."""
+    deleted = {f.path for f in changes if f.change_type == "D"}
+    if not deleted or not any(f.change_type == "A" and f.path in deleted for f in changes):
+        return changes
+    added = {f.path: f for f in changes if f.change_type == "A" and f.path in deleted}
+    out = []
+    for f in changes:
+        if f.path in added:
+            if f.change_type == "A":
                 continue
-        git_similarity = None
-        if renamed and delta.similarity < 100 and delta.new_file.size <= SIMILARITY_MAX_BYTES:
-            # libgit2 scores similarity its own way and pairs files git finds too different:
-            # git's score decides (computed in Python: beyond a few MB libgit2's figure stands).
-            git_similarity = git_similarity_index(repo[delta.old_file.id].data, repo[delta.new_file.id].data)
-            if git_similarity < RENAME_THRESHOLD:
-                for side in (False, True):
-                    changes.append(_half_rename(repo, delta, side, texts if with_patch_id else None))
-                continue
-        patch = diff[i]
-        if patch is None:
-            continue
-        delta = patch.delta
-        is_binary = delta.is_binary
-        if is_binary:
-            added = removed = 0
-        else:
-            _, added, removed = patch.line_stats
-        changes.append(
-            FileChange(
-                new_path,
-                old_path if renamed or change_type == "C" else None,
-                change_type,
-                added,
-                removed,
-                is_binary,
-            )
+            if f.change_type == "D":
+                a = added[f.path]
+                f = FileChange(f.path, None, "T", a.lines_added, f.lines_removed, f.is_binary or a.is_binary)
+        out.append(f)
+    return out
+
+
+def _plain_change(
+    diff: pygit2.Diff, i: int, delta: pygit2.DiffDelta, abbrev: Abbreviator
+) -> tuple[FileChange, bytes] | None:
+    """A file added, deleted or modified (not renamed): its row and patch text."""
+    patch = diff[i]
+    if patch is None:
+        return None
+    delta = patch.delta
+    is_binary = delta.is_binary
+    if is_binary:
+        added = removed = 0
+    else:
+        _, added, removed = patch.line_stats
+    change_type = delta.status_char()
+    fc = FileChange(delta.new_file.path, None, change_type, added, removed, is_binary)
+    text = patch.data
+    if is_binary:
+        text = _fix_binary_index(text, delta, abbrev)
+    elif b"\n@@ " not in text and b"\n--- " in text:
+        # git prints no `---`/`+++` lines for a file without hunks (an empty file
+        # added or deleted); libgit2 does, and they are part of the patch-id
+        text = b"".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith((b"--- ", b"+++ "))
         )
-        if with_patch_id:
-            text = patch.data
-            if git_similarity is not None:
-                text = with_git_similarity(text, git_similarity)
-            if not is_binary and b"\n@@ " not in text and b"\n--- " in text:
-                # git prints no `---`/`+++` lines for a file without hunks (an empty file
-                # added or deleted); libgit2 does, and they are part of the patch-id
-                text = b"".join(
-                    line for line in text.splitlines(keepends=True) if not line.startswith((b"--- ", b"+++ "))
-                )
-            texts.append(text)
-    pid = patch_id(texts) if with_patch_id and texts else None
-    return changes, pid
-
-
-def _half_rename(
-    repo: pygit2.Repository, delta: pygit2.DiffDelta, new_side: bool, texts: list[bytes] | None
-) -> FileChange:
-    f = delta.new_file if new_side else delta.old_file
-    blob = repo[f.id]
-    data = blob.data if isinstance(blob, pygit2.Blob) else b""
-    is_binary = b"\0" in data[:8000]
-    n = 0 if is_binary else _count_lines(data)
-    if texts is not None:
-        mode = f"{f.mode:o}".encode()
-        path = f.path.encode("utf-8", "surrogateescape")
-        head = b"diff --git a/%s b/%s\n" % (path, path)
-        head += (b"new file mode " if new_side else b"deleted file mode ") + mode + b"\n"
-        if is_binary:
-            a = b"/dev/null" if new_side else b"a/" + path
-            b = b"b/" + path if new_side else b"/dev/null"
-            body = b"Binary files %s and %s differ\n" % (a, b)
-        else:
-            p = pygit2.Patch.create_from(
-                None if new_side else data, data if new_side else None, flag=DIFF_FLAGS
-            )
-            raw = p.data
-            at = raw.find(b"\n@@")
-            a = b"/dev/null" if new_side else b"a/" + path
-            b = b"b/" + path if new_side else b"/dev/null"
-            body = b"--- %s\n+++ %s\n" % (a, b) + (raw[at + 1 :] if at >= 0 else b"")
-        texts.append(head + body)
-    return FileChange(
-        path=f.path,
-        old_path=None,
-        change_type="A" if new_side else "D",
-        lines_added=n if new_side else 0,
-        lines_removed=0 if new_side else n,
-        is_binary=is_binary,
-    )
+    return fc, text
 
 
 # Old versions of modified files kept for the next (older) commit that wrote them.
@@ -181,6 +298,8 @@ BLOB_CACHE_MAX = 1 << 20
 
 # (file changes, patch-id) of one pair of trees
 TreeChanges = tuple[list[FileChange], str | None]
+# One file of a diff in the fast path: (change,) or a rename (deleted change, added change, score)
+_Item = tuple[Change] | tuple[Change, Change, int]
 
 
 class ChangeReader:
@@ -198,6 +317,7 @@ class ChangeReader:
         self.repo = repo
         self.scope = scope
         self.trees = TreeComparer(repo, scope)
+        self.abbrev = Abbreviator(repo)
         self._blobs: dict[bytes, pygit2.Blob] = {}
         self._blob_bytes = 0
         self._whole_repo: pygit2.Repository | None = None
@@ -243,7 +363,7 @@ class ChangeReader:
             new = repo[new_tree]
             if self.scope and not self.scope.trees_differ(old, new):  # type: ignore[arg-type]
                 return [], None
-            return commit_changes(repo, old, new, self.scope, with_patch_id=with_patch_id)  # type: ignore[arg-type]
+            return commit_changes(repo, old, new, self.scope, with_patch_id=with_patch_id, abbrev=self.abbrev)  # type: ignore[arg-type]
         finally:
             pygit2.settings.enable_caching(False)
 
@@ -254,39 +374,115 @@ class ChangeReader:
         with_patch_id: bool,
     ) -> None:
         """Fill in `results` for the pairs the fast path takes; None stays where it does not."""
-        found: dict[int, list[Change]] = {}
+        plans: dict[int, tuple[list[_Item], list[_Item] | None]] = {}
         for i, (old_tree, new_tree) in enumerate(pairs):
+            old_raw = old_tree.raw if old_tree is not None else None
             try:
-                changes = self.trees.changes(old_tree.raw if old_tree is not None else None, new_tree.raw)
+                changes = self.trees.changes(old_raw, new_tree.raw)
+                if not changes:
+                    results[i] = ([], None)
+                    continue
+                lines = self._plan(changes)
+                whole: list[_Item] | None = None
+                if with_patch_id:
+                    # the patch-id is the whole commit's: in-scope commits are compared whole
+                    # too (the parsed trees of the scoped comparison are reused)
+                    whole = (
+                        self._plan(self.trees.changes(old_raw, new_tree.raw, whole=True))
+                        if self.scope
+                        else lines
+                    )
             except Unusual:
                 continue
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
                 results[i] = exc
                 continue
-            if not changes:
-                results[i] = ([], None)
-                continue
-            modes = {(c[1] is None, c[3] is None) for c in changes}
-            if (True, False) in modes and (False, True) in modes:
-                continue  # an addition and a deletion: rename detection, on the whole-tree diff
-            found[i] = changes
-        done: dict[int, list[tuple[FileChange, int] | None]] = {i: [None] * len(c) for i, c in found.items()}
-        # one file's versions in a row, newest first (the pairs come in walk order)
-        jobs = sorted((c[0], i, j) for i, changes in found.items() for j, c in enumerate(changes))
-        for _, i, j in jobs:
-            if i not in done:
-                continue  # the pair fell back already
+            plans[i] = (lines, whole)
+        # every plain file change once, one file's versions in a row, newest first (the pairs
+        # come in walk order)
+        users: dict[Change, list[int]] = {}
+        for i, (lines, whole) in plans.items():
+            for plan in (lines, whole or ()):
+                for item in plan:
+                    if len(item) == 1:
+                        users.setdefault(item[0], []).append(i)
+        done: dict[Change, tuple[FileChange, int]] = {}
+        failed: set[int] = set()
+        for change in sorted(users, key=lambda c: (c[0], users[c][0])):
+            if all(i in failed for i in users[change]):
+                continue  # every pair needing it fell back already
             try:
-                done[i][j] = self._file(*found[i][j])
+                done[change] = self._file(*change)
             except Unusual:
-                del done[i]
+                failed.update(users[change])
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
-                del done[i]
+                failed.update(users[change])
+                for i in users[change]:
+                    results[i] = exc
+        for i, (lines, whole) in plans.items():
+            if i in failed:
+                continue
+            try:
+                got = [self._item(item, done) for item in lines]
+                files = [f for f, _ in got]
+                pid = None
+                if whole is not None:
+                    hashes = (
+                        [h for _, h in got]
+                        if whole is lines
+                        else [self._item(item, done)[1] for item in whole]
+                    )
+                    pid = sum_patch_hashes(hashes)
+            except Unusual:
+                continue
+            except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
                 results[i] = exc
-        for i, per_file in done.items():
-            files = [f for f, _ in per_file]  # type: ignore[misc]
-            pid = sum_patch_hashes(h for _, h in per_file) if with_patch_id else None  # type: ignore[misc]
+                continue
             results[i] = (files, pid)
+
+    def _plan(self, changes: list[Change]) -> list[_Item]:
+        """The files of one diff as git pairs them: a plain change (one-tuple) or a rename."""
+        adds = [c for c in changes if c[1] is None]
+        dels = [c for c in changes if c[3] is None]
+        if not adds or not dels:
+            return [(c,) for c in changes]
+        adds.sort(key=lambda c: path_key(c[0]))
+        dels.sort(key=lambda c: path_key(c[0]))
+        repo = self.repo
+        found = find_renames(
+            [Side(c[0], int(c[1], 8), c[2]) for c in dels],  # type: ignore[arg-type]
+            [Side(c[0], int(c[3], 8), c[4]) for c in adds],  # type: ignore[arg-type]
+            lambda oid: repo[pygit2.Oid(raw=oid)].data,
+        )
+        if not found:
+            return [(c,) for c in changes]
+        dst_of = {id(adds[r.dst]): r for r in found}
+        used = {id(dels[r.src]) for r in found}
+        plan: list[_Item] = []
+        for c in changes:
+            if id(c) in used:
+                continue
+            r = dst_of.get(id(c))
+            plan.append((c,) if r is None else (dels[r.src], c, r.score))
+        return plan
+
+    def _item(self, item: _Item, done: dict[Change, tuple[FileChange, int]]) -> tuple[FileChange, int]:
+        if len(item) == 1:
+            return done[item[0]]
+        src, dst, score = item
+        fc, text = rename_patch(
+            self.repo,
+            Side(src[0], int(src[1], 8), src[2]),  # type: ignore[arg-type]
+            Side(dst[0], int(dst[3], 8), dst[4]),  # type: ignore[arg-type]
+            score,  # type: ignore[arg-type]
+            self.abbrev,
+        )
+        if b"\n@@ " not in text:
+            # a rename without hunks (unchanged or binary): git's patch-id reads the next file's
+            # diff on in the same state (for a binary file, as if inside a hunk), so the
+            # patch-id needs the whole diff in order: the whole-tree path
+            raise Unusual("rename without hunks")
+        return fc, file_hash(text)
 
     def _file(
         self,

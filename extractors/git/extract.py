@@ -5,8 +5,8 @@ merges are kept (is_merge, parent_count) without files or lines. With a path sco
 emitted only when it changes an in-scope file: a non-merge that touches the scope (as
 `git log --full-history --no-merges -- <pathspecs>`, so a side branch's commits count even when
 git's default history simplification would hide them), a merge that differs from every parent
-within the scope (as plain `git log -- <pathspecs>` shows merges). Its files, lines and patch-id
-cover in-scope files only.
+within the scope (as plain `git log -- <pathspecs>` shows merges). Its files and lines cover
+in-scope files only; its patch-id is the whole commit's (what was posted to the list).
 
 With `workers > 1` the history is split between forked processes, each with its own
 `Repository` (libgit2 objects do not cross processes): every worker walks the same history in the

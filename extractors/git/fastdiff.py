@@ -11,9 +11,8 @@ ones libgit2 produces there.
 
 Only plain cases are handled: regular files (mode 100644 or 100755, unchanged) modified, added or
 deleted, with printable ASCII paths, not binary, not empty. Anything else raises `Unusual` and the
-caller falls back to the whole-tree diff, which also runs git's rename detection: a commit with
-both an added and a deleted file (within the scope, as git limits the diff to the pathspec before
-detecting renames) always takes that path.
+caller falls back to the whole-tree diff. Renames are paired by the caller (git's
+diffcore-rename, extractors.git.renames) on the changes found here.
 """
 
 from __future__ import annotations
@@ -67,11 +66,18 @@ class TreeComparer:
         self._cached += len(entries) + 1
         return entries
 
-    def changes(self, old_tree: bytes | None, new_tree: bytes) -> list[Change]:
-        """The changed files between two trees (raw ids; None = the empty tree), by name per directory."""
+    def changes(self, old_tree: bytes | None, new_tree: bytes, *, whole: bool = False) -> list[Change]:
+        """The changed files between two trees (raw ids; None = the empty tree), by name per
+        directory; in the scope, or in the whole tree with `whole` (sharing the parsed trees)."""
         out: list[Change] = []
         if old_tree != new_tree:
-            self._compare(old_tree, new_tree, "", out)
+            scope = self._scope
+            if whole:
+                self._scope = None
+            try:
+                self._compare(old_tree, new_tree, "", out)
+            finally:
+                self._scope = scope
         return out
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:

@@ -1,4 +1,4 @@
-"""`git patch-id --stable` of a commit's in-scope diff, plus git's rename similarity score.
+"""`git patch-id --stable` of a commit's diff, plus git's rename similarity score.
 
 The patch-id hashes each file's diff with whitespace removed and without hunk line numbers,
 one SHA-1 per file, and sums the per-file digests. The header lines (`diff --git`,
@@ -49,10 +49,9 @@ def patch_id(patches: Sequence[bytes]) -> str | None:
     and `\\ No newline` markers, and sums the per-file SHA-1s; for that shape it is done here
     per file in a few C-level passes (file_patch_hash). Anything else (binary files, files
     without hunks) goes through `extractors.mail.patches.git_patch_id`, which follows git's
-    line-by-line state machine. Binary files hash the abbreviated blob ids of the `index` line;
-    libgit2 prints 7 digits where git prints more on repositories of more than 2^14 objects, so
-    on large repositories the patch-ids of commits with binary files differ from git's. None for
-    an empty diff.
+    line-by-line state machine. Binary files hash the abbreviated blob ids of the `index` line:
+    the caller gives them git's length (libgit2 prints 7 digits; git more on repositories of
+    more than 2^14 packed objects, see extractors.git.abbrev). None for an empty diff.
     """
     if not patches:
         return None
@@ -116,11 +115,3 @@ def git_similarity_index(old: bytes, new: bytes) -> int:
     copied = int(np.minimum(src_counts[i], dst_counts[j]).sum())
     score = copied * MAX_SCORE // max_size
     return score * 100 // MAX_SCORE
-
-
-_SIMILARITY = re.compile(rb"^similarity index \d+%$", re.M)
-
-
-def with_git_similarity(text: bytes, pct: int) -> bytes:
-    """Replace libgit2's similarity percentage in a rename header with git's (`pct`)."""
-    return _SIMILARITY.sub(b"similarity index %d%%" % pct, text, count=1)

@@ -146,8 +146,13 @@ def test_scoped_lines_and_patch_ids_equal_git(zoo: Git, scoped_rows) -> None:
     # no out-of-scope file is counted
     scope = PathScope(SCOPE)
     assert all(scope.matches(r["path"]) for r in scoped_rows["git_file_changes"])
+    # the patch-id is the whole commit's (what was posted), not that of its in-scope files
     ids = {r["sha"]: r["patch_id"] for r in scoped_rows["git_commits"] if r["patch_id"]}
-    assert ids == git_patch_ids(zoo, pathspecs)
+    whole = git_patch_ids(zoo)
+    assert ids == {sha: whole[sha] for sha in expected if sha in whole}
+    assert set(ids) == set(expected)
+    in_scope_only = git_patch_ids(zoo, pathspecs)
+    assert sum(in_scope_only[sha] != whole[sha] for sha in ids) >= 3  # commits that touch both sides
 
 
 def test_since_until(zoo: Git) -> None:
