@@ -152,6 +152,18 @@ def warehouse(tmp_path_factory) -> tuple[Path, Path]:
                 message("s1", SHARED, D(2024, 1, 5), name="Alice", project="mm"),
                 message("s2", SHARED, D(2024, 1, 6), name="Bob", project="mm"),
             ],
+            "mail_trailers": [
+                # Bob acks from the shared placeholder under his commit name: his own address
+                {
+                    "project": "mm",
+                    "list_name": "l",
+                    "message_id": "s2",
+                    "kind": "acked-by",
+                    "name": "Bob",
+                    "address": SHARED,
+                    "position": 0,
+                },
+            ],
             "git_commits": [
                 # webmail families under other public suffixes, and the Chinese providers
                 commit("w1", "carol@yahoo.co.in", D(2024, 1, 1)),
@@ -279,6 +291,12 @@ def test_mailmap_form_4_keeps_people_sharing_an_address_apart(warehouse):
     assert query(
         wh, "select count(*) from marts.person_activity where person_id = 'shared@localhost.localdomain'"
     ) == [(0,)]
+
+
+def test_mailmap_form_4_applies_to_mail_trailers(warehouse):
+    wh, _ = warehouse
+    rows = query(wh, "select address from staging.stg_raw__mail_trailers where message_id = 's2'")
+    assert rows == [("bob@corp-b.com",)]
 
 
 def test_mailmap_form_4_matches_name_case_insensitively(warehouse):

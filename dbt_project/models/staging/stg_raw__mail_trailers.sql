@@ -11,7 +11,8 @@ renamed as (
         message_id,
         lower(kind) as kind,
         name,
-        lower(address) as address,
+        -- name-specific .mailmap lines apply per trailer, as to senders (macro mailmap_address)
+        case when address is not null then {{ mailmap_address('address', 'name') }} end as address,
         raw_value,
         position
     from source
