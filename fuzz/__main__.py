@@ -1,9 +1,12 @@
 """`make fuzz`: build the sanitizer modules, run the driver under the sanitizer runtime, report.
 
 Settings come from the environment: FUZZ_SECONDS (default 60), FUZZ_SEED (default random, printed),
-FUZZ_ENGINE (auto, atheris or builtin), FUZZ_OUT (default build/fuzz/out, where a failing input is
-saved). Exit status 0 when every input agreed and no sanitizer spoke, 1 otherwise, 2 when the
-sanitizer build cannot be made here.
+FUZZ_OUT (default build/fuzz/out, where a failing input is saved). Exit status 0 when every input
+agreed and no sanitizer spoke, 1 otherwise, 2 when the sanitizer build cannot be made here.
+
+The engine is the driver's own seeded mutator. atheris (`python -m fuzz.parser --engine atheris`,
+installed modules) is coverage-guided over the Python references, but not under the sanitizers:
+the ASan runtime preloaded ahead of it takes libFuzzer's coverage hooks, so it would mutate blind.
 """
 
 from __future__ import annotations
@@ -41,6 +44,39 @@ def summary(stats: dict) -> str:
     )
 
 
+def supervise(build_dir: Path, out: Path, seconds: float, seed: str | None) -> int:
+    """Runs the driver on the sanitizer build in `build_dir` under the sanitizer runtime; prints
+    the summary and, on failure, one line naming the saved input."""
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [sys.executable, "-m", "fuzz.parser", "--build", str(build_dir), "--out", str(out)]
+    cmd += ["--seconds", str(seconds), "--engine", "builtin", "--supervised"]
+    if seed:
+        cmd += ["--seed", seed]
+    child = subprocess.run(cmd, cwd=REPO, env=sanitizer_env(runtime_library()))
+    stats_file = out / "stats.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.is_file() else None
+    if stats is not None:
+        print(summary(stats))
+    if stats is not None and stats.get("failure"):
+        entry = stats["failure"].split(":", 1)[0]
+        print(f"fuzz: {entry} differs from its Python reference on input {stats['saved']}")
+        return 1
+    if child.returncode != 0 and (stats is None or stats["inputs"] == 0):
+        print(f"fuzz: the driver failed before its first input (exit status {child.returncode}, see above)")
+        return 1
+    if child.returncode != 0:
+        current = out / "current-input.bin"
+        saved = save_input(out, "crash", current.read_bytes())
+        status = child.returncode
+        print(f"fuzz: the sanitizer build failed (exit status {status}, report above) on input {saved}")
+        return 1
+    if stats is None or stats["inputs"] == 0:
+        print("fuzz: the driver ran no input")
+        return 1
+    print("fuzz: no difference and no sanitizer report")
+    return 0
+
+
 def main() -> int:
     seconds = float(os.environ.get("FUZZ_SECONDS") or 60)
     out = Path(os.environ.get("FUZZ_OUT") or REPO / "build" / "fuzz" / "out")
@@ -51,30 +87,8 @@ def main() -> int:
     except BuildError as error:
         print(error, file=sys.stderr)
         return 2
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "fuzz.parser", "--build", str(build_dir), "--out", str(out)]
-    cmd += ["--seconds", str(seconds), "--engine", os.environ.get("FUZZ_ENGINE") or "auto"]
-    if os.environ.get("FUZZ_SEED"):
-        cmd += ["--seed", os.environ["FUZZ_SEED"]]
     print(f"fuzz: sanitizer build in {build_dir}, runtime {runtime}", flush=True)
-    child = subprocess.run(cmd, cwd=REPO, env=sanitizer_env(runtime))
-    stats_file = out / "stats.json"
-    stats = json.loads(stats_file.read_text()) if stats_file.is_file() else None
-    if stats is not None:
-        print(summary(stats))
-    if stats is not None and stats.get("failure"):
-        print(f"fuzz: {stats['failure'].split(':', 1)[0]} differs from its Python reference on input {stats['saved']}")
-        return 1
-    if child.returncode != 0:
-        current = out / "current-input.bin"
-        saved = save_input(out, "crash", current.read_bytes()) if current.is_file() else None
-        print(f"fuzz: the sanitizer build failed (exit status {child.returncode}, report above) on input {saved}")
-        return 1
-    if stats is None or stats["inputs"] == 0:
-        print("fuzz: the driver ran no input")
-        return 1
-    print("fuzz: no difference and no sanitizer report")
-    return 0
+    return supervise(build_dir, out, seconds, os.environ.get("FUZZ_SEED"))
 
 
 if __name__ == "__main__":

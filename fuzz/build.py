@@ -53,7 +53,10 @@ def module_path(build_dir: Path, name: str) -> Path:
     return build_dir / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
-def build(build_dir: Path) -> dict[str, Path]:
+SOURCES = REPO / "extractors" / "mail"
+
+
+def build(build_dir: Path, sources: Path = SOURCES) -> dict[str, Path]:
     """Compile the modules that are older than their source; returns their paths by name."""
     cc = compiler()
     runtime_library(cc)
@@ -61,7 +64,7 @@ def build(build_dir: Path) -> dict[str, Path]:
     include = sysconfig.get_paths()["include"]
     built: dict[str, Path] = {}
     for name in MODULES:
-        source = REPO / "extractors" / "mail" / f"{name}.c"
+        source = sources / f"{name}.c"
         target = module_path(build_dir, name)
         if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
             cmd = [cc, "-shared", "-fPIC", *SANITIZE, f"-I{include}", str(source), "-o", str(target)]
