@@ -1,7 +1,8 @@
 """`make fuzz`: build the sanitizer modules, run the driver under the sanitizer runtime, report.
 
 Settings come from the environment: FUZZ_SECONDS (default 60), FUZZ_SEED (default random, printed),
-FUZZ_OUT (default build/fuzz/out, where a failing input is saved). Exit status 0 when every input
+FUZZ_OUT (default build/fuzz/out, where a failing input is saved); FUZZ_REPLAY=PATH runs one saved
+input through the sanitizer build instead. Exit status 0 when every input
 agreed and no sanitizer spoke, 1 otherwise, 2 when the sanitizer build cannot be made here.
 
 The engine is the driver's own seeded mutator. atheris (`python -m fuzz.parser --engine atheris`,
@@ -34,6 +35,9 @@ def sanitizer_env(runtime: Path) -> dict[str, str]:
     return env
 
 
+GRACE = 180  # seconds past FUZZ_SECONDS for loading seeds and finishing the input under test
+
+
 def summary(stats: dict) -> str:
     seconds = max(stats.get("seconds") or 0.0, 1e-9)
     calls = stats.get("calls") or {}
@@ -52,7 +56,13 @@ def supervise(build_dir: Path, out: Path, seconds: float, seed: str | None) -> i
     cmd += ["--seconds", str(seconds), "--engine", "builtin", "--supervised"]
     if seed:
         cmd += ["--seed", seed]
-    child = subprocess.run(cmd, cwd=REPO, env=sanitizer_env(runtime_library()))
+    try:
+        # an input the references take minutes over is a finding too; never outlive the budget much
+        child = subprocess.run(cmd, cwd=REPO, env=sanitizer_env(runtime_library()), timeout=seconds + GRACE)
+    except subprocess.TimeoutExpired:
+        saved = save_input(out, "slow", (out / "current-input.bin").read_bytes())
+        print(f"fuzz: the driver was still running {GRACE} s past its time, on input {saved}")
+        return 1
     stats_file = out / "stats.json"
     stats = json.loads(stats_file.read_text()) if stats_file.is_file() else None
     if stats is not None:
@@ -88,6 +98,13 @@ def main() -> int:
         print(error, file=sys.stderr)
         return 2
     print(f"fuzz: sanitizer build in {build_dir}, runtime {runtime}", flush=True)
+    replay = os.environ.get("FUZZ_REPLAY")
+    if replay:
+        cmd = [sys.executable, "-m", "fuzz.parser", "--build", str(build_dir), "--replay", replay]
+        status = subprocess.run(cmd, cwd=REPO, env=sanitizer_env(runtime)).returncode
+        if status not in (0, 1):
+            print(f"fuzz: {replay}: the sanitizer build failed (exit status {status}, report above)")
+        return 0 if status == 0 else 1
     return supervise(build_dir, out, seconds, os.environ.get("FUZZ_SEED"))
 
 
