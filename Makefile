@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint sample ui bench clean
+.PHONY: run test lint sample ui bench fuzz clean
 
 $(STAMP): pyproject.toml setup.py $(wildcard extractors/mail/*.c)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "commstats needs Python 3.11 or newer"'
@@ -35,6 +35,11 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_mail.py
 	$(BIN)/python benchmarks/bench_git.py
+
+# the C modules built with ASan and UBSan (into build/fuzz) against their Python references;
+# FUZZ_SECONDS (default 60) and FUZZ_SEED choose how long and which run
+fuzz: $(STAMP)
+	$(BIN)/python -m fuzz
 
 clean:
 	rm -rf data/output data/warehouse.duckdb dbt_project/target dbt_project/logs
