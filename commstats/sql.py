@@ -81,7 +81,9 @@ _ERROR_KIND = re.compile(r"^[A-Z][A-Za-z ]* Error: ")
 def _error_line(exc: duckdb.Error) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, duckdb.PermissionException):
-        detail = _ERROR_KIND.sub("", text).removesuffix(" - file system operations are disabled by configuration")
+        detail = _ERROR_KIND.sub("", text).removesuffix(
+            " - file system operations are disabled by configuration"
+        )
         return (
             "refused: commstats sql reads only the warehouse (no other file, directory, extension or "
             f"network access): {detail}"
