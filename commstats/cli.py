@@ -23,14 +23,22 @@ def _warehouse(args: argparse.Namespace) -> Path:
     return Path(load_config(args.config).warehouse)
 
 
+def _check_warehouse(path: Path) -> None:
+    from commstats.warehouse import database_file_problem
+
+    if problem := database_file_problem(path):
+        raise ConfigError(problem)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from commstats.run import run_assets
 
     cfg_file = config_path(args.config)
-    load_config(cfg_file)  # fail fast, one line, before Dagster starts
+    cfg = load_config(cfg_file)  # fail fast, one line, before Dagster starts
     os.environ["COMMSTATS_CONFIG"] = str(cfg_file)
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
+    _check_warehouse(_warehouse(args) if args.warehouse else Path(cfg.warehouse))
     return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild)
 
 

@@ -3,17 +3,42 @@
 Queries read the published copy (commstats/published.py), which a refresh replaces atomically when
 it has built the marts: a query never waits for a refresh, and an open prompt never blocks one.
 Before the first publish, or with `--live`, the warehouse itself is opened read-only.
+
+The query connection reads the warehouse and nothing else (see SANDBOX): no other file, directory,
+extension or network address, and its settings cannot be changed back by a query.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import sys
 from pathlib import Path
 
 import duckdb
 
+from commstats.config import ConfigError
 from commstats.published import published_path
+from commstats.warehouse import database_file_problem
+
+# Settings of the query connection. They are given when the database is opened, so no statement
+# ever runs without them; DuckDB still opens the database file itself (it adds the file, its WAL
+# and its temporary directory to `allowed_paths`/`allowed_directories`). `lock_configuration`
+# makes every other setting final: `set enable_external_access = true` is refused.
+SANDBOX: dict[str, object] = {
+    # no COPY TO/FROM, EXPORT/IMPORT DATABASE, read_*/glob on files, ATTACH, INSTALL/LOAD, HTTP
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_extension_repositories": "forbidden",
+    "allow_persistent_secrets": False,
+    # a table name must not resolve to a Python object of this process
+    "python_enable_replacements": False,
+    # harmless for the sandbox, and what an analyst sets: `use marts`
+    "allowed_configs": ["schema", "search_path"],
+    "lock_configuration": True,
+}
 
 
 def source_file(warehouse: Path, live: bool = False) -> Path:
@@ -23,8 +48,10 @@ def source_file(warehouse: Path, live: bool = False) -> Path:
 
 
 def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    if problem := database_file_problem(warehouse):
+        raise ConfigError(problem)
     try:
-        return duckdb.connect(str(warehouse), read_only=True)
+        return duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise duckdb.IOException(
@@ -47,8 +74,22 @@ def _print(con: duckdb.DuckDBPyConnection, query: str, csv_out: bool) -> None:
         rel.show(max_rows=200, max_width=200)
 
 
+_LOCKED = re.compile(r'Cannot change configuration option "([^"]+)"')
+_ERROR_KIND = re.compile(r"^[A-Z][A-Za-z ]* Error: ")
+
+
 def _error_line(exc: duckdb.Error) -> str:
-    text = str(exc).strip().splitlines()[0]
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, duckdb.PermissionException):
+        detail = _ERROR_KIND.sub("", text).removesuffix(
+            " - file system operations are disabled by configuration"
+        )
+        return (
+            "refused: commstats sql reads only the warehouse (no other file, directory, extension or "
+            f"network access): {detail}"
+        )
+    if locked := _LOCKED.search(text):
+        return f"refused: the settings of commstats sql cannot be changed ({locked.group(1)})"
     if "read-only" in text.lower():
         return "the warehouse is opened read-only: queries that write are refused"
     return text
@@ -72,6 +113,7 @@ def run_query(warehouse: Path, query: str, csv_out: bool = False, live: bool = F
 
 
 def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> int:
+    """A prompt on stdin; exits 1 when any statement failed (so a piped script's failure shows)."""
     warehouse = source_file(warehouse, live)
     try:
         con = _connect(warehouse)
@@ -80,21 +122,24 @@ def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> i
         return 1
     print(f"commstats sql on {warehouse} (read-only). End a query with ';', quit with \\q or Ctrl-D.")
     buffer: list[str] = []
+    failed = False
     try:
         while True:
             try:
                 line = input("... " if buffer else "sql> ")
             except EOFError:
                 print()
-                return 0
+                break
             if not buffer and line.strip() in ("\\q", "quit", "exit"):
-                return 0
+                break
             buffer.append(line)
             if line.rstrip().endswith(";"):
                 try:
                     _print(con, "\n".join(buffer), csv_out)
                 except duckdb.Error as exc:
-                    print(f"error: {_error_line(exc)}")
+                    failed = True
+                    print(f"commstats: {_error_line(exc)}", file=sys.stderr, flush=True)
                 buffer = []
     finally:
         con.close()
+    return 1 if failed else 0
