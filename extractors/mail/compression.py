@@ -22,7 +22,6 @@ _MAGIC = (
 )
 
 
-
 class DecompressionBomb(Exception):
     """A compressed archive expanded past its cap (see extractors.mail.limits); str() says how far."""
 
@@ -91,14 +90,15 @@ def open_archive(path: Path, expansion_cap: Callable[[int], int] | None = None) 
     if kind == "gzip":
         inner = igzip.open(path, "rb")
     elif kind == "bz2":
-        inner = bz2.open(path, "rb")
+        inner = bz2.open(path, "rb")  # noqa: SIM115 (the caller closes it)
     else:
-        inner = lzma.open(path, "rb")
+        inner = lzma.open(path, "rb")  # noqa: SIM115 (the caller closes it)
     if expansion_cap is None:
         from extractors.mail.limits import DEFAULT_LIMITS
 
         expansion_cap = DEFAULT_LIMITS.expansion_cap
-    return _Capped(inner, expansion_cap(os.stat(path).st_size), os.stat(path).st_size)  # type: ignore[arg-type, return-value]
+    size = os.stat(path).st_size
+    return _Capped(inner, expansion_cap(size), size)  # type: ignore[arg-type, return-value]
 
 
 def read_head(path: Path, size: int = 4096) -> bytes:
