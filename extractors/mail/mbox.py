@@ -321,7 +321,7 @@ def iter_mbox_stream(
     if started and not skipping:
         tail = memoryview(buf)[cur_start:]
         data = _strip_blank_tail(b"".join([*parts, tail]) if parts else buf[cur_start:])
-        if held + len(tail) - 2 > cap and len(data) > cap:
+        if len(data) > cap:
             yield _too_large(name, cur_loc, limits, len(data))
         elif data or cur_from is not None:
             yield RawMessage(unescape(data, escaping) if escaped else data, f"{name}:{cur_loc}", cur_from)
