@@ -44,6 +44,10 @@ from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 
 BLOCK_SIZE = 1 << 20
+# A block that finds no cut within this many bytes past its size (a message this large is rare:
+# lists cap attachments at a few MB) ends the blocks: the serial reader reads the rest of the file,
+# so the parent never holds more than this (nor searches it more than once per chunk read).
+_MAX_UNCUT = 16 << 20
 # Below this many bytes on disk an mbox list is parsed in-process: starting workers costs more.
 MIN_PARALLEL_BYTES = 4 << 20
 
@@ -97,8 +101,8 @@ def _blocks(
 ) -> Iterator[tuple[list[bytes], int, BaseException | None] | tuple[_Rest, int]]:
     """(block as a list of pieces, stream offset of its first byte, error after it) covering the
     decompressed stream. The pieces are the reader's own chunks, never joined here: the parent
-    copies each byte once, into a worker's slot. A block that finds no cut within a message's
-    cap (a message too large, or one long run of loosely separated messages) ends the blocks:
+    copies each byte once, into a worker's slot. A block that finds no cut within _MAX_UNCUT or a
+    message's cap (a very large message, or a long run of loosely separated messages) ends the blocks:
     last comes (_Rest, its offset), the rest of the stream for the caller to read serially.
 
     Reads in the serial reader's chunk size: a decompression error then loses exactly the bytes
@@ -129,7 +133,7 @@ def _blocks(
                 tail = chunks[j] if j == len(chunks) - 1 else b"".join(chunks[j:])
                 k = _cut(tail, start - off)
                 if k < 0:
-                    if size > block_size + limits.max_message_bytes:
+                    if size > block_size + min(limits.max_message_bytes, _MAX_UNCUT):
                         yield _Rest(chunks, stream), base
                         return
                     chunks[j:] = [tail]

@@ -225,7 +225,7 @@ print(json.dumps({"ids": ids, "reasons": reasons, "seconds": seconds, "peak_kib"
 def test_gzip_bomb_in_a_list_is_cut_off_in_bounded_memory(tmp_path: Path) -> None:
     archives = tmp_path / "archives"
     archives.mkdir()
-    write_gzip_bomb(archives / "2001-01.mbox.gz", 1024)  # ~3.7 MB expanding to 1 GiB in one message
+    write_gzip_bomb(archives / "2001-01.mbox.gz", 1200)  # 4.3 MB expanding to 1.2 GiB in one message
     (archives / "2001-02.mbox").write_bytes(message(10) + message(11))
     out = subprocess.run(
         [sys.executable, "-c", _INGEST_BOMB, str(tmp_path)],
