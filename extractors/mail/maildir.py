@@ -78,7 +78,7 @@ def _listing(path: Path) -> Iterator[Path | SourceProblem]:
 
 
 def maildir_files(path: Path) -> list[Path]:
-    """The entries iter_maildir looks at (skipped ones included), in its order."""
+    """The entries iter_maildir reads or reports (symlinks and special files among them), in order."""
     return [p for p in _listing(Path(path)) if isinstance(p, Path)]
 
 

@@ -340,3 +340,23 @@ def test_maildir_list_quarantines_skipped_entries(tmp_path: Path) -> None:
 def test_field_line_pattern_is_the_readers() -> None:
     # the C search is handed the same compiled patterns the Python reference uses
     assert mbox.FIELD_LINE is FIELD_LINE
+
+
+_EXPAND = """
+import json, sys
+from extractors.mail.paths import expand_path
+print(json.dumps([p.name for p in expand_path(sys.argv[1])]))
+"""
+
+
+def test_mbox_directory_lists_regular_files_only(tmp_path: Path) -> None:
+    root = tmp_path / "archives"
+    root.mkdir()
+    (root / "2001-01.mbox").write_bytes(message(0))
+    os.mkfifo(root / "2001-02.mbox")
+    (root / "2001-03.mbox").symlink_to("/dev/zero")
+    out = subprocess.run(  # sniffing a FIFO would block: never hang the test suite
+        [sys.executable, "-c", _EXPAND, str(root)], capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == ["2001-01.mbox"]
