@@ -295,7 +295,8 @@ def iter_mbox_stream(
             continue
         # The message is at least this long (the bytes before `scan` are its own; the last two
         # may be a line end the message does not keep): past the cap, report it and skip it.
-        if not skipping and held + scan - 2 > cap:
+        # So is one whose undecided last line (a `From ` line not ended yet) outgrows the cap.
+        if not skipping and (held + scan - 2 > cap or len(buf) - scan > cap):
             yield _too_large(name, cur_loc, limits)
             skipping, parts, held = True, [], 0
         if skipping and len(buf) - scan > cap:

@@ -360,3 +360,25 @@ def test_mbox_directory_lists_regular_files_only(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == ["2001-01.mbox"]
+
+
+@pytest.mark.parametrize("blank", [b"\n", b""])
+def test_endless_from_line_is_cut_off(tmp_path: Path, blank: bytes) -> None:
+    # a `From ` line that never ends: undecided as a separator, it must not grow the buffer forever
+    path = tmp_path / "list.mbox"
+    with open(path, "wb") as f:
+        f.write(message(0) + message(1).rstrip(b"\n") + b"\n" + blank + b"From x")
+        for _ in range(20):
+            f.write(b"y" * MiB)
+    tracemalloc.start()
+    try:
+        t = time.monotonic()
+        items = list(mbox.iter_mbox(path, limits=SMALL))
+        seconds = time.monotonic() - t
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert summary(items) == [("message", "0@example.org"), ("problem", "message_too_large")]
+    assert items[1].location == f"{path}:{len(message(0))}"
+    assert peak < 12 * MiB, peak
+    assert seconds < 10
