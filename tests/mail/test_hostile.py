@@ -19,7 +19,6 @@ import pytest
 from commstats.config import MailingListConfig
 from extractors.mail import mbox, parallel
 from extractors.mail.errors import SourceError
-from extractors.mail.headers import FIELD_LINE
 from extractors.mail.ingest import iter_entries
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits, mail_limits
 from extractors.mail.maildir import iter_maildir
@@ -335,11 +334,6 @@ def test_maildir_list_quarantines_skipped_entries(tmp_path: Path) -> None:
     finally:
         con.close()
     assert rows == [("symlink", 3)]
-
-
-def test_field_line_pattern_is_the_readers() -> None:
-    # the C search is handed the same compiled patterns the Python reference uses
-    assert mbox.FIELD_LINE is FIELD_LINE
 
 
 _EXPAND = """
