@@ -56,6 +56,13 @@ static PyObject *separators(PyObject *self, PyObject *args) {
         return NULL;
     const unsigned char *buf = (const unsigned char *)PyBytes_AS_STRING(bufobj);
     Py_ssize_t n = PyBytes_GET_SIZE(bufobj);
+    /* The loop reads buf[scan - 2 ...]: offsets outside the buffer would read other memory. */
+    if (cur_start < 0 || scan < cur_start || scan > n) {
+        PyErr_Format(PyExc_ValueError,
+                     "separators: need 0 <= cur_start <= scan <= len(buf), got cur_start=%zd scan=%zd len=%zd",
+                     cur_start, scan, n);
+        return NULL;
+    }
     PyObject *found = PyList_New(0);
     if (found == NULL)
         return NULL;

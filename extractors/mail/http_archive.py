@@ -409,13 +409,15 @@ def iter_http_archive(
     now: datetime | None = None,
 ) -> Iterator[RawMessage | SourceProblem]:
     """Every message of every month in the range, month by month, oldest first."""
+    from extractors.mail.limits import mail_limits
     from extractors.mail.mbox import iter_mbox  # the shared mbox reader (compression, quirks)
 
+    limits = mail_limits(lst)
     for item in download_archives(lst, cache_dir, client=client, now=now):
         if isinstance(item, SourceProblem):
             yield item
         elif item.path is not None:
-            yield from iter_mbox(item.path)
+            yield from iter_mbox(item.path, limits=limits)
 
 
 @register("http-archive")

@@ -14,6 +14,7 @@ from isal.isal_zlib import crc32
 
 from commstats.config import MailingListConfig
 from extractors.mail.errors import SourceError
+from extractors.mail.limits import mail_limits
 from extractors.mail.lists import list_address_rows
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
@@ -314,7 +315,10 @@ def _entries(
             files, escaping = mbox_files(lst)
             # forking costs more than it saves on small archives
             if sum(f.stat().st_size for f in files) >= parallel.MIN_PARALLEL_BYTES:
-                return parallel.mbox_entries(owner, files, escaping, workers, parallel.BLOCK_SIZE, now)
+                limits = mail_limits(lst)
+                return parallel.mbox_entries(
+                    owner, files, escaping, workers, parallel.BLOCK_SIZE, now, limits
+                )
         else:
             return parallel.message_entries(owner, messages, workers, parallel.BLOCK_SIZE, now)
     return iter_entries(owner, messages, now)

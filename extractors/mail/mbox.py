@@ -30,8 +30,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO
 
-from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
+from extractors.mail.compression import DECOMPRESS_ERRORS, DecompressionBomb, open_archive
 from extractors.mail.headers import FIELD_LINE
+from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.raw import RawMessage, SourceProblem
 
 _native: ModuleType | None
@@ -41,6 +42,9 @@ except ImportError:  # a source tree nobody built: the same results, slower
     _native = None
 
 CHUNK_SIZE = 1 << 20
+# A message's bytes stay in one buffer (sliced out with one copy) up to this size; beyond, the
+# scanned part moves to a list of pieces, so growing the buffer never recopies a long message.
+_SPILL_BYTES = 4 << 20
 ESCAPINGS = ("mboxrd", "mboxo", "none")
 
 _MON = rb"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
@@ -74,6 +78,11 @@ def separators_py(buf: bytes, scan: int, cur_start: int, eof: bool) -> Separator
     (">From "), so a message is unescaped only when it holds one, without a second pass over its
     bytes. The scan stops where a decision needs bytes not read yet (`eof` false). _mbox.c
     computes the same in C."""
+    if not 0 <= cur_start <= scan <= len(buf):
+        raise ValueError(
+            f"separators: need 0 <= cur_start <= scan <= len(buf), got cur_start={cur_start} "
+            f"scan={scan} len={len(buf)}"
+        )
     found: list[tuple[int, int, bool]] = []
     escaped = False
     while True:
@@ -152,32 +161,62 @@ def _strip_blank_tail(data: bytes) -> bytes:
     return data
 
 
+def _too_large(name: str, loc: int, limits: MailLimits, size: int | None = None) -> SourceProblem:
+    what = f"{size} bytes" if size is not None else "more bytes"
+    return SourceProblem(
+        f"{name}:{loc}",
+        "message_too_large",
+        f"the message holds {what} than the {limits.max_message_bytes} bytes option max_message_bytes "
+        "allows; it was skipped",
+    )
+
+
 def iter_mbox(
-    path: str | Path, escaping: str = "mboxrd", chunk_size: int = CHUNK_SIZE
+    path: str | Path,
+    escaping: str = "mboxrd",
+    chunk_size: int = CHUNK_SIZE,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> Iterator[RawMessage | SourceProblem]:
     """Yield each message of an mbox file, then a SourceProblem if the file is damaged.
 
     `location` is "path:offset" with the byte offset of the message's From_ line in the
-    decompressed stream (0 for a file holding one message without a From_ line).
+    decompressed stream (0 for a file holding one message without a From_ line). A message past
+    `limits.max_message_bytes` is a SourceProblem `message_too_large` instead; a compressed file
+    expanding past `limits.expansion_cap` ends with a SourceProblem `decompression_bomb`.
     """
     if escaping not in ESCAPINGS:
         raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
     name = str(path)
     try:
-        stream = open_archive(Path(path))
+        stream = open_archive(Path(path), limits.expansion_cap)
     except OSError as exc:
         yield SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
         return
     with stream:
-        yield from iter_mbox_stream(stream, name, escaping, chunk_size)
+        yield from iter_mbox_stream(stream, name, escaping, chunk_size, 0, limits)
 
 
 def iter_mbox_stream(
-    stream: BinaryIO, name: str, escaping: str = "mboxrd", chunk_size: int = CHUNK_SIZE, base: int = 0
+    stream: BinaryIO,
+    name: str,
+    escaping: str = "mboxrd",
+    chunk_size: int = CHUNK_SIZE,
+    base: int = 0,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> Iterator[RawMessage | SourceProblem]:
-    """iter_mbox over an open stream of decompressed bytes that starts at offset `base` of `name`."""
+    """iter_mbox over an open stream of decompressed bytes that starts at offset `base` of `name`.
+
+    Memory: `buf` holds the current message from its start, plus one chunk, while that is under
+    _SPILL_BYTES; a longer message's scanned bytes move to `parts` (joined once, when it ends), so
+    each byte is copied a bounded number of times whatever the message's size. Past
+    `limits.max_message_bytes` the message's bytes are dropped as they are scanned
+    (`skipping`) until the next separator."""
+    cap = limits.max_message_bytes
     buf = b""  # bytes, not bytearray: messages are then sliced out with a single copy
     # base: stream offset of buf[0]
+    parts: list[bytes] = []  # the current message's bytes before buf (a long message only)
+    held = 0  # their total size
+    skipping = False  # the current message passed the cap: it was reported, its bytes are dropped
     started = False
     cur_start = 0  # buf index where the current message's bytes begin
     cur_loc = 0  # stream offset of the current message's From_ line
@@ -204,14 +243,20 @@ def iter_mbox_stream(
             while k < n and buf[k] in b" \t\r\n":
                 k += 1
             if k == n:
+                base += n  # leading blank lines: nothing to keep
+                buf = b""
                 continue
             if buf.startswith(b"From ", k):
                 nl = buf.find(b"\n", k)
-                if nl < 0 and not eof:
+                if nl < 0 and not eof and n - k <= cap:
                     continue
                 if nl < 0:
                     nl = n
-                cur_from = buf[k:nl].rstrip(b"\r")
+                if nl - k > cap:  # a From_ line longer than a message may be: drop it
+                    yield _too_large(name, base + k, limits)
+                    skipping = True
+                else:
+                    cur_from = buf[k:nl].rstrip(b"\r")
                 cur_start = min(nl + 1, n)
             else:
                 cur_start = k
@@ -222,10 +267,19 @@ def iter_mbox_stream(
         found, scan, tail_escaped = _separators(buf, scan, cur_start, eof)
         for i, nl, message_escaped in found:
             end = i - 1 if i > 0 and buf[i - 1] == 0x0D else i
-            data = buf[cur_start : max(end, cur_start)]
-            if escaped or message_escaped:
-                data = unescape(data, escaping)
-            yield RawMessage(data, f"{name}:{cur_loc}", cur_from)
+            if skipping:
+                skipping = False
+            elif held + end - cur_start > cap:
+                yield _too_large(name, cur_loc, limits, held + end - cur_start)
+            else:
+                if parts:
+                    data = b"".join([*parts, memoryview(buf)[cur_start : max(end, cur_start)]])
+                else:
+                    data = buf[cur_start : max(end, cur_start)]
+                if escaped or message_escaped:
+                    data = unescape(data, escaping)
+                yield RawMessage(data, f"{name}:{cur_loc}", cur_from)
+            parts, held = [], 0
             escaped = False
             cur_from = buf[i + 1 : nl].rstrip(b"\r")
             cur_loc = base + i + 1
@@ -237,14 +291,38 @@ def iter_mbox_stream(
             base += cur_start
             scan -= cur_start
             cur_start = 0
+        if not started or eof:
+            continue
+        # The message is at least this long (the bytes before `scan` are its own; the last two
+        # may be a line end the message does not keep): past the cap, report it and skip it.
+        # So is one whose undecided last line (a `From ` line not ended yet) outgrows the cap.
+        if not skipping and (held + scan - 2 > cap or len(buf) - scan > cap):
+            yield _too_large(name, cur_loc, limits)
+            skipping, parts, held = True, [], 0
+        if skipping and len(buf) - scan > cap:
+            # one undecided From_ line longer than a message may be is body text, not a separator
+            scan = len(buf) - 8
+        # Keep 8 bytes before `scan` in buf: the separator search looks up to 3 bytes back.
+        keep = scan - 8
+        if keep > 0 and (skipping or len(buf) >= _SPILL_BYTES):
+            if not skipping:
+                parts.append(buf[:keep])
+                held += keep
+            buf = buf[keep:]
+            base += keep
+            scan -= keep
 
     if failure is not None:
+        reason = "decompression_bomb" if isinstance(failure, DecompressionBomb) else "truncated_archive"
         detail = f"{type(failure).__name__}: {failure}"
         if started:
             detail += f"; the message at offset {cur_loc} is incomplete and was skipped"
-        yield SourceProblem(f"{name}:{base + len(buf)}", "truncated_archive", detail)
+        yield SourceProblem(f"{name}:{base + len(buf)}", reason, detail)
         return
-    if started:
-        data = _strip_blank_tail(buf[cur_start:])
-        if data or cur_from is not None:
+    if started and not skipping:
+        tail = memoryview(buf)[cur_start:]
+        data = _strip_blank_tail(b"".join([*parts, tail]) if parts else buf[cur_start:])
+        if len(data) > cap:
+            yield _too_large(name, cur_loc, limits, len(data))
+        elif data or cur_from is not None:
             yield RawMessage(unescape(data, escaping) if escaped else data, f"{name}:{cur_loc}", cur_from)

@@ -38,11 +38,16 @@ from typing import Any
 
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.ingest import Entry, _digest, iter_entries, message_entry, quarantine_row
+from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
 
 BLOCK_SIZE = 1 << 20
+# A block that finds no cut within this many bytes past its size (a message this large is rare:
+# lists cap attachments at a few MB) ends the blocks: the serial reader reads the rest of the file,
+# so the parent never holds more than this (nor searches it more than once per chunk read).
+_MAX_UNCUT = 16 << 20
 # Below this many bytes on disk an mbox list is parsed in-process: starting workers costs more.
 MIN_PARALLEL_BYTES = 4 << 20
 
@@ -79,15 +84,31 @@ def _cut(buf: bytes, start: int) -> int:
     return -1
 
 
-def _blocks(path: Path, block_size: int) -> Iterator[tuple[list[bytes], int, BaseException | None]]:
+class _Rest(io.RawIOBase):
+    """The chunks already read, then the rest of `stream`: a block too long to cut is read on by
+    the serial reader from the block's start (a separator it always honours)."""
+
+    def __init__(self, chunks: list[bytes], stream: Any) -> None:
+        self._chunks = deque(chunks)
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        return self._chunks.popleft() if self._chunks else self._stream.read(size)
+
+
+def _blocks(
+    path: Path, block_size: int, limits: MailLimits = DEFAULT_LIMITS
+) -> Iterator[tuple[list[bytes], int, BaseException | None] | tuple[_Rest, int]]:
     """(block as a list of pieces, stream offset of its first byte, error after it) covering the
     decompressed stream. The pieces are the reader's own chunks, never joined here: the parent
-    copies each byte once, into a worker's slot.
+    copies each byte once, into a worker's slot. A block that finds no cut within _MAX_UNCUT or a
+    message's cap (a very large message, or a long run of loosely separated messages) ends the blocks:
+    last comes (_Rest, its offset), the rest of the stream for the caller to read serially.
 
     Reads in the serial reader's chunk size: a decompression error then loses exactly the bytes
     the serial reader loses (a failing read returns nothing)."""
     start = max(block_size - 8, 1)  # cut at the first separator after the block size (never at 0)
-    with open_archive(path) as stream:
+    with open_archive(path, limits.expansion_cap) as stream:
         chunks: list[bytes] = []
         size = 0
         base = 0
@@ -112,6 +133,9 @@ def _blocks(path: Path, block_size: int) -> Iterator[tuple[list[bytes], int, Bas
                 tail = chunks[j] if j == len(chunks) - 1 else b"".join(chunks[j:])
                 k = _cut(tail, start - off)
                 if k < 0:
+                    if size > block_size + min(limits.max_message_bytes, _MAX_UNCUT):
+                        yield _Rest(chunks, stream), base
+                        return
                     chunks[j:] = [tail]
                     break
                 yield [*chunks[:j], tail[:k]], base, None
@@ -141,10 +165,11 @@ def _block_entries(
     base: int,
     failure: BaseException | None,
     now: datetime,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> list[Entry]:
     # the whole block in one read: the reader then slices messages straight out of it
     stream = _Replay(data, failure)
-    messages = iter_mbox_stream(stream, name, escaping, max(len(data), 1), base)  # type: ignore[arg-type]
+    messages = iter_mbox_stream(stream, name, escaping, max(len(data), 1), base, limits)  # type: ignore[arg-type]
     return list(iter_entries(owner, messages, now))
 
 
@@ -214,8 +239,8 @@ def _serve(
         try:
             payload = slots.get(slot, where)
             if spec[0] == "block":
-                _, name, escaping, base, failure = spec
-                entries = _block_entries(owner, payload, name, escaping, base, failure, now)
+                _, name, escaping, base, failure, limits = spec
+                entries = _block_entries(owner, payload, name, escaping, base, failure, now, limits)
             else:
                 entries = _batch_entries(owner, spec[1], payload, now)
             answer = pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)
@@ -341,15 +366,17 @@ def mbox_entries(
     workers: int = 2,
     block_size: int = BLOCK_SIZE,
     now: datetime | None = None,
+    limits: MailLimits = DEFAULT_LIMITS,
 ) -> Iterator[Entry]:
-    """`iter_entries(owner, iter_mbox(path, escaping) for each path)`, parsed by `workers` processes."""
+    """`iter_entries(owner, iter_mbox(path, escaping, limits=limits) for each path)`, parsed by
+    `workers` processes."""
     if escaping not in ESCAPINGS:
         raise ValueError(f"escaping must be one of {ESCAPINGS}, not {escaping!r}")
     now = now or utc_now()
     paths = list(paths)
     pool = _start(workers, owner, now, 2 * block_size)
     if pool is None:
-        messages = (m for path in paths for m in iter_mbox(path, escaping))
+        messages = (m for path in paths for m in iter_mbox(path, escaping, limits=limits))
         yield from iter_entries(owner, messages, now)
         return
     try:
@@ -362,10 +389,16 @@ def mbox_entries(
                 problem = SourceProblem(f"{name}:0", "unreadable_file", f"{type(exc).__name__}: {exc}")
                 yield None, 0, problem.location, [quarantine_row(owner, problem)]
                 continue
-            for block, base, failure in _blocks(Path(path), block_size):
+            for item in _blocks(Path(path), block_size, limits):
+                if isinstance(item[0], _Rest):  # no cut in sight: the rest of the file in-process
+                    yield from pool.drain()
+                    rest = iter_mbox_stream(item[0], name, escaping, CHUNK_SIZE, item[1], limits)  # type: ignore[arg-type]
+                    yield from iter_entries(owner, rest, now)
+                    continue
+                block, base, failure = item
                 if pool.full():
                     yield from pool.receive()
-                pool.send(("block", name, escaping, base, failure), block)
+                pool.send(("block", name, escaping, base, failure, limits), block)
         yield from pool.drain()
     finally:
         pool.close()

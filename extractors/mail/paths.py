@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import stat
 from pathlib import Path
 
 from extractors.mail.compression import read_head
@@ -19,11 +20,19 @@ def looks_like_mbox(path: Path) -> bool:
     return head.startswith(b"From ") or FIELD_LINE.match(head) is not None
 
 
+def _is_regular(path: Path) -> bool:
+    # a FIFO would block the sniffing read forever, a device (/dev/zero) never end: regular files only
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def _files_below(directory: Path) -> list[Path]:
     out: list[Path] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
-        out.extend(Path(root) / n for n in names if not n.startswith("."))
+        out.extend(Path(root) / n for n in names if not n.startswith(".") and _is_regular(Path(root) / n))
     return sorted(out, key=lambda p: p.relative_to(directory).as_posix())
 
 

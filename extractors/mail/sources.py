@@ -19,6 +19,7 @@ from pathlib import Path
 
 from commstats.config import MailingListConfig
 from extractors.mail.errors import SourceError
+from extractors.mail.limits import mail_limits
 from extractors.mail.maildir import iter_maildir
 from extractors.mail.mbox import ESCAPINGS, iter_mbox
 from extractors.mail.paths import expand_path
@@ -80,12 +81,14 @@ def mbox_files(lst: MailingListConfig) -> tuple[list[Path], str]:
 def mbox_source(lst: MailingListConfig, cache_dir: Path) -> Iterable[RawMessage | SourceProblem]:
     """Every mbox file the configured path names (file, directory or glob), in sorted order.
 
-    Option `escaping`: mboxrd (default) | mboxo | none, see extractors.mail.mbox."""
+    Option `escaping`: mboxrd (default) | mboxo | none, see extractors.mail.mbox; the size limits
+    of extractors.mail.limits."""
     files, escaping = mbox_files(lst)
+    limits = mail_limits(lst)
 
     def gen() -> Iterator[RawMessage | SourceProblem]:
         for f in files:
-            yield from iter_mbox(f, escaping)
+            yield from iter_mbox(f, escaping, limits=limits)
 
     return gen()
 
@@ -96,4 +99,4 @@ def maildir_source(lst: MailingListConfig, cache_dir: Path) -> Iterable[RawMessa
     if not path.is_dir():
         what = "path not found" if not path.exists() else "not a directory"
         raise SourceError(f"mailing list '{lst.name}': {what}: {path}")
-    return iter_maildir(path)
+    return iter_maildir(path, mail_limits(lst).max_message_bytes)
