@@ -203,3 +203,36 @@ def test_long_config_values_are_clipped_in_the_message(tmp_path):
     with pytest.raises(ConfigError) as info:
         load_config(config)
     assert len(str(info.value)) < len(str(config)) + 500 and "\n" not in str(info.value)
+
+
+class _Context:
+    """What _load_source reads of an asset context: the run's partition keys and a logger."""
+
+    partition_keys = ("p/source",)
+
+    class log:  # noqa: N801 - mimics context.log
+        @staticmethod
+        def info(_message: str) -> None:
+            pass
+
+
+def test_assets_turn_user_errors_into_one_line_and_let_bugs_through():
+    import dagster as dg
+
+    from orchestration.defs.ingest import _load_source
+
+    def unreadable(_key, _progress):
+        raise SourceError("mailing list 'source': path not found: /nowhere\nsecond line")
+
+    with pytest.raises(dg.Failure) as failure:
+        list(_load_source(_Context(), ("t",), "mailing list", "messages", unreadable))
+    assert (
+        failure.value.description == "mailing list p/source: mailing list 'source': path not found: /nowhere"
+    )
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
+
+    def bug(_key, _progress):
+        raise ZeroDivisionError("a bug")
+
+    with pytest.raises(ZeroDivisionError):
+        list(_load_source(_Context(), ("t",), "mailing list", "messages", bug))
