@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.ops.conftest import commstats
+from tests.ops.conftest import COMMSTATS, commstats
 
 pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
 
@@ -103,3 +103,40 @@ def test_verbose_prints_the_trace_as_well_as_the_line(failed_run):
     assert "Stack Trace" in proc.stderr and "clone failed" in proc.stderr
     failures = [ln for ln in proc.stderr.splitlines() if ln.startswith("commstats: ")]
     assert len(failures) == 1 and failures[0].startswith("commstats: mailing list demo/gone: ")
+
+
+def test_alias_bomb_in_an_identity_file_fails_one_step_in_bounded_memory(tmp_path):
+    from tests.test_user_errors import _measured, alias_bomb_aliases, bomb_line
+
+    _mbox(tmp_path / "good.mbox")
+    bomb = tmp_path / "aliases.yaml"
+    bomb.write_text(alias_bomb_aliases())
+    config = tmp_path / "communities.yaml"
+    config.write_text(
+        f"warehouse: {tmp_path}/warehouse.duckdb\n"
+        f"output_dir: {tmp_path}/output\n"
+        f"cache_dir: {tmp_path}/cache\n"
+        "projects:\n"
+        "  demo:\n"
+        "    mailing_lists:\n"
+        f"      - {{name: good, kind: mbox, path: {tmp_path}/good.mbox}}\n"
+        f"identities:\n  aliases: [{bomb}]\n"
+    )
+    out, seconds, peak_kib = _measured(
+        "import subprocess, sys\n"
+        f"p = subprocess.run([{str(COMMSTATS)!r}, 'run', '--config', {str(config)!r}], capture_output=True, text=True)\n"
+        "print(p.returncode)\nprint(p.stdout + p.stderr, end='')\n"
+    )
+    lines = out.splitlines()
+    assert lines[0] == "1"
+    assert "Traceback" not in out and "Stack Trace" not in out
+    assert [ln for ln in lines if ln.startswith("commstats: ")] == [
+        f"commstats: identity files: {bomb}: not valid YAML at line {bomb_line()}: "
+        "aliases expand to more than 10,000 nodes (alias bomb?)"
+    ]
+    assert seconds < 120 and peak_kib < 1536 * 1024  # the bound: 2 minutes, 1.5 GiB
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.mail_messages").fetchone()[0] == MESSAGES
+    finally:
+        con.close()
