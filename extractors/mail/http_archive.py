@@ -45,6 +45,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from commstats.config import MailingListConfig
+from extractors.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceProblem
@@ -411,11 +412,24 @@ def iter_http_archive(
     """Every message of every month in the range, month by month, oldest first."""
     from extractors.mail.mbox import iter_mbox  # the shared mbox reader (compression, quirks)
 
+    problems: list[SourceProblem] = []
+    months_read = 0
     for item in download_archives(lst, cache_dir, client=client, now=now):
         if isinstance(item, SourceProblem):
-            yield item
-        elif item.path is not None:
-            yield from iter_mbox(item.path)
+            problems.append(item)
+        else:
+            months_read += 1
+            if item.path is not None:
+                yield from iter_mbox(item.path)
+    if problems and not months_read:
+        # not one month could be had: the archive is unreachable, and the source fails (its rows
+        # stay) like an unreachable git repository, instead of loading zero messages
+        raise SourceError(
+            f"mailing list '{lst.name}': cannot download {clip(problems[0].location)} "
+            f"({one_line(problems[0].detail, 200)})"
+        )
+    # a month that failed among months that did not is quarantined; the others load
+    yield from problems
 
 
 @register("http-archive")
