@@ -19,7 +19,8 @@ retried with exponential backoff on connection errors, 5xx and 429 (honouring Re
 transfer cut short resumes from the partial `.part` file with a `Range:` request (If-Range keeps
 it from splicing two versions of a file that changed), falling back to a full download when the
 server ignores Range. A 404 means the month has no archive. A month that still fails after every
-retry yields SourceProblem(reason="download_failed") and the other months go on.
+retry yields SourceProblem(reason="download_failed") and the other months go on (when no month
+at all can be had, the source fails with one line instead).
 
 Downloads are cached as `cache_dir/http-archive/<url>/YYYY-MM.<ext>` with a small `YYYY-MM.json`
 saying when and from where. A closed month fetched after its end (plus a grace period, since
