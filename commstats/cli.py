@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
     _check_warehouse(_warehouse(args) if args.warehouse else Path(cfg.warehouse))
-    return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild)
+    return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild, verbose=args.verbose)
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -84,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--warehouse", help="DuckDB file (default: from the config or $COMMSTATS_WAREHOUSE)")
     run.add_argument("--select", help="Dagster asset selection, e.g. 'group:mail' or 'key:marts/*'")
     run.add_argument("--quiet", action="store_true", help="only the summary")
+    run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the stack trace of each failure (always kept in the Dagster logs)",
+    )
     run.add_argument(
         "--rebuild",
         action="store_true",

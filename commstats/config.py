@@ -23,11 +23,14 @@ from pydantic import (
     model_validator,
 )
 
+from extractors.errors import CommstatsError, clip, one_line
+from extractors.yamlfile import describe, safe_load
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "communities.yaml"
 
 
-class ConfigError(Exception):
+class ConfigError(CommstatsError):
     """A user-facing configuration problem; str() is the one line to print."""
 
 
@@ -164,11 +167,9 @@ def load_config(path: str | Path | None = None) -> CommunitiesConfig:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read config file ({exc.strerror})") from None
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{file}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(f"{file}: not valid YAML{describe(exc)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{file}: expected a mapping at the top level, got {type(data).__name__}")
     try:
@@ -176,10 +177,10 @@ def load_config(path: str | Path | None = None) -> CommunitiesConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = _key_path(tuple(p for p in err["loc"] if not str(p).startswith("function-")))
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = one_line(err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        raise ConfigError(f"{file}: key '{loc}': {msg}") from None
+        raise ConfigError(f"{file}: key '{clip(loc)}': {msg}") from None
     cfg.source_file = file
     cfg = cfg.resolve_paths(file.parent)
     env_wh = os.environ.get("COMMSTATS_WAREHOUSE")

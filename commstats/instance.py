@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from commstats.config import CommunitiesConfig
+from extractors.yamlfile import safe_load
 
 POOLS = ("warehouse",)  # orchestration.defs.resources.WAREHOUSE_POOL
 
@@ -48,7 +49,7 @@ def ensure_instance(cfg: CommunitiesConfig) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     try:
-        current = yaml.safe_load(settings.read_text()) if settings.exists() else None
+        current = safe_load(settings.read_text()) if settings.exists() else None
     except yaml.YAMLError:
         current = None  # an unreadable file would stop every run: start again from the defaults
     wanted = merged_settings(current if isinstance(current, dict) else None)

@@ -6,6 +6,7 @@ Pure functions over the config, shared by the Dagster definitions, `commstats ru
 from __future__ import annotations
 
 from commstats.config import CommunitiesConfig, MailingListConfig, ProjectConfig, RepositoryConfig
+from extractors.errors import CommstatsError
 
 
 def mail_partition_keys(cfg: CommunitiesConfig) -> list[str]:
@@ -16,7 +17,7 @@ def git_partition_keys(cfg: CommunitiesConfig) -> list[str]:
     return [f"{key}/{repo.name}" for key, project in cfg.projects.items() for repo in project.repositories]
 
 
-class UnknownSource(KeyError):
+class UnknownSource(CommstatsError, KeyError):
     """A partition key that names no source of the current config (it was removed or renamed)."""
 
     def __str__(self) -> str:

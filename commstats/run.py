@@ -3,14 +3,19 @@
 The mail and git assets are partitioned per source, and a Dagster run covers one partition, so a
 run is several stages: one per mail source, one per repository, then everything downstream (which
 is not partitioned) in one more. A failed source does not stop the others nor the rebuild: its
-previous rows stay in the warehouse and the exit status says it failed.
+previous rows stay in the warehouse and the exit status says it failed. Each failure is one line
+at the end of the run; Dagster's own report of it (with the stack trace) is kept out of the
+terminal unless --verbose, and is always in the run's event log.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,7 @@ from commstats.config import load_config
 from commstats.instance import ensure_instance
 from commstats.progress import live_display
 from commstats.published import published_path
+from extractors.errors import one_line
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,9 @@ def plan_stages(selected: set, partitioned: list[tuple[set, list[str]]]) -> list
     return stages
 
 
-def run_assets(selection: str | None = None, quiet: bool = False, force: bool = False) -> int:
+def run_assets(
+    selection: str | None = None, quiet: bool = False, force: bool = False, verbose: bool = False
+) -> int:
     cfg = load_config(os.environ.get("COMMSTATS_CONFIG"))
     home = ensure_instance(cfg)
     os.environ["DAGSTER_HOME"] = str(home)
@@ -70,10 +78,14 @@ def run_assets(selection: str | None = None, quiet: bool = False, force: bool = 
     )
     started = time.monotonic()
     assets = [*defs.assets, *(defs.asset_checks or [])]
-    failures: list[str] = []
+    failures: list[Failed] = []
     warehouse = Path(cfg.warehouse)
     timings = {"sources": 0.0, "rebuild": 0.0}
-    with dg.DagsterInstance.get() as instance, live_display(None if not quiet else False):
+    with (
+        dg.DagsterInstance.get() as instance,
+        live_display(None if not quiet else False),
+        _failure_events_hidden(not verbose),
+    ):
         for stage in stages:
             stage_started = time.monotonic()
             # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
@@ -104,8 +116,11 @@ def run_assets(selection: str | None = None, quiet: bool = False, force: bool = 
                 store_fingerprint(home, fp)
             timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
-    for line in failures:
-        print(f"commstats: {line}", file=sys.stderr)
+    for failed in failures:
+        if verbose and failed.trace:
+            print(failed.trace, file=sys.stderr)
+    for failed in failures:
+        print(f"commstats: {failed.line}", file=sys.stderr)
     print_summary(cfg, elapsed, quiet)
     print(f"  stages:    sources {timings['sources']:.1f} s, rebuild {timings['rebuild']:.1f} s")
     return 1 if failures else 0
@@ -118,7 +133,56 @@ def _unchanged(cfg, warehouse: Path, home: Path) -> bool:
     return last is not None and fingerprint(cfg, warehouse) == last
 
 
-def _failures(result) -> list[str]:
+@dataclass(frozen=True)
+class Failed:
+    line: str  # one line naming the source or step
+    trace: str  # Dagster's full account, printed with --verbose
+
+
+# Dagster events whose console message carries the whole error with its stack trace (a run's
+# failure is still called PIPELINE_FAILURE in its events)
+_FAILURE_EVENTS = frozenset({"STEP_FAILURE", "RUN_FAILURE", "PIPELINE_FAILURE"})
+
+
+class _DropFailureEvents(logging.Filter):
+    """Keeps Dagster's failure reports off the console: the run prints one line per failure."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        meta = getattr(record, "dagster_meta", None)
+        if not isinstance(meta, dict):
+            return True
+        event = meta.get("dagster_event")
+        if getattr(event, "event_type_value", None) in _FAILURE_EVENTS:
+            return False
+        # the checks of a failed step, skipped: a consequence, not another failure
+        return not str(meta.get("orig_message", "")).startswith("Dependencies for step ")
+
+
+@contextmanager
+def _failure_events_hidden(hide: bool) -> Iterator[None]:
+    """While active, the console loggers Dagster creates drop step and run failure events.
+
+    Dagster builds its console logger from logging.getLoggerClass() for each run; a subclass
+    carrying the filter is the one hook that reaches it without replacing the logger.
+    """
+    if not hide:
+        yield
+        return
+    base = logging.getLoggerClass()
+
+    class Filtered(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.addFilter(_DropFailureEvents())
+
+    logging.setLoggerClass(Filtered)
+    try:
+        yield
+    finally:
+        logging.setLoggerClass(base)
+
+
+def _failures(result) -> list[Failed]:
     lines = []
     for event in result.all_events:
         if event.event_type_value != "STEP_FAILURE":
@@ -132,11 +196,15 @@ def _failures(result) -> list[str]:
         ):
             error = error.cause
         message = _one_line(error.message if error else "failed")
+        if error is not None and error.cls_name != "Failure":
+            # not one of our one-line user errors: a bug, whose traceback is worth reading
+            message += " (unexpected error: --verbose or the Dagster UI shows the traceback)"
+        trace = error.to_string() if error is not None else ""
         # a source's failure already names the source; other steps get their step name
-        if event.step_key in ("mail_lists", "git_repositories"):
-            lines.append(message)
+        if event.step_key in ("mail_lists", "git_repositories", "identities"):
+            lines.append(Failed(message, trace))
         else:
-            lines.append(f"asset step {event.step_key} failed: {message}")
+            lines.append(Failed(f"asset step {event.step_key} failed: {message}", trace))
     return lines
 
 
@@ -149,7 +217,7 @@ def _one_line(message: str) -> str:
         else ln
         for ln in lines
     ]
-    return " | ".join(lines)
+    return one_line(" | ".join(lines), 600)
 
 
 def print_summary(cfg, elapsed: float, quiet: bool) -> None:

@@ -12,12 +12,13 @@ from pathlib import Path
 import pygit2
 
 from commstats.config import RepositoryConfig
+from extractors.errors import CommstatsError
 from extractors.git.rawcommit import read_commit
 
 FETCH_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
 
 
-class GitSourceError(Exception):
+class GitSourceError(CommstatsError):
     """A repository that cannot be read; str() is one line naming the repository."""
 
 
@@ -53,7 +54,9 @@ def open_repository(repo_cfg: RepositoryConfig, cache_dir: Path, *, fetch: bool 
         if not path.exists():
             raise GitSourceError(f"git repository '{name}': path {path} does not exist")
         try:
-            return pygit2.Repository(str(path))
+            # exactly this path: without NO_SEARCH libgit2 walks up to an enclosing work tree and
+            # would silently read another repository
+            return pygit2.Repository(str(path), flags=pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
         except (pygit2.GitError, KeyError) as exc:
             raise GitSourceError(
                 f"git repository '{name}': {path} is not a git repository ({_first_line(exc)})"

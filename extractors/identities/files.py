@@ -22,7 +22,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from extractors.errors import clip, one_line
 from extractors.identities.mailmap import IdentityFileError
+from extractors.yamlfile import describe, safe_load
 
 
 class AliasPerson(BaseModel):
@@ -60,17 +62,24 @@ class AffiliationFile(BaseModel):
 
 def _load(path: Path, model: type[BaseModel]) -> BaseModel:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise IdentityFileError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise IdentityFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise IdentityFileError(f"{path}: cannot read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise IdentityFileError(f"{path}: not valid YAML: {exc}") from None
+        raise IdentityFileError(f"{path}: not valid YAML{describe(exc)}") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        raise IdentityFileError(f"{path}: key '{loc}': {err['msg'].removeprefix('Value error, ')}") from None
+        # errors() is built without the input values: the file's content stays out of the message
+        err = exc.errors(include_url=False, include_input=False, include_context=False)[0]
+        loc = clip(".".join(str(p) for p in err["loc"]))
+        raise IdentityFileError(
+            f"{path}: key '{loc}': {one_line(err['msg'].removeprefix('Value error, '))}"
+        ) from None
 
 
 def read_aliases(path: Path) -> AliasFile:

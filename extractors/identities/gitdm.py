@@ -31,7 +31,7 @@ def parse_gitdm(text: str, source: str = "<gitdm>") -> Iterator[Affiliation]:
         try:
             end = date.fromisoformat(until) if until else None
         except ValueError:
-            raise IdentityFileError(f"{source}:{lineno}: bad date {until!r}") from None
+            raise IdentityFileError(f"{source}:{lineno}: bad date (want yyyy-mm-dd)") from None
         if key not in history:
             order.append(key)
         history.setdefault(key, []).append((end, employer))
@@ -52,4 +52,6 @@ def read_gitdm(path: Path) -> list[Affiliation]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise IdentityFileError(f"{path}: gitdm map not found") from None
+    except OSError as exc:
+        raise IdentityFileError(f"{path}: cannot read gitdm map ({exc.strerror})") from None
     return list(parse_gitdm(text, str(path)))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from extractors.errors import CommstatsError
 from extractors.identities.addresses import normalize_address
 
 # Name <addr> ... : up to two "[name] <addr>" groups per line, git's own format
@@ -21,8 +22,9 @@ class MailmapEntry:
     commit_address: str
 
 
-class IdentityFileError(Exception):
-    """A malformed identity file; str() names the file and line."""
+class IdentityFileError(CommstatsError):
+    """A malformed identity file; str() names the file and line, never its content (the file
+    may be anything, e.g. /etc/passwd given by mistake)."""
 
 
 def parse_mailmap(text: str, source: str = "<mailmap>") -> Iterator[MailmapEntry]:
@@ -32,18 +34,18 @@ def parse_mailmap(text: str, source: str = "<mailmap>") -> Iterator[MailmapEntry
             continue
         groups = _ENTRY.findall(line)
         if not groups:
-            raise IdentityFileError(f"{source}:{lineno}: expected 'Name <address>' entries, got {raw!r}")
+            raise IdentityFileError(f"{source}:{lineno}: expected 'Name <address>' entries")
         if len(groups) == 1:
             name, addr = groups[0]
             address = normalize_address(addr)
             if address is None:
-                raise IdentityFileError(f"{source}:{lineno}: not an e-mail address: {addr!r}")
+                raise IdentityFileError(f"{source}:{lineno}: not an e-mail address between < and >")
             yield MailmapEntry(name or None, address, None, address)
         else:
             (pname, paddr), (cname, caddr) = groups[0], groups[1]
             commit = normalize_address(caddr)
             if commit is None:
-                raise IdentityFileError(f"{source}:{lineno}: not an e-mail address: {caddr!r}")
+                raise IdentityFileError(f"{source}:{lineno}: second address is not an e-mail address")
             yield MailmapEntry(pname or None, normalize_address(paddr), cname or None, commit)
 
 
@@ -52,4 +54,6 @@ def read_mailmap(path: Path) -> list[MailmapEntry]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise IdentityFileError(f"{path}: mailmap file not found") from None
+    except OSError as exc:
+        raise IdentityFileError(f"{path}: cannot read mailmap ({exc.strerror})") from None
     return list(parse_mailmap(text, str(path)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from extractors.errors import CommstatsError
 
-class SourceError(Exception):
+
+class SourceError(CommstatsError):
     """A mailing-list source that cannot be read at all; str() is one line naming list and path."""

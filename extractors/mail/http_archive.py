@@ -19,7 +19,8 @@ retried with exponential backoff on connection errors, 5xx and 429 (honouring Re
 transfer cut short resumes from the partial `.part` file with a `Range:` request (If-Range keeps
 it from splicing two versions of a file that changed), falling back to a full download when the
 server ignores Range. A 404 means the month has no archive. A month that still fails after every
-retry yields SourceProblem(reason="download_failed") and the other months go on.
+retry yields SourceProblem(reason="download_failed") and the other months go on (when no month
+at all can be had, the source fails with one line instead).
 
 Downloads are cached as `cache_dir/http-archive/<url>/YYYY-MM.<ext>` with a small `YYYY-MM.json`
 saying when and from where. A closed month fetched after its end (plus a grace period, since
@@ -45,6 +46,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from commstats.config import MailingListConfig
+from extractors.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceProblem
@@ -413,11 +415,24 @@ def iter_http_archive(
     from extractors.mail.mbox import iter_mbox  # the shared mbox reader (compression, quirks)
 
     limits = mail_limits(lst)
+    problems: list[SourceProblem] = []
+    months_read = 0
     for item in download_archives(lst, cache_dir, client=client, now=now):
         if isinstance(item, SourceProblem):
-            yield item
-        elif item.path is not None:
-            yield from iter_mbox(item.path, limits=limits)
+            problems.append(item)
+        else:
+            months_read += 1
+            if item.path is not None:
+                yield from iter_mbox(item.path, limits=limits)
+    if problems and not months_read:
+        # not one month could be had: the archive is unreachable, and the source fails (its rows
+        # stay) like an unreachable git repository, instead of loading zero messages
+        raise SourceError(
+            f"mailing list '{lst.name}': cannot download {clip(problems[0].location)} "
+            f"({one_line(problems[0].detail, 200)})"
+        )
+    # a month that failed among months that did not is quarantined; the others load
+    yield from problems
 
 
 @register("http-archive")

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from commstats.config import MailingListConfig
+from extractors.errors import clip, one_line
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem
 from extractors.mail.sources import register
@@ -157,6 +158,13 @@ def cursor_key(group: str) -> str:
     return f"group:{group}"
 
 
+def _unreadable(lst: MailingListConfig, base: str, detail: str) -> SourceError:
+    """Nothing could be read this run: the source fails (its rows and cursor stay), like an
+    unreachable git repository. A failure after some articles were read keeps those articles and
+    their cursor instead, with a quarantine row, and the next run continues from there."""
+    return SourceError(f"mailing list '{lst.name}': cannot read {clip(base)} ({one_line(detail, 200)})")
+
+
 def iter_nntp(
     lst: MailingListConfig,
     cache_dir: Path,
@@ -185,11 +193,15 @@ def iter_nntp(
                     failures = 0  # progress: a later drop gets its own retries
             break
         except NntpError as exc:
+            if last_read == start_cursor:
+                raise _unreadable(lst, base, str(exc)) from None
             yield SourceProblem(base, "nntp_error", str(exc))
             break
         except (OSError, ConnectionError) as exc:
             failures += 1
             if failures >= int(options["retries"]):
+                if last_read == start_cursor:
+                    raise _unreadable(lst, base, f"{type(exc).__name__}: {exc}") from None
                 yield SourceProblem(base, "download_failed", f"{type(exc).__name__}: {exc}")
                 break
             time.sleep(options["backoff"] * 2 ** (failures - 1))

@@ -32,6 +32,7 @@ import pygit2
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from commstats.config import MailingListConfig
+from extractors.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
@@ -78,9 +79,13 @@ def iter_public_inbox(
         epochs: list[Epoch] = []
         for item in sync_remote(lst.url, source_cache_dir(cache_dir, "public-inbox", lst.url)):
             if isinstance(item, SourceProblem):
-                yield item
-            else:
-                epochs.append(item)
+                # an archive that cannot be cloned or fetched fails its source, like a git
+                # repository does: its previous rows stay, the run says so, nothing is read
+                raise SourceError(
+                    f"mailing list '{lst.name}': {item.reason.replace('_', ' ')}: "
+                    f"{clip(item.location)} ({one_line(item.detail or 'unreachable', 200)})"
+                )
+            epochs.append(item)
     else:
         assert lst.path is not None  # the config model guarantees path or url
         try:
@@ -211,8 +216,8 @@ def sync_remote(url: str, root: Path) -> Iterator[Epoch | SourceProblem]:
             try:
                 _fetch(dest)
             except pygit2.GitError as exc:
-                # Keep going with what is already cloned: stale but consistent; the cursor only
-                # moves over what was read, so the next refresh catches up.
+                # The caller fails the source: its rows stay as the last run left them (stale but
+                # consistent), and the cursors have not moved, so the next run catches up.
                 yield SourceProblem(epoch_url, "fetch_failed", str(exc))
             found += 1
             yield Epoch(name, dest)

@@ -13,6 +13,7 @@ import dagster as dg
 
 from commstats.partitions import mailing_list, repository
 from commstats.progress import Progress
+from extractors.errors import CommstatsError, one_line
 from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
@@ -54,8 +55,10 @@ def _load_source(
         progress = Progress(key, unit, context.log.info)
         try:
             counts = load(key, progress)
-        except Exception as exc:  # the source's own one-line error (unreachable, corrupt, unknown)
-            raise dg.Failure(description=f"{kind} {key}: {exc}", allow_retries=False) from None
+        except CommstatsError as exc:
+            # the source's own one-line error (unreachable, corrupt, unknown): the step fails with
+            # that line alone; anything else is a bug and keeps its traceback
+            raise dg.Failure(description=f"{kind} {key}: {one_line(str(exc))}", allow_retries=False) from None
         progress.finish()
         context.log.info(f"{key}: {counts}")
         details[key] = {**counts, "seconds": round(progress.elapsed(), 2)}
@@ -125,7 +128,10 @@ def identities(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
     """Aliases (.mailmap, alias files), explicit affiliations and the domain of every address seen."""
     cfg = commstats.load()
     ids = cfg.identities
-    counts = ingest_identities(cfg.warehouse, ids.mailmap, ids.aliases, ids.affiliations, ids.gitdm_maps)
+    try:
+        counts = ingest_identities(cfg.warehouse, ids.mailmap, ids.aliases, ids.affiliations, ids.gitdm_maps)
+    except CommstatsError as exc:  # a malformed identity file: its one line, no traceback
+        raise dg.Failure(description=f"identity files: {one_line(str(exc))}", allow_retries=False) from None
     for table in IDENTITY_TABLES:
         yield dg.MaterializeResult(
             asset_key=dg.AssetKey(["raw", table]), metadata={"dagster/row_count": counts.get(table, 0)}

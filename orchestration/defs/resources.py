@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from commstats.config import CommunitiesConfig, load_config
+from commstats.config import CommunitiesConfig, ConfigError, load_config
 
 # DuckDB has a single writer: every asset that writes the warehouse runs in this pool, whose
 # limit is 1 in the instance settings written by `commstats ui` (dagster.yaml).
@@ -21,7 +21,12 @@ class CommstatsConfig(dg.ConfigurableResource):
     config_path: str | None = None
 
     def load(self) -> CommunitiesConfig:
-        return load_config(self.config_path)
+        try:
+            return load_config(self.config_path)
+        except ConfigError as exc:
+            # edited into an invalid file after the code location loaded: the asset fails with
+            # the file's one line, no traceback
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
     @contextlib.contextmanager
     def read_only(self, timeout_s: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -202,3 +202,32 @@ def test_iter_http_archive_reads_messages(server: ArchiveServer, tmp_path: Path)
     assert [i for i in items if isinstance(i, SourceProblem)] == []
     assert len(messages) == sum(3 + m for m in (1, 2, 4, 5, 6))
     assert b"Message-ID: <202004.6@example.com>" in messages[4 + 5 + 6].data
+
+
+def test_unreachable_archive_fails_the_source(tmp_path: Path) -> None:
+    import socket
+
+    from extractors.mail.errors import SourceError
+
+    with socket.socket() as s:  # a loopback port nothing listens on once released
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    lst = config(
+        f"http://127.0.0.1:{port}/devel/{{year}}-{{month:02}}", date(2020, 1, 1), date(2020, 2, 1), retries=1
+    )
+    with pytest.raises(SourceError) as info:
+        list(iter_http_archive(lst, tmp_path))
+    assert str(info.value).startswith(
+        f"mailing list 'devel': cannot download http://127.0.0.1:{port}/devel/2020-01 (2020-01: ConnectError"
+    )
+
+
+def test_one_failed_month_among_good_ones_is_quarantined(server: ArchiveServer, tmp_path: Path) -> None:
+    for m in (1, 2):
+        server.archives[f"/gnu/devel/2020-{m:02}"] = Archive(mbox(2020, m, 2))
+    server.archives["/gnu/devel/2020-02"].script = ["500"] * 10
+    lst = config(server.url("/gnu/devel/{year}-{month:02}"), date(2020, 1, 1), date(2020, 2, 1), retries=2)
+    items = list(iter_http_archive(lst, tmp_path))
+    # January's two messages load; February's failure is one quarantine row
+    assert [type(i).__name__ for i in items] == ["RawMessage"] * 2 + ["SourceProblem"]
+    assert items[-1].reason == "download_failed"

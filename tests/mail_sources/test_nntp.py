@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from commstats.config import MailingListConfig
+from extractors.mail.errors import SourceError
 from extractors.mail.nntp import NntpUrl, iter_nntp
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem
 
@@ -191,7 +192,22 @@ def test_dropped_connection_resumes(news: tuple[NewsState, str]) -> None:
     assert server.article_requests() == [1, 2, 3, 3, 4, 5]
 
 
-def test_missing_group_is_a_problem(news: tuple[NewsState, str]) -> None:
+def test_missing_group_fails_the_source(news: tuple[NewsState, str]) -> None:
     _, url = news
-    messages, problems = run(url.rsplit("/", 1)[0] + "/no.such.group", {})
-    assert messages == [] and [p.reason for p in problems] == ["nntp_error"]
+    with pytest.raises(
+        SourceError, match=r"^mailing list '\S+': cannot read nntp://\S+/no\.such\.group \(411"
+    ):
+        run(url.rsplit("/", 1)[0] + "/no.such.group", {})
+
+
+def test_unreachable_server_fails_the_source() -> None:
+    import socket
+
+    with socket.socket() as s:  # a loopback port nothing listens on once released
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(SourceError) as info:
+        run(f"nntp://127.0.0.1:{port}/some.group", {})
+    assert str(info.value).startswith(
+        f"mailing list 'test': cannot read nntp://127.0.0.1:{port}/some.group (ConnectionRefusedError"
+    )

@@ -8,6 +8,7 @@ import pygit2
 import pytest
 
 from commstats.config import MailingListConfig
+from extractors.mail.errors import SourceError
 from extractors.mail.public_inbox import iter_public_inbox, local_epochs
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
 from tests.mail_sources.inbox_builder import Epoch, message
@@ -106,12 +107,13 @@ def test_clone_over_file_url_and_fetch(tmp_path: Path) -> None:
     assert kinds(items) == ["RawMessage"] * 3 + ["SourceCursor"]
 
 
-def test_missing_remote_is_a_problem(tmp_path: Path) -> None:
-    lst = MailingListConfig(name="devel", kind="public-inbox", url=(tmp_path / "nothing").as_uri())
-    items = read(lst, tmp_path / "cache", {})
-    assert [(type(i).__name__, getattr(i, "reason", None)) for i in items] == [
-        ("SourceProblem", "clone_failed")
-    ]
+def test_missing_remote_fails_the_source(tmp_path: Path) -> None:
+    url = (tmp_path / "nothing").as_uri()
+    lst = MailingListConfig(name="devel", kind="public-inbox", url=url)
+    with pytest.raises(SourceError) as info:
+        read(lst, tmp_path / "cache", {})
+    assert str(info.value).startswith(f"mailing list 'devel': clone failed: {url} (")
+    assert "\n" not in str(info.value)
 
 
 def test_rewritten_history_rereads_the_epoch(tmp_path: Path) -> None:
