@@ -1,0 +1,72 @@
+"""`commstats ui` stops `dagster dev` and everything it started (webserver, daemon, code server) on
+SIGTERM and on SIGINT, within seconds, and exits 0; the port is closed afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tests.ops.conftest import COMMSTATS, write_config
+from tests.ops.test_ui import Server, _free_port
+
+pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
+
+GONE_WITHIN = 15.0  # seconds from the signal to the last process gone
+
+
+def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
+    out = []
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+    return out
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_ui_stops_with_everything_it_started(sig: int, sample_dir: Path, tmp_path: Path):
+    config = write_config(sample_dir, tmp_path)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
+    srv = Server(
+        [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)], env, port, tmp_path / "ui.log"
+    )
+    seen: list[psutil.Process] = []
+    try:
+        srv.wait_loaded()
+        ui = psutil.Process(srv.proc.pid)
+        seen = ui.children(recursive=True)
+        commands = [" ".join(p.cmdline()) for p in seen]
+        # what there is to stop: dagster dev, its webserver and daemon, and a code server
+        for part in (" dev ", "dagster_webserver", "dagster._daemon", "grpc"):
+            assert any(part in c for c in commands), (part, commands)
+        assert _port_open(port)
+
+        os.kill(srv.proc.pid, sig)
+        sent = time.monotonic()
+        while (srv.proc.poll() is None or _alive(seen) or _port_open(port)) and time.monotonic() - sent < 60:
+            time.sleep(0.1)
+        took = time.monotonic() - sent
+
+        left = [(p.pid, p.cmdline()[:4]) for p in _alive(seen)]
+        assert srv.proc.poll() == 0, srv.log.read_text()[-3000:]
+        assert not left, left
+        assert not _port_open(port)
+        assert took < GONE_WITHIN, took
+    finally:
+        for p in _alive(seen):  # nothing may outlive the test, whatever it asserts
+            p.kill()
+        srv.stop()
