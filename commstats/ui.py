@@ -2,8 +2,9 @@
 
 `dagster dev` runs in a process group of its own, with its webserver, daemon, code servers and the
 runs it launches. SIGTERM, SIGINT (Ctrl-C) or SIGHUP to `commstats ui` stops the whole group:
-SIGTERM to `dagster dev` (which shuts its services down in order), then, whatever is left after
-STOP_GRACE_SECONDS, SIGKILL. Should `commstats ui` itself be killed outright, the kernel sends
+SIGTERM to the group (`dagster dev` and its services shut down in order), then, whatever is left
+after STOP_GRACE_SECONDS, SIGKILL; the exit status is 0, a stop being what was asked for (or that of
+`dagster dev`, should it end by itself). Should `commstats ui` itself be killed outright, the kernel sends
 `dagster dev` SIGTERM (a parent-death signal), so nothing stays behind either way.
 """
 
@@ -25,7 +26,7 @@ from commstats.instance import ensure_instance
 from extractors.procs import set_parent_death_signal
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-STOP_GRACE_SECONDS = 8.0  # for `dagster dev` to stop its services before the group is killed
+STOP_GRACE_SECONDS = 10.0  # for `dagster dev` to stop its services (some 5 s, twice that under load)
 LEFTOVER_GRACE_SECONDS = 2.0  # for what `dagster dev` left in its group to end on SIGTERM
 
 
@@ -116,12 +117,8 @@ def start_ui(cfg: CommunitiesConfig, cfg_file: Path, host: str = "127.0.0.1", po
             signal.signal(sig, handler)
     if code is not None:  # `dagster dev` ended by itself: its status (a signal's as a shell gives it)
         return code if code >= 0 else 128 - code
-    if not clean:
-        print(
-            f"commstats ui: dagster dev did not stop within {STOP_GRACE_SECONDS:.0f} s; killed",
-            file=sys.stderr,
-        )
-        return 1
+    if not clean:  # still a stop as asked: what was left of the shutdown (interpreters ending) is cut
+        print(f"commstats ui: killed what was still running {STOP_GRACE_SECONDS:.0f} s after the stop signal")
     return 0  # stopped as asked
 
 
