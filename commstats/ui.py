@@ -2,10 +2,10 @@
 
 `dagster dev` runs in a process group of its own, with its webserver, daemon, code servers and the
 runs it launches. SIGTERM, SIGINT (Ctrl-C) or SIGHUP to `commstats ui` stops the whole group:
-SIGTERM to the group (`dagster dev` and its services shut down in order), then, whatever is left
-after STOP_GRACE_SECONDS, SIGKILL; the exit status is 0, a stop being what was asked for (or that of
-`dagster dev`, should it end by itself). Should `commstats ui` itself be killed outright, the kernel sends
-`dagster dev` SIGTERM (a parent-death signal), so nothing stays behind either way.
+SIGTERM to the group (`dagster dev` and its services shut down in order), then SIGKILL to whatever
+is left after STOP_GRACE_SECONDS. The exit status is then 0, a stop being what was asked for; if
+`dagster dev` ends by itself, its own. Should `commstats ui` be killed outright, the kernel sends
+`dagster dev` SIGTERM (a parent-death signal), which takes its services down too.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from extractors.procs import set_parent_death_signal
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 STOP_GRACE_SECONDS = 10.0  # for `dagster dev` to stop its services (some 5 s, twice that under load)
-LEFTOVER_GRACE_SECONDS = 2.0  # for what `dagster dev` left in its group to end on SIGTERM
 
 
 def _group_alive(pgid: int) -> bool:
@@ -70,25 +69,19 @@ def _child_setup() -> None:
 
 
 def stop_group(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> bool:
-    """Stop `proc` (a process group leader) and every process of its group; True if all ended
-    within the grace periods, False if some had to be killed."""
-    clean = True
-    if proc.poll() is None:
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            clean = False
+    """Stop `proc`, a process group leader, and every process of its group (including services it
+    did not wait for, and runs it launched): SIGTERM, then SIGKILL to what is left after `grace`
+    seconds. True if nothing had to be killed."""
+    deadline = time.monotonic() + grace
+    _signal_group(proc.pid, signal.SIGTERM)
+    while proc.poll() is None or _group_alive(proc.pid):
+        if time.monotonic() >= deadline:
             _signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
-    # services `dagster dev` did not wait for (code servers, launched runs) are still in its group
-    if _group_alive(proc.pid):
-        _signal_group(proc.pid, signal.SIGTERM)
-        if not _wait_group(proc.pid, LEFTOVER_GRACE_SECONDS):
-            clean = False
-            _signal_group(proc.pid, signal.SIGKILL)
             _wait_group(proc.pid, 5.0)
-    return clean
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def start_ui(cfg: CommunitiesConfig, cfg_file: Path, host: str = "127.0.0.1", port: int = 3000) -> int:

@@ -8,16 +8,19 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 
+from commstats.ui import stop_group
 from tests.ops.conftest import COMMSTATS, write_config
 from tests.ops.test_ui import Server, _free_port
 
-pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
+pytestmark = [pytest.mark.xdist_group("ops")]
 
 GONE_WITHIN = 15.0  # seconds from the signal to the last process gone
 # kill -9: `dagster dev` shuts its services down at its own pace (its own grace is 60 s a service)
@@ -39,6 +42,7 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["sigterm", "sigint", "kill-9"]
 )
@@ -83,3 +87,38 @@ def test_ui_stops_with_everything_it_started(sig: int, sample_dir: Path, tmp_pat
         for p in _alive(seen):  # nothing may outlive the test, whatever it asserts
             p.kill()
         srv.stop()
+
+
+# ---- stop_group on its own: a leader whose child lives on, and one that ignores SIGTERM ----------
+
+_LEADER = """
+import os, signal, subprocess, sys, time
+if sys.argv[1] == "stubborn":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize(("mode", "clean"), [("polite", True), ("stubborn", False)])
+def test_stop_group_ends_the_leader_and_its_children(mode: str, clean: bool):
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _LEADER, mode], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    child = psutil.Process(int(proc.stdout.readline()))
+    started = time.monotonic()
+    try:
+        assert stop_group(proc, grace=3.0) is clean
+        took = time.monotonic() - started
+        assert not _alive([child])
+        assert proc.returncode == (-signal.SIGTERM if clean else -signal.SIGKILL)
+        # SIGTERM ends the polite group at once; the stubborn leader is killed at the end of the grace
+        assert took < 2.0 if clean else 3.0 <= took < 6.0, took
+    finally:
+        for p in _alive([child]):
+            p.kill()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
