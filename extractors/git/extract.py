@@ -13,7 +13,8 @@ With `workers > 1` the history is split between forked processes, each with its 
 same order and takes a few long blocks of consecutive commits in turn with the others, so
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
-through a bounded queue so memory does not grow with the history.
+through a bounded queue so memory does not grow with the history. A worker ends with its parent
+and on SIGTERM (extractors.procs).
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ Two kinds of work:
 What crosses a pipe is cheap to move: raw block bytes (no pickling) one way, one pickle of the
 finished rows per block the other way. Each worker reads its pipe in a thread, so the parent never
 waits on a busy worker to hand over the next block; at most `2 * workers` blocks are in flight, so
-memory stays bounded.
+memory stays bounded. A worker ends with its parent and on SIGTERM (extractors.procs); a pool
+abandoned with answers outstanding (an error, an interruption) terminates its workers at once.
 """
 
 from __future__ import annotations
