@@ -24,6 +24,7 @@ def _warehouse(args: argparse.Namespace) -> Path:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from commstats import watchdog
     from commstats.run import run_assets
 
     cfg_file = config_path(args.config)
@@ -31,6 +32,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["COMMSTATS_CONFIG"] = str(cfg_file)
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
+    # ends what this run leaves behind should it be killed (dbt, started by dagster-dbt, among others)
+    watchdog.start()
     return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild)
 
 

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from extractors.procs import init_worker, set_parent_death_signal
-from tests.ops.conftest import COMMSTATS
+from tests.ops.conftest import COMMSTATS, write_config
 
 pytestmark = [pytest.mark.xdist_group("ops")]
 
@@ -103,10 +103,20 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
     return out
 
 
-def _kill_run_while_workers_run(
-    config: Path, sig: int
+def _workers(run: psutil.Process, kids: list[psutil.Process]) -> bool:
+    """The run's forked workers are at work."""
+    return len([k for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()]) == WORKERS
+
+
+def _dbt(run: psutil.Process, kids: list[psutil.Process]) -> bool:
+    """dbt (started by dagster-dbt, not by us) is building the warehouse."""
+    return any(k.name() == "dbt" and "build" in k.cmdline() for k in kids)
+
+
+def _kill_run_while(
+    config: Path, sig: int, ready=_workers
 ) -> tuple[subprocess.Popen, list[psutil.Process], float]:
-    """Start `commstats run`, wait until its forked workers exist, send `sig` to the run's process;
+    """Start `commstats run`, wait until `ready(run, descendants)`, send `sig` to the run's process;
     (the run, every descendant seen before the signal, seconds until all of them and the run ended)."""
     env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
     log = (config.parent / "run.log").open("wb")
@@ -119,17 +129,16 @@ def _kill_run_while_workers_run(
         deadline = time.monotonic() + 300
         while True:
             assert proc.poll() is None, (config.parent / "run.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "the workers never started"
+            assert time.monotonic() < deadline, f"never {ready.__doc__}"
             try:
                 kids = run.children(recursive=True)
                 seen.update((k.pid, k) for k in kids)
-                forks = [k for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()]
+                if ready(run, kids):
+                    break
             except psutil.Error:
                 continue
-            if len(forks) == WORKERS:
-                break
             time.sleep(0.05)
-        time.sleep(0.5)  # the workers are at work
+        time.sleep(0.5)  # well under way
         seen.update((k.pid, k) for k in run.children(recursive=True))
         os.kill(proc.pid, sig)
         killed = time.monotonic()
@@ -151,7 +160,7 @@ def _kill_run_while_workers_run(
 @pytest.mark.parametrize("source", ["git", "mail"])
 def test_no_process_of_a_killed_run_remains(source: str, sig: int, request):
     config = request.getfixturevalue(f"{source}_config")
-    proc, procs, took = _kill_run_while_workers_run(config, sig)
+    proc, procs, took = _kill_run_while(config, sig)
     assert not _alive(procs), (source, [(p.pid, p.cmdline()[:3]) for p in _alive(procs)])
     assert took < GONE_WITHIN, (source, took)
     if sig == signal.SIGKILL:
@@ -162,6 +171,18 @@ def test_no_process_of_a_killed_run_remains(source: str, sig: int, request):
         assert proc.returncode == 1, text[-3000:]
         assert "interrupted: the remaining stages were not run" in text, text[-3000:]
         assert not re.search(r"marts\.\w+ +\d+ rows", text), text[-3000:]  # the rebuild stage never ran
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+def test_no_process_remains_of_a_run_killed_while_dbt_builds(sig: int, sample_dir: Path, tmp_path: Path):
+    """dbt is dagster-dbt's child, not set up by us: the run's watchdog ends it after a kill -9,
+    dagster-dbt's own interruption after a SIGTERM."""
+    config = write_config(sample_dir, tmp_path)
+    proc, procs, took = _kill_run_while(config, sig, ready=_dbt)
+    assert not _alive(procs), [(p.pid, p.cmdline()[:3]) for p in _alive(procs)]
+    assert took < GONE_WITHIN, took
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 1)
 
 
 # ---- the worker set-up on its own ------------------------------------------------------------
