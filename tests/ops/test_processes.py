@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import psutil
 import pytest
 import yaml
 
+from commstats.watchdog import watch
 from extractors.procs import init_worker, set_parent_death_signal
 from tests.ops.conftest import COMMSTATS, write_config
 
@@ -277,3 +279,37 @@ def test_the_death_signal_is_available_here():
             os._exit(0 if ok else 3)
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
+
+
+_PARENT = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_watchdog_ends_what_a_killed_process_leaves():
+    """A child ignoring SIGTERM, left by a parent killed outright: terminated, then killed after the
+    grace period; an unrelated process is never touched."""
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT], stdout=subprocess.PIPE, text=True)
+    child = psutil.Process(int(parent.stdout.readline()))
+    ended: list[list[int]] = []
+    watcher = threading.Thread(target=lambda: ended.append(watch(parent.pid, poll=0.1, grace=1.0)))
+    try:
+        watcher.start()
+        time.sleep(0.5)  # a poll or more: the child is known
+        parent.kill()
+        parent.wait()
+        watcher.join(timeout=10)
+        assert ended == [[child.pid]]
+        assert not _alive([child])
+        assert bystander.poll() is None
+    finally:
+        for p in _alive([child]):
+            p.kill()
+        for p in (bystander, parent):
+            p.kill()
+            p.wait()
+        parent.stdout.close()
