@@ -31,6 +31,7 @@ def _check_warehouse(path: Path) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from commstats import watchdog
     from commstats.run import run_assets
 
     cfg_file = config_path(args.config)
@@ -39,6 +40,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
     _check_warehouse(_warehouse(args) if args.warehouse else Path(cfg.warehouse))
+    # ends what this run leaves behind should it be killed (dbt, started by dagster-dbt, among others)
+    watchdog.start()
     return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild, verbose=args.verbose)
 
 

@@ -112,6 +112,9 @@ def run_assets(
             )
             stage_failures = _failures(result)
             failures += stage_failures
+            if _interrupted(result):  # Ctrl-C or SIGTERM: Dagster ends the stage, the run ends here
+                failures.append(Failed("interrupted: the remaining stages were not run", ""))
+                break
             if whole and not stage_failures and (fp := fingerprint(cfg, warehouse)):
                 store_fingerprint(home, fp)
             timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
@@ -180,6 +183,18 @@ def _failure_events_hidden(hide: bool) -> Iterator[None]:
         yield
     finally:
         logging.setLoggerClass(base)
+
+
+def _interrupted(result) -> bool:
+    from dagster._core.errors import DagsterExecutionInterruptedError
+
+    return any(
+        event.event_type_value == "STEP_FAILURE"
+        and event.step_failure_data is not None
+        and event.step_failure_data.error is not None
+        and event.step_failure_data.error.cls_name == DagsterExecutionInterruptedError.__name__
+        for event in result.all_events
+    )
 
 
 def _failures(result) -> list[Failed]:

@@ -13,7 +13,8 @@ With `workers > 1` the history is split between forked processes, each with its 
 same order and takes a few long blocks of consecutive commits in turn with the others, so
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
-through a bounded queue so memory does not grow with the history.
+through a bounded queue so memory does not grow with the history. A worker ends with its parent
+and on SIGTERM (extractors.procs).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import multiprocessing as mp
 import os
+import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -39,6 +41,7 @@ from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
 from extractors.git.trailers import trailer_people
 from extractors.git.walk import iter_commits
+from extractors.procs import init_worker
 
 Row = tuple[str, dict[str, Any]]
 Progress = Callable[[int], None]
@@ -374,7 +377,9 @@ def _worker(
     shares: int,
     block: int,
     queue: Any,
+    parent_pid: int,
 ) -> None:
+    init_worker(parent_pid)  # dies with the parent and on SIGTERM, whatever handlers it inherited
     try:
         _configure_libgit2()
         _keep_heap()  # a worker process ends with the extraction
@@ -441,7 +446,7 @@ def iter_repository_rows(
     procs = [
         mpctx.Process(
             target=_worker,
-            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, block, queue),
+            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, block, queue, os.getpid()),
             daemon=True,
         )
         for k in range(workers)
@@ -473,8 +478,19 @@ def iter_repository_rows(
         for p in procs:
             p.join()
     finally:
-        for p in procs:
-            if p.is_alive():
-                os.kill(p.pid, 15)  # type: ignore[arg-type]
-                p.join(5)
+        _end(procs)
         queue.close()
+
+
+def _end(procs: list[Any], grace: float = 5.0) -> None:
+    """Terminate the workers still running (an error or an interruption ended the extraction early),
+    and kill any that has not ended `grace` seconds later."""
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    deadline = time.monotonic() + grace
+    for p in procs:
+        p.join(max(0.0, deadline - time.monotonic()))
+        if p.is_alive():
+            p.kill()
+            p.join()

@@ -17,7 +17,8 @@ Two kinds of work:
 What crosses a pipe is cheap to move: raw block bytes (no pickling) one way, one pickle of the
 finished rows per block the other way. Each worker reads its pipe in a thread, so the parent never
 waits on a busy worker to hand over the next block; at most `2 * workers` blocks are in flight, so
-memory stays bounded.
+memory stays bounded. A worker ends with its parent and on SIGTERM (extractors.procs); a pool
+abandoned with answers outstanding (an error, an interruption) terminates its workers at once.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -42,6 +44,7 @@ from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
+from extractors.procs import init_worker
 
 BLOCK_SIZE = 1 << 20
 # A block that finds no cut within this many bytes past its size (a message this large is rare:
@@ -256,7 +259,9 @@ def _worker_main(
     owner: dict[str, str],
     now: datetime,
     inherited: list[Connection],
+    parent_pid: int,
 ) -> None:
+    init_worker(parent_pid)  # dies with the parent and on SIGTERM, whatever handlers it inherited
     # The parent's pipe ends (this worker's and earlier workers') came along with the fork: holding
     # them open would keep a worker from ever seeing the end of its input.
     for conn in inherited:
@@ -294,7 +299,9 @@ class _Pool:
                 slots = _Slots(slot_size)
                 inherited = [*self.tasks, *self.results, task_w, result_r]
                 proc = ctx.Process(
-                    target=_worker_main, args=(task_r, result_w, slots, owner, now, inherited), daemon=True
+                    target=_worker_main,
+                    args=(task_r, result_w, slots, owner, now, inherited, os.getpid()),
+                    daemon=True,
                 )
                 proc.start()
                 task_r.close()
@@ -336,13 +343,20 @@ class _Pool:
         while self.pending:
             yield from self.receive()
 
-    def close(self) -> None:
+    def close(self, grace: float = 5.0) -> None:
+        """End the workers: each ends at the end of its input once it has answered all it was sent;
+        with answers still awaited (an error or an interruption abandoned the pool) they are
+        terminated at once. One still running `grace` seconds later is killed."""
         for conn in self.tasks:
             conn.close()
-        for proc in self.procs:
-            proc.join(timeout=5)
-            if proc.is_alive():
+        if self.pending:
+            for proc in self.procs:
                 proc.terminate()
+        deadline = time.monotonic() + grace
+        for proc in self.procs:
+            proc.join(timeout=max(0.0, deadline - time.monotonic()))
+            if proc.is_alive():
+                proc.kill()
                 proc.join()
         for conn in self.results:
             conn.close()
