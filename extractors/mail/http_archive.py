@@ -428,7 +428,7 @@ def iter_http_archive(
         # not one month could be had: the archive is unreachable, and the source fails (its rows
         # stay) like an unreachable git repository, instead of loading zero messages
         raise SourceError(
-            f"mailing list '{lst.name}': cannot download {clip(problems[0].location)} "
+            f"mailing list '{lst.name}': cannot download {clip(problems[0].location, 300)} "
             f"({one_line(problems[0].detail, 200)})"
         )
     # a month that failed among months that did not is quarantined; the others load

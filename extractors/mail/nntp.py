@@ -162,7 +162,7 @@ def _unreadable(lst: MailingListConfig, base: str, detail: str) -> SourceError:
     """Nothing could be read this run: the source fails (its rows and cursor stay), like an
     unreachable git repository. A failure after some articles were read keeps those articles and
     their cursor instead, with a quarantine row, and the next run continues from there."""
-    return SourceError(f"mailing list '{lst.name}': cannot read {clip(base)} ({one_line(detail, 200)})")
+    return SourceError(f"mailing list '{lst.name}': cannot read {clip(base, 300)} ({one_line(detail, 200)})")
 
 
 def iter_nntp(

@@ -83,7 +83,7 @@ def iter_public_inbox(
                 # repository does: its previous rows stay, the run says so, nothing is read
                 raise SourceError(
                     f"mailing list '{lst.name}': {item.reason.replace('_', ' ')}: "
-                    f"{clip(item.location)} ({one_line(item.detail or 'unreachable', 200)})"
+                    f"{clip(item.location, 300)} ({one_line(item.detail or 'unreachable', 200)})"
                 )
             epochs.append(item)
     else:
