@@ -48,7 +48,7 @@ from tests.mail.hostile import message, write_gzip_bomb, write_mbox_with_big_mes
 _INGEST = """
 import json, resource, sys, time
 from pathlib import Path
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.ingest import ingest_mailing_list
 import duckdb
 kind, path, wh = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])

@@ -96,12 +96,12 @@ def _stdlib(path: str) -> int:
 def _prepare_ours(root: str) -> None:
     # Imports (pydantic, the config models) happen before timing: they are start-up, not parsing.
     sys.path.insert(0, root)
-    import commstats.config  # noqa: F401
+    import core.config  # noqa: F401
     import extractors.mail.ingest  # noqa: F401
 
 
 def _ours(path: str) -> int:
-    from commstats.config import MailingListConfig
+    from core.config import MailingListConfig
     from extractors.mail.ingest import iter_list_rows
     from extractors.mail.mbox import iter_mbox
 
@@ -114,7 +114,7 @@ def _ours(path: str) -> int:
 
 
 def _ours2(path: str) -> int:
-    from commstats.config import MailingListConfig
+    from core.config import MailingListConfig
     from extractors.mail.parallel import iter_mbox_rows_parallel
 
     lst = MailingListConfig(name="bench", kind="mbox", path=path)

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from commstats.config import ConfigError, config_path, load_config
+from core.config import ConfigError, config_path, load_config
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -24,7 +24,7 @@ def _warehouse(args: argparse.Namespace) -> Path:
 
 
 def _check_warehouse(path: Path) -> None:
-    from commstats.warehouse import database_file_problem
+    from core.warehouse import database_file_problem
 
     if problem := database_file_problem(path):
         raise ConfigError(problem)

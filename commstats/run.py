@@ -21,12 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from commstats.buildstate import fingerprint, last_fingerprint, store_fingerprint
-from commstats.config import load_config
-from commstats.instance import ensure_instance
-from commstats.progress import live_display
-from commstats.published import published_path
-from extractors.errors import one_line
+from core.config import load_config
+from core.errors import one_line
+from core.progress import live_display
+from core.published import published_path
+from orchestration.buildstate import fingerprint, last_fingerprint, store_fingerprint
+from orchestration.instance import ensure_instance
 
 
 @dataclass(frozen=True)

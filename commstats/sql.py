@@ -1,6 +1,6 @@
 """Read-only SQL on the warehouse for `commstats sql`.
 
-Queries read the published copy (commstats/published.py), which a refresh replaces atomically when
+Queries read the published copy (core/published.py), which a refresh replaces atomically when
 it has built the marts: a query never waits for a refresh, and an open prompt never blocks one.
 Before the first publish, or with `--live`, the warehouse itself is opened read-only.
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from commstats.config import ConfigError
-from commstats.published import published_path
-from commstats.warehouse import database_file_problem
+from core.config import ConfigError
+from core.published import published_path
+from core.warehouse import database_file_problem
 
 # Settings of the query connection. They are given when the database is opened, so no statement
 # ever runs without them; DuckDB still opens the database file itself (it adds the file, its WAL

@@ -21,9 +21,9 @@ from types import FrameType
 
 import psutil
 
-from commstats.config import REPO_ROOT, CommunitiesConfig
-from commstats.instance import ensure_instance
-from extractors.procs import set_parent_death_signal
+from core.config import REPO_ROOT, CommunitiesConfig
+from core.procs import set_parent_death_signal
+from orchestration.instance import ensure_instance
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 STOP_GRACE_SECONDS = 10.0  # for `dagster dev` to stop its services (some 5 s, twice that under load)

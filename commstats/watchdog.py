@@ -1,6 +1,6 @@
 """A watchdog that ends what a `commstats run` leaves behind when it dies.
 
-The run's forked workers die with it on their own (extractors.procs), but not every descendant is
+The run's forked workers die with it on their own (core.procs), but not every descendant is
 ours to set up: dbt is started by dagster-dbt, and a `kill -9` of the run would leave it building
 the warehouse. The watchdog, a small process in a session of its own (Ctrl-C and the terminal's
 hang-up do not reach it), keeps a list of the run's descendants, polled every POLL_SECONDS; once

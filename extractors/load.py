@@ -8,10 +8,8 @@ owns inside one DuckDB transaction, so a crash never leaves half a load visible.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.warehouse import connect_for_write
 from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -91,28 +90,6 @@ class Spool:
     def cleanup(self) -> None:
         if self._own_dir:
             shutil.rmtree(self.directory, ignore_errors=True)
-
-
-LOAD_MEMORY_LIMIT = os.environ.get("COMMSTATS_LOAD_MEMORY_LIMIT", "512MB")
-
-
-def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write, waiting while another process holds DuckDB's single writer lock."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while True:
-        try:
-            con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
-        con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
-        return con
 
 
 def publish(

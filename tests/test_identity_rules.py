@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import RepositoryConfig
+from core.config import RepositoryConfig
 from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from tests.dbt_helpers import dbt_build, query, write_raw
@@ -463,7 +463,7 @@ def test_sign_off_in_the_authors_name_under_another_address_is_their_own(warehou
 
 
 def _employer_map() -> Path:
-    from commstats.config import REPO_ROOT, load_config
+    from core.config import REPO_ROOT, load_config
 
     cfg = load_config(REPO_ROOT / "configs" / "virtualization.yaml")
     files = cfg.identities.affiliations

@@ -13,14 +13,14 @@ import pygit2
 import pytest
 import yaml
 
-from commstats.config import ConfigError, RepositoryConfig, load_config
-from extractors.errors import CommstatsError
+from core.config import ConfigError, RepositoryConfig, load_config
+from core.errors import CommstatsError
+from core.yamlfile import MAX_ALIASED_NODES, AliasBombError, safe_load
 from extractors.git.repository import GitSourceError, open_repository
 from extractors.identities.files import read_affiliations, read_aliases
 from extractors.identities.gitdm import read_gitdm
 from extractors.identities.mailmap import IdentityFileError, read_mailmap
 from extractors.mail.errors import SourceError
-from extractors.yamlfile import MAX_ALIASED_NODES, AliasBombError, safe_load
 
 DEPTH = 9  # 9 aliases of the level below, 9 levels deep: 9**9 = 387,420,489 leaves
 
@@ -189,7 +189,7 @@ def test_repository_path_inside_another_work_tree_is_not_the_enclosing_repositor
 
 
 def test_user_errors_share_one_base_class():
-    from commstats.partitions import UnknownSource
+    from core.partitions import UnknownSource
 
     for cls in (ConfigError, IdentityFileError, SourceError, GitSourceError, UnknownSource):
         assert issubclass(cls, CommstatsError), cls

@@ -14,7 +14,7 @@ same order and takes a few long blocks of consecutive commits in turn with the o
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
 through a bounded queue so memory does not grow with the history. A worker ends with its parent
-and on SIGTERM (extractors.procs).
+and on SIGTERM (core.procs).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 import pygit2
 from pygit2.enums import ObjectType
 
+from core.procs import init_worker
 from extractors.git.diffstat import ChangeReader, TreeChanges
 from extractors.git.identity import identity
 from extractors.git.rawcommit import commit_tree_id
@@ -41,7 +42,6 @@ from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
 from extractors.git.trailers import trailer_people
 from extractors.git.walk import iter_commits
-from extractors.procs import init_worker
 
 Row = tuple[str, dict[str, Any]]
 Progress = Callable[[int], None]

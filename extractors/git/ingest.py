@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pygit2
 
-from commstats.config import RepositoryConfig
+from core.config import RepositoryConfig
 from extractors.git.extract import Progress, iter_repository_rows
 from extractors.git.repository import open_repository, resolve_branch
 from extractors.git.walk import reachable_shas

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pygit2
 
-from commstats.config import RepositoryConfig
-from extractors.errors import CommstatsError
+from core.config import RepositoryConfig
+from core.errors import CommstatsError
 from extractors.git.rawcommit import read_commit
 
 FETCH_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"

@@ -9,12 +9,13 @@ from typing import Any
 
 import duckdb
 
+from core.warehouse import connect_for_write
 from extractors.identities.addresses import domain_of, normalize_address
 from extractors.identities.domains import registrable_domain
 from extractors.identities.files import read_affiliations, read_aliases
 from extractors.identities.gitdm import read_gitdm
 from extractors.identities.mailmap import IdentityFileError, read_mailmap
-from extractors.load import Spool, connect_for_write, publish
+from extractors.load import Spool, publish
 from extractors.schema import IDENTITY_TABLES, RAW_TABLES
 
 # every column of the raw tables that holds an address someone may be counted under; columns a

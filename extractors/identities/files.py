@@ -22,9 +22,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from extractors.errors import clip, one_line
+from core.errors import clip, one_line
+from core.yamlfile import describe, safe_load
 from extractors.identities.mailmap import IdentityFileError
-from extractors.yamlfile import describe, safe_load
 
 
 class AliasPerson(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from extractors.errors import CommstatsError
+from core.errors import CommstatsError
 from extractors.identities.addresses import normalize_address
 
 # Name <addr> ... : up to two "[name] <addr>" groups per line, git's own format

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.errors import CommstatsError
+from core.errors import CommstatsError
 
 
 class SourceError(CommstatsError):

@@ -45,8 +45,8 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from commstats.config import MailingListConfig
-from extractors.errors import clip, one_line
+from core.config import MailingListConfig
+from core.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceProblem

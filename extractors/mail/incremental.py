@@ -35,8 +35,9 @@ from typing import Any
 
 import duckdb
 
-from commstats.config import MailingListConfig
-from extractors.load import Spool, connect_for_write
+from core.config import MailingListConfig
+from core.warehouse import connect_for_write
+from extractors.load import Spool
 from extractors.mail.ingest import KnownMessages
 from extractors.mail.parse import ParsedMessage, parse_message
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem

@@ -12,7 +12,7 @@ from typing import Any
 
 from isal.isal_zlib import crc32
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.limits import mail_limits
 from extractors.mail.lists import list_address_rows

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 
 MiB = 1 << 20

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 
 LIST_ADDRESSES_TABLE = "list_addresses"
 VARIANTS = ("bounces", "owner", "request")

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from commstats.config import MailingListConfig
-from extractors.errors import clip, one_line
+from core.config import MailingListConfig
+from core.errors import clip, one_line
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem
 from extractors.mail.sources import register

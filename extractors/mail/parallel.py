@@ -17,7 +17,7 @@ Two kinds of work:
 What crosses a pipe is cheap to move: raw block bytes (no pickling) one way, one pickle of the
 finished rows per block the other way. Each worker reads its pipe in a thread, so the parent never
 waits on a busy worker to hand over the next block; at most `2 * workers` blocks are in flight, so
-memory stays bounded. A worker ends with its parent and on SIGTERM (extractors.procs); a pool
+memory stays bounded. A worker ends with its parent and on SIGTERM (core.procs); a pool
 abandoned with answers outstanding (an error, an interruption) terminates its workers at once.
 """
 
@@ -38,13 +38,13 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from core.procs import init_worker
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.ingest import Entry, _digest, iter_entries, message_entry, quarantine_row
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
-from extractors.procs import init_worker
 
 BLOCK_SIZE = 1 << 20
 # A block that finds no cut within this many bytes past its size (a message this large is rare:

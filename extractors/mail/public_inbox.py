@@ -31,8 +31,8 @@ from pathlib import Path
 import pygit2
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from commstats.config import MailingListConfig
-from extractors.errors import clip, one_line
+from core.config import MailingListConfig
+from core.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem

@@ -17,7 +17,7 @@ import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.limits import mail_limits
 from extractors.mail.maildir import iter_maildir

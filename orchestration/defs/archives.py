@@ -18,9 +18,9 @@ from typing import Any
 
 import dagster as dg
 
-from commstats.config import CommunitiesConfig, load_config
-from commstats.partitions import mailing_list
-from commstats.progress import Progress
+from core.config import CommunitiesConfig, load_config
+from core.partitions import mailing_list
+from core.progress import Progress
 from extractors.mail.http_archive import Month, refetch_month
 from extractors.mail.ingest import ingest_mailing_list
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig

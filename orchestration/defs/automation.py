@@ -9,7 +9,7 @@ launches runs of one job only, so the schedule launches the small `refresh` job 
 1. a successful `refresh` run -> one ingest run per source, tagged with the refresh run's id;
 2. when all of them have finished (failed sources included: their previous rows are intact) ->
    one `rebuild` run, unless nothing the build reads has changed since the last full build
-   (commstats.buildstate: the fingerprint stored by `commstats run` or the rebuild's
+   (orchestration.buildstate: the fingerprint stored by `commstats run` or the rebuild's
    `build_record` step); the refresh then ends there and the sensor says so in its tick.
 
 Run keys make each request happen once, however often the sensor ticks. Sources only extract what
@@ -23,14 +23,14 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from commstats.buildstate import fingerprint, last_fingerprint
-from commstats.config import load_config
-from commstats.instance import instance_dir
-from commstats.published import published_path
-from commstats.refresh import REFRESH_TAG, RefreshRuns, plan_requests
+from core.config import load_config
+from core.published import published_path
+from orchestration.buildstate import fingerprint, last_fingerprint
 from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
 from orchestration.defs.ingest import git_repositories, mail_lists
 from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
+from orchestration.instance import instance_dir
+from orchestration.refresh import REFRESH_TAG, RefreshRuns, plan_requests
 
 ingest_mail_job = dg.define_asset_job(
     "ingest_mail",

@@ -26,7 +26,7 @@ from charts import (
     review_exchange,
 )
 from charts.style import caption_text, data_range, is_no_data, save_png
-from commstats.config import CommunitiesConfig
+from core.config import CommunitiesConfig
 from orchestration.defs.resources import CommstatsConfig
 
 GROUP = "charts"

@@ -11,9 +11,9 @@ from typing import Any
 
 import dagster as dg
 
-from commstats.partitions import mailing_list, repository
-from commstats.progress import Progress
-from extractors.errors import CommstatsError, one_line
+from core.errors import CommstatsError, one_line
+from core.partitions import mailing_list, repository
+from core.progress import Progress
 from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list

@@ -8,8 +8,8 @@ location is reloaded. HTTP-archive lists also have monthly partitions, on their 
 
 import dagster as dg
 
-from commstats.config import CommunitiesConfig, load_config
-from commstats.partitions import git_partition_keys, mail_partition_keys
+from core.config import CommunitiesConfig, load_config
+from core.partitions import git_partition_keys, mail_partition_keys
 
 
 def _definitions(

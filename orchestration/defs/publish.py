@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from commstats.published import publish_copy
+from core.published import publish_copy
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.defs.transform import commstats_dbt_models
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from commstats.config import CommunitiesConfig, ConfigError, load_config
+from core.config import CommunitiesConfig, ConfigError, load_config
 
 # DuckDB has a single writer: every asset that writes the warehouse runs in this pool, whose
 # limit is 1 in the instance settings written by `commstats ui` (dagster.yaml).
-WAREHOUSE_POOL = "warehouse"  # also in commstats.instance.POOLS
+WAREHOUSE_POOL = "warehouse"  # also in orchestration.instance.POOLS
 
 
 class CommstatsConfig(dg.ConfigurableResource):

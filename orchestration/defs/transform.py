@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from commstats.config import CommunitiesConfig
+from core.config import CommunitiesConfig
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"

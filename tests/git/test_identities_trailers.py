@@ -422,7 +422,7 @@ def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
     (By path: libgit2 cannot clone a file:// URL whose history holds a commit it rejects.)"""
     import duckdb
 
-    from commstats.config import RepositoryConfig
+    from core.config import RepositoryConfig
     from extractors.git import ingest_repository
 
     g = init_repo(tmp_path / "origin", tmp_path)

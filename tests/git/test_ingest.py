@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.config import RepositoryConfig
+from core.config import RepositoryConfig
 from extractors.git import GitSourceError, ingest_repository
 from tests.git.conftest import SCOPE, Git, c_file, init_repo
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.ingest import iter_list_rows
 from extractors.mail.maildir import read_message_file
 from extractors.mail.mbox import iter_mbox

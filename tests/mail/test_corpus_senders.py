@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
 from tests.dbt_helpers import DBT_DIR, query

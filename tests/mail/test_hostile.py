@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail import mbox, parallel
 from extractors.mail.errors import SourceError
 from extractors.mail.ingest import iter_entries
@@ -204,7 +204,7 @@ def test_bomb_cut_off_at_the_ratio(tmp_path: Path) -> None:
 _INGEST_BOMB = """
 import json, resource, sys, time
 from pathlib import Path
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.ingest import ingest_mailing_list
 import duckdb
 tmp = Path(sys.argv[1])

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.ingest import SOURCES, ingest_mailing_list
 

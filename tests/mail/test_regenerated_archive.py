@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.identities.build import ingest_identities
 from extractors.mail import parallel
 from extractors.mail.ingest import ingest_mailing_list

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import ConfigError, MailingListConfig, load_config
+from core.config import ConfigError, MailingListConfig, load_config
 from extractors.identities.build import ingest_identities
 from extractors.mail.addresses import parse_address, parse_sender
 from extractors.mail.ingest import ingest_mailing_list

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail import ingest, parallel
 from extractors.mail.ingest import ingest_mailing_list, iter_entries, iter_list_rows
 from extractors.mail.mbox import iter_mbox

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.ingest import ingest_mailing_list
 from tests.mail_sources.inbox_builder import Epoch, message
 

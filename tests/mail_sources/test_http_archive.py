@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.http_archive import (
     MonthFile,
     download_archives,

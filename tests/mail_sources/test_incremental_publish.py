@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.load import Spool, publish
 from extractors.mail.incremental import Bookkeeping, load_state, source_kwargs
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor

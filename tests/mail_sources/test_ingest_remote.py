@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 import extractors.mail.sources as sources
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.ingest import ingest_mailing_list
 from tests.mail_sources.http_server import Archive, ArchiveServer, serve

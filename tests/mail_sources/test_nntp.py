@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.nntp import NntpUrl, iter_nntp
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem

@@ -7,7 +7,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from commstats.config import MailingListConfig
+from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
 from extractors.mail.public_inbox import iter_public_inbox, local_epochs
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem

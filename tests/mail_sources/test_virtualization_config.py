@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commstats.config import REPO_ROOT, load_config
+from core.config import REPO_ROOT, load_config
 
 
 def test_virtualization_config_loads(monkeypatch) -> None:

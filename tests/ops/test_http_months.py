@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 
-from commstats.config import load_config
+from core.config import load_config
 from orchestration.defs.archives import build_http_archive_months
 from orchestration.defs.resources import CommstatsConfig
 from tests.mail_sources.http_server import Archive, ArchiveServer, serve

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from commstats.watchdog import watch
-from extractors.procs import init_worker, set_parent_death_signal
+from core.procs import init_worker, set_parent_death_signal
 from tests.ops.conftest import COMMSTATS, write_config
 
 pytestmark = [pytest.mark.xdist_group("ops")]

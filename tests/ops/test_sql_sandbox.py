@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.published import publish_copy, published_path
+from core.published import publish_copy, published_path
 from tests.ops.conftest import COMMSTATS, write_config
 
 pytestmark = pytest.mark.xdist_group("ops")

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from commstats.published import publish_copy
+from core.published import publish_copy
 from tests.ops.conftest import COMMSTATS, commstats
 
 pytestmark = pytest.mark.xdist_group("ops")

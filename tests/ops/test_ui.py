@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from commstats.config import REPO_ROOT, load_config
-from commstats.instance import ensure_instance
+from core.config import REPO_ROOT, load_config
+from orchestration.instance import ensure_instance
 from tests.ops.conftest import COMMSTATS, write_config
 
 pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]

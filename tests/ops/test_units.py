@@ -12,20 +12,20 @@ import duckdb
 import pytest
 import yaml
 
-from commstats.buildstate import fingerprint
-from commstats.config import load_config
-from commstats.instance import ensure_instance
-from commstats.partitions import (
+from commstats.run import Stage, plan_stages
+from core.config import load_config
+from core.partitions import (
     UnknownSource,
     git_partition_keys,
     mail_partition_keys,
     mailing_list,
     repository,
 )
-from commstats.progress import Progress
-from commstats.published import publish_copy, published_path
-from commstats.refresh import REFRESH_TAG, RefreshRuns, plan_requests
-from commstats.run import Stage, plan_stages
+from core.progress import Progress
+from core.published import publish_copy, published_path
+from orchestration.buildstate import fingerprint
+from orchestration.instance import ensure_instance
+from orchestration.refresh import REFRESH_TAG, RefreshRuns, plan_requests
 from tests.ops.conftest import write_config
 
 pytestmark = pytest.mark.xdist_group("ops")

@@ -7,8 +7,12 @@ first and stops with one line naming it.
 
 from __future__ import annotations
 
+import os
 import stat
+import time
 from pathlib import Path
+
+import duckdb
 
 # A DuckDB database file starts with its main header: an 8-byte checksum, then the magic bytes.
 _MAGIC = b"DUCK"
@@ -36,3 +40,25 @@ def database_file_problem(path: Path) -> str | None:
     if head[_MAGIC_AT:] != _MAGIC:
         return f"{path}: not a DuckDB database ({_WHERE})"
     return None
+
+
+LOAD_MEMORY_LIMIT = os.environ.get("COMMSTATS_LOAD_MEMORY_LIMIT", "512MB")
+
+
+def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write, waiting while another process holds DuckDB's single writer lock."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
+        con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+        return con

@@ -16,7 +16,7 @@ from yaml.composer import ComposerError
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-from extractors.errors import clip
+from core.errors import clip
 
 MAX_ALIASED_NODES = 10_000
 

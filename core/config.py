@@ -23,8 +23,8 @@ from pydantic import (
     model_validator,
 )
 
-from extractors.errors import CommstatsError, clip, one_line
-from extractors.yamlfile import describe, safe_load
+from core.errors import CommstatsError, clip, one_line
+from core.yamlfile import describe, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "communities.yaml"

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from extractors.load import connect_for_write
+from core.warehouse import connect_for_write
 
 
 def published_path(warehouse: str | Path) -> Path:

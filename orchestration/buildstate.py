@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from commstats.config import REPO_ROOT, CommunitiesConfig
+from core.config import REPO_ROOT, CommunitiesConfig
 
 CODE_DIRS = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests", "charts")
 CODE_FILES = ("dbt_project/dbt_project.yml", "orchestration")

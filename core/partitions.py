@@ -5,8 +5,8 @@ Pure functions over the config, shared by the Dagster definitions, `commstats ru
 
 from __future__ import annotations
 
-from commstats.config import CommunitiesConfig, MailingListConfig, ProjectConfig, RepositoryConfig
-from extractors.errors import CommstatsError
+from core.config import CommunitiesConfig, MailingListConfig, ProjectConfig, RepositoryConfig
+from core.errors import CommstatsError
 
 
 def mail_partition_keys(cfg: CommunitiesConfig) -> list[str]:

@@ -12,8 +12,8 @@ from typing import Any
 
 import yaml
 
-from commstats.config import CommunitiesConfig
-from extractors.yamlfile import safe_load
+from core.config import CommunitiesConfig
+from core.yamlfile import safe_load
 
 POOLS = ("warehouse",)  # orchestration.defs.resources.WAREHOUSE_POOL
 
