@@ -10,14 +10,18 @@ import os
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
     ValidationError,
     field_validator,
     model_validator,
@@ -53,6 +57,73 @@ def _list_address(value: str) -> str:
 ListAddress = Annotated[str, AfterValidator(_list_address)]
 
 
+MiB = 1 << 20
+
+
+def _not_bool(value: Any) -> Any:
+    # YAML's `yes`/`true` is a bool, which pydantic would otherwise take as the number 1
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+Count = Annotated[PositiveInt, BeforeValidator(_not_bool)]
+Seconds = Annotated[PositiveFloat, BeforeValidator(_not_bool)]
+Wait = Annotated[NonNegativeFloat, BeforeValidator(_not_bool)]
+
+
+class _SourceOptions(_Strict):
+    """Options every kind of list takes. Each kind's model names its `kind`, so the options are a
+    union discriminated by the list's kind and a misspelt or foreign option fails at load."""
+
+    # a message larger than this is quarantined (message_too_large) without being held
+    max_message_bytes: Count = 64 * MiB
+    # a compressed archive yielding more than max(floor, ratio x its size) is a decompression bomb
+    max_expansion_ratio: Count = 200
+    expansion_floor_bytes: Count = 256 * MiB
+    # parser processes; None: $COMMSTATS_MAIL_WORKERS, else up to two
+    parse_workers: Count | None = None
+
+
+class MboxOptions(_SourceOptions):
+    kind: Literal["mbox"] = "mbox"
+    escaping: Literal["mboxrd", "mboxo", "none"] = "mboxrd"
+
+
+class MaildirOptions(_SourceOptions):
+    kind: Literal["maildir"] = "maildir"
+
+
+class PublicInboxOptions(_SourceOptions):
+    kind: Literal["public-inbox"] = "public-inbox"
+    full_refresh: bool = False  # ignore the stored cursors and replace the list's rows
+
+
+class HttpArchiveOptions(_SourceOptions):
+    kind: Literal["http-archive"] = "http-archive"
+    timeout: Seconds = 60.0  # seconds without progress (connect, read) before an attempt fails
+    retries: Count = 5  # attempts per month
+    backoff: Wait = 2.0  # first wait between attempts, doubling up to max_backoff
+    max_backoff: Wait = 120.0
+    closed_grace_hours: Wait = 24.0  # how long after a month's end it may still change
+
+
+class NntpOptions(_SourceOptions):
+    kind: Literal["nntp"] = "nntp"
+    timeout: Seconds = 60.0  # socket timeout, seconds
+    retries: Count = 4  # connection attempts per run (each reconnect continues)
+    backoff: Wait = 2.0  # first wait before reconnecting, doubling
+    batch: Count = 10_000  # article numbers per LISTGROUP range
+    full_refresh: bool = False
+
+
+MailOptions = Annotated[
+    MboxOptions | MaildirOptions | PublicInboxOptions | HttpArchiveOptions | NntpOptions,
+    Field(discriminator="kind"),
+]
+_KIND_TAGS = frozenset(MailKind.__args__)  # type: ignore[attr-defined]
+
+
 class MailingListConfig(_Strict):
     name: str = Field(min_length=1)
     kind: MailKind = "mbox"
@@ -60,10 +131,21 @@ class MailingListConfig(_Strict):
     url: str | None = None  # public-inbox clone URL, http-archive URL template, nntp://host/group
     since: date | None = None  # http-archive / nntp: first month or day to read
     until: date | None = None
-    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    options: MailOptions = Field(default_factory=MboxOptions)
     # the list's own posting addresses (its -bounces, -owner and -request variants are derived):
     # never a person, and a From rewritten to one of them for DMARC is not the sender
     addresses: list[ListAddress] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _options_of_kind(cls, data: Any) -> Any:
+        # the options' model is chosen by the list's kind (given or defaulted here)
+        if isinstance(data, dict):
+            options = data.get("options")
+            if options is None or isinstance(options, dict):
+                kind = data.get("kind", "mbox")
+                data = {**data, "options": {**(options or {}), "kind": kind}}
+        return data
 
     @model_validator(mode="after")
     def _one_location(self) -> MailingListConfig:
@@ -146,6 +228,34 @@ class CommunitiesConfig(_Strict):
         return self
 
 
+def _user_loc(loc: tuple) -> tuple:
+    """The error's location as the user wrote the keys: without pydantic's validator and union
+    tags (`options.nntp.batch` -> `options.batch`)."""
+    out: list = []
+    for part in loc:
+        if str(part).startswith("function-"):
+            continue
+        if out and out[-1] == "options" and part in _KIND_TAGS:
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+_OPTIONS_BY_KIND = {
+    m.model_fields["kind"].default: m
+    for m in (MboxOptions, MaildirOptions, PublicInboxOptions, HttpArchiveOptions, NntpOptions)
+}
+
+
+def _unknown_key(loc: tuple) -> str:
+    """'unknown key', or for an option the options a list of that kind takes."""
+    kinds = [p for i, p in enumerate(loc) if i and loc[i - 1] == "options" and p in _KIND_TAGS]
+    if not kinds:
+        return "unknown key"
+    known = ", ".join(sorted(set(_OPTIONS_BY_KIND[kinds[0]].model_fields) - {"kind"}))
+    return f"unknown option for a list of kind '{kinds[0]}' (it takes: {known})"
+
+
 def _key_path(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
@@ -176,10 +286,10 @@ def load_config(path: str | Path | None = None) -> CommunitiesConfig:
         cfg = CommunitiesConfig.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        loc = _key_path(tuple(p for p in err["loc"] if not str(p).startswith("function-")))
+        loc = _key_path(_user_loc(err["loc"]))
         msg = one_line(err["msg"].removeprefix("Value error, "))
         if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+            msg = _unknown_key(err["loc"])
         raise ConfigError(f"{file}: key '{clip(loc)}': {msg}") from None
     cfg.source_file = file
     cfg = cfg.resolve_paths(file.parent)

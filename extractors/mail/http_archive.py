@@ -45,7 +45,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
-from core.config import MailingListConfig
+from core.config import HttpArchiveOptions, MailingListConfig
 from core.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
@@ -70,13 +70,6 @@ MONTH_NAMES = (
     "December",
 )
 
-DEFAULTS: dict[str, float] = {
-    "timeout": 60.0,  # seconds without progress (connect, read) before an attempt fails
-    "retries": 5,  # attempts per month
-    "backoff": 2.0,  # first wait between attempts, doubling up to max_backoff
-    "max_backoff": 120.0,
-    "closed_grace_hours": 24.0,  # how long after a month's end it may still change
-}
 USER_AGENT = "commstats (mail archive statistics; +https://github.com/)"
 
 
@@ -181,19 +174,19 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 class MonthDownloader:
     """Downloads one month's archive into the cache, resumably, with retries."""
 
-    def __init__(self, client: httpx.Client, directory: Path, options: dict[str, float]) -> None:
+    def __init__(self, client: httpx.Client, directory: Path, options: HttpArchiveOptions) -> None:
         self.client = client
         self.directory = directory
         self.options = options
 
     def _wait(self) -> Callable[[RetryCallState], float]:
-        backoff = wait_exponential(multiplier=self.options["backoff"], max=self.options["max_backoff"])
+        backoff = wait_exponential(multiplier=self.options.backoff, max=self.options.max_backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             retry_after = getattr(exc, "retry_after", None)
             if retry_after is not None:
-                return min(float(retry_after), self.options["max_backoff"])
+                return min(float(retry_after), self.options.max_backoff)
             return backoff(state)
 
         return wait
@@ -202,7 +195,7 @@ class MonthDownloader:
         """The final cached file, or None on 404. Raises after the last failed attempt."""
         retrying = Retrying(
             retry=retry_if_exception(lambda e: isinstance(e, httpx.TransportError | _Retryable)),
-            stop=stop_after_attempt(int(self.options["retries"])),
+            stop=stop_after_attempt(self.options.retries),
             wait=self._wait(),
             reraise=True,
         )
@@ -278,13 +271,9 @@ class MonthDownloader:
         return final
 
 
-def _options(lst: MailingListConfig) -> dict[str, float]:
-    return {k: float(lst.options.get(k, v)) for k, v in DEFAULTS.items()}
-
-
-def _client(options: dict[str, float]) -> httpx.Client:
+def _client(options: HttpArchiveOptions) -> httpx.Client:
     return httpx.Client(
-        timeout=httpx.Timeout(options["timeout"]),
+        timeout=httpx.Timeout(options.timeout),
         follow_redirects=True,
         headers={"User-Agent": USER_AGENT},
     )
@@ -324,9 +313,9 @@ def download_archives(
         raise ValueError(f"mailing list '{lst.name}': kind http-archive needs 'url'")
     if lst.since is None:
         raise ValueError(f"mailing list '{lst.name}': kind http-archive needs 'since' (first month)")
-    options = _options(lst)
+    options = _list_options(lst)
     now = now or datetime.now(UTC).replace(tzinfo=None)
-    grace = timedelta(hours=options["closed_grace_hours"])
+    grace = timedelta(hours=options.closed_grace_hours)
     until = lst.until or now.date()
     directory = source_cache_dir(cache_dir, "http-archive", lst.url)
     directory.mkdir(parents=True, exist_ok=True)
@@ -384,7 +373,7 @@ def refetch_month(
             f"mailing list '{lst.name}': month {month.label} is outside its range "
             f"{first.label}..{last.label} (since/until in the config)"
         )
-    options = _options(lst)
+    options = _list_options(lst)
     directory = source_cache_dir(cache_dir, "http-archive", lst.url)
     directory.mkdir(parents=True, exist_ok=True)
     url = expand(lst.url, month)
@@ -450,3 +439,8 @@ def http_archive_source(lst: MailingListConfig, cache_dir: Path) -> Iterator[Raw
             "placeholders are {year}, {month}, {month_name}, {start}, {end}"
         ) from None
     return iter_http_archive(lst, cache_dir)
+
+
+def _list_options(lst: MailingListConfig) -> HttpArchiveOptions:
+    # a list built in code with another kind's options still reads with this kind's defaults
+    return lst.options if isinstance(lst.options, HttpArchiveOptions) else HttpArchiveOptions()

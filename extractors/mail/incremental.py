@@ -81,7 +81,7 @@ def is_incremental(lst: MailingListConfig) -> bool:
 
 
 def full_refresh(lst: MailingListConfig) -> bool:
-    return bool(lst.options.get("full_refresh", False))
+    return bool(getattr(lst.options, "full_refresh", False))
 
 
 def load_state(warehouse: str | Path, project: str, list_name: str) -> dict[str, str]:

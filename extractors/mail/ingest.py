@@ -289,7 +289,7 @@ def parse_workers(lst: MailingListConfig) -> int:
     """How many processes parse a list: option `parse_workers`, else COMMSTATS_MAIL_WORKERS, else
     two where the machine has two cores (a source too small to gain is still parsed in-process:
     see extractors.mail.parallel). The rows are the same for any number."""
-    value = lst.options.get("parse_workers", os.environ.get(WORKERS_ENV, ""))
+    value = lst.options.parse_workers or os.environ.get(WORKERS_ENV, "")
     if value in ("", None):
         return min(2, os.cpu_count() or 1)
     try:

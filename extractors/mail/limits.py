@@ -13,19 +13,18 @@ A list overrides each one through its `options:` (e.g. `max_message_bytes: 13421
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from core.config import MailingListConfig
-from extractors.mail.errors import SourceError
+from core.config import MailingListConfig, MboxOptions
 
-MiB = 1 << 20
+_DEFAULTS = MboxOptions()  # the defaults live in the config model
 
 
 @dataclass(frozen=True, slots=True)
 class MailLimits:
-    max_message_bytes: int = 64 * MiB
-    max_expansion_ratio: int = 200
-    expansion_floor_bytes: int = 256 * MiB
+    max_message_bytes: int = _DEFAULTS.max_message_bytes
+    max_expansion_ratio: int = _DEFAULTS.max_expansion_ratio
+    expansion_floor_bytes: int = _DEFAULTS.expansion_floor_bytes
 
     def expansion_cap(self, compressed_size: int) -> int:
         """The most decompressed bytes an archive of `compressed_size` bytes may yield."""
@@ -36,20 +35,6 @@ DEFAULT_LIMITS = MailLimits()
 
 
 def mail_limits(lst: MailingListConfig) -> MailLimits:
-    """The list's limits: each option of the same name, else the default; SourceError (one line
-    naming the list and the option) for a value that is not a positive whole number."""
-    values: dict[str, int] = {}
-    for f in fields(MailLimits):
-        if f.name not in lst.options:
-            continue
-        raw = lst.options[f.name]
-        try:
-            value = int(raw) if not isinstance(raw, bool) and str(raw).strip().isdigit() else -1
-        except (TypeError, ValueError):
-            value = -1
-        if value <= 0:
-            raise SourceError(
-                f"mailing list '{lst.name}': option {f.name} must be a positive whole number, not '{raw}'"
-            )
-        values[f.name] = value
-    return MailLimits(**values)
+    """The list's limits (its options, validated positive at config load)."""
+    o = lst.options
+    return MailLimits(o.max_message_bytes, o.max_expansion_ratio, o.expansion_floor_bytes)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from core.config import MailingListConfig
+from core.config import MailingListConfig, NntpOptions
 from core.errors import clip, one_line
 from extractors.mail.errors import SourceError
 from extractors.mail.raw import RawMessage, SourceCursor, SourceProblem
@@ -31,12 +31,6 @@ INCREMENTAL = True
 
 NntpItem = RawMessage | SourceCursor | SourceProblem
 
-DEFAULTS: dict[str, float] = {
-    "timeout": 60.0,  # socket timeout, seconds
-    "retries": 4,  # connection attempts per run (each reconnect continues where it stopped)
-    "backoff": 2.0,  # first wait before reconnecting, doubling
-    "batch": 10_000,  # article numbers per LISTGROUP range
-}
 _MAX_LINE = 1 << 20  # a header or body line longer than this is a broken server, not mail
 
 
@@ -175,7 +169,7 @@ def iter_nntp(
     if not lst.url:
         raise ValueError(f"mailing list '{lst.name}': kind nntp needs 'url'")
     target = NntpUrl.parse(lst.url)
-    options = {k: float(lst.options.get(k, v)) for k, v in DEFAULTS.items()}
+    options = lst.options if isinstance(lst.options, NntpOptions) else NntpOptions()
     key = cursor_key(target.group)
     stored = (state or {}).get(key)
     last_read = int(stored) if stored and stored.isdigit() else None
@@ -185,8 +179,8 @@ def iter_nntp(
     failures = 0
     while True:
         try:
-            with NntpClient(target.host, target.port, tls=target.tls, timeout=options["timeout"]) as client:
-                for number, data in _read_group(client, target.group, last_read, int(options["batch"])):
+            with NntpClient(target.host, target.port, tls=target.tls, timeout=options.timeout) as client:
+                for number, data in _read_group(client, target.group, last_read, options.batch):
                     if data is not None:
                         yield RawMessage(data, f"{base}#{number}")
                     last_read = number
@@ -199,12 +193,12 @@ def iter_nntp(
             break
         except (OSError, ConnectionError) as exc:
             failures += 1
-            if failures >= int(options["retries"]):
+            if failures >= options.retries:
                 if last_read == start_cursor:
                     raise _unreadable(lst, base, f"{type(exc).__name__}: {exc}") from None
                 yield SourceProblem(base, "download_failed", f"{type(exc).__name__}: {exc}")
                 break
-            time.sleep(options["backoff"] * 2 ** (failures - 1))
+            time.sleep(options.backoff * 2 ** (failures - 1))
     if last_read is not None and last_read != start_cursor:
         yield SourceCursor(key, str(last_read))
 

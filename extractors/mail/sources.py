@@ -17,11 +17,11 @@ import importlib.util
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from core.config import MailingListConfig
+from core.config import MailingListConfig, MboxOptions
 from extractors.mail.errors import SourceError
 from extractors.mail.limits import mail_limits
 from extractors.mail.maildir import iter_maildir
-from extractors.mail.mbox import ESCAPINGS, iter_mbox
+from extractors.mail.mbox import iter_mbox
 from extractors.mail.paths import expand_path
 from extractors.mail.raw import RawMessage, SourceProblem
 
@@ -68,12 +68,7 @@ def mbox_files(lst: MailingListConfig) -> tuple[list[Path], str]:
     if not files:
         what = "path not found" if not path.exists() else "no mbox files found"
         raise SourceError(f"mailing list '{lst.name}': {what}: {path}")
-    escaping = str(lst.options.get("escaping", "mboxrd"))
-    if escaping not in ESCAPINGS:
-        raise SourceError(
-            f"mailing list '{lst.name}': option escaping must be one of {', '.join(ESCAPINGS)}, "
-            f"not '{escaping}'"
-        )
+    escaping = lst.options.escaping if isinstance(lst.options, MboxOptions) else "mboxrd"
     return files, escaping
 
 

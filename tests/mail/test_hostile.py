@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from core.config import MailingListConfig
+from core.config import ConfigError, MailingListConfig, load_config
 from extractors.mail import mbox, parallel
-from extractors.mail.errors import SourceError
 from extractors.mail.ingest import iter_entries
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits, mail_limits
 from extractors.mail.maildir import iter_maildir
@@ -155,7 +154,7 @@ def test_parallel_reader_gives_the_serial_rows(tmp_path: Path) -> None:
 # ---- limits from the list's options ------------------------------------------------------------------
 
 
-def test_limits_from_options() -> None:
+def test_limits_from_options(tmp_path: Path) -> None:
     lst = MailingListConfig(name="devel", kind="mbox", path=Path("x"), options={"max_message_bytes": 2048})
     assert mail_limits(lst) == MailLimits(max_message_bytes=2048)
     lst = MailingListConfig(
@@ -169,12 +168,18 @@ def test_limits_from_options() -> None:
     assert DEFAULT_LIMITS.expansion_cap(1000) == 256 * MiB
     assert DEFAULT_LIMITS.expansion_cap(10 * MiB) == 2000 * MiB
     for bad in (0, -3, "lots", 1.5, True):
-        lst = MailingListConfig(name="devel", kind="mbox", path=Path("x"), options={"max_message_bytes": bad})
-        with pytest.raises(SourceError) as err:
-            mail_limits(lst)
-        assert str(err.value) == (
-            f"mailing list 'devel': option max_message_bytes must be a positive whole number, not '{bad}'"
+        # a bad limit fails at config load, with one line naming the file and the option
+        config = tmp_path / "communities.yaml"
+        config.write_text(
+            "projects:\n  p:\n    mailing_lists:\n      - name: devel\n        path: x.mbox\n"
+            f"        options: {{max_message_bytes: {json.dumps(bad)}}}\n"
         )
+        with pytest.raises(ConfigError) as err:
+            load_config(config)
+        assert str(err.value).startswith(
+            f"{config}: key 'projects.p.mailing_lists.0.options.max_message_bytes': "
+        ), str(err.value)
+        assert "\n" not in str(err.value)
 
 
 def test_small_compressed_file_is_never_a_bomb(tmp_path: Path) -> None:
@@ -204,7 +209,7 @@ def test_bomb_cut_off_at_the_ratio(tmp_path: Path) -> None:
 _INGEST_BOMB = """
 import json, resource, sys, time
 from pathlib import Path
-from core.config import MailingListConfig
+from core.config import ConfigError, MailingListConfig, load_config
 from extractors.mail.ingest import ingest_mailing_list
 import duckdb
 tmp = Path(sys.argv[1])
