@@ -7,6 +7,7 @@ command in its own process:
 1. full build into an empty warehouse;
 2. refresh with no new data;
 3. refresh after 1 % new messages and commits were appended to every archive and repository;
+4. refresh after another 0.1 % (a realistic day), appended after the 1 %;
 
 and prints wall time, peak memory (the largest sum of RSS and of PSS over the `commstats run`
 process and its children, sampled every 0.25 s: dbt and the forked git workers are children; RSS
@@ -211,13 +212,21 @@ def generate(root: Path, messages: int, commits: int, lists: int, repos: int) ->
     return path
 
 
-def append_one_percent(root: Path, messages: int, commits: int, lists: int, repos: int) -> None:
+def append_share(
+    root: Path, messages: int, commits: int, lists: int, repos: int, appended: float, share: float
+) -> None:
+    """Append `share` of the original size to every archive and repository, after `appended` (the
+    share appended before): the new items are dated in the last days of the history, as a day's."""
     for p in range(lists):
         per = messages // lists
-        write_inbox(root / "mail" / f"list{p}" / "git" / "0.git", f"list{p}", per, max(per // 100, 1), seed=p)
+        first = per + int(per * appended)
+        write_inbox(
+            root / "mail" / f"list{p}" / "git" / "0.git", f"list{p}", first, max(int(per * share), 1), seed=p
+        )
     for p in range(repos):
         per = commits // repos
-        write_repo(root / "repos" / f"repo{p}.git", per, max(per // 100, 1), seed=100 + p)
+        first = per + int(per * appended)
+        write_repo(root / "repos" / f"repo{p}.git", first, max(int(per * share), 1), seed=100 + p)
 
 
 def measure(config: Path, label: str) -> dict:
@@ -316,15 +325,17 @@ def main() -> int:
     )
     results.append(measure(config, "refresh, no new data"))
     marker.write_text("1")
-    append_one_percent(root, args.messages, args.commits, args.lists, args.repos)
+    append_share(root, args.messages, args.commits, args.lists, args.repos, appended=0.0, share=0.01)
     results.append(measure(config, "refresh, 1 % new data"))
+    append_share(root, args.messages, args.commits, args.lists, args.repos, appended=0.01, share=0.001)
+    results.append(measure(config, "refresh, 0.1 % new data"))
     m, c = counts(root / "warehouse.duckdb")
 
     full = results[0]["wall"]
     print()
     print(
         f"scale: {args.messages:,} messages in {args.lists} public-inbox lists, {args.commits:,} commits in "
-        f"{args.repos} repositories; after the 1 % step: {m:,} messages, {c:,} commits"
+        f"{args.repos} repositories; after the 1 % and 0.1 % steps: {m:,} messages, {c:,} commits"
     )
     print(
         "| step | wall (s) | vs full build | sources (s) | rebuild (s) | peak RSS sum (MiB) | peak PSS sum (MiB) "

@@ -3,6 +3,15 @@
 -- include_bots is true. Acts dated before var first_period_date (epoch-0 commits) are in no
 -- period, cumulative ones included (marts.data_quality counts them as epoch_commit). All period
 -- marts read from here, so every grain uses one definition.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ prepare_touched_periods() }}", "{{ delete_touched_periods() }}"],
+    )
+}}
+
 with
 
 events as (
@@ -14,6 +23,7 @@ events as (
 
 periods as (
     select * from {{ ref('int_periods') }}
+    where {{ in_touched_periods() }}
 ),
 
 final as (

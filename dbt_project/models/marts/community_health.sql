@@ -1,6 +1,15 @@
 -- One row per project, grain and period, every period from the project's first to its last act
 -- (a period with no activity is a row of zeros, so charts show the gap): the community-level
 -- figures of METRICS.md. Bots and list addresses are left out unless var include_bots is true.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_touched_periods() }}"],
+    )
+}}
+
 with
 
 periods as (
@@ -9,10 +18,12 @@ periods as (
         grain,
         period_start
     from {{ ref('int_periods') }}
+    where {{ in_touched_periods() }}
 ),
 
 events as (
     select * from {{ ref('int_period_events') }}
+    where {{ in_touched_periods() }}
 ),
 
 people_sets as (

@@ -1,10 +1,20 @@
 -- One row per project, grain (month | quarter | year | cumulative), period and organization with
 -- any activity; each act counts for the organization its author was affiliated with on that day.
 -- Bots and list addresses are left out unless var include_bots is true.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_touched_periods() }}"],
+    )
+}}
+
 with
 
 events as (
     select * from {{ ref('int_period_events') }}
+    where {{ in_touched_periods() }}
 ),
 
 final as (

@@ -3,10 +3,21 @@
 -- is the one most of the person's own acts in the period were attributed to; acks and reviews
 -- received only break ties, and decide it alone when the person did nothing in the period.
 -- Bots and list addresses are left out unless var include_bots is true.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_touched_periods() }}"],
+        post_hook="{{ refresh_display_names() }}",
+    )
+}}
+
 with
 
 events as (
     select * from {{ ref('int_period_events') }}
+    where {{ in_touched_periods() }}
 ),
 
 org_counts as (

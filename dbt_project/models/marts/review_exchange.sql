@@ -1,10 +1,20 @@
 -- One row per project, grain, period, reviewer organization and author organization with any
 -- ack or review: who reviews whose work. Each act is one row of int_review_acts, counted for the
 -- giver's organization and the receiver's organization on the act's day.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ delete_touched_periods() }}"],
+    )
+}}
+
 with
 
 events as (
     select * from {{ ref('int_period_events') }}
+    where {{ in_touched_periods() }}
 ),
 
 given as (

@@ -1,0 +1,245 @@
+{#- Incremental period models (int_period_events and the period marts built on it).
+
+    A refresh recomputes only the (project, grain, period) pairs whose events changed. Every event
+    of int_activity_events (rebuilt whole on every run: threading, merging and replies link acts
+    across months) is fingerprinted per (project, month): row count, and the XOR and the sum of a
+    hash of the whole row, so a new, removed or changed event (a new reply answering an old patch,
+    a force-pushed branch dropping commits, a new affiliation of an address) changes its month's
+    fingerprint. A touched month touches its month, quarter and year, and every cumulative period
+    that ends after it; a period that appears in or disappears from int_periods is touched too.
+
+    What moves every row (the project's models, macros and seeds, the vars, the identity tables)
+    is hashed at the start of the run; when that hash differs from the one stored by the last
+    complete build, the incremental models are dropped, so they are built whole.
+
+    State lives in schema incremental_state: build_inputs (that hash), event_fingerprints and
+    periods (what the last complete build saw), current_event_fingerprints and touched_periods
+    (this run's; touched_periods stays for inspection). The state is stored only when every
+    incremental model of the run succeeded, so a failed or partial run is recomputed next time. -#}
+-- the macros below are mostly Jinja: their SQL is indented by the Jinja blocks around it
+-- noqa: disable=LT02
+
+
+{% macro incremental_state_schema() -%}incremental_state{%- endmacro %}
+
+{#- the project's incremental models, as graph nodes -#}
+{% macro incremental_period_models() -%}
+    {%- set found = [] -%}
+    {%- for node in graph.nodes.values() -%}
+        {%- if node.resource_type == 'model' and node.package_name == project_name
+            and node.config.materialized == 'incremental' -%}
+            {%- do found.append(node) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- A hash of what moves every row: the code of the project's models, macros and seeds, the vars
+    the models read, and the identity tables (aliases, mailmap, affiliations, list addresses). -#}
+{% macro period_inputs_hash() -%}
+    {%- set parts = [] -%}
+    {%- for node in graph.nodes.values() | sort(attribute='unique_id') -%}
+        {%- if node.package_name == project_name and node.resource_type in ('model', 'seed') -%}
+            {%- do parts.append(node.unique_id ~ '=' ~ node.checksum.checksum) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {#- the flat graph holds no macros: the project's macros are found in the context -#}
+    {%- for name, value in context.items() | sort -%}
+        {%- if value.macro is defined and value.macro.package_name == project_name -%}
+            {%- do parts.append(name ~ '=' ~ local_md5(value.macro.macro_sql)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- for name in ['period_date', 'committer_date_projects', 'unanswered_after_days', 'include_bots',
+                     'cumulative_grain', 'first_period_date'] -%}
+        {%- do parts.append(name ~ '=' ~ tojson(var(name, none))) -%}
+    {%- endfor -%}
+    {%- for table in ['identity_aliases', 'identity_affiliations', 'list_addresses'] -%}
+        {%- set relation = adapter.get_relation(database=target.database, schema='raw', identifier=table) -%}
+        {%- if relation is none -%}
+            {%- do parts.append(table ~ '=none') -%}
+        {%- else -%}
+            {%- set row = run_query(
+                'select count(*), bit_xor(hash(t)), sum(hash(t)::hugeint) from ' ~ relation ~ ' as t'
+            ).rows[0] -%}
+            {%- do parts.append(table ~ '=' ~ row[0] ~ ':' ~ row[1] ~ ':' ~ row[2]) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(local_md5(parts | join('\n'))) }}
+{%- endmacro %}
+
+{#- a state table, or none: asked of the database, since dbt's relation cache does not see the
+    tables the hooks create (the schema is no model's) -#}
+{% macro state_relation(name) -%}
+    {%- if not execute -%}{{ return(none) }}{%- endif -%}
+    {%- set found = run_query(
+        "select count(*) from duckdb_tables() where database_name = current_database() and schema_name = '"
+        ~ incremental_state_schema() ~ "' and table_name = '" ~ name ~ "'"
+    ).rows[0][0] -%}
+    {%- if found -%}
+        {{ return(api.Relation.create(database=target.database, schema=incremental_state_schema(), identifier=name)) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- on-run-start: drop the incremental models (and the stored fingerprints) when what moves every
+    row changed since the last complete build, so they are built whole -#}
+{% macro check_period_inputs() -%}
+    {%- if execute -%}
+        {%- set stored_relation = state_relation('build_inputs') -%}
+        {%- set stored = none -%}
+        {%- if stored_relation is not none -%}
+            {%- set rows = run_query('select inputs_hash from ' ~ stored_relation).rows -%}
+            {%- set stored = rows[0][0] if rows | length > 0 else none -%}
+        {%- endif -%}
+        {%- if stored != period_inputs_hash() -%}
+            {%- for node in incremental_period_models() -%}
+                {%- set relation = adapter.get_relation(
+                    database=node.database, schema=node.schema, identifier=node.alias) -%}
+                {%- if relation is not none -%}
+                    {%- do log('full rebuild of ' ~ node.name ~ ': code, vars, seeds or identities changed', info=true) -%}
+                    {%- do adapter.drop_relation(relation) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- for name in ['build_inputs', 'event_fingerprints', 'periods'] -%}
+                {%- do run_query('drop table if exists ' ~ incremental_state_schema() ~ '.' ~ name) -%}
+            {%- endfor -%}
+            {%- do adapter.commit() -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook of int_period_events: this run's fingerprints and the touched periods -#}
+{% macro prepare_touched_periods() -%}
+    {%- set schema = incremental_state_schema() -%}
+    {%- set stored = state_relation('event_fingerprints') is not none and state_relation('periods') is not none -%}
+    create schema if not exists {{ schema }};
+    create or replace table {{ schema }}.current_event_fingerprints as
+    select
+        project,
+        date_trunc('month', occurred_at)::date as month,
+        count(*) as events,
+        bit_xor(hash(e)) as hash_xor,
+        sum(hash(e)::hugeint) as hash_sum
+    from {{ ref('int_activity_events') }} as e
+    group by all;
+    create or replace table {{ schema }}.touched_periods as
+    {%- if not stored %}
+        -- no complete build to compare with: every period
+        select project, grain, period_start from {{ ref('int_periods') }};
+    {%- else %}
+        with
+        current_periods as (
+            select project, grain, period_start, period_end from {{ ref('int_periods') }}
+        ),
+        stored_periods as (
+            select project, grain, period_start, period_end from {{ schema }}.periods
+        ),
+        months as (
+            select coalesce(c.project, s.project) as project, coalesce(c.month, s.month) as month
+            from {{ schema }}.current_event_fingerprints as c
+            full join {{ schema }}.event_fingerprints as s on c.project = s.project and c.month = s.month
+            where
+                c.events is distinct from s.events
+                or c.hash_xor is distinct from s.hash_xor
+                or c.hash_sum is distinct from s.hash_sum
+        ),
+        first_touched as (
+            select project, min(month) as month from months group by project
+        ),
+        all_periods as (
+            select * from current_periods
+            union
+            select * from stored_periods
+        ),
+        changed_periods as (
+            (select * from current_periods except select * from stored_periods)
+            union
+            (select * from stored_periods except select * from current_periods)
+        )
+        select distinct project, grain, period_start
+        from (
+            {%- for grain in ['month', 'quarter', 'year'] %}
+                select project, '{{ grain }}' as grain, date_trunc('{{ grain }}', month)::date as period_start
+                from months
+                union all
+            {%- endfor %}
+            select p.project, p.grain, p.period_start
+            from all_periods as p
+            inner join first_touched as f on p.project = f.project
+            where p.grain = 'cumulative' and p.period_end > f.month
+            union all
+            select project, grain, period_start from changed_periods
+        );
+    {%- endif %}
+{%- endmacro %}
+
+{#- a filter on a model's (project, grain, period_start): the touched periods in an incremental
+    run, everything otherwise -#}
+{% macro in_touched_periods(alias=none) -%}
+    {#- a unit test renders the model with no relation of its own (this is none) -#}
+    {%- if this is not none and is_incremental() -%}
+        {%- set p = (alias ~ '.') if alias else '' -%}
+        ({{ p }}project, {{ p }}grain, {{ p }}period_start) in (
+            select (project, grain, period_start) from {{ incremental_state_schema() }}.touched_periods
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook of every incremental period model: its rows of the touched periods go; the model's
+    query (filtered by in_touched_periods) inserts them again -#}
+{% macro delete_touched_periods() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_touched_periods() }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- on-run-end: store what this build saw, when every incremental model of the project built -#}
+{% macro record_period_state(results) -%}
+    {%- if execute -%}
+        {%- set built = [] -%}
+        {%- for result in results -%}
+            {%- if result.status == 'success' -%}{%- do built.append(result.node.unique_id) -%}{%- endif -%}
+        {%- endfor -%}
+        {%- set state = namespace(complete=state_relation('current_event_fingerprints') is not none) -%}
+        {%- for node in incremental_period_models() -%}
+            {%- if node.unique_id not in built -%}{%- set state.complete = false -%}{%- endif -%}
+        {%- endfor -%}
+        {%- if state.complete -%}
+            {%- set schema = incremental_state_schema() -%}
+            {%- set periods = namespace(relation=none) -%}
+            {%- for node in graph.nodes.values() -%}
+                {%- if node.resource_type == 'model' and node.package_name == project_name
+                    and node.name == 'int_periods' -%}
+                    {%- set periods.relation = api.Relation.create(
+                        database=node.database, schema=node.schema, identifier=node.alias) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- set inputs_hash = period_inputs_hash() -%}
+            {%- call statement('record_period_state') -%}
+                create or replace table {{ schema }}.event_fingerprints as
+                select * from {{ schema }}.current_event_fingerprints;
+                create or replace table {{ schema }}.periods as
+                select project, grain, period_start, period_end from {{ periods.relation }};
+                create or replace table {{ schema }}.build_inputs as
+                select '{{ inputs_hash }}' as inputs_hash;
+            {%- endcall -%}
+            {%- do adapter.commit() -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- post-hook of person_activity: display names come from marts.people, which is rebuilt whole,
+    so rows of untouched periods take a changed name too -#}
+{% macro refresh_display_names() -%}
+    {%- if is_incremental() -%}
+        update {{ this }} as t
+        set display_name = p.display_name
+        from {{ ref('people') }} as p
+        where t.person_id = p.person_id and t.display_name is distinct from p.display_name;
+        update {{ this }}
+        set display_name = null
+        where display_name is not null and person_id not in (select person_id from {{ ref('people') }})
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,210 @@
+"""Incremental period models: after each refresh, every mart and the incremental intermediates are
+identical, row for row, to a full build of the same raw rows; a refresh that touches a few periods
+recomputes only those, and a change to the identities rebuilds in full.
+
+The raw rows are the sample's (the shared `commstats run` of the end-to-end tests); the refreshes
+change them in place and run dbt again on the same warehouse, as a daily refresh does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from extractors.schema import RAW_TABLES
+
+pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+INCREMENTAL = [
+    "intermediate.int_period_events",
+    "marts.person_activity",
+    "marts.organization_activity",
+    "marts.community_health",
+    "marts.review_exchange",
+]
+COMPARED = [
+    *INCREMENTAL,
+    "intermediate.int_activity_events",
+    "intermediate.int_periods",
+    "marts.people",
+    "marts.affiliations",
+    "marts.data_quality",
+    "marts.trailer_mismatches",
+    "marts.unaffiliated_addresses",
+]
+
+
+def dbt_run(warehouse: Path, target: Path) -> str:
+    """`dbt run` of the project on `warehouse`; its output (the log lines)."""
+    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt), "run", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
+    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    return proc.stdout
+
+
+def copy_raw(source: Path, dest: Path) -> None:
+    """A new warehouse holding only the raw tables and the seeds of `source`."""
+    dest.unlink(missing_ok=True)
+    con = duckdb.connect(str(dest))
+    try:
+        con.execute(f"attach '{source}' as src (read_only)")
+        con.execute("create schema raw")
+        for table in RAW_TABLES:
+            con.execute(f"create table raw.{table} as select * from src.raw.{table}")
+        con.execute("create schema reference")
+        for (table,) in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'src' and schema_name = 'reference'"
+        ).fetchall():
+            con.execute(f"create table reference.{table} as select * from src.reference.{table}")
+    finally:
+        con.close()
+
+
+def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
+    """Per compared table, the rows only in the incremental build and only in the full build."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{incremental}' as inc (read_only)")
+        con.execute(f"attach '{full}' as ful (read_only)")
+        out = {}
+        for table in COMPARED:
+            only_inc = con.execute(
+                f"select count(*) from (select * from inc.{table} except all select * from ful.{table})"
+            ).fetchone()[0]
+            only_full = con.execute(
+                f"select count(*) from (select * from ful.{table} except all select * from inc.{table})"
+            ).fetchone()[0]
+            if only_inc or only_full:
+                out[table] = (only_inc, only_full)
+        return out
+    finally:
+        con.close()
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def change(warehouse: Path, *statements: str) -> None:
+    con = duckdb.connect(str(warehouse))
+    try:
+        for sql in statements:
+            con.execute(sql)
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def refreshed(pipeline_run: dict, tmp_path_factory) -> dict:
+    """A warehouse built whole once from the sample's raw rows, then refreshed by the tests."""
+    tmp = tmp_path_factory.mktemp("incremental")
+    warehouse = tmp / "incremental.duckdb"
+    copy_raw(pipeline_run["warehouse"], warehouse)
+    first = dbt_run(warehouse, tmp / "target-incremental")
+    return {"warehouse": warehouse, "tmp": tmp, "first": first, "step": 0}
+
+
+def refresh_and_compare(state: dict) -> tuple[str, int, int]:
+    """Refresh the incremental warehouse, build its raw rows whole in a fresh one, compare.
+
+    Returns the refresh's dbt output, the number of touched periods and of all periods."""
+    state["step"] += 1
+    tmp: Path = state["tmp"]
+    output = dbt_run(state["warehouse"], tmp / "target-incremental")
+    full = tmp / f"full-{state['step']}.duckdb"
+    copy_raw(state["warehouse"], full)
+    dbt_run(full, tmp / "target-full")
+    assert differences(state["warehouse"], full) == {}
+    touched = query(state["warehouse"], "select count(*) from incremental_state.touched_periods")[0][0]
+    periods = query(state["warehouse"], "select count(*) from intermediate.int_periods")[0][0]
+    full.unlink()
+    shutil.rmtree(tmp / "target-full", ignore_errors=True)
+    return output, touched, periods
+
+
+def test_first_build_is_whole(refreshed: dict) -> None:
+    # no state yet: every period is touched, and the state of a complete build is stored
+    touched = query(refreshed["warehouse"], "select count(*) from incremental_state.touched_periods")[0][0]
+    periods = query(refreshed["warehouse"], "select count(*) from intermediate.int_periods")[0][0]
+    assert touched == periods > 0
+    assert query(refreshed["warehouse"], "select count(*) from incremental_state.build_inputs")[0][0] == 1
+
+
+def test_refresh_with_nothing_new(refreshed: dict) -> None:
+    output, touched, _ = refresh_and_compare(refreshed)
+    assert "full rebuild" not in output
+    assert touched == 0
+    assert "incremental model marts.person_activity" in output
+
+
+def test_new_messages_in_an_old_month(refreshed: dict) -> None:
+    # five messages of March 2020 posted again under new Message-IDs (a late-imported archive)
+    change(
+        refreshed["warehouse"],
+        """insert into raw.mail_messages
+        select * replace (message_id || '.late' as message_id)
+        from raw.mail_messages
+        where project = 'vmcore' and sent_at >= '2020-03-01' and sent_at < '2020-04-01'
+        order by message_id
+        limit 5""",
+    )
+    output, touched, periods = refresh_and_compare(refreshed)
+    assert "full rebuild" not in output
+    touched_rows = query(
+        refreshed["warehouse"],
+        "select grain, period_start::varchar from incremental_state.touched_periods "
+        "where project = 'vmcore' order by all",
+    )
+    # March 2020, its quarter and year, and the cumulative years 2020-2024 (period_end after it)
+    assert ("month", "2020-03-01") in touched_rows
+    assert ("quarter", "2020-01-01") in touched_rows
+    assert ("year", "2020-01-01") in touched_rows
+    cumulative = sorted(p for g, p in touched_rows if g == "cumulative")
+    assert cumulative == ["2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01", "2024-01-01"]
+    assert not query(
+        refreshed["warehouse"],
+        "select * from incremental_state.touched_periods where project <> 'vmcore'",
+    )
+    assert 0 < touched < periods / 4
+
+
+def test_force_pushed_branch_removes_commits(refreshed: dict) -> None:
+    # the last 20 commits of kernel-virt's branch are gone after a force push
+    gone = """(select sha from raw.git_commits where project = 'kernel-virt'
+               order by committed_at desc, sha limit 20)"""
+    change(
+        refreshed["warehouse"],
+        f"delete from raw.git_trailers where project = 'kernel-virt' and sha in {gone}",
+        f"delete from raw.git_file_changes where project = 'kernel-virt' and sha in {gone}",
+        f"delete from raw.git_commits where project = 'kernel-virt' and sha in {gone}",
+    )
+    output, touched, periods = refresh_and_compare(refreshed)
+    assert "full rebuild" not in output
+    projects = query(refreshed["warehouse"], "select distinct project from incremental_state.touched_periods")
+    assert projects == [("kernel-virt",)]
+    assert 0 < touched < periods / 4
+
+
+def test_new_affiliation_rebuilds_whole(refreshed: dict) -> None:
+    change(
+        refreshed["warehouse"],
+        """insert into raw.identity_affiliations values
+        ('zoe.lambert@outlook.com', null, 'Linaro', '2023-01-01', null, 'affiliations.yaml#9')""",
+    )
+    output, touched, periods = refresh_and_compare(refreshed)
+    for table in INCREMENTAL:
+        assert f"full rebuild of {table.split('.')[1]}" in output
+    assert touched == periods
