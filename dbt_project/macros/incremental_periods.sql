@@ -122,11 +122,38 @@
         sum(hash(e)::hugeint) as hash_sum
     from {{ ref('int_activity_events') }} as e
     group by all;
-    create or replace table {{ schema }}.touched_periods as
     {%- if not stored %}
-        -- no complete build to compare with: every period
+        -- no complete build to compare with: every month and every period
+        create or replace table {{ schema }}.touched_months as
+        select project, month from {{ schema }}.current_event_fingerprints;
+        create or replace table {{ schema }}.changed_periods as
+        select project, grain, period_start from {{ ref('int_periods') }};
+        create or replace table {{ schema }}.touched_periods as
         select project, grain, period_start from {{ ref('int_periods') }};
     {%- else %}
+        create or replace table {{ schema }}.touched_months as
+        select coalesce(c.project, s.project) as project, coalesce(c.month, s.month) as month
+        from {{ schema }}.current_event_fingerprints as c
+        full join {{ schema }}.event_fingerprints as s on c.project = s.project and c.month = s.month
+        where
+            c.events is distinct from s.events
+            or c.hash_xor is distinct from s.hash_xor
+            or c.hash_sum is distinct from s.hash_sum;
+        create or replace table {{ schema }}.changed_periods as
+        with
+        current_periods as (
+            select project, grain, period_start, period_end from {{ ref('int_periods') }}
+        ),
+        stored_periods as (
+            select project, grain, period_start, period_end from {{ schema }}.periods
+        )
+        select distinct project, grain, period_start
+        from (
+            (select * from current_periods except select * from stored_periods)
+            union all
+            (select * from stored_periods except select * from current_periods)
+        );
+        create or replace table {{ schema }}.touched_periods as
         with
         current_periods as (
             select project, grain, period_start, period_end from {{ ref('int_periods') }}
@@ -135,13 +162,7 @@
             select project, grain, period_start, period_end from {{ schema }}.periods
         ),
         months as (
-            select coalesce(c.project, s.project) as project, coalesce(c.month, s.month) as month
-            from {{ schema }}.current_event_fingerprints as c
-            full join {{ schema }}.event_fingerprints as s on c.project = s.project and c.month = s.month
-            where
-                c.events is distinct from s.events
-                or c.hash_xor is distinct from s.hash_xor
-                or c.hash_sum is distinct from s.hash_sum
+            select * from {{ schema }}.touched_months
         ),
         first_touched as (
             select project, min(month) as month from months group by project
@@ -152,9 +173,7 @@
             select * from stored_periods
         ),
         changed_periods as (
-            (select * from current_periods except select * from stored_periods)
-            union
-            (select * from stored_periods except select * from current_periods)
+            select * from {{ schema }}.changed_periods
         )
         select distinct project, grain, period_start
         from (
@@ -184,6 +203,35 @@
         )
     {%- else -%}
         true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- int_period_events' filters: acts of a month whose acts changed; periods that appeared,
+    disappeared or changed bounds -#}
+{% macro in_touched_months() -%}
+    {%- if this is not none and is_incremental() -%}
+        (project, date_trunc('month', occurred_at)::date) in (
+            select (project, month) from {{ incremental_state_schema() }}.touched_months
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro in_changed_periods() -%}
+    {%- if this is not none and is_incremental() -%}
+        (project, grain, period_start) in (
+            select (project, grain, period_start) from {{ incremental_state_schema() }}.changed_periods
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- pre-hook of int_period_events: its rows of acts in touched months and of changed periods go -#}
+{% macro delete_touched_events() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where {{ in_touched_months() }} or {{ in_changed_periods() }}
     {%- endif -%}
 {%- endmacro %}
 

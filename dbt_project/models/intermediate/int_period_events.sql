@@ -8,9 +8,18 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=["{{ prepare_touched_periods() }}", "{{ delete_touched_periods() }}"],
+        pre_hook=["{{ prepare_touched_periods() }}", "{{ delete_touched_events() }}"],
     )
 }}
+
+-- An incremental run places again the acts of the months whose acts changed (in all their
+-- periods), and every other act in the periods that appeared, disappeared or changed bounds
+-- (a new cumulative year holds every earlier act): the rows of a touched cumulative period
+-- whose acts did not change stay as they are.
+{%- set parts = [('events', 'periods')] %}
+{%- if (in_touched_months() | trim) != 'true' %}
+    {%- set parts = [('touched_events', 'periods'), ('other_events', 'changed_periods')] %}
+{%- endif %}
 
 with
 
@@ -23,33 +32,52 @@ events as (
 
 periods as (
     select * from {{ ref('int_periods') }}
-    where {{ in_touched_periods() }}
+),
+
+touched_events as (
+    select * from events
+    where {{ in_touched_months() }}
+),
+
+other_events as (
+    select * from events
+    where not {{ in_touched_months() }}
+),
+
+changed_periods as (
+    select * from periods
+    where {{ in_changed_periods() }}
 ),
 
 final as (
-    {%- for grain in ['month', 'quarter', 'year'] %}
+    {%- for events, periods in parts %}
+        {%- for grain in ['month', 'quarter', 'year'] %}
+            select
+                e.*,
+                p.grain,
+                p.period_start
+            from {{ events }} as e
+            inner join {{ periods }} as p
+                on
+                    e.project = p.project
+                    and p.grain = '{{ grain }}'
+                    and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
+            union all
+        {%- endfor %}
         select
             e.*,
             p.grain,
             p.period_start
-        from events as e
-        inner join periods as p
+        from {{ events }} as e
+        inner join {{ periods }} as p
             on
                 e.project = p.project
-                and p.grain = '{{ grain }}'
-                and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
-        union all
+                and p.grain = 'cumulative'
+                and e.occurred_at < p.period_end
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
-    select
-        e.*,
-        p.grain,
-        p.period_start
-    from events as e
-    inner join periods as p
-        on
-            e.project = p.project
-            and p.grain = 'cumulative'
-            and e.occurred_at < p.period_end
 )
 
 select * from final
