@@ -179,6 +179,11 @@ def test_new_messages_in_an_old_month(refreshed: dict) -> None:
         "select * from incremental_state.touched_periods where project <> 'vmcore'",
     )
     assert 0 < touched < periods / 4
+    # int_period_events places again only the acts of March 2020: no period changed bounds
+    assert query(
+        refreshed["warehouse"], "select project, month::varchar from incremental_state.touched_months"
+    ) == [("vmcore", "2020-03-01")]
+    assert query(refreshed["warehouse"], "select count(*) from incremental_state.changed_periods") == [(0,)]
 
 
 def test_force_pushed_branch_removes_commits(refreshed: dict) -> None:
@@ -196,6 +201,39 @@ def test_force_pushed_branch_removes_commits(refreshed: dict) -> None:
     projects = query(refreshed["warehouse"], "select distinct project from incremental_state.touched_periods")
     assert projects == [("kernel-virt",)]
     assert 0 < touched < periods / 4
+
+
+def test_messages_in_a_new_year_extend_the_calendar(refreshed: dict) -> None:
+    # three messages of February 2025, after a month (January) with no act: new month, quarter,
+    # year and cumulative periods, and every earlier act placed in the new cumulative year
+    change(
+        refreshed["warehouse"],
+        """insert into raw.mail_messages
+        select * replace (message_id || '.2025' as message_id, sent_at + interval 2 month as sent_at)
+        from raw.mail_messages
+        where project = 'kernel-virt' and sent_at >= '2024-12-01'
+        order by message_id
+        limit 3""",
+    )
+    output, _, _ = refresh_and_compare(refreshed)
+    assert "full rebuild" not in output
+    changed = query(
+        refreshed["warehouse"],
+        "select grain, period_start::varchar from incremental_state.changed_periods order by all",
+    )
+    assert changed == [
+        ("cumulative", "2025-01-01"),
+        ("month", "2025-01-01"),
+        ("month", "2025-02-01"),
+        ("quarter", "2025-01-01"),
+        ("year", "2025-01-01"),
+    ]
+    # the empty January is a row of zeros in community_health
+    assert query(
+        refreshed["warehouse"],
+        "select messages, commits from marts.community_health "
+        "where project = 'kernel-virt' and grain = 'month' and period_start = '2025-01-01'",
+    ) == [(0, 0)]
 
 
 def test_new_affiliation_rebuilds_whole(refreshed: dict) -> None:
