@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import importlib
 import importlib.machinery
 import importlib.util
 import json
@@ -58,12 +59,16 @@ class Difference(Exception):
 def load_modules(build_dir: Path | None) -> dict[str, ModuleType]:
     """The three C modules: the sanitizer build in `build_dir` (loaded by path, under their
     package names), or the installed ones when `build_dir` is None."""
-    if build_dir is None:
-        from extractors.mail import _mbox, _patchid, _scan
-
-        return {"_patchid": _patchid, "_scan": _scan, "_mbox": _mbox}
     from fuzz.build import MODULES, module_path
 
+    if build_dir is None:
+        try:
+            return {name: importlib.import_module(f"extractors.mail.{name}") for name in MODULES}
+        except ImportError as error:  # optional at install (setup.py); the sanitizer build is not
+            raise FileNotFoundError(
+                f"fuzz: the C module {error.name} is not installed (no working C compiler at install): "
+                "reinstall with one, or fuzz the sanitizer build (`make fuzz`)"
+            ) from None
     loaded = {}
     for name in MODULES:
         path = module_path(build_dir, name)
@@ -452,7 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--supervised", action="store_true", help="leave the failure line to python -m fuzz")
     ap.add_argument("--replay", type=Path, help="run one saved input through every entry point")
     a = ap.parse_args(argv)
-    targets = Targets(load_modules(a.build))
+    try:
+        targets = Targets(load_modules(a.build))
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
     if a.replay is not None:
         try:
             targets.check(a.replay.read_bytes())

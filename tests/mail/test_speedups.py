@@ -93,9 +93,10 @@ def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
 ) -> None:
     # what a source tree nobody compiled runs: the Python references of _patchid.c and _scan.c
     from extractors.mail import body, dates, headers, mbox, patches
+    from tests.c_modules import required
 
     for module in (body, headers, patches):
-        assert module._native is not None
+        assert module._native is not None or not required()
         monkeypatch.setattr(module, "_native", None)
     monkeypatch.setattr(dates, "_canonical_date", dates.canonical_date_regex)
     monkeypatch.setattr(mbox, "_separators", mbox.separators_py)
