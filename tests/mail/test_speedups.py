@@ -241,7 +241,7 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def ingest_with(
     tmp_path: Path, lst: MailingListConfig, workers: int, name: str
 ) -> dict[str, list[tuple[Any, ...]]]:
-    lst = lst.model_copy(update={"options": {**lst.options, "parse_workers": workers}})
+    lst = lst.model_copy(update={"options": lst.options.model_copy(update={"parse_workers": workers})})
     wh = tmp_path / f"{name}-{workers}.duckdb"
     ingest_mailing_list(wh, "p", lst, tmp_path / f"cache-{name}-{workers}")
     return warehouse_rows(wh)
