@@ -1,0 +1,189 @@
+"""The import contracts of pyproject.toml [tool.importlinter], as `make lint` runs them.
+
+Each probe writes a bad import into a copy of the packages (never into the real tree) and shows
+that `lint-imports` fails, naming the contract and the import; the real tree keeps every contract.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
+PACKAGES = CONFIG["root_packages"]
+CONTRACTS = {contract["id"]: contract["name"] for contract in CONFIG["contracts"]}
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(cwd: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
+    selected = [arg for contract in contracts for arg in ("--contract", contract)]
+    # lint-imports puts its working directory first on sys.path, so a copy is read, not the install
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", *selected],
+        cwd=cwd,
+        env={**env, "COLUMNS": "200", "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def outcome(report: str, contract_id: str) -> str:
+    """KEPT or BROKEN, as the report's summary line gives it for the contract."""
+    found = re.search(rf"^{re.escape(CONTRACTS[contract_id])} (KEPT|BROKEN)$", report, re.MULTILINE)
+    assert found, f"no summary line for {contract_id!r} in:\n{report}"
+    return found.group(1)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the packages, the import-linter configuration and its custom contract."""
+    skip = shutil.ignore_patterns("__pycache__", "*.so", "*.pyc")
+    for package in [*PACKAGES, "tools"]:
+        shutil.copytree(REPO / package, tmp_path / package, ignore=skip)
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    return tmp_path
+
+
+def write(tree: Path, relative: str, text: str) -> None:
+    path = tree / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_every_contract_is_checked_by_make_lint() -> None:
+    assert "$(BIN)/lint-imports" in (REPO / "Makefile").read_text()
+    assert set(CONTRACTS) == {"layers", "acyclic", "private-modules", "private-names"}
+    layers = next(c for c in CONFIG["contracts"] if c["id"] == "layers")
+    assert layers["layers"] == ["commstats", "orchestration", "charts | extractors", "core"]
+    acyclic = next(c for c in CONFIG["contracts"] if c["id"] == "acyclic")
+    assert sorted(acyclic["ancestors"]) == sorted(PACKAGES)
+    # no contract is kept by waving imports through
+    assert not any("ignore_imports" in contract for contract in CONFIG["contracts"])
+
+
+def test_the_real_tree_keeps_every_contract() -> None:
+    done = lint_imports(REPO)
+    report = done.stdout + done.stderr
+    assert {cid: outcome(report, cid) for cid in CONTRACTS} == dict.fromkeys(CONTRACTS, "KEPT"), report
+    assert done.returncode == 0
+
+
+def test_the_copy_keeps_the_layers_before_a_probe(tree: Path) -> None:
+    done = lint_imports(tree, "layers")
+    assert outcome(done.stdout, "layers") == "KEPT", done.stdout
+    assert done.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("module", "imports", "arrow"),
+    [
+        ("core/layers_probe.py", "import orchestration\n", "core.layers_probe -> orchestration"),
+        ("core/layers_probe.py", "from charts import style\n", "core.layers_probe -> charts.style"),
+        ("extractors/layers_probe.py", "import charts.style\n", "extractors.layers_probe -> charts.style"),
+        ("charts/layers_probe.py", "import extractors\n", "charts.layers_probe -> extractors"),
+        (
+            "orchestration/layers_probe.py",
+            "def late():\n    from commstats import cli\n",
+            "orchestration.layers_probe -> commstats.cli",
+        ),
+    ],
+)
+def test_an_upward_or_sideways_import_breaks_the_layers(
+    tree: Path, module: str, imports: str, arrow: str
+) -> None:
+    write(tree, module, imports)
+    done = lint_imports(tree, "layers")
+    assert done.returncode == 1
+    assert outcome(done.stdout, "layers") == "BROKEN"
+    assert arrow in done.stdout
+
+
+def test_a_cycle_between_modules_breaks_the_acyclic_contract(tree: Path) -> None:
+    # core.partitions imports core.errors; the reverse import closes a cycle
+    errors = tree / "core" / "errors.py"
+    errors.write_text(
+        errors.read_text() + "\n\ndef _late() -> None:\n    from core import partitions  # noqa: F401\n"
+    )
+    done = lint_imports(tree, "acyclic")
+    assert done.returncode == 1
+    assert outcome(done.stdout, "acyclic") == "BROKEN"
+    assert "No cycles are allowed in core." in done.stdout
+    assert re.search(r"- \.(errors -> \.partitions|partitions -> \.errors|config -> \.errors)", done.stdout)
+
+
+def test_a_cycle_between_subpackages_breaks_the_acyclic_contract(tree: Path) -> None:
+    write(tree, "charts/probe_a/__init__.py", "")
+    write(tree, "charts/probe_a/one.py", "from charts.probe_b import two\n")
+    write(tree, "charts/probe_b/__init__.py", "")
+    write(tree, "charts/probe_b/two.py", "from charts.probe_a import one\n")
+    done = lint_imports(tree, "acyclic")
+    assert done.returncode == 1
+    assert "No cycles are allowed in charts." in done.stdout
+    assert re.search(r"- \.probe_(a -> \.probe_b|b -> \.probe_a) \(1 import\)", done.stdout)
+
+
+def test_a_private_module_imported_from_outside_its_package_breaks_a_contract(tree: Path) -> None:
+    write(tree, "core/_hidden.py", "VALUE = 1\n")
+    write(tree, "core/inside.py", "from core import _hidden\n")  # allowed: same package
+    write(tree, "charts/probe.py", "from core._hidden import VALUE\n")
+    done = lint_imports(tree, "private-modules")
+    assert done.returncode == 1
+    assert outcome(done.stdout, "private-modules") == "BROKEN"
+    assert "charts.probe -> core._hidden" in done.stdout
+    assert "core.inside" not in done.stdout
+
+
+PRIVATE_SOURCE = "_secret = 1\nPUBLIC = 2\n\n\ndef _helper() -> None:\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    ("user", "arrow"),
+    [
+        ("from core.probe_source import _secret\n", "core.probe_user -> core.probe_source._secret (l.1)"),
+        ("from .probe_source import PUBLIC, _helper\n", "core.probe_user -> core.probe_source._helper (l.1)"),
+        # hidden in a function, and through the module object: the same import
+        ("def f():\n    from core.probe_source import _helper\n", "core.probe_source._helper (l.2)"),
+        ("from core import probe_source\n\nprobe_source._helper()\n", "core.probe_source._helper (l.3)"),
+        ("import core.probe_source as src\n\nsrc._secret\n", "core.probe_source._secret (l.3)"),
+        ("import core.probe_source\n\ncore.probe_source._secret\n", "core.probe_source._secret (l.3)"),
+        # another project's internals
+        ("from dagster._core.errors import DagsterError\n", "core.probe_user -> dagster._core.errors (l.1)"),
+    ],
+)
+def test_a_private_name_imported_across_modules_breaks_the_private_names_contract(
+    tree: Path, user: str, arrow: str
+) -> None:
+    write(tree, "core/probe_source.py", PRIVATE_SOURCE)
+    write(tree, "core/probe_user.py", user)
+    done = lint_imports(tree, "private-names")
+    assert done.returncode == 1
+    assert outcome(done.stdout, "private-names") == "BROKEN"
+    assert arrow in done.stdout
+
+
+def test_public_names_private_submodules_and_dunders_keep_the_private_names_contract(tree: Path) -> None:
+    write(tree, "core/probe_source.py", PRIVATE_SOURCE + "\n\ndef use() -> None:\n    _helper()\n")
+    write(tree, "core/probe_pkg/__init__.py", '"""A package with a compiled private module."""\n')
+    write(
+        tree,
+        "core/probe_pkg/user.py",
+        "try:\n    from core.probe_pkg import _native\nexcept ImportError:\n    _native = None\n",
+    )
+    write(
+        tree,
+        "core/probe_user.py",
+        "import os\n\nfrom core.probe_source import PUBLIC, __doc__ as doc\n\nos._exit\n",
+    )
+    # the rest of the copy may hold private imports of its own: only the probes must be clean
+    report = lint_imports(tree, "private-names").stdout
+    assert "probe_" not in report, report
