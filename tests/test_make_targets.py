@@ -57,7 +57,7 @@ def tools_called(calls: list[str]) -> list[str]:
     return [" ".join(call.split()[:2]) for call in calls]
 
 
-LINT = ["ruff check", "ruff format", "sqlfluff lint", "lint-imports"]
+LINT = ["ruff check", "ruff format", "sqlfluff lint", "lint-imports --no-logo"]
 
 
 def test_test_runs_the_tests_then_lint_and_passes_when_both_pass(venv: Path) -> None:
@@ -74,7 +74,7 @@ def test_a_formatting_nit_does_not_stop_the_tests_but_fails_the_target(venv: Pat
 
 
 def test_a_broken_import_contract_fails_the_target(venv: Path) -> None:
-    code, calls = make("test", venv, fail="lint-imports ")
+    code, calls = make("test", venv, fail="lint-imports --no-logo")
     assert code != 0
     assert tools_called(calls) == ["pytest -n", *LINT]
 
@@ -92,7 +92,7 @@ def test_lint_runs_ruff_sqlfluff_then_lint_imports(venv: Path) -> None:
         "ruff check .",
         "ruff format --check .",
         "sqlfluff lint dbt_project/models dbt_project/macros",
-        "lint-imports ",
+        "lint-imports --no-logo",
     ]
 
 
