@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tools.module_cycles import cycle_through, strongly_connected
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
 PACKAGES = CONFIG["root_packages"]
@@ -62,7 +64,7 @@ def write(tree: Path, relative: str, text: str) -> None:
 
 def test_every_contract_is_checked_by_make_lint() -> None:
     assert "$(BIN)/lint-imports --no-logo\n" in (REPO / "Makefile").read_text()
-    assert set(CONTRACTS) == {"layers", "acyclic", "private-modules", "private-names"}
+    assert set(CONTRACTS) == {"layers", "acyclic", "module-cycles", "private-modules", "private-names"}
     layers = next(c for c in CONFIG["contracts"] if c["id"] == "layers")
     assert layers["layers"] == ["commstats", "orchestration", "charts | extractors", "core"]
     acyclic = next(c for c in CONFIG["contracts"] if c["id"] == "acyclic")
@@ -130,6 +132,35 @@ def test_a_cycle_between_subpackages_breaks_the_acyclic_contract(tree: Path) -> 
     assert done.returncode == 1
     assert "No cycles are allowed in charts." in done.stdout
     assert re.search(r"- \.probe_(a -> \.probe_b|b -> \.probe_a) \(1 import\)", done.stdout)
+
+
+def test_a_cycle_through_a_package_init_breaks_the_module_cycles_contract(tree: Path) -> None:
+    write(tree, "core/probe_pkg/__init__.py", "from core.probe_pkg.child import VALUE\n\nNAME = 'x'\n")
+    write(
+        tree, "core/probe_pkg/child.py", "VALUE = 1\n\n\ndef name():\n    from core.probe_pkg import NAME\n"
+    )
+    done = lint_imports(tree, "module-cycles", "acyclic")
+    assert done.returncode == 1
+    assert outcome(done.stdout, "module-cycles") == "BROKEN"
+    report = " ".join(done.stdout.split())  # rich wraps long lines
+    assert "Cycle: core.probe_pkg -> core.probe_pkg.child -> core.probe_pkg" in report
+    assert "- core.probe_pkg -> core.probe_pkg.child (l.1)" in report
+    assert "- core.probe_pkg.child -> core.probe_pkg (l.5)" in report
+    # the package is not a sibling of its own module: acyclic_siblings does not see this cycle
+    assert "No cycles are allowed in core" not in report
+
+
+def test_strongly_connected_groups_and_a_shortest_cycle() -> None:
+    edges = {"a": ["b"], "b": ["c", "d"], "c": ["a"], "d": ["b"], "e": ["a"], "f": []}
+    assert strongly_connected(edges) == [["a", "b", "c", "d"]]
+    assert cycle_through("a", {"a", "b", "c", "d"}, edges) == ["a", "b", "c", "a"]
+    assert cycle_through("d", {"a", "b", "c", "d"}, edges) == ["d", "b", "d"]
+    assert strongly_connected({"a": ["b"], "b": [], "c": ["a"]}) == []
+    # two separate cycles, and a chain long enough to exhaust recursion if it were recursive
+    chain = {f"m{i}": [f"m{i + 1}"] for i in range(5000)} | {"m5000": ["m0"], "x": ["y"], "y": ["x"]}
+    groups = strongly_connected(chain)
+    assert [len(group) for group in groups] == [5001, 2]
+    assert groups[1] == ["x", "y"]
 
 
 def test_a_private_module_imported_from_outside_its_package_breaks_a_contract(tree: Path) -> None:
