@@ -86,28 +86,27 @@ def test_the_copy_keeps_the_layers_before_a_probe(tree: Path) -> None:
     assert done.returncode == 0
 
 
-@pytest.mark.parametrize(
-    ("module", "imports", "arrow"),
-    [
-        ("core/layers_probe.py", "import orchestration\n", "core.layers_probe -> orchestration"),
-        ("core/layers_probe.py", "from charts import style\n", "core.layers_probe -> charts.style"),
-        ("extractors/layers_probe.py", "import charts.style\n", "extractors.layers_probe -> charts.style"),
-        ("charts/layers_probe.py", "import extractors\n", "charts.layers_probe -> extractors"),
-        (
-            "orchestration/layers_probe.py",
-            "def late():\n    from commstats import cli\n",
-            "orchestration.layers_probe -> commstats.cli",
-        ),
-    ],
-)
-def test_an_upward_or_sideways_import_breaks_the_layers(
-    tree: Path, module: str, imports: str, arrow: str
-) -> None:
-    write(tree, module, imports)
+# each probe in its own module; one lint run reads them all
+UPWARD = [
+    ("core/layers_probe_1.py", "import orchestration\n", "core.layers_probe_1 -> orchestration"),
+    ("core/layers_probe_2.py", "from charts import style\n", "core.layers_probe_2 -> charts.style"),
+    ("extractors/layers_probe.py", "import charts.style\n", "extractors.layers_probe -> charts.style"),
+    ("charts/layers_probe.py", "import extractors\n", "charts.layers_probe -> extractors"),
+    (
+        "orchestration/layers_probe.py",
+        "def late():\n    from commstats import cli\n",
+        "orchestration.layers_probe -> commstats.cli",
+    ),
+]
+
+
+def test_an_upward_or_sideways_import_breaks_the_layers(tree: Path) -> None:
+    for module, imports, _ in UPWARD:
+        write(tree, module, imports)
     done = lint_imports(tree, "layers")
     assert done.returncode == 1
     assert outcome(done.stdout, "layers") == "BROKEN"
-    assert arrow in done.stdout
+    assert [arrow for _, _, arrow in UPWARD if arrow not in done.stdout] == [], done.stdout
 
 
 def test_a_cycle_between_modules_breaks_the_acyclic_contract(tree: Path) -> None:
@@ -177,29 +176,31 @@ def test_a_private_module_imported_from_outside_its_package_breaks_a_contract(tr
 PRIVATE_SOURCE = "_secret = 1\nPUBLIC = 2\n\n\ndef _helper() -> None:\n    pass\n"
 
 
-@pytest.mark.parametrize(
-    ("user", "arrow"),
-    [
-        ("from core.probe_source import _secret\n", "core.probe_user -> core.probe_source._secret (l.1)"),
-        ("from .probe_source import PUBLIC, _helper\n", "core.probe_user -> core.probe_source._helper (l.1)"),
-        # hidden in a function, and through the module object: the same import
-        ("def f():\n    from core.probe_source import _helper\n", "core.probe_source._helper (l.2)"),
-        ("from core import probe_source\n\nprobe_source._helper()\n", "core.probe_source._helper (l.3)"),
-        ("import core.probe_source as src\n\nsrc._secret\n", "core.probe_source._secret (l.3)"),
-        ("import core.probe_source\n\ncore.probe_source._secret\n", "core.probe_source._secret (l.3)"),
-        # another project's internals
-        ("from dagster._core.errors import DagsterError\n", "core.probe_user -> dagster._core.errors (l.1)"),
-    ],
-)
-def test_a_private_name_imported_across_modules_breaks_the_private_names_contract(
-    tree: Path, user: str, arrow: str
-) -> None:
+# core/probe_user_<n>.py holds the n-th import; the report names it and its line
+PRIVATE_USES = [
+    ("from core.probe_source import _secret\n", "-> core.probe_source._secret (l.1)"),
+    ("from .probe_source import PUBLIC, _helper\n", "-> core.probe_source._helper (l.1)"),
+    # hidden in a function, and through the module object: the same import
+    ("def f():\n    from core.probe_source import _helper\n", "-> core.probe_source._helper (l.2)"),
+    ("from core import probe_source\n\nprobe_source._helper()\n", "-> core.probe_source._helper (l.3)"),
+    ("import core.probe_source as src\n\nsrc._secret\n", "-> core.probe_source._secret (l.3)"),
+    ("import core.probe_source\n\ncore.probe_source._secret\n", "-> core.probe_source._secret (l.3)"),
+    # another project's internals
+    ("from dagster._core.errors import DagsterError\n", "-> dagster._core.errors (l.1)"),
+]
+
+
+def test_a_private_name_imported_across_modules_breaks_the_private_names_contract(tree: Path) -> None:
     write(tree, "core/probe_source.py", PRIVATE_SOURCE)
-    write(tree, "core/probe_user.py", user)
+    for n, (user, _) in enumerate(PRIVATE_USES):
+        write(tree, f"core/probe_user_{n}.py", user)
     done = lint_imports(tree, "private-names")
     assert done.returncode == 1
     assert outcome(done.stdout, "private-names") == "BROKEN"
-    assert arrow in done.stdout
+    reported = [line for line in done.stdout.splitlines() if "core.probe_user_" in line]
+    assert sorted(reported) == sorted(
+        f"- core.probe_user_{n} {arrow}" for n, (_, arrow) in enumerate(PRIVATE_USES)
+    )
 
 
 def test_public_names_private_submodules_and_dunders_keep_the_private_names_contract(tree: Path) -> None:
