@@ -186,7 +186,7 @@ def _failure_events_hidden(hide: bool) -> Iterator[None]:
 
 
 def _interrupted(result) -> bool:
-    from dagster._core.errors import DagsterExecutionInterruptedError
+    from dagster import DagsterExecutionInterruptedError
 
     return any(
         event.event_type_value == "STEP_FAILURE"
