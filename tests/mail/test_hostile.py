@@ -19,7 +19,7 @@ import pytest
 from core.config import MailingListConfig
 from extractors.mail import mbox, parallel
 from extractors.mail.errors import SourceError
-from extractors.mail.ingest import iter_entries
+from extractors.mail.rows import iter_entries
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits, mail_limits
 from extractors.mail.maildir import iter_maildir
 from extractors.mail.raw import RawMessage, SourceProblem
