@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from types import ModuleType
 
-from extractors.mail.patches import _PULL, _PULL_AT, _UNIFIED
+from extractors.mail.patches import PULL_REQUEST, PULL_REQUEST_AT, UNIFIED_DIFF
 from extractors.mail.trailers import KINDS, MAX_VALUE, trailer_people
 
 _native: ModuleType | None
@@ -55,7 +55,7 @@ def scan_body(
     if not diff:
         for p in pluses:
             line = buf.rfind(b"\n", start, p)
-            if line >= 0 and _UNIFIED.match(buf, line) is not None:
+            if line >= 0 and UNIFIED_DIFF.match(buf, line) is not None:
                 diff = True
                 break
     trailers: list[Trailer] = []
@@ -64,10 +64,10 @@ def scan_body(
     pull = False
     if want_pull:
         for p in pulls:
-            found = _PULL.match(buf, p)
+            found = PULL_REQUEST.match(buf, p)
             if found is not None:
                 end = found.end()
-                pull = _PULL_AT.search(buf, end, end + 2000) is not None
+                pull = PULL_REQUEST_AT.search(buf, end, end + 2000) is not None
                 break
     return diff, trailers, pull
 
@@ -105,15 +105,15 @@ def scan_body_regex(
                 # the `--- ` line is the one before; the body's own first line starts at `start`
                 p = m.start()
                 line = buf.rfind(b"\n", start, p)
-                if line >= 0 and _UNIFIED.match(buf, line) is not None:
+                if line >= 0 and UNIFIED_DIFF.match(buf, line) is not None:
                     diff = True
         elif kind == _SIG:
             signed = True
         elif not pull_seen:
             p = m.start()
-            found = _PULL.match(buf, p)
+            found = PULL_REQUEST.match(buf, p)
             if found is not None:
                 pull_seen = True
                 end = found.end()
-                pull = _PULL_AT.search(buf, end, end + 2000) is not None
+                pull = PULL_REQUEST_AT.search(buf, end, end + 2000) is not None
     return diff, trailers, pull
