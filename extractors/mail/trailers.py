@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from extractors.mail.addresses import ADDRESS_IN_TEXT, deobfuscate
+from core.addresses import ADDRESS_IN_TEXT, deobfuscate
 from extractors.people import person, split_people
 
 KINDS = frozenset(

@@ -12,12 +12,12 @@ import subprocess
 
 import pytest
 
-from extractors.mail import patches
-from extractors.mail.patches import _SLOW, _fast_patch_id, _sum_digests, _walk_patch_id, git_patch_id
+from core import patchid
+from core.patchid import _SLOW, _fast_patch_id, _sum_digests, _walk_patch_id, git_patch_id
 
 from .test_speedups import KVM_PPC, PATCH
 
-native = patches._native
+native = patchid._native
 
 
 def _git_patch_id(text: bytes) -> str | None:
@@ -47,8 +47,8 @@ def git() -> None:
 
 def test_the_compiled_walk_is_built() -> None:
     # The install compiles it; without it every patch-id falls back to the slower Python walk.
-    assert native is not None, "extractors/mail/_patchid.c was not compiled: run `pip install -e .`"
-    assert patches.git_patch_id(PATCH) == _native_id(PATCH)
+    assert native is not None, "core/_patchid.c was not compiled: run `pip install -e .`"
+    assert patchid.git_patch_id(PATCH) == _native_id(PATCH)
 
 
 B_FILE = b"diff --git a/b.c b/b.c\nindex 0000000..3333333\n--- /dev/null\n+++ b/b.c\n@@ -0,0 +1 @@\n+int e;\n"

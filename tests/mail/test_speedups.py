@@ -27,7 +27,7 @@ from extractors.mail import dedup, parallel
 from extractors.mail.dedup import dedup_rows, iter_list_rows
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.mail.mbox import iter_mbox
-from extractors.mail.patches import _walk_patch_id, git_patch_id
+from core.patchid import _walk_patch_id, git_patch_id
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.rows import iter_entries
 from tests.mail.helpers import mail
@@ -101,9 +101,10 @@ def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
     kvm_ppc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what a source tree nobody compiled runs: the Python references of _patchid.c and _scan.c
-    from extractors.mail import body, dates, headers, mbox, patches
+    from core import patchid
+    from extractors.mail import body, dates, headers, mbox
 
-    for module in (body, headers, patches):
+    for module in (body, headers, patchid):
         assert module._native is not None
         monkeypatch.setattr(module, "_native", None)
     monkeypatch.setattr(dates, "_canonical_date", dates.canonical_date_regex)
