@@ -1,10 +1,10 @@
 """One pass over a message body for everything the row needs from it.
 
-Patch detection (`has_diff`), the signature cut (`signature_cut`), trailer lines (`find_trailers`)
-and the pull-request marker (`is_pull_request`) each used to scan the whole body; on a kernel list
-the bodies are mostly diffs, and every extra pass over them costs about as much as the one pass
-that does all four at once: _scan.body_marks in C, or the regex `_MARKS` where the module was not
-built (scan_body_regex, the reference). The results are exactly those of the separate functions:
+Patch detection, the signature cut, trailer lines and the pull-request marker are found in one
+pass: on a kernel list the bodies are mostly diffs, and a pass per question would cost about as
+much each as the one pass that answers all four: _scan.body_marks in C, or the regex `_MARKS`
+where the module was not built (scan_body_regex, the reference). The results are exactly those of
+a separate search for each:
 
 - every alternative starts at a line start (a literal newline, which the regex engine skips to)
   and consumes no newline but its own, so no match hides another one;

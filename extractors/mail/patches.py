@@ -8,27 +8,11 @@ import re
 from email.message import Message
 from email.policy import compat32
 
-_GIT_DIFF = re.compile(rb"\ndiff --git \S")
 UNIFIED_DIFF = re.compile(rb"\n--- [^\n]*\n\+\+\+ [^\n]*\n@@ -\d+(?:,\d+)? \+\d+(?:,\d+)? @@")
 PULL_REQUEST = re.compile(rb"\nThe following changes since commit [0-9a-fA-F]{7,40}")
 PULL_REQUEST_AT = re.compile(rb"are available in the [Gg]it repository at")
 PATCH_TYPES = frozenset(("text/x-patch", "text/x-diff", "text/x-git-diff", "application/x-patch"))
 _PATCH_FILE = re.compile(r"\.(?:patch|diff)$", re.I)
-
-
-def has_diff(text: bytes) -> bool:
-    """A unified diff starting at a line start (`text` begins with b"\\n"); quoted `> ` diffs never
-    match because their lines start with '>'. Substring tests first: they are much cheaper."""
-    if b"\ndiff --git " in text and _GIT_DIFF.search(text) is not None:
-        return True
-    return b"\n+++ " in text and UNIFIED_DIFF.search(text) is not None
-
-
-def is_pull_request(text: bytes) -> bool:
-    if b"\nThe following changes since commit " not in text:
-        return False
-    m = PULL_REQUEST.search(text)
-    return m is not None and PULL_REQUEST_AT.search(text, m.end(), m.end() + 2000) is not None
 
 
 def needs_mime(content_type: bytes | None, transfer_encoding: bytes | None) -> bool:
