@@ -201,5 +201,3 @@ def dedup_rows(
         yield from renamed(mid, new_id, loc, rows)
         if digests:
             yield digest_row(new_id, loc, digest)
-
-

@@ -464,4 +464,3 @@ def message_entries(
     finally:
         if pool is not None:
             pool.close()
-

@@ -65,5 +65,3 @@ def message_entry(owner: dict[str, str], parsed: ParsedMessage | Rejected, diges
             )
         )
     return mid, digest, loc, rows
-
-

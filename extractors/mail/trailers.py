@@ -78,4 +78,3 @@ def trailer_people(kind: str, raw: str) -> tuple[tuple[str, str | None, str | No
             continue
         out.append((k, name, address, piece))
     return tuple(out)
-

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 
 from core.config import MailingListConfig
+from core.patchid import _walk_patch_id, git_patch_id
 from extractors.mail import dedup, parallel
 from extractors.mail.dedup import dedup_rows, iter_list_rows
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.mail.mbox import iter_mbox
-from core.patchid import _walk_patch_id, git_patch_id
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.rows import iter_entries
 from tests.mail.helpers import mail
