@@ -1,4 +1,4 @@
-"""The compiled modules of the mail parser: git's patch-id line walk (extractors/mail/_patchid.c),
+"""The compiled modules of the mail parser: git's patch-id line walk (core/_patchid.c),
 the per-message scans of headers, bodies and dates (_scan.c) and the mbox separator search
 (_mbox.c).
 
@@ -13,8 +13,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "extractors.mail._patchid",
-            sources=["extractors/mail/_patchid.c"],
+            "core._patchid",
+            sources=["core/_patchid.c"],
             extra_compile_args=["-O2"],
             optional=True,
         ),

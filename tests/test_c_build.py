@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from extractors.mail import dates, headers, mbox, patches
+from core import patchid
+from extractors.mail import dates, headers, mbox
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("commstats", "core", "extractors", "orchestration", "charts")
@@ -35,7 +36,8 @@ import duckdb
 
 import extractors
 from core.config import MailingListConfig
-from extractors.mail import dates, headers, mbox, patches
+from core import patchid
+from extractors.mail import dates, headers, mbox
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import MAIL_TABLES
 
@@ -46,7 +48,7 @@ for path in mboxes:
 con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
 json.dump({
     "package": extractors.__file__,
-    "compiled": sorted(m.__name__ for m in (dates, headers, mbox, patches) if m._native is not None),
+    "compiled": sorted(m.__name__ for m in (dates, headers, mbox, patchid) if m._native is not None),
     "patch_ids": con.execute("SELECT count(patch_id) FROM raw.mail_messages").fetchone()[0],
     "tables": {t: sorted(repr(r) for r in con.execute(f"SELECT * FROM raw.{t}").fetchall()) for t in MAIL_TABLES},
 }, sys.stdout)
@@ -111,7 +113,7 @@ def test_install_without_a_compiler_succeeds_without_the_c_modules(
 def test_an_extraction_without_the_c_modules_gives_the_compiled_rows(
     install_without_compiler: tuple[Path, str], sample_dir: Path, tmp_path: Path
 ) -> None:
-    if any(m._native is None for m in (headers, mbox, patches)):
+    if any(m._native is None for m in (headers, mbox, patchid)):
         pytest.skip("the C modules are not compiled here: no compiled rows to compare with")
     target, _ = install_without_compiler
     mboxes = sorted((sample_dir / "mail").glob("*.mbox"))
@@ -122,7 +124,7 @@ def test_an_extraction_without_the_c_modules_gives_the_compiled_rows(
     assert Path(python["package"]).is_relative_to(target)
     assert python["compiled"] == []
     assert Path(compiled["package"]).is_relative_to(REPO)
-    names = sorted(m.__name__ for m in (dates, headers, mbox, patches))
+    names = sorted(m.__name__ for m in (dates, headers, mbox, patchid))
     assert compiled["compiled"] == names
     assert python["tables"] == compiled["tables"]
     # not vacuous: thousands of the sample's messages, trailers and patch-ids went through every scan

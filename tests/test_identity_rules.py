@@ -200,13 +200,13 @@ def warehouse(tmp_path_factory) -> tuple[Path, Path]:
                 commit("x5", "r@citrix.com", D(2023, 1, 1), project="kvm"),
             ],
             "git_trailers": [
-                # an obfuscated trailer: staging recovers it; it still rolls up by public suffix
+                # an obfuscated trailer, de-obfuscated at extraction: it rolls up by public suffix
                 git_trailer(
                     "w1",
                     "acked-by",
                     "Quinn <quinn at lab.acme.co.jp>",
                     name="Quinn",
-                    address=None,
+                    address="quinn@lab.acme.co.jp",
                 ),
                 git_trailer(
                     "s1",

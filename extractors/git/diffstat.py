@@ -27,12 +27,12 @@ from dataclasses import dataclass
 import pygit2
 from pygit2.enums import DiffOption
 
+from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
-from extractors.mail.patches import git_patch_id
 
 DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
 _INDEX_LINE = re.compile(rb"^index [0-9a-f]+\.\.[0-9a-f]+", re.M)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from extractors.mail.patches import git_patch_id
+from core.patchid import git_patch_id
 
 # git's patch-id leaves out hunk headers and `\ No newline at end of file` markers
 _HUNK_MARKS = re.compile(rb"^(?:@@ [^\n]*|\\ [^\n]{10,})\n", re.M)
@@ -48,7 +48,7 @@ def patch_id(patches: Sequence[bytes]) -> str | None:
     hashes each file's lines with whitespace removed, leaving out `index` lines, hunk headers
     and `\\ No newline` markers, and sums the per-file SHA-1s; for that shape it is done here
     per file in a few C-level passes (file_patch_hash). Anything else (binary files, files
-    without hunks) goes through `extractors.mail.patches.git_patch_id`, which follows git's
+    without hunks) goes through `core.patchid.git_patch_id`, which follows git's
     line-by-line state machine. Binary files hash the abbreviated blob ids of the `index` line:
     the caller gives them git's length (libgit2 prints 7 digits; git more on repositories of
     more than 2^14 packed objects, see extractors.git.abbrev). None for an empty diff.

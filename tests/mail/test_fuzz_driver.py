@@ -105,12 +105,12 @@ def test_a_memory_error_in_a_module_is_reported_with_its_input_saved(
     # stop there and keep that input.
     sanitizer_runtime()
     from fuzz.__main__ import supervise
-    from fuzz.build import SOURCES, build
+    from fuzz.build import build, source_of
 
     sources = tmp_path / "src"
     sources.mkdir()
     for name in ("_patchid.c", "_scan.c", "_mbox.c"):
-        text = (SOURCES / name).read_text()
+        text = source_of(name.removesuffix(".c")).read_text()
         if name == "_scan.c":
             check = 'len >= 12 && memcmp(s, "diff --git ", 11) == 0'
             assert text.count(check) == 1

@@ -12,14 +12,14 @@ import subprocess
 
 import pytest
 
-from extractors.mail import patches
-from extractors.mail.patches import _SLOW, _fast_patch_id, _sum_digests, _walk_patch_id, git_patch_id
+from core import patchid
+from core.patchid import _SLOW, _fast_patch_id, _sum_digests, _walk_patch_id, git_patch_id
 from tests.c_modules import require, required
 
 from .test_speedups import KVM_PPC, PATCH
 
-native = patches._native
-PATCHID = "extractors/mail/_patchid.c"
+native = patchid._native
+PATCHID = "core/_patchid.c"
 
 
 def _git_patch_id(text: bytes) -> str | None:
@@ -50,7 +50,7 @@ def git() -> None:
 def test_the_compiled_walk_is_built() -> None:
     # The install compiles it; without it every patch-id falls back to the slower Python walk.
     require(native, PATCHID)
-    assert patches.git_patch_id(PATCH) == _native_id(PATCH)
+    assert patchid.git_patch_id(PATCH) == _native_id(PATCH)
 
 
 B_FILE = b"diff --git a/b.c b/b.c\nindex 0000000..3333333\n--- /dev/null\n+++ b/b.c\n@@ -0,0 +1 @@\n+int e;\n"
