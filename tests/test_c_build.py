@@ -23,7 +23,7 @@ from extractors.mail import dates, headers, mbox
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("commstats", "core", "extractors", "orchestration", "charts")
-C_MODULES = ("_patchid", "_scan", "_mbox")
+C_MODULES = ("core._patchid", "extractors.mail._scan", "extractors.mail._mbox")
 NO_COMPILER = {"CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false", "LDCXXSHARED": "/bin/false"}
 
 # Runs in a child process with PYTHONPATH at one tree: which package it imported, which C modules it
@@ -31,6 +31,10 @@ NO_COMPILER = {"CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false"
 EXTRACT = """
 import json, sys
 from pathlib import Path
+
+# an editable install's finder resolves submodules of its packages (core._patchid) in the checkout,
+# ahead of PYTHONPATH: take it out so every module comes from the tree under test
+sys.meta_path = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
 
 import duckdb
 
@@ -107,7 +111,7 @@ def test_install_without_a_compiler_succeeds_without_the_c_modules(
     assert sorted(p.name for p in target.rglob("*") if p.suffix in (".so", ".pyd")) == []
     for name in C_MODULES:
         # setuptools' one warning line per module, naming it: the build was tried and failed
-        assert f'building extension "extractors.mail.{name}" failed' in output, output[-4000:]
+        assert f'building extension "{name}" failed' in output, output[-4000:]
 
 
 def test_an_extraction_without_the_c_modules_gives_the_compiled_rows(

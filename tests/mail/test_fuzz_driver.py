@@ -12,7 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from extractors.mail import dates, headers, mbox, patches
+from core import patchid
+from extractors.mail import dates, headers, mbox
 from fuzz import parser
 from fuzz.build import REPO, BuildError, compiler, runtime_library
 from tests.c_modules import require
@@ -32,8 +33,12 @@ def sanitizer_runtime() -> Path:
 
 def installed_modules() -> dict[str, ModuleType]:
     # optional at install (setup.py): without them only the sanitizer build can be fuzzed
-    for module, source in ((headers, "_scan.c"), (mbox, "_mbox.c"), (patches, "_patchid.c")):
-        require(module._native, f"extractors/mail/{source}")
+    for module, source in (
+        (headers, "extractors/mail/_scan.c"),
+        (mbox, "extractors/mail/_mbox.c"),
+        (patchid, "core/_patchid.c"),
+    ):
+        require(module._native, source)
     return parser.load_modules(None)
 
 
