@@ -9,11 +9,16 @@ in its description."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.dbt_helpers import write_raw
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -120,3 +125,42 @@ def test_unit_tests_sit_beside_the_model_they_test():
         "independent_and_unknown_people_are_units": "community_health",
         "period_with_no_correspondents": "community_health",
     }
+
+
+@pytest.mark.xdist_group("dbt")
+def test_a_repeated_key_fails_the_build(tmp_path):
+    """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it."""
+    warehouse = tmp_path / "w.duckdb"
+    trailer = {
+        "project": "p",
+        "repository": "r",
+        "sha": "c1",
+        "kind": "acked-by",
+        "name": "Bob",
+        "address": "bob@b.org",
+        "raw_value": "Bob <bob@b.org>",
+        "position": 0,
+    }
+    write_raw(warehouse, {"git_trailers": [trailer, {**trailer, "name": "Rob"}]})
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--select",
+            "+stg_raw__git_trailers",
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--project-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
+    assert any("unique_combination_stg_raw__git_trailers" in line for line in failed), proc.stdout[-3000:]
