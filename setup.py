@@ -18,5 +18,12 @@ setup(
         ),
         Extension("extractors.mail._scan", sources=["extractors/mail/_scan.c"], extra_compile_args=["-O2"]),
         Extension("extractors.mail._mbox", sources=["extractors/mail/_mbox.c"], extra_compile_args=["-O2"]),
+        # the git fast path's tree comparison and blob diff (extractors.git.native)
+        Extension(
+            "extractors.git._gitdiff",
+            sources=["extractors/git/_gitdiff.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
     ]
 )

@@ -20,21 +20,22 @@ whole-tree diff (`commit_changes`) for anything unusual.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pygit2
-from pygit2.enums import DiffOption
 
 from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
+from extractors.git.native import DIFF_FLAGS, blob_diff
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
 from extractors.mail.patches import git_patch_id
 
-DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
+_WS = b" \t\n\r"  # git's isspace(): what the patch-id leaves out
 _INDEX_LINE = re.compile(rb"^index [0-9a-f]+\.\.[0-9a-f]+", re.M)
 # bytes git prints as C escapes inside a quoted path (core.quotePath, on by default)
 _C_ESCAPES = {
@@ -495,36 +496,92 @@ class ChangeReader:
         """One changed file of the fast path: its row and its share of the patch-id."""
         repo = self.repo
         Oid = pygit2.Oid
-        create = pygit2.Patch.create_from
-        flags = DIFF_FLAGS
         blobs = self._blobs
+        old_blob: pygit2.Blob | None = None
+        new_blob: pygit2.Blob | None = None
         if old_id is not None and new_id is not None:
             # This version was, most often, the old version of the newer change just diffed:
             # reuse the blob read then instead of rebuilding it.
             new_blob = blobs.pop(new_id, None)
             if new_blob is None:
-                new_blob = repo[Oid(raw=new_id)]
+                new_blob = repo[Oid(raw=new_id)]  # type: ignore[assignment]
             else:
                 self._blob_bytes -= new_blob.size
-            old_blob = repo[Oid(raw=old_id)]
+            old_blob = repo[Oid(raw=old_id)]  # type: ignore[assignment]
+            change_type = "M"
+        elif new_id is not None:
+            new_blob = repo[Oid(raw=new_id)]  # type: ignore[assignment]
+            change_type = "A"
+        else:
+            old_blob = repo[Oid(raw=old_id)]  # type: ignore[arg-type, assignment]
+            change_type = "D"
+        if blob_diff is not None:
+            fc, h = self._file_native(path, change_type, old_mode, old_blob, new_mode, new_blob)
+        else:
+            fc, h = self._file_patch(path, change_type, old_mode, old_blob, new_mode, new_blob)
+        if change_type == "M" and old_blob is not None and old_blob.size <= BLOB_CACHE_MAX:
+            blobs[old_id] = old_blob  # type: ignore[index]
+            self._blob_bytes += old_blob.size
+            while self._blob_bytes > BLOB_CACHE_BYTES or len(blobs) > BLOB_CACHE_COUNT:
+                self._blob_bytes -= blobs.pop(next(iter(blobs))).size
+        return fc, h
+
+    @staticmethod
+    def _file_native(
+        path: str,
+        change_type: str,
+        old_mode: bytes | None,
+        old_blob: pygit2.Blob | None,
+        new_mode: bytes | None,
+        new_blob: pygit2.Blob | None,
+    ) -> tuple[FileChange, int]:
+        """`_file_patch` through the compiled blob diff (extractors.git.native): the same xdiff
+        run, its lines hashed as they come instead of printed into a patch and parsed again."""
+        p = path.encode("ascii")
+        got = blob_diff(  # type: ignore[misc]
+            old_blob._pointer if old_blob is not None else None,  # type: ignore[attr-defined]
+            new_blob._pointer if new_blob is not None else None,  # type: ignore[attr-defined]
+            p,
+        )
+        if got is None:
+            raise Unusual("no hunks")  # binary, or an empty file added or deleted
+        added, removed, body = got
+        # the file's header as git prints it, less its `index` line (not hashed); whitespace
+        # goes, as from the body
+        if change_type == "M":
+            head = b"diff--gita/%sb/%s---a/%s+++b/%s" % (p, p, p, p)
+        elif change_type == "A":
+            head = b"diff--gita/%sb/%snewfilemode%s---/dev/null+++b/%s" % (p, p, new_mode, p)
+        else:
+            head = b"diff--gita/%sb/%sdeletedfilemode%s---a/%s+++/dev/null" % (p, p, old_mode, p)
+        if b" " in p:
+            head = head.translate(None, _WS)
+        h = int.from_bytes(hashlib.sha1(head + body).digest(), "little")
+        return FileChange(path, None, change_type, added, removed, False), h
+
+    @staticmethod
+    def _file_patch(
+        path: str,
+        change_type: str,
+        old_mode: bytes | None,
+        old_blob: pygit2.Blob | None,
+        new_mode: bytes | None,
+        new_blob: pygit2.Blob | None,
+    ) -> tuple[FileChange, int]:
+        """One file's row and patch-id share from libgit2's printed patch (the reference)."""
+        create = pygit2.Patch.create_from
+        flags = DIFF_FLAGS
+        if change_type == "M":
             patch = create(old_blob, new_blob, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "M"
-            if old_blob.size <= BLOB_CACHE_MAX:
-                blobs[old_id] = old_blob
-                self._blob_bytes += old_blob.size
-                while self._blob_bytes > BLOB_CACHE_BYTES or len(blobs) > BLOB_CACHE_COUNT:
-                    self._blob_bytes -= blobs.pop(next(iter(blobs))).size
-        elif new_id is not None:
-            data = repo[Oid(raw=new_id)].data
+        elif change_type == "A":
+            data = new_blob.data  # type: ignore[union-attr]
             # `data` must outlive the patch: libgit2 keeps pointing into the buffer
             patch = create(None, data, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "A"
         else:
-            patch = create(repo[Oid(raw=old_id)], None, old_as_path=path, new_as_path=path, flag=flags)  # type: ignore[arg-type]
+            patch = create(old_blob, None, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "D"
         at = text.find(b"\n@@ ")
         if at < 0:
             # binary (libgit2 prints no hunks for it) or an empty file added or deleted

@@ -20,6 +20,7 @@ and on SIGTERM (core.procs).
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import time
@@ -101,6 +102,19 @@ def _keep_heap(keep: bool = True) -> None:
         for param, value in _GLIBC_DEFAULTS.items():
             libc.mallopt(param, value)
         libc.malloc_trim(0)
+
+
+def _no_gc() -> bool:
+    """Turn the cyclic garbage collector off; True when it was on (the caller turns it back on).
+
+    The extraction allocates millions of short-lived tuples and dicts (rows, tree entries) that
+    never form cycles, and every 700 allocations more than frees the collector scanned the young
+    objects again, every so often all of them: 7 % of the CPU time of one worker. Without it
+    the memory is the same (reference counting frees all of it).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    return was
 
 
 QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
@@ -380,6 +394,7 @@ def _worker(
     parent_pid: int,
 ) -> None:
     init_worker(parent_pid)  # dies with the parent and on SIGTERM, whatever handlers it inherited
+    _no_gc()  # a worker process ends with the extraction
     try:
         _configure_libgit2()
         _keep_heap()  # a worker process ends with the extraction
@@ -426,6 +441,7 @@ def iter_repository_rows(
     done = 0
     if workers <= 1:
         _keep_heap()
+        collecting = _no_gc()
         try:
             for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
                 done += 1
@@ -434,6 +450,8 @@ def iter_repository_rows(
                     progress(done)
         finally:
             _keep_heap(False)
+            if collecting:
+                gc.enable()
         if progress is not None:
             progress(done)
         return
