@@ -354,7 +354,7 @@ static PyObject *blob_diff(PyObject *self, PyObject *args) {
     if (b.nomem) {
         result = PyErr_NoMemory();
     } else if (rc < 0) {
-        PyErr_Format(PyExc_ValueError, "libgit2 could not diff the blobs of %s (error %d)", path, rc);
+        PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", rc);
         result = NULL;
     } else if (b.hunks == 0) {
         result = Py_NewRef(Py_None);

@@ -19,8 +19,8 @@ from extractors.git import diffstat, fastdiff, native
 from extractors.git.diffstat import ChangeReader
 from extractors.git.fastdiff import Unusual, entries_delta
 from extractors.git.scope import PathScope
-from tests.git.conftest import Git
-from tests.git.helpers import extract
+from tests.git.conftest import Git, init_repo
+from tests.git.helpers import extract, git_numstat, git_patch_ids
 from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
 
 _gitdiff = pytest.importorskip("extractors.git._gitdiff")
@@ -127,10 +127,12 @@ def test_blob_diff_equals_printed_patch(tmp_path: Path) -> None:
                 want = ChangeReader._file_patch(*args)  # type: ignore[arg-type]
             except Unusual:
                 with pytest.raises(Unusual):
-                    ChangeReader._file_native(*args)  # type: ignore[arg-type]
+                    ChangeReader._file_native(*args, b"")  # type: ignore[arg-type]
                 declined += 1
                 continue
-            assert ChangeReader._file_native(*args) == want, (kind, old, new)  # type: ignore[arg-type]
+            for driver_path in (b"", path.encode()):
+                got = ChangeReader._file_native(*args, driver_path)  # type: ignore[arg-type]
+                assert got == want, (kind, old, new)
             compared += 1
     assert compared > 1500 and declined > 30  # empty and binary files decline
 
@@ -153,3 +155,27 @@ def test_python_reference_gives_the_same_rows(tmp_path: Path, monkeypatch: pytes
     for (name, scope), rows in native_rows.items():
         repo = g if name == "fixed" else deep
         assert _canonical(extract(repo.path, paths=None if scope == "None" else DEEP_SCOPE)) == rows
+
+
+def test_diff_attributes_follow_git(tmp_path: Path) -> None:
+    # a `diff` attribute (here through the `binary` macro) makes a text file binary for git;
+    # the compiled path must let libgit2 see it for the paths it applies to
+    g = init_repo(tmp_path / "repo", tmp_path / "home")
+    g.write(".gitattributes", "*.dat binary\n")
+    g.write("a.dat", "one\ntwo\n")
+    g.write("b.c", "x\n")
+    g.commit("add")
+    g.write("a.dat", "one\nthree\n")
+    g.write("b.c", "y\nz\n")
+    g.commit("edit")
+    g("rm", "-q", "a.dat")
+    g.commit("delete")
+    rows = extract(g.path)
+    numstat = git_numstat(g)
+    got: dict[str, list[tuple[int, int, bool]]] = {}
+    for r in rows["git_file_changes"]:
+        got.setdefault(r["sha"], []).append((r["lines_added"], r["lines_removed"], r["is_binary"]))
+    assert {sha: sorted(v) for sha, v in got.items()} == {sha: sorted(v) for sha, v in numstat.items()}
+    assert sum(b for v in numstat.values() for _, _, b in v) == 3  # a.dat added, edited, deleted
+    ids = {r["sha"]: r["patch_id"] for r in rows["git_commits"]}
+    assert ids == git_patch_ids(g)
