@@ -347,12 +347,18 @@ def _batch_rows(
     diffs: list[TreeChanges | Exception | None] = [None] * len(commits)
     pairs: list[tuple[pygit2.Oid | None, pygit2.Oid]] = []
     at: list[int] = []
+    # a commit's parent is nearly always in the same batch, its tree id at hand (reading the
+    # parent commit again would cost a pack read per commit)
+    trees = {commit.id: commit.tree_id for commit in commits}
     for k, commit in enumerate(commits):
         try:
             parent_ids = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
-            pairs.append((commit_tree_id(repo, parent_ids[0]) if parent_ids else None, commit.tree_id))
+            parent_tree = None
+            if parent_ids:
+                parent_tree = trees.get(parent_ids[0]) or commit_tree_id(repo, parent_ids[0])
+            pairs.append((parent_tree, trees[commit.id]))
             at.append(k)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             diffs[k] = exc

@@ -103,7 +103,8 @@ class TreeComparer:
         if self._cached >= TREE_CACHE_ENTRIES:
             self._older, self._cache, self._cached = self._cache, {}, 0
         self._cache[oid] = entries
-        self._cached += (entries.count(0) if self._native is not None else len(entries)) + 1
+        # (a raw entry takes some 40 bytes: mode, name, NUL and id)
+        self._cached += (len(entries) // 40 if self._native is not None else len(entries)) + 1
         return entries
 
     def changes(self, old_tree: bytes | None, new_tree: bytes, *, whole: bool = False) -> list[Change]:
