@@ -365,10 +365,112 @@ static PyObject *blob_diff(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* --- odb / read_raw --------------------------------------------------------------------------- */
+
+typedef int (*repository_odb_t)(void **out, void *repo);
+typedef int (*odb_read_t)(void **out, void *db, const unsigned char *id);
+typedef const void *(*odb_object_data_t)(void *obj);
+typedef size_t (*odb_object_size_t)(void *obj);
+typedef void (*free_t)(void *obj);
+
+static repository_odb_t repository_odb = NULL;
+static odb_read_t odb_read = NULL;
+static odb_object_data_t odb_object_data = NULL;
+static odb_object_size_t odb_object_size = NULL;
+static free_t odb_object_free = NULL;
+static free_t odb_free = NULL;
+
+#define GIT_ENOTFOUND (-3)
+
+static PyObject *bind_odb(PyObject *self, PyObject *args) {
+    unsigned long long f[6];
+    if (!PyArg_ParseTuple(args, "(KKKKKK):bind_odb", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]))
+        return NULL;
+    for (int i = 0; i < 6; i++) {
+        if (f[i] == 0) {
+            PyErr_SetString(PyExc_ValueError, "bind_odb: a null function");
+            return NULL;
+        }
+    }
+    repository_odb = (repository_odb_t)(uintptr_t)f[0];
+    odb_read = (odb_read_t)(uintptr_t)f[1];
+    odb_object_data = (odb_object_data_t)(uintptr_t)f[2];
+    odb_object_size = (odb_object_size_t)(uintptr_t)f[3];
+    odb_object_free = (free_t)(uintptr_t)f[4];
+    odb_free = (free_t)(uintptr_t)f[5];
+    Py_RETURN_NONE;
+}
+
+static void odb_capsule_free(PyObject *capsule) {
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db != NULL && odb_free != NULL)
+        odb_free(db);
+}
+
+static PyObject *odb(PyObject *self, PyObject *arg) {
+    if (repository_odb == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "odb: bind_odb() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(arg) || PyBytes_GET_SIZE(arg) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "odb: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(arg), sizeof repo);
+    void *db = NULL;
+    int rc = repository_odb(&db, repo);
+    if (rc < 0 || db == NULL) {
+        PyErr_Format(PyExc_ValueError, "libgit2 could not open the object database (error %d)", rc);
+        return NULL;
+    }
+    PyObject *capsule = PyCapsule_New(db, "git_odb", odb_capsule_free);
+    if (capsule == NULL)
+        odb_free(db);
+    return capsule;
+}
+
+static PyObject *read_raw(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *id;
+    Py_ssize_t id_len;
+    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (id_len != 20) {
+        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
+        return NULL;
+    }
+    void *obj = NULL;
+    int rc = odb_read(&obj, db, (const unsigned char *)id);
+    if (rc < 0) {
+        PyObject *hex = PyBytes_FromStringAndSize(id, 20);
+        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
+        if (text != NULL) {
+            if (rc == GIT_ENOTFOUND)
+                PyErr_SetObject(PyExc_KeyError, text);
+            else
+                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
+        }
+        Py_XDECREF(hex);
+        Py_XDECREF(text);
+        return NULL;
+    }
+    PyObject *data =
+        PyBytes_FromStringAndSize((const char *)odb_object_data(obj), (Py_ssize_t)odb_object_size(obj));
+    odb_object_free(obj);
+    return data;
+}
+
 static PyMethodDef methods[] = {
     {"tree_delta", tree_delta, METH_VARARGS, "The differing entries of two raw trees, by name."},
     {"bind", bind, METH_VARARGS, "Bind libgit2's git_diff_blobs and the diff flags."},
     {"blob_diff", blob_diff, METH_VARARGS, "Line counts and patch-id body of a blob diff."},
+    {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
+    {"odb", odb, METH_O, "A repository's object database, from its pointer."},
+    {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import pygit2
 
-from extractors.git.native import tree_delta
+from extractors.git.native import raw_reader, tree_delta
 from extractors.git.scope import PathScope
 
 # One raw tree entry: `<octal mode> <name>\0<20-byte id>` (entries are contiguous, so the mode
@@ -88,17 +88,24 @@ class TreeComparer:
     """
 
     def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
-        self._read = repo.odb.read
+        self._native = tree_delta
+        read_raw = raw_reader(repo) if tree_delta is not None else None
+        if read_raw is None:
+            odb_read = repo.odb.read
+
+            def read_raw(oid: bytes) -> bytes:
+                return odb_read(pygit2.Oid(raw=oid))[1]
+
+        self._read = read_raw
         self._scope = scope if scope else None
         self._cache: dict[bytes, Any] = {}
         self._older: dict[bytes, Any] = {}
         self._cached = 0
-        self._native = tree_delta
 
     def _load(self, oid: bytes) -> Any:
         entries = self._older.get(oid)
         if entries is None:
-            raw = self._read(pygit2.Oid(raw=oid))[1]
+            raw = self._read(oid)
             entries = raw if self._native is not None else _entry_set(raw)
         if self._cached >= TREE_CACHE_ENTRIES:
             self._older, self._cache, self._cached = self._cache, {}, 0

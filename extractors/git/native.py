@@ -1,6 +1,6 @@
 """The compiled inner loops of the git fast path (`_gitdiff.c`), where they can be had.
 
-`tree_delta` compares two raw tree objects; `blob_diff` diffs two blobs through libgit2's
+`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `blob_diff` diffs two blobs through libgit2's
 `git_diff_blobs` and reads line counts and the patch-id's input from its line callbacks instead
 of a printed patch. Both are None when the module was not built (a machine without a C compiler)
 or, for `blob_diff`, when the libgit2 that pygit2 loaded cannot be found in this process: the
@@ -14,6 +14,7 @@ libgit2 with one global state.
 from __future__ import annotations
 
 import ctypes
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -47,22 +48,54 @@ def _loaded_libgit2() -> str | None:
     return None
 
 
-def _bind() -> BlobDiff | None:
+def _bind() -> tuple[BlobDiff | None, bool]:
+    """The compiled blob diff, and whether the object database reader is bound."""
     if _gitdiff is None:
-        return None
+        return None, False
     assert pygit2.LIBGIT2_VERSION  # pygit2 (so its libgit2) is loaded
     path = _loaded_libgit2()
     if path is None:
-        return None
+        return None, False
     try:
         lib = ctypes.CDLL(path)  # the library already mapped: the same handle
-        blobs = ctypes.cast(lib.git_diff_blobs, ctypes.c_void_p).value
-        init = ctypes.cast(lib.git_diff_options_init, ctypes.c_void_p).value
-        _gitdiff.bind(blobs, init, int(DIFF_FLAGS))
+
+        def at(name: str) -> int:
+            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+
+        _gitdiff.bind(at("git_diff_blobs"), at("git_diff_options_init"), int(DIFF_FLAGS))
+        diff = _gitdiff.blob_diff
     except (OSError, AttributeError, ValueError):
+        return None, False
+    try:
+        _gitdiff.bind_odb(
+            tuple(
+                at(name)
+                for name in (
+                    "git_repository_odb",
+                    "git_odb_read",
+                    "git_odb_object_data",
+                    "git_odb_object_size",
+                    "git_odb_object_free",
+                    "git_odb_free",
+                )
+            )
+        )
+    except (AttributeError, ValueError):
+        return diff, False
+    return diff, True
+
+
+def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
+    """A function reading an object's raw content by its raw id from `repo` (KeyError when it is
+    missing), as `repo.odb.read(Oid(raw=id))[1]` but without the wrappers; None without the
+    compiled module. libgit2's object ids are 20-byte arrays here (pygit2 builds libgit2
+    without its experimental SHA-256 support)."""
+    if not _odb_bound:
         return None
-    return _gitdiff.blob_diff
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    read = _gitdiff.read_raw  # type: ignore[union-attr]
+    return functools.partial(read, db)
 
 
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None
-blob_diff: BlobDiff | None = _bind()
+blob_diff, _odb_bound = _bind()

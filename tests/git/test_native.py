@@ -179,3 +179,17 @@ def test_diff_attributes_follow_git(tmp_path: Path) -> None:
     assert sum(b for v in numstat.values() for _, _, b in v) == 3  # a.dat added, edited, deleted
     ids = {r["sha"]: r["patch_id"] for r in rows["git_commits"]}
     assert ids == git_patch_ids(g)
+
+
+def test_raw_reader_reads_what_pygit2_reads(tmp_path: Path) -> None:
+    g = build_fixed(tmp_path / "repo", tmp_path / "home", commits=5)
+    repo = pygit2.Repository(str(g.path))
+    read = native.raw_reader(repo)
+    assert read is not None
+    objects = [c.id for c in repo.walk(repo.head.target)]
+    objects += [repo[c].tree_id for c in objects]
+    objects += [e.id for e in repo[repo.head.target].tree]
+    for oid in objects:
+        assert read(oid.raw) == repo.odb.read(oid)[1]
+    with pytest.raises(KeyError, match="00" * 20):
+        read(b"\0" * 20)
