@@ -5,9 +5,11 @@ equal), so its cost grows with the size of the tree: the diff stage took 2.8 ms 
 on a generated 40,000-file tree (benchmarks/bench_git.py --large-tree) and 0.38 ms this way.
 Here the two trees are compared from their raw objects, descending only into
 subtrees whose ids differ and, with a path scope, only into directories that can hold in-scope
-paths. Each changed file is then diffed on its own with `Patch.create_from`, which runs the same
-xdiff with the same options as the whole-tree diff, so the line counts and patch texts are the
-ones libgit2 produces there.
+paths. Each changed file is then diffed on its own (diffstat.ChangeReader: libgit2's blob diff,
+read from its line callbacks by the compiled module extractors/git/_gitdiff.c, or printed with
+`Patch.create_from` without it), which runs the same xdiff with the same options as the
+whole-tree diff, so the line counts and patch-ids are the ones libgit2 produces there. The tree
+comparison itself is compiled too (`tree_delta`, reference `entries_delta`).
 
 Only plain cases are handled: regular files (mode 100644 or 100755, unchanged) modified, added or
 deleted, with printable ASCII paths, not binary, not empty. Anything else raises `Unusual` and the
@@ -40,7 +42,8 @@ _EMPTY: frozenset[bytes] = frozenset()
 TREE_CACHE_ENTRIES = 100_000
 
 
-def _entry_set(raw: bytes) -> frozenset[bytes]:
+def entry_set(raw: bytes) -> frozenset[bytes]:
+    """A raw tree object's entries, each `<mode> <name>\0<20-byte id>` as it is stored."""
     return frozenset(_ENTRY.findall(raw))
 
 
@@ -106,7 +109,7 @@ class TreeComparer:
         entries = self._older.get(oid)
         if entries is None:
             raw = self._read(oid)
-            entries = raw if self._native is not None else _entry_set(raw)
+            entries = raw if self._native is not None else entry_set(raw)
         if self._cached >= TREE_CACHE_ENTRIES:
             self._older, self._cache, self._cached = self._cache, {}, 0
         self._cache[oid] = entries
@@ -135,7 +138,7 @@ class TreeComparer:
         if self._native is not None:
             delta = self._native(ea, eb)
             if delta is None:  # a tree out of git's order: compare its entries as sets
-                delta = entries_delta(_entry_set(ea or b""), _entry_set(eb or b""))
+                delta = entries_delta(entry_set(ea or b""), entry_set(eb or b""))
         else:
             delta = entries_delta(ea or _EMPTY, eb or _EMPTY)
         visit = self._visit

@@ -64,10 +64,10 @@ def test_tree_delta_equals_reference() -> None:
     for _ in range(3000):
         old, new = _random_trees(rng)
         a, b = _raw_tree(old), _raw_tree(new)
-        want = entries_delta(fastdiff._entry_set(a), fastdiff._entry_set(b))
+        want = entries_delta(fastdiff.entry_set(a), fastdiff.entry_set(b))
         assert _gitdiff.tree_delta(a or None, b or None) == want
         assert _gitdiff.tree_delta(b or None, a or None) == entries_delta(
-            fastdiff._entry_set(b), fastdiff._entry_set(a)
+            fastdiff.entry_set(b), fastdiff.entry_set(a)
         )
         seen_type_change += any((o == b"40000") != (n == b"40000") for _, o, _, n, _ in want if o and n)
     assert seen_type_change > 50  # a file and a directory of one name, merged into one change
