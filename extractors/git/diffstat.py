@@ -558,6 +558,12 @@ class ChangeReader:
         """`_file_patch` through the compiled blob diff (extractors.git.native): the same xdiff
         run, its lines hashed as they come instead of printed into a patch and parsed again.
         `driver_path` is the path libgit2 looks the diff attributes up under (`_driver_path`)."""
+        if (old_blob is not None and type(old_blob) is not pygit2.Blob) or (
+            new_blob is not None and type(new_blob) is not pygit2.Blob
+        ):
+            # a file entry naming another kind of object (a damaged tree): libgit2 would read
+            # it as a blob; the whole-tree diff reports it
+            raise Unusual("not a blob")
         p = path.encode("ascii")
         got = blob_diff(  # type: ignore[misc]
             old_blob._pointer if old_blob is not None else None,  # type: ignore[attr-defined]

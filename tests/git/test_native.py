@@ -193,3 +193,28 @@ def test_raw_reader_reads_what_pygit2_reads(tmp_path: Path) -> None:
         assert read(oid.raw) == repo.odb.read(oid)[1]
     with pytest.raises(KeyError, match="00" * 20):
         read(b"\0" * 20)
+
+
+def test_file_entry_naming_a_tree_is_no_blob(tmp_path: Path) -> None:
+    # a damaged tree whose file entry names a tree object: never handed to libgit2 as a blob
+    pygit2.settings.enable_strict_object_creation(False)
+    try:
+        repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+        inner = repo.TreeBuilder()
+        inner.insert("x.c", repo.create_blob(b"int x;\n"), pygit2.enums.FileMode.BLOB)
+        sub = inner.write()
+        tb = repo.TreeBuilder()
+        tb.insert("a.c", sub, pygit2.enums.FileMode.BLOB)
+        bad = tb.write()
+    finally:
+        pygit2.settings.enable_strict_object_creation(True)
+    blob = repo[repo.create_blob(b"int a;\n")]
+    assert isinstance(repo[sub], pygit2.Tree)
+    for old, new in ((repo[sub], blob), (blob, repo[sub])):
+        with pytest.raises(Unusual, match="not a blob"):
+            ChangeReader._file_native("a.c", "M", b"100644", old, b"100644", new, b"")
+    reader = ChangeReader(repo, PathScope([]))
+    empty = repo.TreeBuilder().write()
+    # the whole-tree diff takes it and fails as the extraction reports (the commit quarantined)
+    with pytest.raises((KeyError, pygit2.GitError, ValueError, OSError), match="type"):
+        reader.changes(empty, bad)
