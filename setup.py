@@ -1,6 +1,6 @@
-"""The compiled modules of the mail parser: git's patch-id line walk (core/_patchid.c),
-the per-message scans of headers, bodies and dates (_scan.c) and the mbox separator search
-(_mbox.c).
+"""The compiled modules: git's patch-id line walk (core/_patchid.c), the mail parser's
+per-message scans of headers, bodies and dates (extractors/mail/_scan.c) and its mbox separator
+search (_mbox.c), and the git extractor's tree comparison and blob diff (extractors/git/_gitdiff.c).
 
 Everything else is declared in pyproject.toml. Every module is optional: where no C compiler works,
 setuptools warns and the install goes on without it, and the parser runs the Python reference the
@@ -27,6 +27,13 @@ setup(
         Extension(
             "extractors.mail._mbox",
             sources=["extractors/mail/_mbox.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
+        # the git fast path's tree comparison and blob diff (extractors.git.native)
+        Extension(
+            "extractors.git._gitdiff",
+            sources=["extractors/git/_gitdiff.c"],
             extra_compile_args=["-O2"],
             optional=True,
         ),

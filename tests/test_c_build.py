@@ -23,7 +23,7 @@ from extractors.mail import dates, headers, mbox
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("commstats", "core", "extractors", "orchestration", "charts")
-C_MODULES = ("core._patchid", "extractors.mail._scan", "extractors.mail._mbox")
+C_MODULES = ("core._patchid", "extractors.mail._scan", "extractors.mail._mbox", "extractors.git._gitdiff")
 NO_COMPILER = {"CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false", "LDCXXSHARED": "/bin/false"}
 
 # Runs in a child process with PYTHONPATH at one tree: which package it imported, which C modules it
