@@ -73,7 +73,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _SPAN = re.compile(rb"[^\n]{0,63}\n|[^\n]{64}|[^\n]+")
 
 
-def _span_counts(data: bytes, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
+def span_counts(data: bytes, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
     """git's hash_chars(): the distinct span hashes of `data` and their byte counts.
 
     Per span git rotates a 64-bit accumulator (accum1:accum2) left by 7 bits and adds each byte
@@ -109,8 +109,8 @@ def git_similarity_index(old: bytes, new: bytes) -> int:
     max_size = max(len(old), len(new))
     if not max_size:
         return 100
-    src_keys, src_counts = _span_counts(old, b"\0" not in old[:8000])
-    dst_keys, dst_counts = _span_counts(new, b"\0" not in new[:8000])
+    src_keys, src_counts = span_counts(old, b"\0" not in old[:8000])
+    dst_keys, dst_counts = span_counts(new, b"\0" not in new[:8000])
     _, i, j = np.intersect1d(src_keys, dst_keys, assume_unique=True, return_indices=True)
     copied = int(np.minimum(src_counts[i], dst_counts[j]).sum())
     score = copied * MAX_SCORE // max_size
