@@ -11,7 +11,6 @@ terminal unless --verbose, and is always in the run's event log.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -52,17 +51,30 @@ def plan_stages(selected: set, partitioned: list[tuple[set, list[str]]]) -> list
 
 
 def run_assets(
-    selection: str | None = None, quiet: bool = False, force: bool = False, verbose: bool = False
+    selection: str | None = None,
+    quiet: bool = False,
+    force: bool = False,
+    verbose: bool = False,
+    config: Path | None = None,
+    warehouse: Path | None = None,
 ) -> int:
-    cfg = load_config(os.environ.get("COMMSTATS_CONFIG"))
+    """Materialize `selection` (default: everything) from `config` (default: $COMMSTATS_CONFIG or
+    ./communities.yaml), into `warehouse` when given instead of the config's."""
+    cfg = load_config(config)
+    if warehouse is not None:
+        cfg.warehouse = warehouse
     home = ensure_instance(cfg)
-    os.environ["DAGSTER_HOME"] = str(home)
 
     import dagster as dg
 
+    from orchestration.project import prepare
+
+    # not `dagster dev`: parse the dbt project here, so the asset graph follows the models as they are
+    prepare()
     from orchestration.definitions import defs
     from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
     from orchestration.defs.ingest import git_repositories, mail_lists
+    from orchestration.defs.resources import CommstatsConfig
 
     graph = defs.resolve_asset_graph()
     chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
@@ -78,11 +90,17 @@ def run_assets(
     )
     started = time.monotonic()
     assets = [*defs.assets, *(defs.asset_checks or [])]
+    resources = {
+        **defs.resources,
+        "commstats": CommstatsConfig(
+            config_path=str(cfg.source_file), warehouse=str(warehouse) if warehouse else None
+        ),
+    }
     failures: list[Failed] = []
     warehouse = Path(cfg.warehouse)
     timings = {"sources": 0.0, "rebuild": 0.0}
     with (
-        dg.DagsterInstance.get() as instance,
+        dg.DagsterInstance.from_config(str(home)) as instance,
         live_display(None if not quiet else False),
         _failure_events_hidden(not verbose),
     ):
@@ -101,7 +119,7 @@ def run_assets(
                 selection=sorted(stage.keys),
                 partition_key=stage.partition,
                 instance=instance,
-                resources=defs.resources,
+                resources=resources,
                 raise_on_error=False,
                 tags={"commstats/trigger": "cli"},
                 # progress and per-source lines without the step-by-step debug events; --quiet: none (failures

@@ -1,0 +1,35 @@
+"""The dbt project as Dagster sees it, prepared (parsed into target/manifest.json) before use.
+
+Under `dagster dev` (`commstats ui`) `prepare_if_dev()` parses the project on every load, so model
+edits show up on reload. Outside it Dagster expects the manifest to exist already, as a deployment
+makes it with `dagster-dbt project prepare-and-package --file orchestration/project.py`;
+`commstats run` calls `prepare()` itself before loading the definitions, and a fresh clone without
+a manifest is parsed once on import.
+"""
+
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+# the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def dbt_cli() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+def prepare() -> Path:
+    """Parse the project into its manifest: `DbtProject.preparer.prepare` with this venv's dbt."""
+    dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    return dbt_project.manifest_path
+
+
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    prepare()
