@@ -23,8 +23,7 @@ import duckdb
 from core.config import load_config
 from core.errors import one_line
 from core.progress import live_display
-from core.published import published_path
-from orchestration.buildstate import fingerprint, last_fingerprint, store_fingerprint
+from orchestration.buildstate import nothing_new, record_build
 from orchestration.instance import ensure_instance
 
 
@@ -97,7 +96,6 @@ def run_assets(
         ),
     }
     failures: list[Failed] = []
-    warehouse = Path(cfg.warehouse)
     timings = {"sources": 0.0, "rebuild": 0.0}
     with (
         dg.DagsterInstance.from_config(str(home)) as instance,
@@ -108,7 +106,7 @@ def run_assets(
             stage_started = time.monotonic()
             # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
             whole = selection is None and stage.partition is None
-            if whole and not force and _unchanged(cfg, warehouse, home):
+            if whole and not force and nothing_new(cfg, home):
                 print(
                     "commstats: nothing new since the last build: marts, charts and the published copy are current"
                 )
@@ -133,8 +131,8 @@ def run_assets(
             if _interrupted(result):  # Ctrl-C or SIGTERM: Dagster ends the stage, the run ends here
                 failures.append(Failed("interrupted: the remaining stages were not run", ""))
                 break
-            if whole and not stage_failures and (fp := fingerprint(cfg, warehouse)):
-                store_fingerprint(home, fp)
+            if whole and not stage_failures:
+                record_build(cfg, home)
             timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
     for failed in failures:
@@ -145,13 +143,6 @@ def run_assets(
     print_summary(cfg, elapsed, quiet)
     print(f"  stages:    sources {timings['sources']:.1f} s, rebuild {timings['rebuild']:.1f} s")
     return 1 if failures else 0
-
-
-def _unchanged(cfg, warehouse: Path, home: Path) -> bool:
-    if not published_path(warehouse).exists():
-        return False
-    last = last_fingerprint(home)
-    return last is not None and fingerprint(cfg, warehouse) == last
 
 
 @dataclass(frozen=True)
