@@ -86,10 +86,8 @@ def stop_group(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> boo
 
 def start_ui(cfg: CommunitiesConfig, cfg_file: Path, host: str = "127.0.0.1", port: int = 3000) -> int:
     home = ensure_instance(cfg)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "COMMSTATS_CONFIG": str(cfg_file)}
     dagster = Path(sys.executable).with_name("dagster")
-    # this venv's bin first: `dagster dev` prepares the dbt project with the `dbt` found on PATH
-    path = os.pathsep.join([str(dagster.parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "DAGSTER_HOME": str(home), "COMMSTATS_CONFIG": str(cfg_file), "PATH": path}
     cmd = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", host, "-p", str(port)]
     print(f"commstats ui: http://{host}:{port}  (instance: {home}; stop with Ctrl-C)", flush=True)
 

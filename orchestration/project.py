@@ -11,22 +11,37 @@ import sys
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_shared.record import replace
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 # the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
 
 def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
 
 
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """Dagster's preparer with this venv's dbt (Dagster's own runs the `dbt` found on PATH).
+
+    The project has no packages, so preparing it is parsing it.
+    """
+
+    def prepare(self, project: DbtProject) -> None:
+        dbt_cli().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+dbt_project = replace(
+    DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR), preparer=VenvDbtPreparer()
+)
+
+
 def prepare() -> Path:
-    """Parse the project into its manifest: `DbtProject.preparer.prepare` with this venv's dbt."""
-    dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+    """Parse the project into its manifest, as `dagster dev` does on every load."""
+    dbt_project.preparer.prepare(dbt_project)
     return dbt_project.manifest_path
 
 

@@ -1,5 +1,6 @@
-"""The dbt project's manifest outside `dagster dev`: made on a fresh clone, and `prepare()` (what
-`commstats run` calls before loading the definitions) brings it up to date with the models."""
+"""The dbt project's manifest: made on a fresh clone; outside `dagster dev` used as it is until
+`prepare()` (what `commstats run` calls before loading the definitions) parses the models again;
+under `dagster dev` parsed on every load, by this venv's dbt even when it is not on PATH."""
 
 from __future__ import annotations
 
@@ -26,8 +27,10 @@ if sys.argv[2] == "prepare":
 """
 
 
-def _run(project_py: Path, step: str) -> list[list[str]]:
+def _run(project_py: Path, step: str, dev: bool = False) -> list[list[str]]:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}  # not `dagster dev`
+    if dev:  # `dagster dev` started without the venv on PATH
+        env.update(DAGSTER_IS_DEV_CLI="1", PATH="/usr/bin:/bin")
     out = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(project_py), step],
         capture_output=True,
@@ -57,3 +60,7 @@ def test_manifest_on_a_fresh_clone_and_prepare_follows_the_models(tmp_path: Path
     before, after = _run(project_py, "prepare")
     assert before == fresh  # outside `dagster dev` an existing manifest is used as it is
     assert after == sorted([*fresh, "zz_probe"])  # the command line's prepare() parses the edit
+
+    (tmp_path / "dbt_project" / "models" / "marts" / "zz_probe.sql").unlink()
+    [dev] = _run(project_py, "import", dev=True)
+    assert dev == fresh  # under `dagster dev` every load parses, with this venv's dbt
