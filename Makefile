@@ -26,8 +26,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/sqlfluff lint dbt_project/models dbt_project/macros
 
+# whole modules to each of two workers, so a module's fixtures are built once; the slow modules
+# first (tests/conftest.py orders them)
 test: lint
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS)
 
 ui: $(STAMP)
 	$(BIN)/commstats ui
