@@ -47,13 +47,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))
 
 
-def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
-    """The folder `name` after `build(folder)` ran in it once for the whole session: xdist workers
-    share the parent of their base temporary folders, and the first to take the lock builds while
-    the others wait. A build that raised is tried again by the next caller."""
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this session sees: the parent of the workers' own base
+    temporary folders (the base folder itself without xdist)."""
     root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def built_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `root/name` after `build(folder)` ran in it once: the first caller to take the
+    lock builds while the others wait. A build that raised is tried again by the next caller."""
     folder = root / name
     done = root / f"{name}.done"
     with (root / f"{name}.lock").open("w") as lock:
@@ -69,7 +72,7 @@ def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Calla
 def sample_dir(tmp_path_factory) -> Path:
     from commstats.sample import generate
 
-    return built_once(tmp_path_factory, "sample", generate)
+    return built_once(session_root(tmp_path_factory), "sample", generate)
 
 
 @pytest.fixture(scope="session")
@@ -98,7 +101,7 @@ def pipeline_run(sample_dir: Path, tmp_path_factory) -> dict:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         (tmp / "stdout.json").write_text(json.dumps(proc.stdout))
 
-    tmp = built_once(tmp_path_factory, "pipeline", run)
+    tmp = built_once(session_root(tmp_path_factory), "pipeline", run)
     return {
         "warehouse": tmp / "warehouse.duckdb",
         "stdout": json.loads((tmp / "stdout.json").read_text()),
