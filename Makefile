@@ -40,10 +40,12 @@ fmt: $(STAMP)
 	$(BIN)/sqlfluff fix $(SQL_DIRS)
 
 # the tests run first, so a formatting nit does not hide their result; lint runs after them
-# whatever they gave, and the target fails if either failed (CI runs this target)
+# whatever they gave, and the target fails if either failed (CI runs this target). Whole modules go
+# to each of two workers, so a module's fixtures are built once; the slow modules first
+# (tests/conftest.py orders them)
 test: $(STAMP)
 	@tests=0; lint=0; \
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS) || tests=$$?; \
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) || tests=$$?; \
 	$(MAKE) --no-print-directory lint || lint=$$?; \
 	if [ $$tests -ne 0 ] || [ $$lint -ne 0 ]; then \
 	  echo "make test: failed (tests exit $$tests, lint exit $$lint)" >&2; exit 1; \

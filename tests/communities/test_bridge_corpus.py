@@ -23,20 +23,6 @@ def BUILD(root: Path) -> b.Built:  # noqa: N802 - the name conftest's community_
 
 
 @pytest.fixture(scope="module")
-def run(corpus: Path, community_run: dict) -> dict:
-    if community_run["con"] is None:
-        pytest.fail(
-            f"commstats run left no warehouse (exit {community_run['returncode']}):\n{failure_tail(community_run)}"
-        )
-    return community_run
-
-
-@pytest.fixture(scope="module")
-def con(run: dict):
-    return run["con"]
-
-
-@pytest.fixture(scope="module")
 def archive(corpus: Path) -> list:
     return ind.mbox_messages(corpus / ARCHIVE)
 
