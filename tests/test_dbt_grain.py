@@ -127,7 +127,6 @@ def test_unit_tests_sit_beside_the_model_they_test():
     }
 
 
-@pytest.mark.xdist_group("dbt")
 def test_a_repeated_key_fails_the_build(tmp_path):
     """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it."""
     warehouse = tmp_path / "w.duckdb"

@@ -20,8 +20,6 @@ from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from tests.dbt_helpers import dbt_build, query, write_raw
 
-pytestmark = pytest.mark.xdist_group("dbt")
-
 D = datetime
 
 

@@ -200,7 +200,6 @@ def test_report_with_no_rows():
 # -- the assets on a warehouse dbt built from a project without acks or reviews -------------------
 
 
-@pytest.mark.xdist_group("dbt")
 def test_chart_report_and_export_assets_without_acks_or_reviews(tmp_path, monkeypatch):
 
     wh = tmp_path / "w.duckdb"

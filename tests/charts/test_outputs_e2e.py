@@ -14,7 +14,7 @@ from orchestration.defs.charts import CHARTS, ORG_SQL
 from tests.charts.browser import chromium_path, headless_page, probe
 from tests.charts.test_organization_colors import drawn_colors
 
-pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from tests.communities import builder as b
 from tests.communities.conftest import failure_tail
 from tests.conftest import CORPUS
 
-pytestmark = [pytest.mark.xdist_group("communities"), pytest.mark.slow, pytest.mark.corpus]
+pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 
 ARCHIVE = Path("mail") / "lore" / "bridge.lists.linux-foundation.org.0.mbox.gz"
 

@@ -17,7 +17,7 @@ from tests import independent as ind
 from tests.communities import builder as b
 from tests.communities.conftest import failure_tail
 
-pytestmark = [pytest.mark.xdist_group("communities"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 BUILD = b.build_defects
 

@@ -21,8 +21,6 @@ from commstats.watchdog import watch
 from core.procs import init_worker, set_parent_death_signal
 from tests.ops.conftest import COMMSTATS, write_config
 
-pytestmark = [pytest.mark.xdist_group("ops")]
-
 GONE_WITHIN = 10.0  # seconds: the bound for every process of a killed run
 WORKERS = 2
 

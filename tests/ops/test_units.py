@@ -28,8 +28,6 @@ from orchestration.instance import ensure_instance
 from orchestration.refresh import REFRESH_TAG, RefreshRuns, plan_requests
 from tests.ops.conftest import write_config
 
-pytestmark = pytest.mark.xdist_group("ops")
-
 
 @pytest.fixture
 def cfg(sample_dir: Path, tmp_path: Path):
