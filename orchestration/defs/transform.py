@@ -48,30 +48,7 @@ def dbt_vars(cfg: CommunitiesConfig) -> dict[str, Any]:
 )
 def commstats_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, commstats: CommstatsConfig):
     cfg = commstats.load()
-    build = dbt.cli(["build", "--vars", json.dumps(dbt_vars(cfg))], context=context)
-    try:
-        # row counts of the tables built (dagster/row_count), counted once dbt has released the file
-        yield from build.stream().fetch_row_counts()
-    finally:
-        if build.adapter is not None:
-            close_adapter_database()
-
-
-def close_adapter_database() -> None:
-    """Close the warehouse the row counts opened in this process.
-
-    dbt-duckdb keeps its database open between uses (`keep_open`), read-only here: the assets after
-    the dbt build, in the same process under `commstats run`, could open it neither read-write nor
-    with another configuration.
-    """
-    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-
-    try:
-        env = DuckDBConnectionManager.env()
-    except Exception:  # dbt-duckdb raises a bare Exception when it has no environment
-        return
-    env.close()
-    DuckDBConnectionManager.close_all_connections()
+    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(cfg))], context=context).stream()
 
 
 defs = dg.Definitions(
