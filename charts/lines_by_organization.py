@@ -6,10 +6,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from charts.palette import Palette, colors_for, organization_palette
 from charts.style import (
     NO_DATA,
     OTHER,
-    color_map,
     finish,
     no_data_axes,
     no_data_figure,
@@ -27,17 +27,22 @@ def lines_by_organization(
     top_n: int = 6,
     period: str = "quarter",
     no_data_reason: str = NO_DATA,
+    palette: Palette | None = None,
 ) -> Figure:
     """`activity`: marts.organization_activity at one grain (project, period_start, organization,
     lines_changed). Areas stack the top N organizations of each project (by lines over the whole
-    range) and "Other"; a period where an organization changed nothing counts as 0, not a gap."""
+    range) and "Other"; a period where an organization changed nothing counts as 0, not a gap.
+    `palette`: the report's organization colours (charts.palette), by default built from `activity`."""
     df = activity[activity["lines_changed"].fillna(0) > 0] if not activity.empty else activity
     if df.empty:
         return no_data_figure(TITLE, no_data_reason or "No lines changed", caption)
     df = top_n_with_other(df, "organization", "lines_changed", top_n, within=["project"])
     df["period_start"] = pd.to_datetime(df["period_start"])
     projects = sorted(activity["project"].unique())
-    colors = color_map(order_with_other_last(df, "organization", "lines_changed"))
+    colors = colors_for(
+        palette if palette is not None else organization_palette(activity),
+        order_with_other_last(df, "organization", "lines_changed"),
+    )
     fig, axes = themed_figure(nrows=len(projects), panel=(10, 3.8))
     for ax, project in zip(axes[:, 0], projects, strict=True):
         sub = df[df["project"] == project]

@@ -12,10 +12,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from charts.palette import Palette, colors_for, organization_palette
 from charts.style import (
     NO_DATA,
     OTHER,
-    color_map,
     finish,
     no_data_axes,
     no_data_figure,
@@ -46,15 +46,17 @@ def organization_commit_share(
     top_n: int = 6,
     kind: Literal["bar", "pie"] = "bar",
     no_data_reason: str = NO_DATA,
+    palette: Palette | None = None,
 ) -> Figure:
     """`activity`: marts.organization_activity at year grain (project, period_start, organization,
-    commits). One panel (bar) or one row of pies (pie) per project."""
+    commits). One panel (bar) or one row of pies (pie) per project. `palette`: the report's
+    organization colours (charts.palette), by default built from `activity`."""
     shares = commit_shares(activity, top_n) if not activity.empty else activity
     if shares.empty:
         return no_data_figure(TITLE, no_data_reason or "No commits", caption)
     projects = sorted(activity["project"].unique())
     names = order_with_other_last(shares, "organization", "commits")
-    colors = color_map(names)
+    colors = colors_for(palette if palette is not None else organization_palette(activity), names)
     if kind == "pie":
         return _pies(shares, projects, colors, caption, top_n)
     fig, axes = themed_figure(nrows=len(projects), panel=(10, 3.6))

@@ -100,19 +100,6 @@ def years(period_start: pd.Series) -> pd.Series:
     return pd.to_datetime(period_start).dt.year.astype(int)
 
 
-def color_map(labels: Sequence[str]) -> dict[str, tuple[float, float, float] | str]:
-    """A fixed colour per label, in the given order, with "Other" grey: the same organization keeps
-    its colour in every panel of one chart."""
-    named = [label for label in labels if label != OTHER]
-    # the colorblind palette's own grey (8th colour) would pass for "Other": leave it out
-    colors = [c for i, c in enumerate(sns.color_palette(PALETTE, n_colors=10)) if i != 7]
-    if len(named) > len(colors):  # extend rather than repeat a colour
-        colors = sns.color_palette("husl", n_colors=len(named))
-    mapping: dict[str, tuple[float, float, float] | str] = dict(zip(named, colors, strict=False))
-    mapping[OTHER] = OTHER_COLOR
-    return mapping
-
-
 def top_n_with_other(
     df: pd.DataFrame, group: str, value: str, n: int, within: Sequence[str] = ()
 ) -> pd.DataFrame:

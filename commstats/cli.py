@@ -1,4 +1,9 @@
-"""The `commstats` command line: run, sql, ui, sample (see README)."""
+"""The `commstats` command line: run, sql, ui, sample (see README).
+
+Each subcommand imports its module when it runs, so `commstats --help` and `commstats sql` start
+without Dagster, dbt or pandas (a second or more of imports); tests/test_cli_startup.py holds it.
+Only what every command needs is imported here: argparse and the error the commands raise.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.config import ConfigError, config_path, load_config
+from core.errors import ConfigError
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -20,6 +25,8 @@ def _warehouse(args: argparse.Namespace) -> Path:
         return Path(args.warehouse).expanduser().resolve()
     if os.environ.get("COMMSTATS_WAREHOUSE"):
         return Path(os.environ["COMMSTATS_WAREHOUSE"]).expanduser().resolve()
+    from core.config import load_config  # pydantic and YAML only when the config is read
+
     return Path(load_config(args.config).warehouse)
 
 
@@ -33,6 +40,7 @@ def _check_warehouse(path: Path) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     from commstats import watchdog
     from commstats.run import run_assets
+    from core.config import config_path, load_config
 
     cfg_file = config_path(args.config)
     cfg = load_config(cfg_file)  # fail fast, one line, before Dagster starts
@@ -58,6 +66,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 def cmd_ui(args: argparse.Namespace) -> int:
     from commstats.ui import start_ui
+    from core.config import config_path, load_config
 
     cfg_file = config_path(args.config)
     cfg = load_config(cfg_file)
@@ -66,6 +75,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_sample(args: argparse.Namespace) -> int:
     from commstats.sample import generate
+    from core.config import config_path
 
     out = Path(args.out).expanduser().resolve() if args.out else config_path(None).parent / "data" / "sample"
     summary = generate(out, seed=args.seed)

@@ -11,7 +11,6 @@ terminal unless --verbose, and is always in the run's event log.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -24,8 +23,7 @@ import duckdb
 from core.config import load_config
 from core.errors import one_line
 from core.progress import live_display
-from core.published import published_path
-from orchestration.buildstate import fingerprint, last_fingerprint, store_fingerprint
+from orchestration.buildstate import nothing_new, record_build
 from orchestration.instance import ensure_instance
 
 
@@ -52,17 +50,30 @@ def plan_stages(selected: set, partitioned: list[tuple[set, list[str]]]) -> list
 
 
 def run_assets(
-    selection: str | None = None, quiet: bool = False, force: bool = False, verbose: bool = False
+    selection: str | None = None,
+    quiet: bool = False,
+    force: bool = False,
+    verbose: bool = False,
+    config: Path | None = None,
+    warehouse: Path | None = None,
 ) -> int:
-    cfg = load_config(os.environ.get("COMMSTATS_CONFIG"))
+    """Materialize `selection` (default: everything) from `config` (default: $COMMSTATS_CONFIG or
+    ./communities.yaml), into `warehouse` when given instead of the config's."""
+    cfg = load_config(config)
+    if warehouse is not None:
+        cfg.warehouse = warehouse
     home = ensure_instance(cfg)
-    os.environ["DAGSTER_HOME"] = str(home)
 
     import dagster as dg
 
+    from orchestration.project import prepare
+
+    # not `dagster dev`: parse the dbt project here, so the asset graph follows the models as they are
+    prepare()
     from orchestration.definitions import defs
     from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
     from orchestration.defs.ingest import git_repositories, mail_lists
+    from orchestration.defs.resources import CommstatsConfig
 
     graph = defs.resolve_asset_graph()
     chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
@@ -78,11 +89,16 @@ def run_assets(
     )
     started = time.monotonic()
     assets = [*defs.assets, *(defs.asset_checks or [])]
+    resources = {
+        **defs.resources,
+        "commstats": CommstatsConfig(
+            config_path=str(cfg.source_file), warehouse=str(warehouse) if warehouse else None
+        ),
+    }
     failures: list[Failed] = []
-    warehouse = Path(cfg.warehouse)
     timings = {"sources": 0.0, "rebuild": 0.0}
     with (
-        dg.DagsterInstance.get() as instance,
+        dg.DagsterInstance.from_config(str(home)) as instance,
         live_display(None if not quiet else False),
         _failure_events_hidden(not verbose),
     ):
@@ -90,7 +106,7 @@ def run_assets(
             stage_started = time.monotonic()
             # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
             whole = selection is None and stage.partition is None
-            if whole and not force and _unchanged(cfg, warehouse, home):
+            if whole and not force and nothing_new(cfg, home):
                 print(
                     "commstats: nothing new since the last build: marts, charts and the published copy are current"
                 )
@@ -101,7 +117,7 @@ def run_assets(
                 selection=sorted(stage.keys),
                 partition_key=stage.partition,
                 instance=instance,
-                resources=defs.resources,
+                resources=resources,
                 raise_on_error=False,
                 tags={"commstats/trigger": "cli"},
                 # progress and per-source lines without the step-by-step debug events; --quiet: none (failures
@@ -115,8 +131,8 @@ def run_assets(
             if _interrupted(result):  # Ctrl-C or SIGTERM: Dagster ends the stage, the run ends here
                 failures.append(Failed("interrupted: the remaining stages were not run", ""))
                 break
-            if whole and not stage_failures and (fp := fingerprint(cfg, warehouse)):
-                store_fingerprint(home, fp)
+            if whole and not stage_failures:
+                record_build(cfg, home)
             timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
     for failed in failures:
@@ -127,13 +143,6 @@ def run_assets(
     print_summary(cfg, elapsed, quiet)
     print(f"  stages:    sources {timings['sources']:.1f} s, rebuild {timings['rebuild']:.1f} s")
     return 1 if failures else 0
-
-
-def _unchanged(cfg, warehouse: Path, home: Path) -> bool:
-    if not published_path(warehouse).exists():
-        return False
-    last = last_fingerprint(home)
-    return last is not None and fingerprint(cfg, warehouse) == last
 
 
 @dataclass(frozen=True)
@@ -186,7 +195,7 @@ def _failure_events_hidden(hide: bool) -> Iterator[None]:
 
 
 def _interrupted(result) -> bool:
-    from dagster._core.errors import DagsterExecutionInterruptedError
+    from dagster import DagsterExecutionInterruptedError
 
     return any(
         event.event_type_value == "STEP_FAILURE"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from core.config import ConfigError
+from core.errors import ConfigError
 from core.published import published_path
 from core.warehouse import database_file_problem
 

@@ -27,15 +27,11 @@ from pydantic import (
     model_validator,
 )
 
-from core.errors import CommstatsError, clip, one_line
+from core.errors import ConfigError, clip, one_line
 from core.yamlfile import describe, safe_load
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = REPO_ROOT / "communities.yaml"
-
-
-class ConfigError(CommstatsError):
-    """A user-facing configuration problem; str() is the one line to print."""
 
 
 class _Strict(BaseModel):

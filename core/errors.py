@@ -15,6 +15,11 @@ class CommstatsError(Exception):
     """A problem with the user's config, files or sources; str() is the one line to print."""
 
 
+# here rather than in core/config.py, so the command line can catch it without loading pydantic
+class ConfigError(CommstatsError):
+    """A user-facing configuration problem; str() is the one line to print."""
+
+
 def clip(value: object, limit: int = MAX_QUOTED) -> str:
     """`value` as text, on one line and at most `limit` characters (an ellipsis marks the cut)."""
     text = " ".join(str(value).split())

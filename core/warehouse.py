@@ -1,4 +1,4 @@
-"""Checks on the warehouse file before anything opens it.
+"""Opening the warehouse (one helper that waits for DuckDB's lock) and checks on its file.
 
 DuckDB's own error for a file that is not a database comes late (after Dagster has started, from
 each asset and again from the summary, with a traceback), so the command line checks the file
@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-import time
 from pathlib import Path
 
 import duckdb
+import tenacity
+
+from core.errors import CommstatsError
 
 # A DuckDB database file starts with its main header: an 8-byte checksum, then the magic bytes.
 _MAGIC = b"DUCK"
@@ -43,22 +45,46 @@ def database_file_problem(path: Path) -> str | None:
 
 
 LOAD_MEMORY_LIMIT = os.environ.get("COMMSTATS_LOAD_MEMORY_LIMIT", "512MB")
+# how long a connection waits for another process's lock: a load of a large list takes minutes
+LOCK_TIMEOUT_S = 600.0
 
 
-def connect_for_write(path: str | Path, timeout_s: float = 600.0) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse read-write, waiting while another process holds DuckDB's single writer lock."""
+class WarehouseLocked(CommstatsError):
+    """Another process kept the warehouse locked for longer than a connection waits."""
+
+
+def _locked(exc: BaseException) -> bool:
+    # DuckDB's error for a file another process holds: "IO Error: Could not set lock on file ..."
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect(
+    path: str | Path, *, read_only: bool = False, timeout_s: float = LOCK_TIMEOUT_S
+) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, waiting while another process holds DuckDB's lock on it.
+
+    DuckDB has one writer per file and a writer keeps readers of other processes out, so every
+    connection of commstats (loads, dbt's neighbours, charts, checks) waits here, backing off up
+    to 5 s between tries, and gives up after `timeout_s` with one line naming the file.
+    """
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(_locked),
+        wait=tenacity.wait_exponential(multiplier=0.2, max=5.0),
+        stop=tenacity.stop_after_delay(timeout_s),
+    )
+    try:
+        return retrying(duckdb.connect, str(path), read_only=read_only)
+    except tenacity.RetryError:
+        raise WarehouseLocked(
+            f"{path}: the warehouse is still locked by another process after {timeout_s:.0f} s "
+            "(a running `commstats run`, `commstats ui` run or `commstats sql --live`?)"
+        ) from None
+
+
+def connect_for_write(path: str | Path, timeout_s: float = LOCK_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write (creating its directory), waiting for the lock as connect() does."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while True:
-        try:
-            con = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
-        con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
-        return con
+    con = connect(path, timeout_s=timeout_s)
+    # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
+    con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+    return con

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.mail.addresses import deobfuscate
+from core.addresses import deobfuscate
 
 # A plausible address after repair: RFC 5322's atom characters in the local part (dots allowed),
 # a domain of at least two labels. \w admits internationalized local parts and domains.

@@ -1,7 +1,7 @@
 """Compile the parser's C modules with AddressSanitizer and UndefinedBehaviorSanitizer.
 
 The modules go to their own directory (build/fuzz/ by default) under their usual file names, so the
-normal install in extractors/mail/ is untouched and the fuzz driver loads them by path. Python itself
+normal install (core/, extractors/mail/) is untouched and the fuzz driver loads them by path. Python itself
 is not instrumented: the ASan runtime must be the first library of the process, hence
 `runtime_library()` for LD_PRELOAD.
 """
@@ -16,6 +16,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 MODULES = ("_patchid", "_scan", "_mbox")
+# the package each module is installed in (setup.py)
+PACKAGES = {"_patchid": "core", "_scan": "extractors.mail", "_mbox": "extractors.mail"}
 SANITIZE = [
     "-fsanitize=address,undefined",
     # a UB report aborts (the default only prints and goes on), so the driver sees it
@@ -53,18 +55,21 @@ def module_path(build_dir: Path, name: str) -> Path:
     return build_dir / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
 
 
-SOURCES = REPO / "extractors" / "mail"
+def source_of(name: str) -> Path:
+    """The C source of module `name`, in its package's directory."""
+    return REPO.joinpath(*PACKAGES[name].split(".")) / f"{name}.c"
 
 
-def build(build_dir: Path, sources: Path = SOURCES) -> dict[str, Path]:
-    """Compile the modules that are older than their source; returns their paths by name."""
+def build(build_dir: Path, sources: Path | None = None) -> dict[str, Path]:
+    """Compile the modules that are older than their source (in `sources`, else each in its
+    package's directory); returns their paths by name."""
     cc = compiler()
     runtime_library(cc)
     build_dir.mkdir(parents=True, exist_ok=True)
     include = sysconfig.get_paths()["include"]
     built: dict[str, Path] = {}
     for name in MODULES:
-        source = sources / f"{name}.c"
+        source = sources / f"{name}.c" if sources is not None else source_of(name)
         target = module_path(build_dir, name)
         if not target.is_file() or target.stat().st_mtime < source.stat().st_mtime:
             cmd = [cc, "-shared", "-fPIC", *SANITIZE, f"-I{include}", str(source), "-o", str(target)]

@@ -7,7 +7,7 @@ compare on fixed inputs):
 - `_scan.body_marks(buf, start)`        body.scan_body_regex (through body.scan_body)
 - `_scan.canonical_date(value)`         dates.canonical_date_regex
 - `_mbox.separators(buf, scan, ...)`    mbox.separators_py
-- `_patchid.patch_id_parts(data, at)`   patches._walk_patch_id
+- `_patchid.patch_id_parts(data, at)`   patchid._walk_patch_id
 
 Every input goes through all five, with the offsets they take derived from the input itself, so a
 saved input replays exactly (`python -m fuzz.parser --replay FILE`). Seeds are real messages of the
@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import importlib
 import importlib.machinery
 import importlib.util
 import json
@@ -37,7 +38,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FunctionType, ModuleType
 
-from extractors.mail import body, dates, headers, mbox, patches
+from core import patchid
+from extractors.mail import body, dates, headers, mbox
 from extractors.mail.mbox import FIELD_LINE, LOOSE_SEPARATOR, STRICT_SEPARATOR
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,19 +60,23 @@ class Difference(Exception):
 def load_modules(build_dir: Path | None) -> dict[str, ModuleType]:
     """The three C modules: the sanitizer build in `build_dir` (loaded by path, under their
     package names), or the installed ones when `build_dir` is None."""
+    from fuzz.build import MODULES, PACKAGES, module_path
+
     if build_dir is None:
-        from extractors.mail import _mbox, _patchid, _scan
-
-        return {"_patchid": _patchid, "_scan": _scan, "_mbox": _mbox}
-    from fuzz.build import MODULES, module_path
-
+        try:
+            return {name: importlib.import_module(f"{PACKAGES[name]}.{name}") for name in MODULES}
+        except ImportError as error:  # optional at install (setup.py); the sanitizer build is not
+            raise FileNotFoundError(
+                f"fuzz: the C module {error.name} is not installed (no working C compiler at install): "
+                "reinstall with one, or fuzz the sanitizer build (`make fuzz`)"
+            ) from None
     loaded = {}
     for name in MODULES:
         path = module_path(build_dir, name)
         if not path.is_file():
             raise FileNotFoundError(f"fuzz: {path} is missing: run `python fuzz/build.py` first")
-        loader = importlib.machinery.ExtensionFileLoader(f"extractors.mail.{name}", str(path))
-        spec = importlib.util.spec_from_file_location(f"extractors.mail.{name}", path, loader=loader)
+        loader = importlib.machinery.ExtensionFileLoader(f"{PACKAGES[name]}.{name}", str(path))
+        spec = importlib.util.spec_from_file_location(f"{PACKAGES[name]}.{name}", path, loader=loader)
         assert spec is not None
         module = importlib.util.module_from_spec(spec)
         loader.exec_module(module)
@@ -150,8 +156,8 @@ class Targets:
         # patch id: the first patch of the input, summed as git patch-id --stable sums it
         first = _first_diff(data)
         parts = pid.patch_id_parts(data, first) if first >= 0 else None
-        got_id = None if parts is None else patches._sum_digests(parts)
-        self._same("patch_id_parts", got_id, patches._walk_patch_id(data), f"start={first}")
+        got_id = None if parts is None else patchid._sum_digests(parts)
+        self._same("patch_id_parts", got_id, patchid._walk_patch_id(data), f"start={first}")
 
 
 # ---- seeds ---------------------------------------------------------------------------------------
@@ -416,7 +422,7 @@ def run_atheris(targets: Targets, pool: list[bytes], seconds: float, seed: int, 
         "-print_final_stats=1",
         str(seed_dir),
     ]
-    for module in (headers, body, dates, mbox, patches):
+    for module in (headers, body, dates, mbox, patchid):
         for value in vars(module).values():
             if isinstance(value, FunctionType) and value.__module__ == module.__name__:
                 atheris.instrument_func(value)
@@ -452,7 +458,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--supervised", action="store_true", help="leave the failure line to python -m fuzz")
     ap.add_argument("--replay", type=Path, help="run one saved input through every entry point")
     a = ap.parse_args(argv)
-    targets = Targets(load_modules(a.build))
+    try:
+        targets = Targets(load_modules(a.build))
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 2
     if a.replay is not None:
         try:
             targets.check(a.replay.read_bytes())

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from core.config import REPO_ROOT, CommunitiesConfig
+from core.published import published_path
 
 CODE_DIRS = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests", "charts")
 CODE_FILES = ("dbt_project/dbt_project.yml", "orchestration")
@@ -43,6 +44,7 @@ def raw_digest(warehouse: Path) -> str | None:
     """Row count and hash of every raw table; None when the warehouse or its marts are missing."""
     if not warehouse.exists():
         return None
+    # not core.warehouse.connect: the refresh sensor must not wait for a writer (it asks again later)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = con.execute(
@@ -96,3 +98,25 @@ def store_fingerprint(state_dir: Path, value: str) -> None:
     tmp = state_dir / f"{STATE_FILE}.tmp"
     tmp.write_text(json.dumps({"fingerprint": value}))
     tmp.replace(state_dir / STATE_FILE)
+
+
+def nothing_new(cfg: CommunitiesConfig, state_dir: Path) -> bool:
+    """The raw rows, config and code are those the last full build was made from, and its
+    published copy exists: the rebuild would change nothing."""
+    warehouse = Path(cfg.warehouse)
+    if not published_path(warehouse).exists():
+        return False
+    try:
+        current = fingerprint(cfg, warehouse)
+    except duckdb.Error:  # a writer holds the warehouse: decide when the rebuild runs instead
+        return False
+    return current is not None and current == last_fingerprint(state_dir)
+
+
+def record_build(cfg: CommunitiesConfig, state_dir: Path) -> str | None:
+    """Store the fingerprint of what a complete build was made from; None when there is none yet."""
+    value = fingerprint(cfg, Path(cfg.warehouse))
+    if value is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        store_fingerprint(state_dir, value)
+    return value

@@ -1,7 +1,14 @@
-"""Shared fixtures: the generated sample (once per test process) and the corpus location."""
+"""Shared fixtures: the generated sample and the one `commstats run` over it (each built once per
+session, whatever the number of xdist workers), the corpus location, and the order modules start in."""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,14 +16,69 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
+# Modules that take longest, longest first (summed test times of a run on two cores with the corpus). `make test`
+# hands whole modules to the two workers (`--dist loadscope --no-loadscope-reorder`) in collection
+# order, so starting these first keeps one long module from running alone at the end.
+SLOW_FIRST = (
+    "tests/ops/test_ui.py",
+    "tests/ops/test_failures.py",
+    "tests/ops/test_processes.py",
+    "tests/communities/test_defects.py",
+    "tests/test_marts_rules.py",
+    "tests/test_metrics_sample.py",
+    "tests/ops/test_source_failures.py",
+    "tests/communities/test_bridge_corpus.py",
+    "tests/ops/test_ui_stop.py",
+    "tests/communities/test_chart_without_reviews.py",
+    "tests/test_mail_threading_corpus.py",
+    "tests/ops/test_sql_sandbox.py",
+    "tests/test_sample.py",
+    "tests/test_health_rules.py",
+    "tests/charts/test_empty_frames.py",
+    "tests/test_identity_rules.py",
+    "tests/test_end_to_end.py",
+    "tests/mail/test_senders.py",
+    "tests/test_mail_threading_rules.py",
+    "tests/test_seeds.py",
+    "tests/mail/test_regenerated_archive.py",
+    "tests/mail/test_corpus_senders.py",
+    "tests/charts/test_outputs_e2e.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow modules first, in `SLOW_FIRST` order; every module keeps its own test order."""
+    rank = {path: i for i, path in enumerate(SLOW_FIRST)}
+    last = len(rank)
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], last))
+
+
+def session_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this session sees: the parent of the workers' own base
+    temporary folders (the base folder itself without xdist)."""
+    root = tmp_path_factory.getbasetemp()
+    return root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+
+
+def built_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `root/name` after `build(folder)` ran in it once: the first caller to take the
+    lock builds while the others wait. A build that raised is tried again by the next caller."""
+    folder = root / name
+    done = root / f"{name}.done"
+    with (root / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            build(folder)
+            done.touch()
+    return folder
+
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     from commstats.sample import generate
 
-    out = tmp_path_factory.mktemp("sample")
-    generate(out)
-    return out
+    return built_once(session_root(tmp_path_factory), "sample", generate)
 
 
 @pytest.fixture(scope="session")
@@ -32,22 +94,23 @@ def corpus() -> Path:
 def pipeline_run(sample_dir: Path, tmp_path_factory) -> dict:
     """One `commstats run` of the whole asset graph on the sample, shared by the end-to-end modules
     (they open their own read-only connections to the warehouse it leaves)."""
-    import subprocess
-    import sys
 
-    tmp = tmp_path_factory.mktemp("pipeline")
-    warehouse = tmp / "warehouse.duckdb"
-    cli = Path(sys.executable).with_name("commstats")
-    proc = subprocess.run(
-        [str(cli), "run", "--config", str(sample_dir / "communities.yaml"), "--warehouse", str(warehouse)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    def run(tmp: Path) -> None:
+        cli = Path(sys.executable).with_name("commstats")
+        config = sample_dir / "communities.yaml"
+        proc = subprocess.run(
+            [str(cli), "run", "--config", str(config), "--warehouse", str(tmp / "warehouse.duckdb")],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        (tmp / "stdout.json").write_text(json.dumps(proc.stdout))
+
+    tmp = built_once(session_root(tmp_path_factory), "pipeline", run)
     return {
-        "warehouse": warehouse,
-        "stdout": proc.stdout,
+        "warehouse": tmp / "warehouse.duckdb",
+        "stdout": json.loads((tmp / "stdout.json").read_text()),
         "sample": sample_dir,
         "out": sample_dir / "output",
         "tmp": tmp,

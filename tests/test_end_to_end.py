@@ -13,7 +13,7 @@ import pytest
 
 from tests import independent as ind
 
-pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 # the config's scope [virt/, "arch/*/kvm/", include/linux/kvm*.h] spelled as git pathspecs: a
 # directory glob needs git's glob magic to match the files below it

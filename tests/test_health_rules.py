@@ -16,8 +16,6 @@ from extractors.identities.build import ingest_identities
 from tests.dbt_helpers import dbt_build, query, write_raw
 from tests.test_marts_rules import commit, message
 
-pytestmark = pytest.mark.xdist_group("dbt")
-
 D = datetime
 GRACE = "grace@gmail.com"  # OrgOld until 2023-01-31, OrgNew from 2023-02-01 (explicit, dated)
 HANK = "hank@orgnew.example"  # OrgNew

@@ -14,8 +14,6 @@ import pytest
 from extractors.identities.build import ingest_identities
 from tests.dbt_helpers import dbt_build, query, write_raw
 
-pytestmark = pytest.mark.xdist_group("dbt")
-
 D = datetime
 
 

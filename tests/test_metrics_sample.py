@@ -17,7 +17,7 @@ import pytest
 
 from tests import independent as ind
 
-pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "seeds"
 KVM_PATHS = ["virt/", ":(glob)arch/*/kvm/**", "include/linux/kvm*.h"]

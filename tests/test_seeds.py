@@ -13,8 +13,6 @@ import pytest
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
-pytestmark = pytest.mark.xdist_group("dbt")
-
 
 def build_seeds(project: Path, warehouse: Path) -> subprocess.CompletedProcess:
     dbt = Path(sys.executable).with_name("dbt")

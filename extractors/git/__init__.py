@@ -1,18 +1,7 @@
 """Git ingestion with pygit2: repositories by path or URL, path scopes, trailers, incremental loads.
 
-Pure Python; the orchestration layer calls `ingest_repository` per (project, repository).
+Pure Python plus an optional C module; the orchestration layer calls
+`extractors.git.ingest.ingest_repository` per (project, repository). The package imports none of
+its modules, so a module may import a sibling (or the compiled `_gitdiff`) through it without a
+cycle.
 """
-
-from extractors.git.extract import iter_repository_rows
-from extractors.git.ingest import ingest_repository
-from extractors.git.repository import GitSourceError, open_repository, resolve_branch
-from extractors.git.scope import PathScope
-
-__all__ = [
-    "GitSourceError",
-    "PathScope",
-    "ingest_repository",
-    "iter_repository_rows",
-    "open_repository",
-    "resolve_branch",
-]

@@ -14,27 +14,30 @@ before detecting renames. Binary files hash the abbreviated blob ids of their `i
 git's abbreviation length (`extractors.git.abbrev`).
 
 `ChangeReader` takes the fast path of `extractors.git.fastdiff` (only the changed subtrees, one
-patch per changed file, renames of plain files paired there too) and falls back to libgit2's
-whole-tree diff (`commit_changes`) for anything unusual.
+blob diff per changed file, renames of plain files paired there too) and falls back to libgit2's
+whole-tree diff (`commit_changes`) for anything unusual. Its blob diffs go through the compiled
+module (extractors.git.native: line counts and the patch-id's input from libgit2's line
+callbacks, no patch text); without it, through libgit2's printed patch, with the same results.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pygit2
-from pygit2.enums import DiffOption
 
+from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
+from extractors.git.native import DIFF_FLAGS, blob_diff
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
-from extractors.mail.patches import git_patch_id
 
-DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
+_WS = b" \t\n\r"  # git's isspace(): what the patch-id leaves out
 _INDEX_LINE = re.compile(rb"^index [0-9a-f]+\.\.[0-9a-f]+", re.M)
 # bytes git prints as C escapes inside a quoted path (core.quotePath, on by default)
 _C_ESCAPES = {
@@ -321,6 +324,7 @@ class ChangeReader:
         self._blobs: dict[bytes, pygit2.Blob] = {}
         self._blob_bytes = 0
         self._whole_repo: pygit2.Repository | None = None
+        self._driver_paths: dict[str, bytes] = {}
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
@@ -495,36 +499,116 @@ class ChangeReader:
         """One changed file of the fast path: its row and its share of the patch-id."""
         repo = self.repo
         Oid = pygit2.Oid
-        create = pygit2.Patch.create_from
-        flags = DIFF_FLAGS
         blobs = self._blobs
+        old_blob: pygit2.Blob | None = None
+        new_blob: pygit2.Blob | None = None
         if old_id is not None and new_id is not None:
             # This version was, most often, the old version of the newer change just diffed:
             # reuse the blob read then instead of rebuilding it.
             new_blob = blobs.pop(new_id, None)
             if new_blob is None:
-                new_blob = repo[Oid(raw=new_id)]
+                new_blob = repo[Oid(raw=new_id)]  # type: ignore[assignment]
             else:
                 self._blob_bytes -= new_blob.size
-            old_blob = repo[Oid(raw=old_id)]
+            old_blob = repo[Oid(raw=old_id)]  # type: ignore[assignment]
+            change_type = "M"
+        elif new_id is not None:
+            new_blob = repo[Oid(raw=new_id)]  # type: ignore[assignment]
+            change_type = "A"
+        else:
+            old_blob = repo[Oid(raw=old_id)]  # type: ignore[arg-type, assignment]
+            change_type = "D"
+        if blob_diff is not None:
+            fc, h = self._file_native(
+                path, change_type, old_mode, old_blob, new_mode, new_blob, self._driver_path(path)
+            )
+        else:
+            fc, h = self._file_patch(path, change_type, old_mode, old_blob, new_mode, new_blob)
+        if change_type == "M" and old_blob is not None and old_blob.size <= BLOB_CACHE_MAX:
+            blobs[old_id] = old_blob  # type: ignore[index]
+            self._blob_bytes += old_blob.size
+            while self._blob_bytes > BLOB_CACHE_BYTES or len(blobs) > BLOB_CACHE_COUNT:
+                self._blob_bytes -= blobs.pop(next(iter(blobs))).size
+        return fc, h
+
+    def _driver_path(self, path: str) -> bytes:
+        """The path under which libgit2 looks up a file's `diff` attribute (its diff driver:
+        binary or text): none (empty) when no attribute applies to the path, as on nearly every
+        repository, which spares libgit2 two stat() and two access() calls per blob diff."""
+        got = self._driver_paths.get(path)
+        if got is None:
+            try:
+                attr = self.repo.get_attr(path, "diff")
+            except (pygit2.GitError, ValueError):
+                attr = True  # let libgit2 look it up itself
+            got = b"" if attr is None else path.encode("ascii")
+            self._driver_paths[path] = got
+        return got
+
+    @staticmethod
+    def _file_native(
+        path: str,
+        change_type: str,
+        old_mode: bytes | None,
+        old_blob: pygit2.Blob | None,
+        new_mode: bytes | None,
+        new_blob: pygit2.Blob | None,
+        driver_path: bytes,
+    ) -> tuple[FileChange, int]:
+        """`_file_patch` through the compiled blob diff (extractors.git.native): the same xdiff
+        run, its lines hashed as they come instead of printed into a patch and parsed again.
+        `driver_path` is the path libgit2 looks the diff attributes up under (`_driver_path`)."""
+        if (old_blob is not None and type(old_blob) is not pygit2.Blob) or (
+            new_blob is not None and type(new_blob) is not pygit2.Blob
+        ):
+            # a file entry naming another kind of object (a damaged tree): libgit2 would read
+            # it as a blob; the whole-tree diff reports it
+            raise Unusual("not a blob")
+        p = path.encode("ascii")
+        got = blob_diff(  # type: ignore[misc]
+            old_blob._pointer if old_blob is not None else None,  # type: ignore[attr-defined]
+            new_blob._pointer if new_blob is not None else None,  # type: ignore[attr-defined]
+            driver_path,
+        )
+        if got is None:
+            raise Unusual("no hunks")  # binary, or an empty file added or deleted
+        added, removed, body = got
+        # the file's header as git prints it, less its `index` line (not hashed); whitespace
+        # goes, as from the body
+        if change_type == "M":
+            head = b"diff--gita/%sb/%s---a/%s+++b/%s" % (p, p, p, p)
+        elif change_type == "A":
+            head = b"diff--gita/%sb/%snewfilemode%s---/dev/null+++b/%s" % (p, p, new_mode, p)
+        else:
+            head = b"diff--gita/%sb/%sdeletedfilemode%s---a/%s+++/dev/null" % (p, p, old_mode, p)
+        if b" " in p:
+            head = head.translate(None, _WS)
+        h = int.from_bytes(hashlib.sha1(head + body).digest(), "little")
+        return FileChange(path, None, change_type, added, removed, False), h
+
+    @staticmethod
+    def _file_patch(
+        path: str,
+        change_type: str,
+        old_mode: bytes | None,
+        old_blob: pygit2.Blob | None,
+        new_mode: bytes | None,
+        new_blob: pygit2.Blob | None,
+    ) -> tuple[FileChange, int]:
+        """One file's row and patch-id share from libgit2's printed patch (the reference)."""
+        create = pygit2.Patch.create_from
+        flags = DIFF_FLAGS
+        if change_type == "M":
             patch = create(old_blob, new_blob, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "M"
-            if old_blob.size <= BLOB_CACHE_MAX:
-                blobs[old_id] = old_blob
-                self._blob_bytes += old_blob.size
-                while self._blob_bytes > BLOB_CACHE_BYTES or len(blobs) > BLOB_CACHE_COUNT:
-                    self._blob_bytes -= blobs.pop(next(iter(blobs))).size
-        elif new_id is not None:
-            data = repo[Oid(raw=new_id)].data
+        elif change_type == "A":
+            data = new_blob.data  # type: ignore[union-attr]
             # `data` must outlive the patch: libgit2 keeps pointing into the buffer
             patch = create(None, data, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "A"
         else:
-            patch = create(repo[Oid(raw=old_id)], None, old_as_path=path, new_as_path=path, flag=flags)  # type: ignore[arg-type]
+            patch = create(old_blob, None, old_as_path=path, new_as_path=path, flag=flags)
             text = patch.data
-            change_type = "D"
         at = text.find(b"\n@@ ")
         if at < 0:
             # binary (libgit2 prints no hunks for it) or an empty file added or deleted

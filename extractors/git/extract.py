@@ -20,6 +20,7 @@ and on SIGTERM (core.procs).
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import time
@@ -101,6 +102,19 @@ def _keep_heap(keep: bool = True) -> None:
         for param, value in _GLIBC_DEFAULTS.items():
             libc.mallopt(param, value)
         libc.malloc_trim(0)
+
+
+def _no_gc() -> bool:
+    """Turn the cyclic garbage collector off; True when it was on (the caller turns it back on).
+
+    The extraction allocates millions of short-lived tuples and dicts (rows, tree entries) that
+    never form cycles, and every 700 allocations more than frees the collector scanned the young
+    objects again, every so often all of them: 7 % of the CPU time of one worker. Without it
+    the memory is the same (reference counting frees all of it).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    return was
 
 
 QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
@@ -333,12 +347,18 @@ def _batch_rows(
     diffs: list[TreeChanges | Exception | None] = [None] * len(commits)
     pairs: list[tuple[pygit2.Oid | None, pygit2.Oid]] = []
     at: list[int] = []
+    # a commit's parent is nearly always in the same batch, its tree id at hand (reading the
+    # parent commit again would cost a pack read per commit)
+    trees = {commit.id: commit.tree_id for commit in commits}
     for k, commit in enumerate(commits):
         try:
             parent_ids = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
-            pairs.append((commit_tree_id(repo, parent_ids[0]) if parent_ids else None, commit.tree_id))
+            parent_tree = None
+            if parent_ids:
+                parent_tree = trees.get(parent_ids[0]) or commit_tree_id(repo, parent_ids[0])
+            pairs.append((parent_tree, trees[commit.id]))
             at.append(k)
         except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
             diffs[k] = exc
@@ -380,6 +400,7 @@ def _worker(
     parent_pid: int,
 ) -> None:
     init_worker(parent_pid)  # dies with the parent and on SIGTERM, whatever handlers it inherited
+    _no_gc()  # a worker process ends with the extraction
     try:
         _configure_libgit2()
         _keep_heap()  # a worker process ends with the extraction
@@ -426,6 +447,7 @@ def iter_repository_rows(
     done = 0
     if workers <= 1:
         _keep_heap()
+        collecting = _no_gc()
         try:
             for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
                 done += 1
@@ -434,6 +456,8 @@ def iter_repository_rows(
                     progress(done)
         finally:
             _keep_heap(False)
+            if collecting:
+                gc.enable()
         if progress is not None:
             progress(done)
         return

@@ -5,9 +5,11 @@ equal), so its cost grows with the size of the tree: the diff stage took 2.8 ms 
 on a generated 40,000-file tree (benchmarks/bench_git.py --large-tree) and 0.38 ms this way.
 Here the two trees are compared from their raw objects, descending only into
 subtrees whose ids differ and, with a path scope, only into directories that can hold in-scope
-paths. Each changed file is then diffed on its own with `Patch.create_from`, which runs the same
-xdiff with the same options as the whole-tree diff, so the line counts and patch texts are the
-ones libgit2 produces there.
+paths. Each changed file is then diffed on its own (diffstat.ChangeReader: libgit2's blob diff,
+read from its line callbacks by the compiled module extractors/git/_gitdiff.c, or printed with
+`Patch.create_from` without it), which runs the same xdiff with the same options as the
+whole-tree diff, so the line counts and patch-ids are the ones libgit2 produces there. The tree
+comparison itself is compiled too (`tree_delta`, reference `entries_delta`).
 
 Only plain cases are handled: regular files (mode 100644 or 100755, unchanged) modified, added or
 deleted, with printable ASCII paths, not binary, not empty. Anything else raises `Unusual` and the
@@ -18,9 +20,11 @@ diffcore-rename, extractors.git.renames) on the changes found here.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pygit2
 
+from extractors.git.native import raw_reader, tree_delta
 from extractors.git.scope import PathScope
 
 # One raw tree entry: `<octal mode> <name>\0<20-byte id>` (entries are contiguous, so the mode
@@ -38,6 +42,39 @@ _EMPTY: frozenset[bytes] = frozenset()
 TREE_CACHE_ENTRIES = 100_000
 
 
+def entry_set(raw: bytes) -> frozenset[bytes]:
+    """A raw tree object's entries, each `<mode> <name>\0<20-byte id>` as it is stored."""
+    return frozenset(_ENTRY.findall(raw))
+
+
+def entries_delta(
+    ea: frozenset[bytes], eb: frozenset[bytes]
+) -> list[tuple[bytes, bytes | None, bytes | None, bytes | None, bytes | None]]:
+    """The entries that differ between two trees given as sets of raw entries, merged by name
+    and sorted by name bytes: (name, old mode, old id, new mode, new id), None on the side
+    where the name is absent. The reference of the compiled `tree_delta` (extractors.git.native)."""
+    only_a = ea - eb if eb else ea
+    only_b = eb - ea if ea else eb
+    if len(only_a) == 1 and len(only_b) == 1:
+        # the usual step: one entry, same mode and name, another id
+        (x,) = only_a
+        (y,) = only_b
+        head = x[:-20]
+        if head == y[:-20]:
+            mode, _, name = head[:-1].partition(b" ")
+            return [(name, mode, x[-20:], mode, y[-20:])]
+    old: dict[bytes, tuple[bytes, bytes]] = {}
+    new: dict[bytes, tuple[bytes, bytes]] = {}
+    for entry in only_a:
+        mode, _, name = entry[:-21].partition(b" ")
+        old[name] = (mode, entry[-20:])
+    for entry in only_b:
+        mode, _, name = entry[:-21].partition(b" ")
+        new[name] = (mode, entry[-20:])
+    none = (None, None)
+    return [(name, *old.get(name, none), *new.get(name, none)) for name in sorted(old.keys() | new.keys())]
+
+
 class Unusual(Exception):
     """A change the fast path does not reproduce exactly: use the whole-tree diff."""
 
@@ -47,23 +84,37 @@ Change = tuple[str, bytes | None, bytes | None, bytes | None, bytes | None]
 
 
 class TreeComparer:
-    """Compares trees by their raw objects, with a cache of parsed trees."""
+    """Compares trees by their raw objects, with a cache of the trees read.
+
+    The cache holds raw tree objects for the compiled comparison (extractors.git.native) and
+    their entries as sets for the Python one.
+    """
 
     def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
-        self._read = repo.odb.read
+        self._native = tree_delta
+        read_raw = raw_reader(repo) if tree_delta is not None else None
+        if read_raw is None:
+            odb_read = repo.odb.read
+
+            def read_raw(oid: bytes) -> bytes:
+                return odb_read(pygit2.Oid(raw=oid))[1]
+
+        self._read = read_raw
         self._scope = scope if scope else None
-        self._cache: dict[bytes, frozenset[bytes]] = {}
-        self._older: dict[bytes, frozenset[bytes]] = {}
+        self._cache: dict[bytes, Any] = {}
+        self._older: dict[bytes, Any] = {}
         self._cached = 0
 
-    def _load(self, oid: bytes) -> frozenset[bytes]:
+    def _load(self, oid: bytes) -> Any:
         entries = self._older.get(oid)
         if entries is None:
-            entries = frozenset(_ENTRY.findall(self._read(pygit2.Oid(raw=oid))[1]))
+            raw = self._read(oid)
+            entries = raw if self._native is not None else entry_set(raw)
         if self._cached >= TREE_CACHE_ENTRIES:
             self._older, self._cache, self._cached = self._cache, {}, 0
         self._cache[oid] = entries
-        self._cached += len(entries) + 1
+        # (a raw entry takes some 40 bytes: mode, name, NUL and id)
+        self._cached += (len(entries) // 40 if self._native is not None else len(entries)) + 1
         return entries
 
     def changes(self, old_tree: bytes | None, new_tree: bytes, *, whole: bool = False) -> list[Change]:
@@ -82,32 +133,17 @@ class TreeComparer:
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:
         cache = self._cache
-        ea = _EMPTY if a is None else cache.get(a) or self._load(a)
-        eb = _EMPTY if b is None else cache.get(b) or self._load(b)
-        only_a = ea - eb if eb else ea
-        only_b = eb - ea if ea else eb
-        if len(only_a) == 1 and len(only_b) == 1:
-            # the usual step: one entry, same mode and name, another id
-            (x,) = only_a
-            (y,) = only_b
-            head = x[:-20]
-            if head == y[:-20]:
-                mode, _, name = head[:-1].partition(b" ")
-                self._visit(prefix, name, mode, x[-20:], mode, y[-20:], out)
-                return
-        old: dict[bytes, tuple[bytes, bytes]] = {}
-        new: dict[bytes, tuple[bytes, bytes]] = {}
-        for entry in only_a:
-            mode, _, name = entry[:-21].partition(b" ")
-            old[name] = (mode, entry[-20:])
-        for entry in only_b:
-            mode, _, name = entry[:-21].partition(b" ")
-            new[name] = (mode, entry[-20:])
-        names = old.keys() | new.keys()
-        for name in sorted(names) if len(names) > 1 else names:
-            old_mode, old_id = old.get(name, (None, None))
-            new_mode, new_id = new.get(name, (None, None))
-            self._visit(prefix, name, old_mode, old_id, new_mode, new_id, out)
+        ea = None if a is None else cache.get(a) or self._load(a)
+        eb = None if b is None else cache.get(b) or self._load(b)
+        if self._native is not None:
+            delta = self._native(ea, eb)
+            if delta is None:  # a tree out of git's order: compare its entries as sets
+                delta = entries_delta(entry_set(ea or b""), entry_set(eb or b""))
+        else:
+            delta = entries_delta(ea or _EMPTY, eb or _EMPTY)
+        visit = self._visit
+        for name, old_mode, old_id, new_mode, new_id in delta:
+            visit(prefix, name, old_mode, old_id, new_mode, new_id, out)
 
     def _visit(
         self,

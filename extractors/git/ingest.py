@@ -16,17 +16,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pygit2
 
 from core.config import RepositoryConfig
+from core.warehouse import connect
 from extractors.git.extract import Progress, iter_repository_rows
 from extractors.git.repository import open_repository, resolve_branch
 from extractors.git.walk import reachable_shas
@@ -52,18 +51,7 @@ def existing_shas(warehouse: Path, project: str, repository: str, timeout_s: flo
     """SHAs in raw.git_commits for (project, repository); empty when there is no warehouse yet."""
     if not Path(warehouse).exists():
         return set()
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while True:
-        try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-            break
-        except duckdb.IOException as exc:
-            # another process holds the writer lock: wait for it, as the loader does
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+    con = connect(warehouse, read_only=True, timeout_s=timeout_s)  # waits for a writer
     try:
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'git_commits'",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from extractors.mail.patches import git_patch_id
+from core.patchid import git_patch_id
 
 # git's patch-id leaves out hunk headers and `\ No newline at end of file` markers
 _HUNK_MARKS = re.compile(rb"^(?:@@ [^\n]*|\\ [^\n]{10,})\n", re.M)
@@ -48,7 +48,7 @@ def patch_id(patches: Sequence[bytes]) -> str | None:
     hashes each file's lines with whitespace removed, leaving out `index` lines, hunk headers
     and `\\ No newline` markers, and sums the per-file SHA-1s; for that shape it is done here
     per file in a few C-level passes (file_patch_hash). Anything else (binary files, files
-    without hunks) goes through `extractors.mail.patches.git_patch_id`, which follows git's
+    without hunks) goes through `core.patchid.git_patch_id`, which follows git's
     line-by-line state machine. Binary files hash the abbreviated blob ids of the `index` line:
     the caller gives them git's length (libgit2 prints 7 digits; git more on repositories of
     more than 2^14 packed objects, see extractors.git.abbrev). None for an empty diff.
@@ -73,7 +73,7 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _SPAN = re.compile(rb"[^\n]{0,63}\n|[^\n]{64}|[^\n]+")
 
 
-def _span_counts(data: bytes, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
+def span_counts(data: bytes, is_text: bool) -> tuple[np.ndarray, np.ndarray]:
     """git's hash_chars(): the distinct span hashes of `data` and their byte counts.
 
     Per span git rotates a 64-bit accumulator (accum1:accum2) left by 7 bits and adds each byte
@@ -109,8 +109,8 @@ def git_similarity_index(old: bytes, new: bytes) -> int:
     max_size = max(len(old), len(new))
     if not max_size:
         return 100
-    src_keys, src_counts = _span_counts(old, b"\0" not in old[:8000])
-    dst_keys, dst_counts = _span_counts(new, b"\0" not in new[:8000])
+    src_keys, src_counts = span_counts(old, b"\0" not in old[:8000])
+    dst_keys, dst_counts = span_counts(new, b"\0" not in new[:8000])
     _, i, j = np.intersect1d(src_keys, dst_keys, assume_unique=True, return_indices=True)
     copied = int(np.minimum(src_counts[i], dst_counts[j]).sum())
     score = copied * MAX_SCORE // max_size

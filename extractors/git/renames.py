@@ -27,7 +27,7 @@ from functools import cmp_to_key
 
 import numpy as np
 
-from extractors.git.patchid import MAX_SCORE, _span_counts
+from extractors.git.patchid import MAX_SCORE, span_counts
 
 MIN_SCORE = MAX_SCORE // 2  # git's default -M50%
 BASENAME_MIN_SCORE = MIN_SCORE + 5 * (MAX_SCORE - MIN_SCORE) // 10
@@ -85,7 +85,7 @@ class _Contents:
         s = self._spans.get(oid)
         if s is None:
             d = self.data(oid)
-            s = self._spans[oid] = _span_counts(d, b"\0" not in d[:8000])
+            s = self._spans[oid] = span_counts(d, b"\0" not in d[:8000])
         return s
 
 

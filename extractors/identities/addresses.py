@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from extractors.mail.addresses import deobfuscate
+from core.addresses import deobfuscate
 
 
 def normalize_address(value: str | None) -> str | None:

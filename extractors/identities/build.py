@@ -31,13 +31,6 @@ _ADDRESS_COLUMNS = {
 # value is a person of its own keyed by the raw value, with no domain
 VALID_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-# the macro obfuscated_address of the dbt project, the same regular expression (a test checks
-# that both spell it alike): trailer values `Jane <jane at example.com>` recovered in staging
-OBFUSCATED_TRAILER = (
-    r"([A-Za-z0-9._+=-]+)(?:\s+at\s+|\s*_at_\s*|\s*\(at\)\s*|\s*\[at\]\s*)"
-    r"([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)"
-)
-
 
 class _UnionFind:
     def __init__(self) -> None:
@@ -147,11 +140,8 @@ def _columns(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
 
 
 def seen_addresses(warehouse: Path) -> set[str]:
-    """Every address any event can carry, so each gets its registrable domain below.
-
-    Git trailer addresses the extractor could not read (`Jane <jane at example.com>`) are
-    recovered as staging recovers them, so they get the public-suffix rollup too.
-    """
+    """Every address any event can carry, so each gets its registrable domain below (obfuscated
+    ones, `Jane <jane at example.com>`, were de-obfuscated at extraction)."""
     if not Path(warehouse).exists():
         return set()
     con = duckdb.connect(str(warehouse), read_only=True)
@@ -168,18 +158,6 @@ def seen_addresses(warehouse: Path) -> set[str]:
                         f'select distinct "{col}" from raw.{table} where "{col}" is not null'
                     ).fetchall()
                 )
-        if {("git_trailers", "raw_value"), ("git_trailers", "kind")} <= present:
-            found.update(
-                r[0]
-                for r in con.execute(
-                    "select distinct lower(regexp_replace(regexp_extract(raw_value, $p, 0, 'i'), "
-                    "$p, '\\1@\\2', 'i')) from raw.git_trailers "
-                    "where address is null and lower(kind) like '%-by' "
-                    "and regexp_matches(raw_value, $p, 'i')",
-                    {"p": OBFUSCATED_TRAILER},
-                ).fetchall()
-                if r[0]
-            )
         return found
     finally:
         con.close()

@@ -1,10 +1,10 @@
 """One pass over a message body for everything the row needs from it.
 
-Patch detection (`has_diff`), the signature cut (`signature_cut`), trailer lines (`find_trailers`)
-and the pull-request marker (`is_pull_request`) each used to scan the whole body; on a kernel list
-the bodies are mostly diffs, and every extra pass over them costs about as much as the one pass
-that does all four at once: _scan.body_marks in C, or the regex `_MARKS` where the module was not
-built (scan_body_regex, the reference). The results are exactly those of the separate functions:
+Patch detection, the signature cut, trailer lines and the pull-request marker are found in one
+pass: on a kernel list the bodies are mostly diffs, and a pass per question would cost about as
+much each as the one pass that answers all four: _scan.body_marks in C, or the regex `_MARKS`
+where the module was not built (scan_body_regex, the reference). The results are exactly those of
+a separate search for each:
 
 - every alternative starts at a line start (a literal newline, which the regex engine skips to)
   and consumes no newline but its own, so no match hides another one;
@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 from types import ModuleType
 
-from extractors.mail.patches import _PULL, _PULL_AT, _UNIFIED
+from extractors.mail.patches import PULL_REQUEST, PULL_REQUEST_AT, UNIFIED_DIFF
 from extractors.mail.trailers import KINDS, MAX_VALUE, trailer_people
 
 _native: ModuleType | None
@@ -55,7 +55,7 @@ def scan_body(
     if not diff:
         for p in pluses:
             line = buf.rfind(b"\n", start, p)
-            if line >= 0 and _UNIFIED.match(buf, line) is not None:
+            if line >= 0 and UNIFIED_DIFF.match(buf, line) is not None:
                 diff = True
                 break
     trailers: list[Trailer] = []
@@ -64,10 +64,10 @@ def scan_body(
     pull = False
     if want_pull:
         for p in pulls:
-            found = _PULL.match(buf, p)
+            found = PULL_REQUEST.match(buf, p)
             if found is not None:
                 end = found.end()
-                pull = _PULL_AT.search(buf, end, end + 2000) is not None
+                pull = PULL_REQUEST_AT.search(buf, end, end + 2000) is not None
                 break
     return diff, trailers, pull
 
@@ -105,15 +105,15 @@ def scan_body_regex(
                 # the `--- ` line is the one before; the body's own first line starts at `start`
                 p = m.start()
                 line = buf.rfind(b"\n", start, p)
-                if line >= 0 and _UNIFIED.match(buf, line) is not None:
+                if line >= 0 and UNIFIED_DIFF.match(buf, line) is not None:
                     diff = True
         elif kind == _SIG:
             signed = True
         elif not pull_seen:
             p = m.start()
-            found = _PULL.match(buf, p)
+            found = PULL_REQUEST.match(buf, p)
             if found is not None:
                 pull_seen = True
                 end = found.end()
-                pull = _PULL_AT.search(buf, end, end + 2000) is not None
+                pull = PULL_REQUEST_AT.search(buf, end, end + 2000) is not None
     return diff, trailers, pull

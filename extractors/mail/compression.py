@@ -15,6 +15,8 @@ from typing import BinaryIO
 # mail parsing time.
 from isal import igzip
 
+from extractors.mail.limits import DEFAULT_LIMITS
+
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bz2"),
@@ -94,8 +96,6 @@ def open_archive(path: Path, expansion_cap: Callable[[int], int] | None = None) 
     else:
         inner = lzma.open(path, "rb")  # noqa: SIM115 (the caller closes it)
     if expansion_cap is None:
-        from extractors.mail.limits import DEFAULT_LIMITS
-
         expansion_cap = DEFAULT_LIMITS.expansion_cap
     size = os.stat(path).st_size
     return _Capped(inner, expansion_cap(size), size)  # type: ignore[arg-type, return-value]

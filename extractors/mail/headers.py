@@ -51,18 +51,6 @@ WANTED = frozenset(_CANON.values())
 ESSENTIAL = ("from", "date", "subject", "message-id")
 
 
-def split_message(data: bytes) -> tuple[bytes, bytes]:
-    """(header block, body). CRLF must already be normalized to LF."""
-    end = data.find(b"\n\n")
-    if end < 0:
-        return data, b""
-    return data[: end + 1], data[end + 2 :]
-
-
-def has_header_block(head: bytes) -> bool:
-    return FIELD_LINE.match(head) is not None
-
-
 def extract_headers(head: bytes, end: int | None = None) -> dict[str, bytes]:
     """First occurrence of each wanted header, unfolded, as raw bytes. With `end`, the header block
     is `head[:end]` (a whole message need not be cut into header and body first)."""

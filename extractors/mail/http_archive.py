@@ -49,6 +49,8 @@ from core.config import HttpArchiveOptions, MailingListConfig
 from core.errors import clip, one_line
 from extractors.mail.cachepath import source_cache_dir
 from extractors.mail.errors import SourceError
+from extractors.mail.limits import mail_limits
+from extractors.mail.mbox import iter_mbox  # the shared mbox reader (compression, quirks)
 from extractors.mail.raw import RawMessage, SourceProblem
 from extractors.mail.sources import register
 
@@ -400,9 +402,6 @@ def iter_http_archive(
     now: datetime | None = None,
 ) -> Iterator[RawMessage | SourceProblem]:
     """Every message of every month in the range, month by month, oldest first."""
-    from extractors.mail.limits import mail_limits
-    from extractors.mail.mbox import iter_mbox  # the shared mbox reader (compression, quirks)
-
     limits = mail_limits(lst)
     problems: list[SourceProblem] = []
     months_read = 0

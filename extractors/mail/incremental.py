@@ -38,7 +38,7 @@ import duckdb
 from core.config import MailingListConfig
 from core.warehouse import connect_for_write
 from extractors.load import Spool
-from extractors.mail.ingest import KnownMessages
+from extractors.mail.dedup import KnownMessages
 from extractors.mail.parse import ParsedMessage, parse_message
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
 from extractors.schema import (

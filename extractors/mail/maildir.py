@@ -77,11 +77,6 @@ def _listing(path: Path) -> Iterator[Path | SourceProblem]:
     yield from sorted(found, key=lambda p: p.relative_to(path).as_posix())
 
 
-def maildir_files(path: Path) -> list[Path]:
-    """The entries iter_maildir reads or reports (symlinks and special files among them), in order."""
-    return [p for p in _listing(Path(path)) if isinstance(p, Path)]
-
-
 def read_message_file(
     file: Path, max_bytes: int = DEFAULT_LIMITS.max_message_bytes
 ) -> RawMessage | SourceProblem:

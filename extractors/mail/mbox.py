@@ -141,17 +141,6 @@ def unescape(data: bytes, escaping: str = "mboxrd") -> bytes:
     return out
 
 
-def is_separator(line: bytes, next_line: bytes | None) -> bool:
-    """Whether a `From ` line (after a blank line) separates messages; see the module docstring."""
-    if STRICT_SEPARATOR.match(line):
-        return True
-    return (
-        next_line is not None
-        and LOOSE_SEPARATOR.match(line) is not None
-        and FIELD_LINE.match(next_line) is not None
-    )
-
-
 def _strip_blank_tail(data: bytes) -> bytes:
     # The blank line that preceded the next separator (or ends the file) belongs to the mbox format.
     if data.endswith(b"\n\n"):

@@ -1,9 +1,9 @@
 """Parsing mail on several cores, with exactly the rows of the serial path.
 
 The parent reads the source and hands work to `workers` forked processes; each parses and builds
-the rows of its share (`ingest.message_entry`, the serial path's own code) and sends them back;
-the parent keeps the order and deduplicates (`ingest.dedup_rows`), so the rows are those of
-`iter_list_rows` in the same order.
+the rows of its share (`rows.message_entry`, the serial path's own code) and sends them back in
+order; the caller deduplicates them (`dedup.dedup_rows`), so the rows are those of
+`dedup.iter_list_rows` in the same order.
 
 Two kinds of work:
 
@@ -40,11 +40,11 @@ from typing import Any
 
 from core.procs import init_worker
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
-from extractors.mail.ingest import Entry, _digest, iter_entries, message_entry, quarantine_row
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
 from extractors.mail.parse import parse_message, utc_now
 from extractors.mail.raw import RawMessage, SourceProblem
+from extractors.mail.rows import Entry, iter_entries, message_digest, message_entry, quarantine_row
 
 BLOCK_SIZE = 1 << 20
 # A block that finds no cut within this many bytes past its size (a message this large is rare:
@@ -187,7 +187,7 @@ def _batch_entries(owner: dict[str, str], items: list[Any], payload: bytes, now:
         data = payload[pos : pos + size]
         pos += size
         raw = RawMessage(data, location, from_line, archived_at)
-        out.append(message_entry(owner, parse_message(raw, now), _digest(data)))
+        out.append(message_entry(owner, parse_message(raw, now), message_digest(data)))
     return out
 
 
@@ -464,18 +464,3 @@ def message_entries(
     finally:
         if pool is not None:
             pool.close()
-
-
-def iter_mbox_rows_parallel(
-    project: str,
-    lst: Any,
-    path: str | Path,
-    escaping: str = "mboxrd",
-    workers: int = 2,
-    block_size: int = BLOCK_SIZE,
-) -> Iterator[tuple[str, dict[str, Any]]]:
-    """`iter_list_rows(project, lst, iter_mbox(path, escaping))`, parsed by `workers` processes."""
-    from extractors.mail.ingest import dedup_rows
-
-    owner = {"project": project, "list_name": lst.name}
-    return dedup_rows(owner, mbox_entries(owner, [path], escaping, workers, block_size))

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from extractors.mail.addresses import parse_sender
+from core.addresses import parse_sender
+from core.patchid import git_patch_id
 from extractors.mail.body import scan_body
 from extractors.mail.dates import from_line_date, is_plausible, parse_date, received_date
 from extractors.mail.headers import (
@@ -36,7 +37,7 @@ from extractors.mail.headers import (
     message_ids,
 )
 from extractors.mail.mime import extract_text
-from extractors.mail.patches import git_patch_id, needs_mime
+from extractors.mail.patches import needs_mime
 from extractors.mail.raw import RawMessage
 from extractors.mail.subjects import SubjectInfo, parse_subject
 from extractors.mail.text import Decoder, collapse

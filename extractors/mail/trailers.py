@@ -1,16 +1,15 @@
-"""Trailer lines (`Reviewed-by: Jane Doe <jane@example.com>`) in a message body.
+"""The people of a trailer line (`Reviewed-by: Jane Doe <jane@example.com>`) of a message body.
 
-Only lines that start a line count: quoted text (`> `) and indented lines are skipped by the
-anchoring, and the signature (after the first `\\n-- \\n`) is cut off before scanning.
+extractors.mail.body finds the lines (only at a line start and before the signature); this module
+reads the people each names.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from functools import lru_cache
 
-from extractors.mail.addresses import ADDRESS_IN_TEXT, deobfuscate
+from core.addresses import ADDRESS_IN_TEXT, deobfuscate
 from extractors.people import person, split_people
 
 KINDS = frozenset(
@@ -25,20 +24,10 @@ KINDS = frozenset(
         "nacked-by",
     )
 )
-# Matches any `Something-by:` line; the key is lower-cased and checked against KINDS, which keeps
-# the regex case-insensitive in effect without the cost of re.I in the hot loop.
-_TRAILER = re.compile(rb"\n([A-Za-z][A-Za-z-]{0,30}-[Bb][Yy])[ \t]*:[ \t]*([^\n]*)")
 _COMMENT = re.compile(r"\s+#.*$|\s*\[[^\]]*\]\s*$")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
 _WS = re.compile(r"\s+")
 MAX_VALUE = 500
-
-
-def body_without_signature(ntext: bytes) -> bytes:
-    """The body up to its signature separator; `ntext` is b"\\n" + body (the newline anchors
-    the regexes) and so is the result."""
-    cut = ntext.find(b"\n-- \n")
-    return ntext[: cut + 1] if cut >= 0 else ntext
 
 
 def _clean(name: str) -> str | None:
@@ -68,12 +57,6 @@ def parse_trailer_value(value: str) -> tuple[str | None, str | None]:
     return name, address
 
 
-def signature_cut(ntext: bytes) -> int:
-    """len(body_without_signature(ntext)), without the copy."""
-    cut = ntext.find(b"\n-- \n")
-    return cut + 1 if cut >= 0 else len(ntext)
-
-
 # The same people sign off, review and ack message after message: parse each value once.
 _trailer_value = lru_cache(maxsize=4096)(parse_trailer_value)
 
@@ -95,20 +78,3 @@ def trailer_people(kind: str, raw: str) -> tuple[tuple[str, str | None, str | No
             continue
         out.append((k, name, address, piece))
     return tuple(out)
-
-
-def find_trailers(
-    text: bytes, decode: Callable[[bytes], str], end: int | None = None
-) -> list[tuple[str, str | None, str | None, str]]:
-    """[(kind, name, address, raw value)] in order. `text` comes from body_without_signature
-    (or is b"\n" + body with `end` from signature_cut)."""
-    out = []
-    for m in _TRAILER.finditer(text, 0, len(text) if end is None else end):
-        kind = m.group(1).decode("ascii").lower()
-        if kind not in KINDS:
-            continue
-        raw = decode(m.group(2).rstrip(b" \t\r"))[:MAX_VALUE]
-        if not raw.strip():
-            continue  # `Reviewed-by:` with nothing after it names nobody
-        out.extend(trailer_people(kind, raw))
-    return out

@@ -18,14 +18,11 @@ is new (git by reachable SHAs, public-inbox/nntp by cursors, closed HTTP-archive
 
 import json
 import os
-from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from core.config import load_config
-from core.published import published_path
-from orchestration.buildstate import fingerprint, last_fingerprint
+from orchestration.buildstate import nothing_new
 from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
 from orchestration.defs.ingest import git_repositories, mail_lists
 from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
@@ -123,16 +120,8 @@ def refresh_stages(context: dg.SensorEvaluationContext):
 
 
 def _nothing_new() -> bool:
-    """The raw rows, config and code are those the last full build was made from."""
     cfg = load_config()
-    warehouse = Path(cfg.warehouse)
-    if not published_path(warehouse).exists():
-        return False
-    try:
-        current = fingerprint(cfg, warehouse)
-    except duckdb.Error:  # a writer holds the warehouse: decide when the rebuild runs instead
-        return False
-    return current is not None and current == last_fingerprint(instance_dir(cfg))
+    return nothing_new(cfg, instance_dir(cfg))
 
 
 defs = dg.Definitions(

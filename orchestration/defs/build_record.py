@@ -10,7 +10,7 @@ not make every output current.
 
 import dagster as dg
 
-from orchestration.buildstate import fingerprint, store_fingerprint
+from orchestration.buildstate import record_build
 from orchestration.defs.charts import CHART_ASSETS
 from orchestration.defs.exports import csv_exports
 from orchestration.defs.publish import published_copy
@@ -33,12 +33,9 @@ def build_record(context: dg.AssetExecutionContext, commstats: CommstatsConfig) 
     if context.job_name != REBUILD_JOB:
         context.log.info(f"not recorded: only the '{REBUILD_JOB}' job rebuilds every output")
         return dg.MaterializeResult(metadata={"recorded": False})
-    value = fingerprint(cfg, cfg.warehouse)
+    value = record_build(cfg, instance_dir(cfg))
     if value is None:
         return dg.MaterializeResult(metadata={"recorded": False})
-    home = instance_dir(cfg)
-    home.mkdir(parents=True, exist_ok=True)
-    store_fingerprint(home, value)
     return dg.MaterializeResult(metadata={"recorded": True, "fingerprint": value})
 
 

@@ -1,14 +1,19 @@
 """Chart assets: read the marts read-only, draw with charts/, save a PNG under <output_dir>/charts/
 and attach a preview to the materialization so the chart shows in the UI.
 
-Each asset names the marts it reads as deps, so lineage runs marts -> charts. A mart or column the
+The assets are made from one table, CHART_SPECS: each chart's drawing function, the rows it reads,
+the marts it depends on and its description. Each asset names the marts it reads as deps, so
+lineage runs marts -> charts. A mart or column the
 warehouse does not have yet (an older warehouse, or a model still to come) gives the chart's
 "no data" figure naming what is missing, never a failed run.
 """
 
 import base64
+import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -37,43 +42,6 @@ REVIEW_EXCHANGE = dg.AssetKey(["marts", "review_exchange"])
 # per-patch acts with the submitter's organization: the per-organization reply times until a mart
 # carries them (see reply_times_by_organization)
 ACTIVITY_EVENTS = dg.AssetKey(["intermediate", "int_activity_events"])
-
-# chart name -> (title, what it shows): the report lists the charts in this order
-CHARTS: dict[str, tuple[str, str]] = {
-    "correspondents_vs_submitters": (
-        correspondents_vs_submitters.TITLE,
-        "People who wrote to the list vs. people who authored commits, per year, with their ratio.",
-    ),
-    "organization_commit_share": (
-        organization_commit_share.TITLE,
-        "Each organization's share of the year's commits: the top organizations and the rest.",
-    ),
-    "cumulative_growth": (
-        cumulative_growth.TITLE,
-        "Running totals of commits, lines changed and distinct commit authors, projects compared.",
-    ),
-    "lines_by_organization": (
-        lines_by_organization.TITLE,
-        "Lines added plus removed per quarter, stacked by organization.",
-    ),
-    "acks_reviews_by_organization": (
-        acks_reviews_by_organization.TITLE,
-        "Acked-by and Reviewed-by lines each organization gave and received over the whole range.",
-    ),
-    "review_exchange": (
-        review_exchange.TITLE,
-        "Which organizations review (ack) whose patches: reviewer organization x author organization.",
-    ),
-    "responsiveness": (
-        responsiveness.TITLE,
-        "How fast patches get a first reply, by the submitter's organization (insiders employ a "
-        "maintainer), and the share of patches left unanswered, per year.",
-    ),
-    "organizational_diversity": (
-        organizational_diversity.TITLE,
-        "Elephant factor and Herfindahl-Hirschman index of commit shares per year.",
-    ),
-}
 
 MISSING = (duckdb.CatalogException, duckdb.BinderException)
 
@@ -137,88 +105,36 @@ def _preview(path: Path) -> dg.MetadataValue:
     return dg.MetadataValue.md(f"![{path.stem}](data:image/png;base64,{data})")
 
 
-def render(
-    context: dg.AssetExecutionContext,
-    cfg: CommunitiesConfig,
-    name: str,
-    draw: Callable[[str], Figure],
-    frame: pd.DataFrame,
-    grain: str = "year",
-) -> dg.MaterializeResult:
-    """Draw (with the caption built from `frame`'s periods), save, and report path, preview, rows."""
-    periods = frame["period_start"] if "period_start" in frame.columns else []
-    caption = caption_text(data_range(periods, grain), sources_text(cfg))
-    fig = draw(caption)
-    empty = is_no_data(fig)
-    out = save_png(fig, chart_path(cfg, name))
-    if empty:
-        context.log.info(f"{name}: no data, drew the 'no data' figure")
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(out)),
-            "preview": _preview(out),
-            "dagster/row_count": len(frame),
-            "no_data": empty,
-            "caption": caption,
-        }
-    )
-
-
-def _chart_asset(name: str, deps: Sequence[dg.AssetKey]):
-    title, description = CHARTS[name]
-    return dg.asset(
-        key=chart_key(name),
-        deps=list(deps),
-        group_name=GROUP,
-        kinds={"seaborn"},
-        description=f"{title} (PNG): {description}",
-    )
-
-
 HEALTH_SQL = "select * from marts.community_health where grain = ? order by project, period_start"
 ORG_SQL = (
     "select * from marts.organization_activity where grain = ? order by project, period_start, organization"
 )
+EXCHANGE_SQL = "select * from marts.review_exchange where grain = ? order by project, period_start"
 
 
-@_chart_asset("correspondents_vs_submitters", [COMMUNITY_HEALTH])
-def correspondents_vs_submitters_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        health, reason = query(con, HEALTH_SQL, ["year"], list(cfg.projects))
-    return render(
-        context,
-        cfg,
-        "correspondents_vs_submitters",
-        lambda cap: correspondents_vs_submitters.correspondents_vs_submitters(
-            health, cap, reason or "No data"
-        ),
-        health,
-    )
+@dataclass(frozen=True)
+class Rows:
+    """What a chart draws: its frame (whose periods make the caption and whose length is the row
+    count), why it is empty, the grain of its periods, and what else its drawing function takes."""
+
+    frame: pd.DataFrame
+    reason: str | None = None
+    grain: str = "year"
+    extra: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # logged: e.g. which table a figure fell back on
 
 
-class CommitShareConfig(dg.Config):
-    kind: str = "bar"  # "bar" (100 % stacked bar per year) or "pie" (one pie per year)
-    top_n: int = 6
+Reader = Callable[[duckdb.DuckDBPyConnection, list[str]], Rows]
 
 
-@_chart_asset("organization_commit_share", [ORGANIZATION_ACTIVITY])
-def organization_commit_share_chart(
-    context: dg.AssetExecutionContext, config: CommitShareConfig, commstats: CommstatsConfig
-):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        activity, reason = query(con, ORG_SQL, ["year"], list(cfg.projects))
-    kind = "pie" if config.kind == "pie" else "bar"
-    return render(
-        context,
-        cfg,
-        "organization_commit_share",
-        lambda cap: organization_commit_share.organization_commit_share(
-            activity, cap, top_n=config.top_n, kind=kind, no_data_reason=reason or "No commits"
-        ),
-        activity,
-    )
+def rows(sql: str, grain: str = "year") -> Reader:
+    """A reader of one query whose one parameter is the grain."""
+
+    def read(con: duckdb.DuckDBPyConnection, projects: list[str]) -> Rows:
+        frame, reason = query(con, sql, [grain], projects)
+        return Rows(frame, reason, grain)
+
+    return read
 
 
 def cumulative_frame(
@@ -249,73 +165,9 @@ def cumulative_frame(
     return cumulative_growth.running_totals(activity, "month"), reason, "month"
 
 
-@_chart_asset("cumulative_growth", [COMMUNITY_HEALTH, PERSON_ACTIVITY])
-def cumulative_growth_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        frame, reason, grain = cumulative_frame(con, list(cfg.projects))
-    return render(
-        context,
-        cfg,
-        "cumulative_growth",
-        lambda cap: cumulative_growth.cumulative_growth(frame, cap, reason or "No commits"),
-        frame,
-        grain=grain,
-    )
-
-
-@_chart_asset("lines_by_organization", [ORGANIZATION_ACTIVITY])
-def lines_by_organization_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        activity, reason = query(con, ORG_SQL, ["quarter"], list(cfg.projects))
-    return render(
-        context,
-        cfg,
-        "lines_by_organization",
-        lambda cap: lines_by_organization.lines_by_organization(
-            activity, cap, period="quarter", no_data_reason=reason or "No lines changed"
-        ),
-        activity,
-        grain="quarter",
-    )
-
-
-@_chart_asset("acks_reviews_by_organization", [ORGANIZATION_ACTIVITY])
-def acks_reviews_by_organization_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        activity, reason = query(con, ORG_SQL, ["year"], list(cfg.projects))
-    return render(
-        context,
-        cfg,
-        "acks_reviews_by_organization",
-        lambda cap: acks_reviews_by_organization.acks_reviews_by_organization(
-            activity, cap, no_data_reason=reason or "No acks or reviews"
-        ),
-        activity,
-    )
-
-
-@_chart_asset("review_exchange", [REVIEW_EXCHANGE])
-def review_exchange_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        exchange, reason = query(
-            con,
-            "select * from marts.review_exchange where grain = ? order by project, period_start",
-            ["year"],
-            list(cfg.projects),
-        )
-    return render(
-        context,
-        cfg,
-        "review_exchange",
-        lambda cap: review_exchange.review_exchange(
-            exchange, cap, no_data_reason=reason or "No acks or reviews"
-        ),
-        exchange,
-    )
+def cumulative_rows(con: duckdb.DuckDBPyConnection, projects: list[str]) -> Rows:
+    frame, reason, grain = cumulative_frame(con, projects)
+    return Rows(frame, reason, grain)
 
 
 def reply_times_by_organization(
@@ -345,51 +197,167 @@ def reply_times_by_organization(
     )
 
 
-@_chart_asset("responsiveness", [COMMUNITY_HEALTH, ORGANIZATION_ACTIVITY, ACTIVITY_EVENTS])
-def responsiveness_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    projects = list(cfg.projects)
-    with commstats.read_only() as con:
-        health, reason = query(con, HEALTH_SQL, ["year"], projects)
-        activity, _ = query(con, ORG_SQL, ["year"], projects)
-        by_org, org_reason = reply_times_by_organization(con, projects)
-    if org_reason:
-        context.log.info(org_reason)
+def responsiveness_rows(con: duckdb.DuckDBPyConnection, projects: list[str]) -> Rows:
+    health, reason = query(con, HEALTH_SQL, ["year"], projects)
+    activity, _ = query(con, ORG_SQL, ["year"], projects)
+    by_org, org_reason = reply_times_by_organization(con, projects)
     insiders = responsiveness.insider_organizations(activity)
-    return render(
-        context,
-        cfg,
+    return Rows(health, reason, extra={"by_organization": by_org, "insiders": insiders}, note=org_reason)
+
+
+class ChartConfig(dg.Config):
+    """Launch-time options of a chart (none unless a chart's spec names a subclass)."""
+
+    def draw_options(self) -> dict[str, Any]:
+        return {}
+
+
+class CommitShareConfig(ChartConfig):
+    kind: str = "bar"  # "bar" (100 % stacked bar per year) or "pie" (one pie per year)
+    top_n: int = 6
+
+    def draw_options(self) -> dict[str, Any]:
+        return {"kind": "pie" if self.kind == "pie" else "bar", "top_n": self.top_n}
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart asset: `draw(frame, caption=..., no_data_reason=..., **options, **extra)` is its
+    function in charts/, `read` the rows it draws from the marts listed in `deps`."""
+
+    name: str
+    draw: Callable[..., Figure]
+    read: Reader
+    deps: tuple[dg.AssetKey, ...]
+    no_data: str  # the "no data" figure's text when the marts have no rows for it
+    description: str
+    options: dict[str, Any] = field(default_factory=dict)
+    config: type[ChartConfig] = ChartConfig
+
+    @property
+    def title(self) -> str:
+        return sys.modules[self.draw.__module__].TITLE
+
+
+# the report lists the charts in this order
+CHART_SPECS: list[ChartSpec] = [
+    ChartSpec(
+        "correspondents_vs_submitters",
+        correspondents_vs_submitters.correspondents_vs_submitters,
+        rows(HEALTH_SQL),
+        (COMMUNITY_HEALTH,),
+        "No data",
+        "People who wrote to the list vs. people who authored commits, per year, with their ratio.",
+    ),
+    ChartSpec(
+        "organization_commit_share",
+        organization_commit_share.organization_commit_share,
+        rows(ORG_SQL),
+        (ORGANIZATION_ACTIVITY,),
+        "No commits",
+        "Each organization's share of the year's commits: the top organizations and the rest.",
+        config=CommitShareConfig,
+    ),
+    ChartSpec(
+        "cumulative_growth",
+        cumulative_growth.cumulative_growth,
+        cumulative_rows,
+        (COMMUNITY_HEALTH, PERSON_ACTIVITY),
+        "No commits",
+        "Running totals of commits, lines changed and distinct commit authors, projects compared.",
+    ),
+    ChartSpec(
+        "lines_by_organization",
+        lines_by_organization.lines_by_organization,
+        rows(ORG_SQL, "quarter"),
+        (ORGANIZATION_ACTIVITY,),
+        "No lines changed",
+        "Lines added plus removed per quarter, stacked by organization.",
+        options={"period": "quarter"},
+    ),
+    ChartSpec(
+        "acks_reviews_by_organization",
+        acks_reviews_by_organization.acks_reviews_by_organization,
+        rows(ORG_SQL),
+        (ORGANIZATION_ACTIVITY,),
+        "No acks or reviews",
+        "Acked-by and Reviewed-by lines each organization gave and received over the whole range.",
+    ),
+    ChartSpec(
+        "review_exchange",
+        review_exchange.review_exchange,
+        rows(EXCHANGE_SQL),
+        (REVIEW_EXCHANGE,),
+        "No acks or reviews",
+        "Which organizations review (ack) whose patches: reviewer organization x author organization.",
+    ),
+    ChartSpec(
         "responsiveness",
-        lambda cap: responsiveness.responsiveness(
-            health, by_org, insiders, cap, no_data_reason=reason or "No patch reply figures in the marts yet"
-        ),
-        health,
-    )
-
-
-@_chart_asset("organizational_diversity", [COMMUNITY_HEALTH])
-def organizational_diversity_chart(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
-    cfg = commstats.load()
-    with commstats.read_only() as con:
-        health, reason = query(con, HEALTH_SQL, ["year"], list(cfg.projects))
-    return render(
-        context,
-        cfg,
+        responsiveness.responsiveness,
+        responsiveness_rows,
+        (COMMUNITY_HEALTH, ORGANIZATION_ACTIVITY, ACTIVITY_EVENTS),
+        "No patch reply figures in the marts yet",
+        "How fast patches get a first reply, by the submitter's organization (insiders employ a "
+        "maintainer), and the share of patches left unanswered, per year.",
+    ),
+    ChartSpec(
         "organizational_diversity",
-        lambda cap: organizational_diversity.organizational_diversity(health, cap, reason or "No commits"),
-        health,
-    )
-
-
-CHART_ASSETS = [
-    correspondents_vs_submitters_chart,
-    organization_commit_share_chart,
-    cumulative_growth_chart,
-    lines_by_organization_chart,
-    acks_reviews_by_organization_chart,
-    review_exchange_chart,
-    responsiveness_chart,
-    organizational_diversity_chart,
+        organizational_diversity.organizational_diversity,
+        rows(HEALTH_SQL),
+        (COMMUNITY_HEALTH,),
+        "No commits",
+        "Elephant factor and Herfindahl-Hirschman index of commit shares per year.",
+    ),
 ]
+
+# chart name -> (title, what it shows), in the report's order
+CHARTS: dict[str, tuple[str, str]] = {s.name: (s.title, s.description) for s in CHART_SPECS}
+
+
+def draw_chart(spec: ChartSpec, got: Rows, caption: str, config: ChartConfig | None = None) -> Figure:
+    options = {**spec.options, **(config or spec.config()).draw_options(), **got.extra}
+    return spec.draw(got.frame, caption=caption, no_data_reason=got.reason or spec.no_data, **options)
+
+
+def chart_asset(spec: ChartSpec) -> dg.AssetsDefinition:
+    """The asset of one chart: read its rows, draw with the caption built from their periods, save
+    the PNG, and report path, preview and row count."""
+
+    @dg.asset(
+        key=chart_key(spec.name),
+        deps=list(spec.deps),
+        group_name=GROUP,
+        kinds={"seaborn"},
+        description=f"{spec.title} (PNG): {spec.description}",
+    )
+    def chart(
+        context: dg.AssetExecutionContext, config: spec.config, commstats: CommstatsConfig
+    ) -> dg.MaterializeResult:
+        cfg = commstats.load()
+        with commstats.read_only() as con:
+            got = spec.read(con, list(cfg.projects))
+        if got.note:
+            context.log.info(got.note)
+        periods = got.frame["period_start"] if "period_start" in got.frame.columns else []
+        caption = caption_text(data_range(periods, got.grain), sources_text(cfg))
+        fig = draw_chart(spec, got, caption, config)
+        empty = is_no_data(fig)
+        out = save_png(fig, chart_path(cfg, spec.name))
+        if empty:
+            context.log.info(f"{spec.name}: no data, drew the 'no data' figure")
+        return dg.MaterializeResult(
+            metadata={
+                "path": dg.MetadataValue.path(str(out)),
+                "preview": _preview(out),
+                "dagster/row_count": len(got.frame),
+                "no_data": empty,
+                "caption": caption,
+            }
+        )
+
+    return chart
+
+
+CHART_ASSETS = [chart_asset(spec) for spec in CHART_SPECS]
 
 defs = dg.Definitions(assets=CHART_ASSETS)

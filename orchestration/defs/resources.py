@@ -1,14 +1,15 @@
 """Resources shared by every asset: the communities config (and through it the warehouse path)."""
 
 import contextlib
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from core.config import CommunitiesConfig, ConfigError, load_config
+from core.warehouse import connect
 
 # DuckDB has a single writer: every asset that writes the warehouse runs in this pool, whose
 # limit is 1 in the instance settings written by `commstats ui` (dagster.yaml).
@@ -16,34 +17,33 @@ WAREHOUSE_POOL = "warehouse"  # also in orchestration.instance.POOLS
 
 
 class CommstatsConfig(dg.ConfigurableResource):
-    """Where the communities config lives; None means COMMSTATS_CONFIG or ./communities.yaml."""
+    """Where the communities config lives; None means COMMSTATS_CONFIG or ./communities.yaml.
+
+    `warehouse`, when given, replaces the config's `warehouse:` (as `commstats run --warehouse`).
+    """
 
     config_path: str | None = None
+    warehouse: str | None = None
+    _config: CommunitiesConfig | None = PrivateAttr(default=None)
 
     def load(self) -> CommunitiesConfig:
-        try:
-            return load_config(self.config_path)
-        except ConfigError as exc:
-            # edited into an invalid file after the code location loaded: the asset fails with
-            # the file's one line, no traceback
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        """The config, read once per run (a run's assets all see the same file)."""
+        if self._config is None:
+            try:
+                cfg = load_config(self.config_path)
+            except ConfigError as exc:
+                # edited into an invalid file after the code location loaded: the asset fails with
+                # the file's one line, no traceback
+                raise dg.Failure(description=str(exc), allow_retries=False) from None
+            if self.warehouse:
+                cfg.warehouse = Path(self.warehouse).expanduser().resolve()
+            self._config = cfg
+        return self._config
 
     @contextlib.contextmanager
-    def read_only(self, timeout_s: float = 600.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    def read_only(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection to the live warehouse, waiting while another process writes it."""
-        path = str(self.load().warehouse)
-        deadline = time.monotonic() + timeout_s
-        delay = 0.2
-        while True:
-            try:
-                con = duckdb.connect(path, read_only=True)
-                break
-            except duckdb.IOException as exc:
-                # a source publishing from another run (checks and charts run beside ingestion)
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        con = connect(self.load().warehouse, read_only=True)
         try:
             yield con
         finally:

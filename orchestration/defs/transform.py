@@ -1,43 +1,15 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, dbt tests as asset checks."""
 
 import json
-import os
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from core.config import CommunitiesConfig
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
-
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-
-# the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-
-
-def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Parse the dbt project when its manifest is missing or older than a model, macro or seed."""
-    manifest = project.manifest_path
-    newest = max(
-        (
-            p.stat().st_mtime
-            for d in ("models", "macros", "seeds", "tests")
-            for p in (project.project_dir / d).rglob("*")
-            if p.is_file()
-        ),
-        default=0.0,
-    )
-    newest = max(newest, (project.project_dir / "dbt_project.yml").stat().st_mtime)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        dbt = DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE)
-        dbt.cli(["parse", "--quiet"], target_path=project.target_path).wait()
-    return manifest
+from orchestration.project import dbt_cli, dbt_project
 
 
 class CommstatsTranslator(DagsterDbtTranslator):
@@ -60,10 +32,12 @@ def dbt_vars(cfg: CommunitiesConfig) -> dict[str, Any]:
     committer_projects = sorted(
         key for key, p in cfg.projects.items() if (p.period_date or cfg.period_date) == "committer"
     )
-    return {"period_date": cfg.period_date, "committer_date_projects": committer_projects}
-
-
-ensure_manifest()
+    return {
+        # profiles.yml opens this file (falling back on $COMMSTATS_WAREHOUSE for dbt run by hand)
+        "warehouse": str(cfg.warehouse),
+        "period_date": cfg.period_date,
+        "committer_date_projects": committer_projects,
+    }
 
 
 @dbt_assets(
@@ -74,12 +48,10 @@ ensure_manifest()
 )
 def commstats_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, commstats: CommstatsConfig):
     cfg = commstats.load()
-    # profiles.yml reads the warehouse from the environment the dbt subprocess inherits
-    os.environ["COMMSTATS_WAREHOUSE"] = str(cfg.warehouse)
     yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(cfg))], context=context).stream()
 
 
 defs = dg.Definitions(
     assets=[commstats_dbt_models],
-    resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)},
+    resources={"dbt": dbt_cli()},
 )

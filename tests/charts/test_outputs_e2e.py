@@ -9,10 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.defs.charts import CHARTS
+from charts import lines_by_organization, organization_commit_share
+from orchestration.defs.charts import CHARTS, ORG_SQL
 from tests.charts.browser import chromium_path, headless_page, probe
+from tests.charts.test_organization_colors import drawn_colors
 
-pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,23 @@ def test_organizations_csv_equals_the_mart(run):
     )
     red_hat = next(r for r in rows if r["organization"] == "Red Hat")
     assert (int(red_hat["people"]), int(red_hat["commits"])) == (people, commits)
+
+
+def test_organizations_keep_their_colour_across_the_sample_charts(run):
+    # the organization charts read the mart at their own grains, as their assets do
+    years, quarters = (run["con"].execute(ORG_SQL, [grain]).df() for grain in ("year", "quarter"))
+    figures = [
+        organization_commit_share.organization_commit_share(years),
+        organization_commit_share.organization_commit_share(years, kind="pie"),
+        lines_by_organization.lines_by_organization(quarters, period="quarter"),
+    ]
+    colors: dict[str, set[str]] = {}
+    for fig in figures:
+        for label, seen in drawn_colors(fig).items():
+            colors.setdefault(label, set()).update(seen)
+    assert "Red Hat" in colors and len(colors) > 3
+    assert all(len(seen) == 1 for seen in colors.values()), colors
+    assert len({next(iter(seen)) for seen in colors.values()}) == len(colors)
 
 
 @pytest.mark.skipif(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import mailbox
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -191,6 +192,24 @@ def patch_body(subject_line: str, path: str, old: str, new: str, signoff: str) -
     )
 
 
+# One row of a thread table: (sender, subject, date, Message-ID, parent, body). The parent is None,
+# the Message-ID replied to, or the whole References chain ending with it; a body given as
+# (file, old line, new line) is a patch of that file signed off by the sender, whose description
+# is the subject without its `[PATCH ...]` tag.
+Row = tuple[str, str, str, str, str | list[str] | None, str | tuple[str, str, str]]
+
+
+def thread(rows: list[Row]) -> list[EmailMessage]:
+    """The messages of a thread table (see `Row`)."""
+    out = []
+    for sender, subject, when, msgid, parent, body in rows:
+        if isinstance(body, tuple):
+            body = patch_body(re.sub(r"^\[PATCH[^\]]*\] ", "", subject), *body, sender)
+        chain = [parent] if isinstance(parent, str) else parent
+        out.append(message(sender, subject, at(when), msgid, body, chain[-1] if chain else None, chain))
+    return out
+
+
 # -- the communities ----------------------------------------------------------------------------
 
 
@@ -299,25 +318,32 @@ AFFILIATIONS: list[dict] = [
 ]
 
 
+def one_commit_each(built: Built, key: str, authors: list[tuple[str, str]], month: str) -> None:
+    """Project `key`: a repository with one commit per author, on the 1st, 2nd, ... of `month`."""
+    repo = Repo(built.root / "repos" / f"{key}.git")
+    for i, who in enumerate(authors):
+        repo.commit(f"{key}: change {i}\n", who, at(f"{month}-{i + 1:02d} 10:00"), {f"f{i}.txt": f"{i}\n"})
+    _project(built, key, repo=repo.path)
+
+
+# two people committing from one placeholder address, among four other authors: git counts six
+SHARED_ADDRESS_AUTHORS = [
+    ("Alice", "shared@localhost.localdomain"),
+    ("Bob", "shared@localhost.localdomain"),
+    ("Carl", "carl@d01.example"),
+    ("Dana", "dana@d01.example"),
+    ("Eli", "eli@d01.example"),
+    ("Fern", "fern@d01.example"),
+]
+
+
 def _defect01_mailmap(built: Built) -> None:
-    """Two people committing from one placeholder address, told apart by name in `.mailmap`
-    form 4, among four other authors: git counts six."""
+    """The two sharing an address told apart by name in `.mailmap` form 4."""
     built.mailmap.write_text(  # type: ignore[union-attr]
         "Alice A <alice@corp-a.com> Alice <shared@localhost.localdomain>\n"
         "Bob B <bob@corp-b.com> Bob <shared@localhost.localdomain>\n"
     )
-    repo = Repo(built.root / "repos" / "d01.git")
-    authors = [
-        ("Alice", "shared@localhost.localdomain"),
-        ("Bob", "shared@localhost.localdomain"),
-        ("Carl", "carl@d01.example"),
-        ("Dana", "dana@d01.example"),
-        ("Eli", "eli@d01.example"),
-        ("Fern", "fern@d01.example"),
-    ]
-    for i, who in enumerate(authors):
-        repo.commit(f"d01: change {i}\n", who, at(f"2023-03-{i + 1:02d} 10:00"), {f"f{i}.txt": f"{i}\n"})
-    _project(built, "d01", repo=repo.path)
+    one_commit_each(built, "d01", SHARED_ADDRESS_AUTHORS, "2023-03")
 
 
 def _defect02_list_address(built: Built) -> None:
@@ -377,20 +403,14 @@ WEBMAIL_FAMILY_AUTHORS = [
 
 
 def _defect04_webmail_families(built: Built) -> None:
-    repo = Repo(built.root / "repos" / "d04.git")
-    for i, who in enumerate(WEBMAIL_FAMILY_AUTHORS):
-        repo.commit(f"d04: change {i}\n", who, at(f"2023-04-{i + 1:02d} 10:00"), {f"f{i}.txt": f"{i}\n"})
-    _project(built, "d04", repo=repo.path)
+    one_commit_each(built, "d04", WEBMAIL_FAMILY_AUTHORS, "2023-04")
 
 
 PROJECT_ISSUED = [("Marc Z", "maz@kernel.org"), ("Oliver Upton", "oliver.upton@linux.dev")]
 
 
 def _defect05_project_addresses(built: Built) -> None:
-    repo = Repo(built.root / "repos" / "d05.git")
-    for i, who in enumerate(PROJECT_ISSUED):
-        repo.commit(f"d05: change {i}\n", who, at(f"2023-05-{i + 1:02d} 10:00"), {f"f{i}.txt": f"{i}\n"})
-    _project(built, "d05", repo=repo.path)
+    one_commit_each(built, "d05", PROJECT_ISSUED, "2023-05")
 
 
 def _kvm_c(n: int) -> str:
@@ -482,61 +502,20 @@ def _defect07_08_outsiders(built: Built) -> None:
 
 def _defect09_first_reply(built: Built) -> None:
     kim, mia, len_ = "Kim <kim@d09.example>", "Mia <mia@d09.example>", "Len <len@d09.example>"
-    diff = patch_body
-    msgs = [
-        message(kim, "[PATCH 0/2] foo: two fixes", at("2023-01-02 10:00"), "d09-c@x", "Two fixes.\n"),
-        message(
-            kim,
-            "[PATCH 1/2] foo: fix one",
-            at("2023-01-02 10:01"),
-            "d09-1@x",
-            diff("foo: fix one", "foo.c", "a", "b", kim),
-            in_reply_to="d09-c@x",
-        ),
-        message(
-            kim,
-            "[PATCH 2/2] foo: fix two",
-            at("2023-01-02 10:02"),
-            "d09-2@x",
-            diff("foo: fix two", "foo.c", "b", "c", kim),
-            in_reply_to="d09-c@x",
-        ),
-        message(
-            len_,
-            "Re: [PATCH 2/2] foo: fix two",
-            at("2023-01-02 12:02"),
-            "d09-r2@x",
-            "> fix two\n\nLooks odd to me.\n",
-            in_reply_to="d09-2@x",
-            references=["d09-c@x", "d09-2@x"],
-        ),
-        message(
-            mia,
-            "[PATCH] bar: fix",
-            at("2023-01-10 10:00"),
-            "d09-v1@x",
-            diff("bar: fix", "bar.c", "x", "y", mia),
-        ),
-        message(
-            mia,
-            "[PATCH v2] bar: fix",
-            at("2023-01-15 10:00"),
-            "d09-v2@x",
-            diff("bar: fix", "bar.c", "x", "z", mia),
-            in_reply_to="d09-v1@x",
-        ),
-        message(
-            len_,
-            "Re: [PATCH v2] bar: fix",
-            at("2023-01-16 10:00"),
-            "d09-rv2@x",
-            "> bar\n\nBetter.\n",
-            in_reply_to="d09-v2@x",
-            references=["d09-v1@x", "d09-v2@x"],
-        ),
-        # a later message, so January's series are all more than 14 days before the archive's end
-        message(len_, "Meeting notes", at("2023-02-20 10:00"), "d09-late@x", "Notes.\n"),
-    ]
+    r2, rv2, odd = ["d09-c@x", "d09-2@x"], ["d09-v1@x", "d09-v2@x"], "> fix two\n\nLooks odd to me.\n"
+    msgs = thread(
+        [
+            (kim, "[PATCH 0/2] foo: two fixes", "2023-01-02 10:00", "d09-c@x", None, "Two fixes.\n"),
+            (kim, "[PATCH 1/2] foo: fix one", "2023-01-02 10:01", "d09-1@x", "d09-c@x", ("foo.c", "a", "b")),
+            (kim, "[PATCH 2/2] foo: fix two", "2023-01-02 10:02", "d09-2@x", "d09-c@x", ("foo.c", "b", "c")),
+            (len_, "Re: [PATCH 2/2] foo: fix two", "2023-01-02 12:02", "d09-r2@x", r2, odd),
+            (mia, "[PATCH] bar: fix", "2023-01-10 10:00", "d09-v1@x", None, ("bar.c", "x", "y")),
+            (mia, "[PATCH v2] bar: fix", "2023-01-15 10:00", "d09-v2@x", "d09-v1@x", ("bar.c", "x", "z")),
+            (len_, "Re: [PATCH v2] bar: fix", "2023-01-16 10:00", "d09-rv2@x", rv2, "> bar\n\nBetter.\n"),
+            # a later message, so January's series are all more than 14 days before the archive's end
+            (len_, "Meeting notes", "2023-02-20 10:00", "d09-late@x", None, "Notes.\n"),
+        ]
+    )
     mbox = built.root / "mail" / "d09.mbox"
     plain_mbox(mbox, msgs)
     _project(built, "d09", mbox=mbox, list_name="d09-devel")
@@ -567,26 +546,12 @@ def _defect10_concentration(built: Built) -> None:
 def _defect11_ack_receiver(built: Built) -> None:
     olga, peggy = "Olga <olga@corp-o.com>", "Peggy <peggy@corp-p.com>"
     mbox = built.root / "mail" / "d11.mbox"
-    plain_mbox(
-        mbox,
-        [
-            message(
-                olga,
-                "[PATCH] baz: fix",
-                at("2023-01-20 10:00"),
-                "d11-p@corp-o.com",
-                patch_body("baz: fix", "baz.c", "p", "q", olga),
-            ),
-            message(
-                peggy,
-                "Re: [PATCH] baz: fix",
-                at("2023-02-02 10:00"),
-                "d11-r@corp-p.com",
-                "> baz: fix\n\nAcked-by: Peggy <peggy@corp-p.com>\n",
-                in_reply_to="d11-p@corp-o.com",
-            ),
-        ],
-    )
+    ack = "> baz: fix\n\nAcked-by: Peggy <peggy@corp-p.com>\n"
+    rows: list[Row] = [
+        (olga, "[PATCH] baz: fix", "2023-01-20 10:00", "d11-p@corp-o.com", None, ("baz.c", "p", "q")),
+        (peggy, "Re: [PATCH] baz: fix", "2023-02-02 10:00", "d11-r@corp-p.com", "d11-p@corp-o.com", ack),
+    ]
+    plain_mbox(mbox, thread(rows))
     _project(built, "d11", mbox=mbox, list_name="d11-devel")
 
 
@@ -785,92 +750,54 @@ def _scale_quirks(built: Built) -> None:
             "src/new.c": None,
         },
     )
-    repo.commit(
+    # trailer shapes, one commit each, every one growing src/main.c by a line
+    trailer_messages = [
         "quirks: backport fix\n\n(cherry picked from commit 1234567)\n\n"
         "Acked-by: Ada Acker <ada@quirks.example>\nSigned-off-by: Sam Self <sam@quirks.example>\n\n"
         "Conflicts:\n\tsrc/main.c\n",
-        SAM,
-        next(day),
-        {"src/main.c": _c_lines("main", 41)},
-    )
-    repo.commit(
         "quirks: reviewed twice\n\n"
         "Reviewed-by: Rev One <rev1@quirks.example> Rev Two <rev2@quirks.example>\n"
         "Signed-off-by: Sam Self <sam@quirks.example>\n",
-        SAM,
-        next(day),
-        {"src/main.c": _c_lines("main", 42)},
-    )
-    repo.commit(
         "quirks: from the old machine\n\nSigned-off-by: Sam Self <sam@oldbox.localdomain>\n",
-        SAM,
-        next(day),
-        {"src/main.c": _c_lines("main", 43)},
-    )
-    repo.commit(
         "quirks: mangled trailers\n\n"
         "Acked-by: Christoph Egger <Christoph. Egger@amd.com>\n"
         "Tested-by: Nomen Nescio <name@{example.com>\n"
         "Signed-off-by: Sam Self <sam@quirks.example>\n",
-        SAM,
-        next(day),
-        {"src/main.c": _c_lines("main", 44)},
-    )
-    sam, ada = f"{SAM[0]} <{SAM[1]}>", f"{ADA[0]} <{ADA[1]}>"
-    msgs = [
-        message(sam, "[PATCH 0/2] quirks: two", at("2022-04-01 10:00"), "qk-c@x", "Two.\n"),
-        message(
-            sam,
-            "[PATCH 1/2] quirks: one",
-            at("2022-04-01 10:01"),
-            "qk-1@x",
-            patch_body("quirks: one", "q.c", "a", "b", sam),
-            in_reply_to="qk-c@x",
-        ),
-        message(
-            sam,
-            "[PATCH 2/2] quirks: two",
-            at("2022-04-01 10:02"),
-            "qk-2@x",
-            patch_body("quirks: two", "q.c", "b", "c", sam),
-            in_reply_to="qk-c@x",
-        ),
-        # v2 of a series whose cover letter never reached the archive (new subjects, so only
-        # the absent cover letter both patches name ties them together)
-        message(
-            sam,
-            "[PATCH v2 1/2] quirks: first rework",
-            at("2022-04-10 10:01"),
-            "qk-v2-1@x",
-            patch_body("quirks: first rework", "q.c", "a", "d", sam),
-            in_reply_to="qk-v2-c@x",
-        ),
-        message(
-            sam,
-            "[PATCH v2 2/2] quirks: second rework",
-            at("2022-04-10 10:02"),
-            "qk-v2-2@x",
-            patch_body("quirks: second rework", "q.c", "d", "e", sam),
-            in_reply_to="qk-v2-c@x",
-        ),
-        # an ack in reply to a message the archive does not hold
-        message(
-            ada,
-            "Re: [PATCH] quirks: elsewhere",
-            at("2022-04-12 10:00"),
-            "qk-ack@x",
-            "> quirks: elsewhere\n\nAcked-by: Ada Acker <ada@quirks.example>\n",
-            in_reply_to="qk-not-archived@x",
-        ),
-        message(
-            "pr-tracker-bot@kernel.org",
-            "Re: [GIT PULL] quirks for 6.1",
-            at("2022-04-13 10:00"),
-            "qk-pr@x",
-            "The pull request you sent has been merged.\n",
-            in_reply_to="qk-pull@x",
-        ),
     ]
+    for n, text in enumerate(trailer_messages, start=41):
+        repo.commit(text, SAM, next(day), {"src/main.c": _c_lines("main", n)})
+    sam, ada = f"{SAM[0]} <{SAM[1]}>", f"{ADA[0]} <{ADA[1]}>"
+    ack = "> quirks: elsewhere\n\nAcked-by: Ada Acker <ada@quirks.example>\n"
+    bot, merged = "pr-tracker-bot@kernel.org", "The pull request you sent has been merged.\n"
+    v2c = "qk-v2-c@x"  # the cover letter the archive never got
+    msgs = thread(
+        [
+            (sam, "[PATCH 0/2] quirks: two", "2022-04-01 10:00", "qk-c@x", None, "Two.\n"),
+            (sam, "[PATCH 1/2] quirks: one", "2022-04-01 10:01", "qk-1@x", "qk-c@x", ("q.c", "a", "b")),
+            (sam, "[PATCH 2/2] quirks: two", "2022-04-01 10:02", "qk-2@x", "qk-c@x", ("q.c", "b", "c")),
+            # v2 of a series whose cover letter never reached the archive (new subjects, so only
+            # the absent cover letter both patches name ties them together)
+            (
+                sam,
+                "[PATCH v2 1/2] quirks: first rework",
+                "2022-04-10 10:01",
+                "qk-v2-1@x",
+                v2c,
+                ("q.c", "a", "d"),
+            ),
+            (
+                sam,
+                "[PATCH v2 2/2] quirks: second rework",
+                "2022-04-10 10:02",
+                "qk-v2-2@x",
+                v2c,
+                ("q.c", "d", "e"),
+            ),
+            # an ack in reply to a message the archive does not hold
+            (ada, "Re: [PATCH] quirks: elsewhere", "2022-04-12 10:00", "qk-ack@x", "qk-not-archived@x", ack),
+            (bot, "Re: [GIT PULL] quirks for 6.1", "2022-04-13 10:00", "qk-pr@x", "qk-pull@x", merged),
+        ]
+    )
     mbox = built.root / "mail" / "quirks.mbox"
     plain_mbox(mbox, msgs)
     _project(built, "quirks", repo=repo.path, mbox=mbox, list_name="quirks-devel")

@@ -1,4 +1,5 @@
-"""One `commstats run` per test module over a community built by tests/communities/builder.py."""
+"""One `commstats run` per test module over a community built by tests/communities/builder.py,
+and the fixtures every module reads it through."""
 
 from __future__ import annotations
 
@@ -43,7 +44,10 @@ def failure_tail(run: dict) -> str:
 @pytest.fixture(scope="module")
 def community_run(request) -> Iterator[dict]:
     """The run for the module's `BUILD` function, with a read-only connection to its warehouse
-    (None, with the reason in `error`, when the run left no warehouse)."""
+    (None, with the reason in `error`, when the run left no warehouse). A module marked `corpus`
+    skips before building when the corpus is absent."""
+    if request.node.get_closest_marker("corpus") is not None:
+        request.getfixturevalue("corpus")
     build: Callable[[Path], Built] = request.module.BUILD
     root = request.getfixturevalue("tmp_path_factory").mktemp(request.module.__name__.rsplit(".", 1)[-1])
     run = run_commstats(build(root / "community"))
@@ -53,3 +57,23 @@ def community_run(request) -> Iterator[dict]:
     yield run
     if run["con"] is not None:
         run["con"].close()
+
+
+@pytest.fixture(scope="module")
+def run(community_run: dict) -> dict:
+    """The module's run, failing every test that reads it when the run left no warehouse."""
+    if community_run["con"] is None:
+        pytest.fail(
+            f"commstats run left no warehouse (exit {community_run['returncode']}):\n{failure_tail(community_run)}"
+        )
+    return community_run
+
+
+@pytest.fixture(scope="module")
+def con(run: dict) -> duckdb.DuckDBPyConnection:
+    return run["con"]
+
+
+@pytest.fixture(scope="module")
+def built(community_run: dict) -> Built:
+    return community_run["built"]

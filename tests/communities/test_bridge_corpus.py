@@ -13,27 +13,13 @@ from tests.communities import builder as b
 from tests.communities.conftest import failure_tail
 from tests.conftest import CORPUS
 
-pytestmark = [pytest.mark.xdist_group("communities"), pytest.mark.slow, pytest.mark.corpus]
+pytestmark = [pytest.mark.slow, pytest.mark.corpus]
 
 ARCHIVE = Path("mail") / "lore" / "bridge.lists.linux-foundation.org.0.mbox.gz"
 
 
 def BUILD(root: Path) -> b.Built:  # noqa: N802 - the name conftest's community_run looks for
     return b.build_bridge(root, CORPUS / ARCHIVE)
-
-
-@pytest.fixture(scope="module")
-def run(corpus: Path, community_run: dict) -> dict:
-    if community_run["con"] is None:
-        pytest.fail(
-            f"commstats run left no warehouse (exit {community_run['returncode']}):\n{failure_tail(community_run)}"
-        )
-    return community_run
-
-
-@pytest.fixture(scope="module")
-def con(run: dict):
-    return run["con"]
 
 
 @pytest.fixture(scope="module")

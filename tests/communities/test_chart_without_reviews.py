@@ -9,7 +9,7 @@ import pytest
 from tests.communities import builder as b
 from tests.communities.conftest import failure_tail
 
-pytestmark = [pytest.mark.xdist_group("communities"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 BUILD = b.build_quiet
 

@@ -17,28 +17,9 @@ from tests import independent as ind
 from tests.communities import builder as b
 from tests.communities.conftest import failure_tail
 
-pytestmark = [pytest.mark.xdist_group("communities"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 BUILD = b.build_defects
-
-
-@pytest.fixture(scope="module")
-def run(community_run: dict) -> dict:
-    if community_run["con"] is None:
-        pytest.fail(
-            f"commstats run left no warehouse (exit {community_run['returncode']}):\n{failure_tail(community_run)}"
-        )
-    return community_run
-
-
-@pytest.fixture(scope="module")
-def con(run: dict):
-    return run["con"]
-
-
-@pytest.fixture(scope="module")
-def built(community_run: dict) -> b.Built:
-    return community_run["built"]
 
 
 def health(con, project: str, grain: str, period: str, column: str):

@@ -423,7 +423,7 @@ def test_ingest_of_broken_identities_then_incrementally(tmp_path: Path) -> None:
     import duckdb
 
     from core.config import RepositoryConfig
-    from extractors.git import ingest_repository
+    from extractors.git.ingest import ingest_repository
 
     g = init_repo(tmp_path / "origin", tmp_path)
     rows = [(a, c, f"commit {i}\n") for i, (a, c, _) in enumerate(IDENTITIES)]

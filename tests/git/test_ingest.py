@@ -8,7 +8,8 @@ import duckdb
 import pytest
 
 from core.config import RepositoryConfig
-from extractors.git import GitSourceError, ingest_repository
+from extractors.git.ingest import ingest_repository
+from extractors.git.repository import GitSourceError
 from tests.git.conftest import SCOPE, Git, c_file, init_repo
 
 

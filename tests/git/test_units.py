@@ -8,11 +8,11 @@ from collections import Counter
 import pygit2
 import pytest
 
+from core.patchid import _walk_patch_id
 from extractors.git.diffstat import tree_diff
 from extractors.git.patchid import git_similarity_index, patch_id
 from extractors.git.scope import PathScope
 from extractors.git.trailers import parse_person, parse_trailers
-from extractors.mail.patches import _walk_patch_id
 from tests.git.conftest import Git
 
 

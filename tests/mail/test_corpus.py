@@ -37,7 +37,7 @@ from pathlib import Path
 import pytest
 
 from core.config import MailingListConfig
-from extractors.mail.ingest import iter_list_rows
+from extractors.mail.dedup import iter_list_rows
 from extractors.mail.maildir import read_message_file
 from extractors.mail.mbox import iter_mbox
 from extractors.mail.parse import ParsedMessage, Rejected, parse_message

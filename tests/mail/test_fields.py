@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from extractors.mail.addresses import parse_address
+from core.addresses import parse_address
 from extractors.mail.dates import parse_date
 from extractors.mail.subjects import parse_subject
 

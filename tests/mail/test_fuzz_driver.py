@@ -8,12 +8,15 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from extractors.mail import dates
+from core import patchid
+from extractors.mail import dates, headers, mbox
 from fuzz import parser
 from fuzz.build import REPO, BuildError, compiler, runtime_library
+from tests.c_modules import require
 
 SECONDS = 4
 # every input goes through each entry point at least once; a few seconds of the slowest machine
@@ -26,6 +29,17 @@ def sanitizer_runtime() -> Path:
         return runtime_library(compiler())
     except BuildError as error:
         pytest.skip(f"no sanitizer runtime, so no sanitizer build to fuzz: {error}")
+
+
+def installed_modules() -> dict[str, ModuleType]:
+    # optional at install (setup.py): without them only the sanitizer build can be fuzzed
+    for module, source in (
+        (headers, "extractors/mail/_scan.c"),
+        (mbox, "extractors/mail/_mbox.c"),
+        (patchid, "core/_patchid.c"),
+    ):
+        require(module._native, source)
+    return parser.load_modules(None)
 
 
 def test_the_sanitizer_build_runs_every_entry_point_without_a_difference(tmp_path: Path) -> None:
@@ -57,7 +71,7 @@ def test_a_broken_reference_is_reported_with_its_input_saved(
         return dt.replace(second=(dt.second + 1) % 60) if dt is not None and dt.year == 2019 else dt
 
     monkeypatch.setattr(dates, "canonical_date_regex", wrong_in_2019)
-    targets = parser.Targets(parser.load_modules(None))
+    targets = parser.Targets(installed_modules())
     pool = [b"Date: Mon, 1 Jan 2018 00:00:00 +0000\n\nbody\n"] * 3 + [
         b"Subject: s\nDate: Mon, 29 Apr 2019 11:24:03 +1000\n\nbody\n"
     ]
@@ -81,7 +95,7 @@ def test_generated_seeds_stand_in_for_a_missing_corpus(tmp_path: Path) -> None:
     # the generated messages and the tests' quirks: patches, trailers, dates, separators
     assert len(pool) > 60
     assert any(b"\ndiff --git " in s for s in pool) and any(b"\nFrom jdoe" in s for s in pool)
-    targets = parser.Targets(parser.load_modules(None))
+    targets = parser.Targets(installed_modules())
     for s in pool:
         targets.check(s)
     assert all(targets.calls[e] >= len(pool) for e in parser.ENTRY_POINTS)
@@ -96,12 +110,12 @@ def test_a_memory_error_in_a_module_is_reported_with_its_input_saved(
     # stop there and keep that input.
     sanitizer_runtime()
     from fuzz.__main__ import supervise
-    from fuzz.build import SOURCES, build
+    from fuzz.build import build, source_of
 
     sources = tmp_path / "src"
     sources.mkdir()
     for name in ("_patchid.c", "_scan.c", "_mbox.c"):
-        text = (SOURCES / name).read_text()
+        text = source_of(name.removesuffix(".c")).read_text()
         if name == "_scan.c":
             check = 'len >= 12 && memcmp(s, "diff --git ", 11) == 0'
             assert text.count(check) == 1

@@ -18,10 +18,10 @@ import pytest
 
 from core.config import ConfigError, MailingListConfig, load_config
 from extractors.mail import mbox, parallel
-from extractors.mail.ingest import iter_entries
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits, mail_limits
 from extractors.mail.maildir import iter_maildir
 from extractors.mail.raw import RawMessage, SourceProblem
+from extractors.mail.rows import iter_entries
 from tests.mail.hostile import MiB, big_header, message, write_gzip_bomb, write_mbox_with_big_message
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,8 @@ import pytest
 
 from core.config import MailingListConfig
 from extractors.mail.errors import SourceError
-from extractors.mail.ingest import SOURCES, ingest_mailing_list
+from extractors.mail.ingest import ingest_mailing_list
+from extractors.mail.sources import SOURCES
 
 MBOX = b"""From jane@example.com Mon Apr 29 01:00:00 2019
 From: Jane Doe <jane@example.com>

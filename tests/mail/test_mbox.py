@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from extractors.mail.maildir import iter_maildir
-from extractors.mail.mbox import is_separator, iter_mbox, unescape
+from extractors.mail.mbox import iter_mbox, unescape
 from extractors.mail.paths import expand_path
 from extractors.mail.raw import RawMessage, SourceProblem
 
@@ -61,15 +61,23 @@ def test_pipermail_separator_without_blank_line(tmp_path: Path) -> None:
     assert msgs[1].from_line.startswith(b"From ann at example.org")
 
 
-def test_separator_forms() -> None:
-    assert is_separator(b"From jdoe at example.com  Mon Jan  1 00:00:00 2001", None)
-    assert is_separator(b"From glyph@divunal.com Sun, 13 Jun 1999 02:28:09 -0400 (EDT)", None)
-    assert is_separator("From christian at “example.org”  Thu Jan 15 13:22:25 2015".encode(), None)
-    assert is_separator(b"From mboxrd@z Thu Jan  1 00:00:00 1970", None)
-    # patchew's bare form counts only when a header follows
-    assert is_separator(b"From A", b"Subject: x")
-    assert not is_separator(b"From A", b"just text")
-    assert not is_separator(b"From here on we differ.", b"and more text")
+@pytest.mark.parametrize(
+    ("line", "next_line", "separates"),
+    [
+        (b"From jdoe at example.com  Mon Jan  1 00:00:00 2001", b"just text", True),
+        (b"From glyph@divunal.com Sun, 13 Jun 1999 02:28:09 -0400 (EDT)", b"just text", True),
+        ("From christian at “example.org”  Thu Jan 15 13:22:25 2015".encode(), b"just text", True),
+        (b"From mboxrd@z Thu Jan  1 00:00:00 1970", b"just text", True),
+        # patchew's bare form counts only when a header follows
+        (b"From A", b"Subject: x", True),
+        (b"From A", b"just text", False),
+        (b"From here on we differ.", b"and more text", False),
+    ],
+)
+def test_separator_forms(tmp_path: Path, line: bytes, next_line: bytes, separates: bool) -> None:
+    # after a blank line, `line` starts a second message only if it is a separator
+    data = SEP1 + M1 + b"\n" + line + b"\n" + next_line + b"\n"
+    assert len(read(write(tmp_path, data))) == (2 if separates else 1)
 
 
 def test_bare_from_a_separators(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.config import MailingListConfig
-from extractors.mail.ingest import iter_list_rows
+from extractors.mail.dedup import iter_list_rows
 from extractors.mail.parse import Rejected, parse_message
 from extractors.mail.raw import RawMessage, SourceProblem
 

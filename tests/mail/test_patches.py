@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from extractors.mail.patches import git_patch_id
+from core.patchid import git_patch_id
 from extractors.mail.raw import RawMessage
 
 from .helpers import mail, parse

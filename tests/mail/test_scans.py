@@ -17,10 +17,12 @@ from extractors.mail.dates import canonical_date_regex
 from extractors.mail.headers import common_fields, extract_headers
 from extractors.mail.mbox import iter_mbox
 from extractors.mail.raw import RawMessage
+from tests.c_modules import require
 
 from .test_corpus import MAIL
 
 native = headers._native
+SCAN, MBOX = "extractors/mail/_scan.c", "extractors/mail/_mbox.c"
 
 
 def _decode(b: bytes) -> str:
@@ -28,8 +30,7 @@ def _decode(b: bytes) -> str:
 
 
 def _same_headers(data: bytes, end: int) -> None:
-    assert native is not None
-    assert native.header_fields(data, end) == common_fields(data, end)
+    assert require(native, SCAN).header_fields(data, end) == common_fields(data, end)
 
 
 def _same_body(buf: bytes, start: int) -> None:
@@ -48,8 +49,8 @@ def _check_message(data: bytes) -> None:
 
 
 def test_the_compiled_scans_are_built() -> None:
-    assert native is not None, "extractors/mail/_scan.c was not compiled: run `pip install -e .`"
-    assert mbox._native is not None, "extractors/mail/_mbox.c was not compiled: run `pip install -e .`"
+    require(native, SCAN)
+    require(mbox._native, MBOX)
     assert body._native is native and mbox._separators is mbox._separators_c
 
 
@@ -229,8 +230,7 @@ def test_a_missing_essential_header_is_found_in_any_spelling(tmp_path: Path) -> 
 
 
 def _same_date(value: bytes) -> None:
-    assert native is not None
-    assert native.canonical_date(value) == canonical_date_regex(value), value
+    assert require(native, SCAN).canonical_date(value) == canonical_date_regex(value), value
 
 
 DATES = [
@@ -268,7 +268,7 @@ def test_date_quirks_parse_the_same(value: bytes) -> None:
 def test_date_quirks_are_not_vacuous() -> None:
     from datetime import datetime
 
-    assert native is not None
+    require(native, SCAN)
     assert native.canonical_date(DATES[0]) == datetime(2019, 4, 29, 1, 24, 3)
     assert native.canonical_date(DATES[4]) == datetime(2016, 12, 31, 23, 59, 59)
     assert native.canonical_date(DATES[9]) == datetime(1999, 1, 1, 10, 0)
@@ -326,6 +326,7 @@ SEPARATOR_LINES = [
 
 
 def test_random_mboxes_split_the_same() -> None:
+    require(mbox._native, MBOX)
     rng = random.Random(20261204)
     for _ in range(4000):
         buf = _soup(rng, SEPARATOR_LINES, 1, 16)
@@ -339,6 +340,7 @@ def test_random_mboxes_split_the_same() -> None:
 def test_every_corpus_mbox_splits_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     if not (MAIL / "INDEX.csv").is_file():
         pytest.skip(f"real mail corpus not found at {MAIL.resolve()} (it sits beside the checkout)")
+    require(mbox._native, MBOX)
     files = [
         MAIL / r["file"]
         for r in csv.DictReader((MAIL / "INDEX.csv").open(encoding="utf-8"))

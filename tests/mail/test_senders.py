@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from core.addresses import parse_address, parse_sender
 from core.config import ConfigError, MailingListConfig, load_config
 from extractors.identities.build import ingest_identities
-from extractors.mail.addresses import parse_address, parse_sender
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.mail.lists import list_addresses
 from tests.dbt_helpers import DBT_DIR, query

@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 
 from core.config import MailingListConfig
-from extractors.mail import ingest, parallel
-from extractors.mail.ingest import ingest_mailing_list, iter_entries, iter_list_rows
+from core.patchid import _walk_patch_id, git_patch_id
+from extractors.mail import dedup, parallel
+from extractors.mail.dedup import dedup_rows, iter_list_rows
+from extractors.mail.ingest import ingest_mailing_list
 from extractors.mail.mbox import iter_mbox
-from extractors.mail.parallel import iter_mbox_rows_parallel
-from extractors.mail.patches import _walk_patch_id, git_patch_id
 from extractors.mail.raw import RawMessage, SourceProblem
+from extractors.mail.rows import iter_entries
 from tests.mail.helpers import mail
 
 KVM_PPC = (
@@ -56,7 +57,15 @@ def without_the_copy_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     one message (its three re-delivered copies are `#dup` messages there): the rule is off here so
     that every other row is still compared with the reference. tests/mail/test_corpus.py and
     tests/mail/test_regenerated_archive.py test the rule itself."""
-    monkeypatch.setattr(ingest, "_entry_key", lambda rows: None)
+    monkeypatch.setattr(dedup, "_entry_key", lambda rows: None)
+
+
+def parallel_rows(
+    project: str, lst: MailingListConfig, path: Path, block_size: int = parallel.BLOCK_SIZE
+) -> Iterable[tuple[str, dict[str, Any]]]:
+    """The rows of one mbox file parsed by two workers, deduplicated: what the ingest driver does."""
+    owner = {"project": project, "list_name": lst.name}
+    return dedup_rows(owner, parallel.mbox_entries(owner, [path], "mboxrd", 2, block_size))
 
 
 def rows_digest(rows: Iterable[tuple[str, dict[str, Any]]]) -> tuple[str, dict[str, int]]:
@@ -92,10 +101,12 @@ def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
     kvm_ppc: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # what a source tree nobody compiled runs: the Python references of _patchid.c and _scan.c
-    from extractors.mail import body, dates, headers, mbox, patches
+    from core import patchid
+    from extractors.mail import body, dates, headers, mbox
+    from tests.c_modules import required
 
-    for module in (body, headers, patches):
-        assert module._native is not None
+    for module in (body, headers, patchid):
+        assert module._native is not None or not required()
         monkeypatch.setattr(module, "_native", None)
     monkeypatch.setattr(dates, "_canonical_date", dates.canonical_date_regex)
     monkeypatch.setattr(mbox, "_separators", mbox.separators_py)
@@ -107,7 +118,7 @@ def test_kvm_ppc_rows_are_unchanged_without_the_c_modules(
 
 def test_kvm_ppc_parallel_rows_match_serial(kvm_ppc: Path, tmp_path: Path) -> None:
     lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(kvm_ppc))
-    assert rows_digest(iter_mbox_rows_parallel("p", lst, kvm_ppc, block_size=1 << 20)) == (
+    assert rows_digest(parallel_rows("p", lst, kvm_ppc, block_size=1 << 20)) == (
         KVM_PPC_DIGEST,
         KVM_PPC_COUNTS,
     )
@@ -118,7 +129,7 @@ def test_kvm_ppc_parallel_rows_match_serial(kvm_ppc: Path, tmp_path: Path) -> No
     lst = MailingListConfig(name="kvm-ppc", kind="mbox", path=str(cut))
     serial = list(iter_list_rows("p", lst, iter_mbox(cut)))
     assert serial[-1][1]["reason"] == "truncated_archive"
-    assert list(iter_mbox_rows_parallel("p", lst, cut, block_size=1 << 20)) == serial
+    assert list(parallel_rows("p", lst, cut, block_size=1 << 20)) == serial
 
 
 def _small_mbox() -> bytes:
@@ -144,13 +155,13 @@ def test_parallel_rows_match_serial(
     lst = MailingListConfig(name="l", kind="mbox", path=str(path))
     serial = list(iter_list_rows("p", lst, iter_mbox(path)))
     assert sum(t == "mail_messages" for t, _ in serial) > 30
-    assert list(iter_mbox_rows_parallel("p", lst, path, block_size=block_size)) == serial
+    assert list(parallel_rows("p", lst, path, block_size=block_size)) == serial
 
 
 def test_parallel_reports_an_unreadable_file(tmp_path: Path) -> None:
     path = tmp_path / "missing.mbox"
     lst = MailingListConfig(name="l", kind="mbox", path=str(path))
-    assert list(iter_mbox_rows_parallel("p", lst, path)) == list(iter_list_rows("p", lst, iter_mbox(path)))
+    assert list(parallel_rows("p", lst, path)) == list(iter_list_rows("p", lst, iter_mbox(path)))
 
 
 PATCH = b"""Commit message.
@@ -240,7 +251,7 @@ def pools(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def ingest_with(
     tmp_path: Path, lst: MailingListConfig, workers: int, name: str
 ) -> dict[str, list[tuple[Any, ...]]]:
-    lst = lst.model_copy(update={"options": {**lst.options, "parse_workers": workers}})
+    lst = lst.model_copy(update={"options": lst.options.model_copy(update={"parse_workers": workers})})
     wh = tmp_path / f"{name}-{workers}.duckdb"
     ingest_mailing_list(wh, "p", lst, tmp_path / f"cache-{name}-{workers}")
     return warehouse_rows(wh)
@@ -323,7 +334,7 @@ def test_no_workers_where_processes_cannot_start(tmp_path: Path, monkeypatch: py
     path.write_bytes(_small_mbox())
     lst = MailingListConfig(name="l", kind="mbox", path=str(path))
     serial = list(iter_list_rows("p", lst, iter_mbox(path)))
-    assert list(iter_mbox_rows_parallel("p", lst, path, block_size=300)) == serial
+    assert list(parallel_rows("p", lst, path, block_size=300)) == serial
     owner = {"project": "p", "list_name": "l"}
     messages = [item for item in iter_mbox(path)]
     now = datetime(2026, 1, 1)

@@ -165,7 +165,7 @@ def test_deleting_a_message_deletes_its_digest(tmp_path: Path) -> None:
 
 
 def test_stored_messages_are_read_only_when_something_is_new(tmp_path: Path, monkeypatch: Any) -> None:
-    from extractors.mail import incremental
+    from extractors.mail import incremental, ingest
 
     loads: list[str] = []
     real = incremental.load_known
@@ -174,7 +174,7 @@ def test_stored_messages_are_read_only_when_something_is_new(tmp_path: Path, mon
         loads.append(list_name)
         return real(warehouse, project, list_name)
 
-    monkeypatch.setattr(incremental, "load_known", counting)
+    monkeypatch.setattr(ingest, "load_known", counting)
     root = tmp_path / "inbox"
     e0 = Epoch(root / "git" / "0.git")
     e0.add(message(0))

@@ -110,7 +110,9 @@ def test_source_kwargs(tmp_path: Path) -> None:
     nntp = MailingListConfig(name="l", kind="nntp", url="nntp://h/g")
     kwargs, book = source_kwargs(wh, "p", nntp)
     assert kwargs == {"state": {"group:g": "7"}} and book is not None and book.incremental
-    kwargs, book = source_kwargs(wh, "p", nntp.model_copy(update={"options": {"full_refresh": True}}))
+    kwargs, book = source_kwargs(
+        wh, "p", nntp.model_copy(update={"options": nntp.options.model_copy(update={"full_refresh": True})})
+    )
     assert kwargs == {"state": {}} and book is not None and not book.incremental
     mbox = MailingListConfig(name="l", kind="mbox", path=Path("x.mbox"))
     assert source_kwargs(wh, "p", mbox) == ({}, None)

@@ -108,7 +108,7 @@ def test_public_inbox_ingest_and_refresh(tmp_path: Path, counted: list[str], via
 
     # a full refresh reads everything again and ends with the same rows
     counted.clear()
-    full = lst.model_copy(update={"options": {"full_refresh": True}})
+    full = lst.model_copy(update={"options": lst.options.model_copy(update={"full_refresh": True})})
     ingest_mailing_list(wh, "proj", full, cache)
     assert counted.count("RawMessage") == 7 and counted.count("DeletedMessage") == 2
     assert message_ids(wh) == ["msg2@example.com", "msg3@example.com", "msg4@example.com", "msg5@example.com"]

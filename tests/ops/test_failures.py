@@ -15,7 +15,7 @@ import pytest
 
 from tests.ops.conftest import COMMSTATS, commstats, table_counts, write_config
 
-pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 
 def _own_repos(sample: Path, root: Path) -> dict:

@@ -21,8 +21,6 @@ from commstats.watchdog import watch
 from core.procs import init_worker, set_parent_death_signal
 from tests.ops.conftest import COMMSTATS, write_config
 
-pytestmark = [pytest.mark.xdist_group("ops")]
-
 GONE_WITHIN = 10.0  # seconds: the issue's bound for every process of a killed run
 WORKERS = 2
 
@@ -191,7 +189,7 @@ def test_no_process_remains_of_a_run_killed_while_dbt_builds(sig: int, sample_di
 
 _CHILD = """
 import os, signal, sys, time
-from extractors import procs
+from core import procs
 if sys.argv[1] == "no-prctl":
     procs.set_parent_death_signal = lambda sig: False
 signal.signal(signal.SIGTERM, signal.SIG_IGN)  # what a caller may have set

@@ -12,7 +12,7 @@ import pytest
 
 from tests.ops.conftest import COMMSTATS, commstats
 
-pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 MESSAGES = 3
 

@@ -18,8 +18,6 @@ import pytest
 from core.published import publish_copy, published_path
 from tests.ops.conftest import COMMSTATS, write_config
 
-pytestmark = pytest.mark.xdist_group("ops")
-
 SANDBOX = "commstats: refused: commstats sql reads only the warehouse (no other file, directory, extension or network access): "
 LOCKED = "commstats: refused: the settings of commstats sql cannot be changed ({})"
 READ_ONLY = "commstats: the warehouse is opened read-only: queries that write are refused"

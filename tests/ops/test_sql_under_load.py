@@ -14,8 +14,6 @@ import pytest
 from core.published import publish_copy
 from tests.ops.conftest import COMMSTATS, commstats
 
-pytestmark = pytest.mark.xdist_group("ops")
-
 WRITER = """
 import sys, time, duckdb
 con = duckdb.connect(sys.argv[1])

@@ -26,7 +26,7 @@ from core.config import REPO_ROOT, load_config
 from orchestration.instance import ensure_instance
 from tests.ops.conftest import COMMSTATS, write_config
 
-pytestmark = [pytest.mark.xdist_group("ops"), pytest.mark.slow]
+pytestmark = pytest.mark.slow
 
 DAGSTER = Path(sys.executable).with_name("dagster")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -20,8 +20,6 @@ from commstats.ui import stop_group
 from tests.ops.conftest import COMMSTATS, write_config
 from tests.ops.test_ui import Server, _free_port
 
-pytestmark = [pytest.mark.xdist_group("ops")]
-
 GONE_WITHIN = 15.0  # seconds from the signal to the last process gone
 # kill -9: `dagster dev` shuts its services down at its own pace (its own grace is 60 s a service)
 GONE_AFTER_KILL_WITHIN = 60.0

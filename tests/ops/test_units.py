@@ -28,8 +28,6 @@ from orchestration.instance import ensure_instance
 from orchestration.refresh import REFRESH_TAG, RefreshRuns, plan_requests
 from tests.ops.conftest import write_config
 
-pytestmark = pytest.mark.xdist_group("ops")
-
 
 @pytest.fixture
 def cfg(sample_dir: Path, tmp_path: Path):
@@ -205,7 +203,7 @@ def test_fingerprint_changes_with_rows_and_inputs_only(cfg, tmp_path: Path):
 
 def test_the_warehouse_target_is_configuration_only(sample_dir: Path, tmp_path: Path, monkeypatch):
     """Two configs that differ only in `warehouse:` load into two files; dbt's profile follows the
-    same setting (COMMSTATS_WAREHOUSE, which the dbt asset sets from the config)."""
+    same setting (the `warehouse` var the dbt asset passes from the config)."""
     import dagster as dg
     import jinja2
 
@@ -235,11 +233,19 @@ def test_the_warehouse_target_is_configuration_only(sample_dir: Path, tmp_path: 
         assert result.success
         with duckdb.connect(str(target), read_only=True) as con:
             assert con.execute("select count(*) from raw.mail_messages").fetchone()[0] == 3458
+    from orchestration.defs.transform import dbt_vars
+
     profile = (Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml").read_text()
-    for target in (tmp_path / "a" / "warehouse.duckdb", tmp_path / "b" / "other.duckdb"):
-        env = {"COMMSTATS_WAREHOUSE": str(target)}
+    for config, target in (
+        (shared, tmp_path / "a" / "warehouse.duckdb"),
+        (other, tmp_path / "b" / "other.duckdb"),
+    ):
+        dbt_var = dbt_vars(load_config(config))
         rendered = yaml.safe_load(
-            jinja2.Template(profile).render(env_var=lambda key, default=None, env=env: env.get(key, default))
+            jinja2.Template(profile).render(
+                var=lambda key, default=None, given=dbt_var: given.get(key, default),
+                env_var=lambda key, default=None: default,
+            )
         )
         outputs = rendered["commstats"]["outputs"]
         assert outputs[rendered["commstats"]["target"]]["path"] == str(target)

@@ -1,3 +1,6 @@
+{#- the projects whose commits a period places by committer date, as an SQL list ('' for none) -#}
+{%- set committer_projects = "'" ~ (var("committer_date_projects", []) | join("', '")) ~ "'" -%}
+
 with
 
 source as (
@@ -27,8 +30,8 @@ renamed as (
         -- the date that places the commit in a period: var period_date (author | committer),
         -- overridden per project by var committer_date_projects
         case
-            when project in ('{{ var("committer_date_projects", []) | join("', '") }}') then committed_at
-            {% if var('period_date') == 'committer' %}else committed_at{% else %}else authored_at{% endif %}
+            when project in ({{ committer_projects }}) then committed_at
+            else {{ 'committed_at' if var('period_date') == 'committer' else 'authored_at' }}
         end as activity_at
     from source
 )

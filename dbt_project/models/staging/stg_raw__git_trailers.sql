@@ -4,18 +4,15 @@ source as (
     select * from {{ source('raw', 'git_trailers') }}
 ),
 
-recovered as (
+lowered as (
     select
         project,
         repository,
         sha,
         lower(kind) as kind,
         name,
-        -- the extractor finds no address in an obfuscated value (`Jane <jane at example.com>`)
-        coalesce(
-            lower(address),
-            case when lower(kind) like '%-by' then {{ obfuscated_address('raw_value') }} end
-        ) as address,
+        -- de-obfuscated at extraction (`Jane <jane at example.com>` -> jane@example.com)
+        lower(address) as address,
         raw_value,
         position
     from source
@@ -32,7 +29,7 @@ final as (
         case when address is not null then {{ mailmap_address('address', 'name') }} end as address,
         raw_value,
         position
-    from recovered
+    from lowered
 )
 
 select * from final

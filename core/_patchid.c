@@ -2,7 +2,7 @@
  *
  * patch_id_parts(data, start) -> list[bytes] | None
  *
- * Walks data[start:] exactly as extractors.mail.patches._walk_patch_id does (the reference, itself
+ * Walks data[start:] exactly as core.patchid._walk_patch_id does (the reference, itself
  * checked against `git patch-id --stable`) and returns, instead of a digest, the bytes git would
  * feed to SHA-1 between two flushes (one entry per file, whitespace already removed); None when
  * the patch hashes nothing. Python sums the SHA-1 digests (hashlib), so no hashing code lives

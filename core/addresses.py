@@ -1,5 +1,9 @@
 """Sender and trailer addresses: lower-cased, de-obfuscated, with a precise fast path.
 
+De-obfuscation happens here and only here, at extraction: the mail parser, the git trailer and
+identity readers all call `deobfuscate`, so the warehouse stores the address, never the obfuscated
+spelling (the raw value stays in the `raw_value` columns).
+
 Most values have the shape `Name <addr>` or a bare `addr`; a precise regex handles those and
 `email.utils.parseaddr` handles the rest, so results match parseaddr's on the common shapes.
 """
@@ -9,12 +13,18 @@ from __future__ import annotations
 import re
 from email.utils import parseaddr
 
-# Obfuscations archives apply to addresses: "jdoe at example.com" (Mailman pipermail),
-# "jdoe _at_ example.com", "jdoe(a)example.com" (HyperKitty), "jdoe [at] example.com".
+# Obfuscations archives and authors apply to addresses: "jdoe at example.com" (Mailman
+# pipermail), "jdoe _at_ example.com", "jdoe (at) example.com", "jdoe [at] example.com" (in any
+# case: "jdoe AT example.com"), "jdoe(a)example.com" (HyperKitty), and for the dots of the domain
+# "example dot com", "example (dot) com", "example [dot] com", "example _dot_ com". The domain must
+# have two labels, with a real or an obfuscated dot between them, so that prose ("look at it") is
+# never taken for an address.
+_DOT = r"(?:\s+dot\s+|\s*\(dot\)\s*|\s*\[dot\]\s*|\s*_dot_\s*)"
 _OBFUSCATED_AT = re.compile(
-    r"(?<=[\w.+\-])(?:\s+at\s+|\s*_at_\s*|\s*\(at\)\s*|\s*\[at\]\s*|\s*\(a\)\s*|\s+AT\s+)(?=[\w\-]+\.[\w.\-])"
+    r"(?<=[\w.+=\-])(?:(?i:\s+at\s+|\s*_at_\s*|\s*\(at\)\s*|\s*\[at\]\s*)|\s*\(a\)\s*)"
+    rf"(?=[\w\-]+(?:\.|(?i:{_DOT}))[\w\-])"
 )
-_OBFUSCATED_DOT = re.compile(r"(?<=\w)(?:\s+dot\s+|\s*\(dot\)\s*|\s*\[dot\]\s*|\s*_dot_\s*)(?=\w)")
+_OBFUSCATED_DOT = re.compile(rf"(?<=\w)(?i:{_DOT})(?=\w)")
 _NAME_ANGLE = re.compile(r'\s*"?([^"<>]*?)"?\s*<\s*([^<>\s@]+@[^<>\s@]+?)\s*>\s*$')
 _BARE = re.compile(r"\s*<?([^\s<>()\"@,;]+@[^\s<>()\"@,;]+?)>?\s*(?:\(([^()]*)\))?\s*$")
 _WS = re.compile(r"\s+")
@@ -26,6 +36,8 @@ ADDRESS_IN_TEXT = re.compile(r"<?([\w.+\-=/'!#$%&*?^`{|}~]+@[\w\-]+(?:\.[\w\-]+)
 
 
 def deobfuscate(value: str) -> str:
+    """`value` with an obfuscated address spelt as one (`jane at example dot com` ->
+    `jane@example.com`); a value holding an `@` already, or no obfuscated address, as it is."""
     if "@" in value:
         return value
     out = _OBFUSCATED_AT.sub("@", value)

@@ -1,0 +1,479 @@
+/* The two per-commit inner loops of the git fast path (extractors.git.fastdiff, diffstat) in C.
+ *
+ * tree_delta(old_raw, new_raw) -> list[tuple] | None
+ *     The entries that differ between two raw tree objects (None = the empty tree), merged by
+ *     name and sorted by name bytes: (name, old_mode, old_id, new_mode, new_id), None on the
+ *     side where the name is absent. None when a tree is not in git's canonical order (the
+ *     Python reference, set arithmetic on the entries, then decides).
+ *
+ * bind(diff_blobs, diff_options_init, flags)
+ *     The addresses of libgit2's git_diff_blobs and git_diff_options_init, taken from the
+ *     libgit2 pygit2 has loaded (no libgit2 headers or link at build time), and the diff flags.
+ *
+ * blob_diff(old_blob_pointer, new_blob_pointer, path) -> (added, removed, body) | None
+ *     libgit2's diff of two blobs (a pygit2 object's `_pointer`; None = absent) with the bound
+ *     flags, read from its line callbacks instead of a printed patch: the added and removed line
+ *     counts (as Patch.line_stats) and the hunk lines as git's patch-id hashes them (origin
+ *     `+`/`-` kept, context marks, hunk headers and `\ No newline` markers left out, whitespace
+ *     removed). None when the diff has no hunks (binary, or an empty file). The caller hashes
+ *     the header and body (hashlib): no hashing code lives here.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- tree_delta -------------------------------------------------------------------------- */
+
+typedef struct {
+    const unsigned char *mode;
+    Py_ssize_t mode_len;
+    const unsigned char *name;
+    Py_ssize_t name_len;
+    const unsigned char *id; /* 20 bytes */
+    int is_tree;
+} Entry;
+
+typedef struct {
+    Entry *items;
+    Py_ssize_t len;
+} Entries;
+
+/* git's base_name_compare(): names compare as bytes, a tree's as if it ended in '/'. */
+static int entry_cmp(const Entry *a, const Entry *b) {
+    Py_ssize_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
+    int c = memcmp(a->name, b->name, (size_t)n);
+    if (c)
+        return c;
+    unsigned char ca = n < a->name_len ? a->name[n] : (a->is_tree ? '/' : 0);
+    unsigned char cb = n < b->name_len ? b->name[n] : (b->is_tree ? '/' : 0);
+    return (int)ca - (int)cb;
+}
+
+/* Parses a raw tree; 1 when it parsed in strictly increasing git order, 0 when not (or when
+ * malformed), -1 on memory failure. */
+static int parse_tree(const unsigned char *raw, Py_ssize_t len, Entries *out) {
+    out->items = NULL;
+    out->len = 0;
+    Py_ssize_t cap = len / 28 + 1; /* an entry takes at least 1+1+1+1+20 bytes */
+    out->items = PyMem_Malloc(sizeof(Entry) * (size_t)cap);
+    if (out->items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t i = 0;
+    while (i < len) {
+        const unsigned char *sp = memchr(raw + i, ' ', (size_t)(len - i));
+        if (sp == NULL)
+            return 0;
+        Py_ssize_t name_at = sp - raw + 1;
+        const unsigned char *nul = memchr(raw + name_at, 0, (size_t)(len - name_at));
+        if (nul == NULL || (nul - raw) + 21 > len)
+            return 0;
+        if (out->len == cap) {
+            cap *= 2;
+            Entry *grown = PyMem_Realloc(out->items, sizeof(Entry) * (size_t)cap);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                return -1;
+            }
+            out->items = grown;
+        }
+        Entry *e = &out->items[out->len];
+        e->mode = raw + i;
+        e->mode_len = sp - (raw + i);
+        e->name = raw + name_at;
+        e->name_len = nul - (raw + name_at);
+        e->id = nul + 1;
+        e->is_tree = e->mode_len == 5 && memcmp(e->mode, "40000", 5) == 0;
+        if (out->len > 0 && entry_cmp(&out->items[out->len - 1], e) >= 0)
+            return 0;
+        out->len++;
+        i = (nul - raw) + 21;
+    }
+    return 1;
+}
+
+typedef struct {
+    const Entry *old;
+    const Entry *new;
+} Pair;
+
+static int pair_cmp(const void *x, const void *y) {
+    const Pair *a = x, *b = y;
+    const Entry *ea = a->old ? a->old : a->new;
+    const Entry *eb = b->old ? b->old : b->new;
+    Py_ssize_t n = ea->name_len < eb->name_len ? ea->name_len : eb->name_len;
+    int c = memcmp(ea->name, eb->name, (size_t)n);
+    if (c)
+        return c;
+    if (ea->name_len != eb->name_len)
+        return ea->name_len < eb->name_len ? -1 : 1;
+    /* the same name on both sides as a tree and as a file: one pair, old side first */
+    return (a->old ? 0 : 1) - (b->old ? 0 : 1);
+}
+
+static PyObject *bytes_or_none(const unsigned char *p, Py_ssize_t n) {
+    if (p == NULL)
+        Py_RETURN_NONE;
+    return PyBytes_FromStringAndSize((const char *)p, n);
+}
+
+static PyObject *pair_tuple(const Entry *old, const Entry *new) {
+    const Entry *named = old ? old : new;
+    PyObject *t = PyTuple_New(5);
+    if (t == NULL)
+        return NULL;
+    PyObject *items[5] = {
+        PyBytes_FromStringAndSize((const char *)named->name, named->name_len),
+        old ? bytes_or_none(old->mode, old->mode_len) : bytes_or_none(NULL, 0),
+        old ? bytes_or_none(old->id, 20) : bytes_or_none(NULL, 0),
+        new ? bytes_or_none(new->mode, new->mode_len) : bytes_or_none(NULL, 0),
+        new ? bytes_or_none(new->id, 20) : bytes_or_none(NULL, 0),
+    };
+    for (int k = 0; k < 5; k++) {
+        if (items[k] == NULL) {
+            for (int j = 0; j < 5; j++)
+                Py_XDECREF(items[j]);
+            Py_DECREF(t);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(t, k, items[k]);
+    }
+    return t;
+}
+
+static PyObject *tree_delta(PyObject *self, PyObject *args) {
+    Py_buffer a = {0}, b = {0};
+    PyObject *oa, *ob;
+    if (!PyArg_ParseTuple(args, "OO:tree_delta", &oa, &ob))
+        return NULL;
+    if (oa != Py_None && PyObject_GetBuffer(oa, &a, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (ob != Py_None && PyObject_GetBuffer(ob, &b, PyBUF_SIMPLE) < 0) {
+        if (a.obj)
+            PyBuffer_Release(&a);
+        return NULL;
+    }
+    PyObject *result = NULL;
+    Pair *pairs = NULL;
+    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    int ok_a = parse_tree(a.buf, a.obj ? a.len : 0, &ea);
+    int ok_b = ok_a == 1 ? parse_tree(b.buf, b.obj ? b.len : 0, &eb) : 0;
+    if (ok_a < 0 || ok_b < 0)
+        goto done;
+    if (ok_a == 0 || ok_b == 0) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    pairs = PyMem_Malloc(sizeof(Pair) * (size_t)(ea.len + eb.len + 1));
+    if (pairs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t n = 0, i = 0, j = 0;
+    int sorted = 1; /* pairs come in git order; byte order differs only around trees */
+    while (i < ea.len || j < eb.len) {
+        int c = i == ea.len ? 1 : j == eb.len ? -1 : entry_cmp(&ea.items[i], &eb.items[j]);
+        if (c == 0) {
+            const Entry *x = &ea.items[i++], *y = &eb.items[j++];
+            if (x->mode_len == y->mode_len && memcmp(x->mode, y->mode, (size_t)x->mode_len) == 0 &&
+                memcmp(x->id, y->id, 20) == 0)
+                continue;
+            pairs[n].old = x;
+            pairs[n].new = y;
+        } else if (c < 0) {
+            pairs[n].old = &ea.items[i++];
+            pairs[n].new = NULL;
+        } else {
+            pairs[n].old = NULL;
+            pairs[n].new = &eb.items[j++];
+        }
+        if (n > 0 && pair_cmp(&pairs[n - 1], &pairs[n]) >= 0)
+            sorted = 0;
+        n++;
+    }
+    if (!sorted)
+        qsort(pairs, (size_t)n, sizeof(Pair), pair_cmp);
+    result = PyList_New(0);
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Entry *old = pairs[k].old, *new = pairs[k].new;
+        /* a name deleted as one type and added as another: one change, as by name in Python */
+        if (k + 1 < n && old && !new && !pairs[k + 1].old && pairs[k + 1].new &&
+            old->name_len == pairs[k + 1].new->name_len &&
+            memcmp(old->name, pairs[k + 1].new->name, (size_t)old->name_len) == 0) {
+            new = pairs[++k].new;
+        }
+        PyObject *t = pair_tuple(old, new);
+        if (t == NULL || PyList_Append(result, t) < 0) {
+            Py_XDECREF(t);
+            Py_CLEAR(result);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+done:
+    PyMem_Free(pairs);
+    PyMem_Free(ea.items);
+    PyMem_Free(eb.items);
+    if (a.obj)
+        PyBuffer_Release(&a);
+    if (b.obj)
+        PyBuffer_Release(&b);
+    return result;
+}
+
+/* --- blob_diff ----------------------------------------------------------------------------- */
+
+/* libgit2's git_diff_line (include/git2/diff.h), unchanged since libgit2 0.2x */
+typedef struct {
+    char origin;
+    int old_lineno;
+    int new_lineno;
+    int num_lines;
+    size_t content_len;
+    int64_t content_offset;
+    const char *content;
+} git_diff_line;
+
+typedef int (*hunk_cb_t)(const void *delta, const void *hunk, void *payload);
+typedef int (*line_cb_t)(const void *delta, const void *hunk, const git_diff_line *line, void *payload);
+typedef int (*diff_blobs_t)(const void *old_blob, const char *old_as_path, const void *new_blob,
+                            const char *new_as_path, const void *options, void *file_cb, void *binary_cb,
+                            hunk_cb_t hunk_cb, line_cb_t line_cb, void *payload);
+typedef int (*options_init_t)(void *options, unsigned int version);
+
+static diff_blobs_t diff_blobs = NULL;
+/* git_diff_options, opaque but for its first two fields (version, flags): initialised by
+ * libgit2 itself; far larger than the struct of any libgit2 version */
+static _Alignas(16) unsigned char diff_options[1024];
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    long added, removed, hunks;
+    int nomem;
+} Body;
+
+static int body_reserve(Body *b, size_t extra) {
+    if (b->len + extra <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra)
+        cap *= 2;
+    char *grown = PyMem_RawRealloc(b->buf, cap);
+    if (grown == NULL)
+        return -1;
+    b->buf = grown;
+    b->cap = cap;
+    return 0;
+}
+
+static int on_hunk(const void *delta, const void *hunk, void *payload) {
+    (void)delta;
+    (void)hunk;
+    ((Body *)payload)->hunks++;
+    return 0;
+}
+
+static int on_line(const void *delta, const void *hunk, const git_diff_line *line, void *payload) {
+    (void)delta;
+    (void)hunk;
+    Body *b = payload;
+    char origin = line->origin;
+    if (origin == '+')
+        b->added++;
+    else if (origin == '-')
+        b->removed++;
+    else if (origin != ' ')
+        return 0; /* `\ No newline at end of file` marks: not hashed */
+    if (body_reserve(b, line->content_len + 1) < 0) {
+        b->nomem = 1;
+        return -1;
+    }
+    char *out = b->buf + b->len;
+    size_t kept = 0;
+    if (origin != ' ')
+        out[kept++] = origin;
+    const unsigned char *p = (const unsigned char *)line->content;
+    for (size_t i = 0; i < line->content_len; i++) {
+        unsigned char c = p[i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            out[kept++] = (char)c;
+    }
+    b->len += kept;
+    return 0;
+}
+
+static PyObject *bind(PyObject *self, PyObject *args) {
+    unsigned long long blobs_at, init_at;
+    unsigned int flags;
+    if (!PyArg_ParseTuple(args, "KKI:bind", &blobs_at, &init_at, &flags))
+        return NULL;
+    options_init_t init = (options_init_t)(uintptr_t)init_at;
+    memset(diff_options, 0, sizeof diff_options);
+    if (init == NULL || blobs_at == 0 || init(diff_options, 1) != 0) {
+        PyErr_SetString(PyExc_ValueError, "libgit2's git_diff_options_init failed");
+        return NULL;
+    }
+    memcpy(diff_options + sizeof(unsigned int), &flags, sizeof flags);
+    diff_blobs = (diff_blobs_t)(uintptr_t)blobs_at;
+    Py_RETURN_NONE;
+}
+
+static int blob_pointer(PyObject *o, const void **out) {
+    *out = NULL;
+    if (o == Py_None)
+        return 0;
+    if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "blob_diff: a blob's pointer must be pointer-sized bytes");
+        return -1;
+    }
+    memcpy((void *)out, PyBytes_AS_STRING(o), sizeof(void *));
+    return 0;
+}
+
+static PyObject *blob_diff(PyObject *self, PyObject *args) {
+    PyObject *old_o, *new_o;
+    const char *path;
+    if (!PyArg_ParseTuple(args, "OOy:blob_diff", &old_o, &new_o, &path))
+        return NULL;
+    if (diff_blobs == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "blob_diff: bind() first");
+        return NULL;
+    }
+    const void *old_blob, *new_blob;
+    if (blob_pointer(old_o, &old_blob) < 0 || blob_pointer(new_o, &new_blob) < 0)
+        return NULL;
+    Body b = {NULL, 0, 0, 0, 0, 0, 0};
+    int rc = diff_blobs(old_blob, path, new_blob, path, diff_options, NULL, NULL, on_hunk, on_line, &b);
+    PyObject *result;
+    if (b.nomem) {
+        result = PyErr_NoMemory();
+    } else if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", rc);
+        result = NULL;
+    } else if (b.hunks == 0) {
+        result = Py_NewRef(Py_None);
+    } else {
+        result = Py_BuildValue("lly#", b.added, b.removed, b.buf ? b.buf : "", (Py_ssize_t)b.len);
+    }
+    PyMem_RawFree(b.buf);
+    return result;
+}
+
+/* --- odb / read_raw --------------------------------------------------------------------------- */
+
+typedef int (*repository_odb_t)(void **out, void *repo);
+typedef int (*odb_read_t)(void **out, void *db, const unsigned char *id);
+typedef const void *(*odb_object_data_t)(void *obj);
+typedef size_t (*odb_object_size_t)(void *obj);
+typedef void (*free_t)(void *obj);
+
+static repository_odb_t repository_odb = NULL;
+static odb_read_t odb_read = NULL;
+static odb_object_data_t odb_object_data = NULL;
+static odb_object_size_t odb_object_size = NULL;
+static free_t odb_object_free = NULL;
+static free_t odb_free = NULL;
+
+#define GIT_ENOTFOUND (-3)
+
+static PyObject *bind_odb(PyObject *self, PyObject *args) {
+    unsigned long long f[6];
+    if (!PyArg_ParseTuple(args, "(KKKKKK):bind_odb", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5]))
+        return NULL;
+    for (int i = 0; i < 6; i++) {
+        if (f[i] == 0) {
+            PyErr_SetString(PyExc_ValueError, "bind_odb: a null function");
+            return NULL;
+        }
+    }
+    repository_odb = (repository_odb_t)(uintptr_t)f[0];
+    odb_read = (odb_read_t)(uintptr_t)f[1];
+    odb_object_data = (odb_object_data_t)(uintptr_t)f[2];
+    odb_object_size = (odb_object_size_t)(uintptr_t)f[3];
+    odb_object_free = (free_t)(uintptr_t)f[4];
+    odb_free = (free_t)(uintptr_t)f[5];
+    Py_RETURN_NONE;
+}
+
+static void odb_capsule_free(PyObject *capsule) {
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db != NULL && odb_free != NULL)
+        odb_free(db);
+}
+
+static PyObject *odb(PyObject *self, PyObject *arg) {
+    if (repository_odb == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "odb: bind_odb() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(arg) || PyBytes_GET_SIZE(arg) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "odb: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(arg), sizeof repo);
+    void *db = NULL;
+    int rc = repository_odb(&db, repo);
+    if (rc < 0 || db == NULL) {
+        PyErr_Format(PyExc_ValueError, "libgit2 could not open the object database (error %d)", rc);
+        return NULL;
+    }
+    PyObject *capsule = PyCapsule_New(db, "git_odb", odb_capsule_free);
+    if (capsule == NULL)
+        odb_free(db);
+    return capsule;
+}
+
+static PyObject *read_raw(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *id;
+    Py_ssize_t id_len;
+    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (id_len != 20) {
+        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
+        return NULL;
+    }
+    void *obj = NULL;
+    int rc = odb_read(&obj, db, (const unsigned char *)id);
+    if (rc < 0) {
+        PyObject *hex = PyBytes_FromStringAndSize(id, 20);
+        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
+        if (text != NULL) {
+            if (rc == GIT_ENOTFOUND)
+                PyErr_SetObject(PyExc_KeyError, text);
+            else
+                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
+        }
+        Py_XDECREF(hex);
+        Py_XDECREF(text);
+        return NULL;
+    }
+    PyObject *data =
+        PyBytes_FromStringAndSize((const char *)odb_object_data(obj), (Py_ssize_t)odb_object_size(obj));
+    odb_object_free(obj);
+    return data;
+}
+
+static PyMethodDef methods[] = {
+    {"tree_delta", tree_delta, METH_VARARGS, "The differing entries of two raw trees, by name."},
+    {"bind", bind, METH_VARARGS, "Bind libgit2's git_diff_blobs and the diff flags."},
+    {"blob_diff", blob_diff, METH_VARARGS, "Line counts and patch-id body of a blob diff."},
+    {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
+    {"odb", odb, METH_O, "A repository's object database, from its pointer."},
+    {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_gitdiff", NULL, -1, methods};
+
+PyMODINIT_FUNC PyInit__gitdiff(void) { return PyModule_Create(&module); }

@@ -1,0 +1,101 @@
+"""The compiled inner loops of the git fast path (`_gitdiff.c`), where they can be had.
+
+`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `blob_diff` diffs two blobs through libgit2's
+`git_diff_blobs` and reads line counts and the patch-id's input from its line callbacks instead
+of a printed patch. Both are None when the module was not built (a machine without a C compiler)
+or, for `blob_diff`, when the libgit2 that pygit2 loaded cannot be found in this process: the
+callers then use their Python reference, with the same results.
+
+libgit2 is not linked at build time (pygit2's wheel carries its own copy, without headers): the
+two functions' addresses are looked up in the library pygit2 already loaded, so both use one
+libgit2 with one global state.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pygit2
+from pygit2.enums import DiffOption
+
+try:
+    from extractors.git import _gitdiff
+except ImportError:  # not built: the Python reference
+    _gitdiff = None
+
+# git's default diff options that libgit2 needs asked for: the indent heuristic
+DIFF_FLAGS = DiffOption.INDENT_HEURISTIC
+_LIBGIT2 = re.compile(r"\s(/\S*/libgit2[^/\s]*\.so[^/\s]*)$")
+
+TreeDelta = Callable[[bytes | None, bytes | None], list[tuple[Any, ...]] | None]
+BlobDiff = Callable[[bytes | None, bytes | None, bytes], tuple[int, int, bytes] | None]
+
+
+def _loaded_libgit2() -> str | None:
+    """The path of the libgit2 shared library mapped into this process (pygit2's)."""
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                m = _LIBGIT2.search(line.rstrip("\n"))
+                if m:
+                    return m.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def _bind() -> tuple[BlobDiff | None, bool]:
+    """The compiled blob diff, and whether the object database reader is bound."""
+    if _gitdiff is None:
+        return None, False
+    assert pygit2.LIBGIT2_VERSION  # pygit2 (so its libgit2) is loaded
+    path = _loaded_libgit2()
+    if path is None:
+        return None, False
+    try:
+        lib = ctypes.CDLL(path)  # the library already mapped: the same handle
+
+        def at(name: str) -> int:
+            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+
+        _gitdiff.bind(at("git_diff_blobs"), at("git_diff_options_init"), int(DIFF_FLAGS))
+        diff = _gitdiff.blob_diff
+    except (OSError, AttributeError, ValueError):
+        return None, False
+    try:
+        _gitdiff.bind_odb(
+            tuple(
+                at(name)
+                for name in (
+                    "git_repository_odb",
+                    "git_odb_read",
+                    "git_odb_object_data",
+                    "git_odb_object_size",
+                    "git_odb_object_free",
+                    "git_odb_free",
+                )
+            )
+        )
+    except (AttributeError, ValueError):
+        return diff, False
+    return diff, True
+
+
+def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
+    """A function reading an object's raw content by its raw id from `repo` (KeyError when it is
+    missing), as `repo.odb.read(Oid(raw=id))[1]` but without the wrappers; None without the
+    compiled module. libgit2's object ids are 20-byte arrays here (pygit2 builds libgit2
+    without its experimental SHA-256 support)."""
+    if not _odb_bound:
+        return None
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    read = _gitdiff.read_raw  # type: ignore[union-attr]
+    return functools.partial(read, db)
+
+
+tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None
+blob_diff, _odb_bound = _bind()

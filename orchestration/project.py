@@ -1,0 +1,70 @@
+"""The dbt project as Dagster sees it, prepared (parsed into target/manifest.json) before use.
+
+Under `dagster dev` (`commstats ui`) `prepare_if_dev()` prepares the project on every load, so model
+edits show up on reload; preparing parses only when a project file is newer than the manifest, so
+the run processes it starts do not each parse it again. Outside it Dagster expects the manifest to exist already, as a deployment
+makes it with `dagster-dbt project prepare-and-package --file orchestration/project.py`;
+`commstats run` calls `prepare()` itself before loading the definitions, and a fresh clone without
+a manifest is parsed once on import.
+"""
+
+import sys
+from pathlib import Path
+
+from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_shared.record import replace
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+# the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
+def dbt_cli() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE)
+
+
+class VenvDbtPreparer(DagsterDbtProjectPreparer):
+    """Dagster's preparer with this venv's dbt (Dagster's own runs the `dbt` found on PATH).
+
+    The project has no packages, so preparing it is parsing it.
+    """
+
+    def prepare(self, project: DbtProject) -> None:
+        # every run process of `dagster dev` loads the definitions: parse only what changed
+        if manifest_is_current(project):
+            return
+        dbt_cli().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+def manifest_is_current(project: DbtProject) -> bool:
+    """Whether the manifest is newer than every model, macro, seed, test and project file, and
+    than the folders holding them."""
+    manifest = project.manifest_path
+    if not manifest.exists():
+        return False
+    root = project.project_dir
+    folders = [root / d for d in ("models", "macros", "seeds", "tests")]
+    # folders too: a folder's time changes when a file in it is added or removed
+    sources = [p for d in folders if d.exists() for p in (d, *d.rglob("*"))]
+    sources += [root / "dbt_project.yml", root / "profiles.yml"]
+    newest = max((p.stat().st_mtime for p in sources if p.exists()), default=0.0)
+    return manifest.stat().st_mtime >= newest
+
+
+dbt_project = replace(
+    DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR), preparer=VenvDbtPreparer()
+)
+
+
+def prepare() -> Path:
+    """Parse the project into its manifest where a project file changed, as `dagster dev` does on
+    every load."""
+    dbt_project.preparer.prepare(dbt_project)
+    return dbt_project.manifest_path
+
+
+dbt_project.prepare_if_dev()
+if not dbt_project.manifest_path.exists():
+    prepare()

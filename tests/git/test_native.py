@@ -1,0 +1,220 @@
+"""The compiled fast path (extractors/git/_gitdiff.c) against its Python reference.
+
+`tree_delta` against `fastdiff.entries_delta` on seeded random trees (type changes, mode changes,
+names that sort differently as trees and as files); `blob_diff` against libgit2's printed patch
+on seeded random file versions (whitespace, CRLF, unterminated last lines, empty and binary
+files), added, deleted and modified; and the whole extraction with both turned off, which must
+give the pinned rows of the seeded history and the same rows as with them on the deep tree.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from extractors.git import diffstat, fastdiff, native
+from extractors.git.diffstat import ChangeReader
+from extractors.git.fastdiff import Unusual, entries_delta
+from extractors.git.scope import PathScope
+from tests.git.conftest import Git, init_repo
+from tests.git.helpers import extract, git_numstat, git_patch_ids
+from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
+
+_gitdiff = pytest.importorskip("extractors.git._gitdiff")
+
+MODES = [b"100644", b"100755", b"120000", b"160000", b"40000"]
+
+
+def _raw_tree(entries: dict[bytes, tuple[bytes, bytes]]) -> bytes:
+    """A raw tree object in git's order (a tree's name sorts as if it ended in '/')."""
+
+    def key(name: bytes) -> bytes:
+        return name + b"/" if entries[name][0] == b"40000" else name
+
+    return b"".join(b"%s %s\0%s" % (entries[n][0], n, entries[n][1]) for n in sorted(entries, key=key))
+
+
+def _random_trees(rng: random.Random) -> tuple[dict, dict]:
+    names = [b"foo", b"foo.c", b"foo-bar", b"foo0", b"a", b"b b", b"z", b"\xc3\xa9"]
+    names += [b"n%d" % i for i in range(rng.randint(0, 30))]
+    old: dict[bytes, tuple[bytes, bytes]] = {}
+    for name in rng.sample(names, rng.randint(0, len(names))):
+        old[name] = (rng.choice(MODES), rng.randbytes(20))
+    new = dict(old)
+    for name in list(new):
+        r = rng.random()
+        if r < 0.15:
+            del new[name]
+        elif r < 0.3:
+            new[name] = (new[name][0], rng.randbytes(20))
+        elif r < 0.4:
+            new[name] = (rng.choice(MODES), new[name][1])  # a mode or type change
+    for name in rng.sample(names, 3):
+        if name not in new:
+            new[name] = (rng.choice(MODES), rng.randbytes(20))
+    return old, new
+
+
+def test_tree_delta_equals_reference() -> None:
+    rng = random.Random(5)
+    seen_type_change = 0
+    for _ in range(3000):
+        old, new = _random_trees(rng)
+        a, b = _raw_tree(old), _raw_tree(new)
+        want = entries_delta(fastdiff.entry_set(a), fastdiff.entry_set(b))
+        assert _gitdiff.tree_delta(a or None, b or None) == want
+        assert _gitdiff.tree_delta(b or None, a or None) == entries_delta(
+            fastdiff.entry_set(b), fastdiff.entry_set(a)
+        )
+        seen_type_change += any((o == b"40000") != (n == b"40000") for _, o, _, n, _ in want if o and n)
+    assert seen_type_change > 50  # a file and a directory of one name, merged into one change
+    one = {b"x": (b"100644", b"\1" * 20)}
+    assert _gitdiff.tree_delta(None, None) == []
+    assert _gitdiff.tree_delta(_raw_tree(one), _raw_tree(one)) == []
+    assert _gitdiff.tree_delta(None, _raw_tree(one)) == [(b"x", None, None, b"100644", b"\1" * 20)]
+
+
+def test_tree_delta_declines_trees_out_of_order() -> None:
+    unordered = b"100644 b\0" + b"\1" * 20 + b"100644 a\0" + b"\2" * 20
+    assert _gitdiff.tree_delta(unordered, None) is None
+    assert _gitdiff.tree_delta(None, b"100644 truncated\0" + b"\1" * 5) is None
+
+
+def _line(rng: random.Random) -> str:
+    k = rng.random()
+    if k < 0.1:
+        return ""
+    if k < 0.2:
+        return "\t}" + " " * rng.randint(0, 2)
+    if k < 0.3:
+        return "int f(void)\r"
+    return rng.choice(["\tx = y;", "\t\treturn 0;", "  a  b ", "{", "/* c */", "if (x)"])
+
+
+def _version(rng: random.Random, lines: list[str]) -> bytes:
+    text = "\n".join(lines)
+    if lines and rng.random() < 0.8:
+        text += "\n"  # else the last line is unterminated
+    return text.encode()
+
+
+def test_blob_diff_equals_printed_patch(tmp_path: Path) -> None:
+    assert native.blob_diff is not None, "libgit2 not found in this process"
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    rng = random.Random(11)
+    compared = declined = 0
+    for n in range(600):
+        lines = [_line(rng) for _ in range(rng.randint(0, 40))]
+        old = _version(rng, lines)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randrange(len(lines) + 1)
+            if rng.random() < 0.5:
+                lines[at:at] = [_line(rng) for _ in range(rng.randint(1, 5))]
+            else:
+                del lines[at : at + rng.randint(1, 3)]
+        new = _version(rng, lines)
+        if n % 50 == 0:
+            new = b"\0binary" + new
+        ob = repo[repo.create_blob(old)]
+        nb = repo[repo.create_blob(new)]
+        path = rng.choice(["a.c", "dir/with space.c", "x/y/z.h"])
+        for kind, o, nw in (("M", ob, nb), ("A", None, nb), ("D", ob, None)):
+            args = (path, kind, b"100644" if o else None, o, b"100755" if nw else None, nw)
+            try:
+                want = ChangeReader._file_patch(*args)  # type: ignore[arg-type]
+            except Unusual:
+                with pytest.raises(Unusual):
+                    ChangeReader._file_native(*args, b"")  # type: ignore[arg-type]
+                declined += 1
+                continue
+            for driver_path in (b"", path.encode()):
+                got = ChangeReader._file_native(*args, driver_path)  # type: ignore[arg-type]
+                assert got == want, (kind, old, new)
+            compared += 1
+    assert compared > 1500 and declined > 30  # empty and binary files decline
+
+
+def test_python_reference_gives_the_same_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.git.test_fastdiff import DEEP_SCOPE, build_deep
+
+    g = build_fixed(tmp_path / "fixed", tmp_path / "home")
+    deep: Git = build_deep(tmp_path / "deep", tmp_path / "home")
+    native_rows = {
+        (name, str(scope)): _canonical(extract(repo.path, paths=scope))
+        for name, repo in (("fixed", g), ("deep", deep))
+        for scope in (None, DEEP_SCOPE)
+    }
+    monkeypatch.setattr(diffstat, "blob_diff", None)
+    monkeypatch.setattr(fastdiff, "tree_delta", None)
+    assert ChangeReader(pygit2.Repository(str(g.path)), PathScope([])).trees._native is None
+    reference = extract(g.path)
+    assert _digest(reference) == EXPECTED_DIGEST
+    for (name, scope), rows in native_rows.items():
+        repo = g if name == "fixed" else deep
+        assert _canonical(extract(repo.path, paths=None if scope == "None" else DEEP_SCOPE)) == rows
+
+
+def test_diff_attributes_follow_git(tmp_path: Path) -> None:
+    # a `diff` attribute (here through the `binary` macro) makes a text file binary for git;
+    # the compiled path must let libgit2 see it for the paths it applies to
+    g = init_repo(tmp_path / "repo", tmp_path / "home")
+    g.write(".gitattributes", "*.dat binary\n")
+    g.write("a.dat", "one\ntwo\n")
+    g.write("b.c", "x\n")
+    g.commit("add")
+    g.write("a.dat", "one\nthree\n")
+    g.write("b.c", "y\nz\n")
+    g.commit("edit")
+    g("rm", "-q", "a.dat")
+    g.commit("delete")
+    rows = extract(g.path)
+    numstat = git_numstat(g)
+    got: dict[str, list[tuple[int, int, bool]]] = {}
+    for r in rows["git_file_changes"]:
+        got.setdefault(r["sha"], []).append((r["lines_added"], r["lines_removed"], r["is_binary"]))
+    assert {sha: sorted(v) for sha, v in got.items()} == {sha: sorted(v) for sha, v in numstat.items()}
+    assert sum(b for v in numstat.values() for _, _, b in v) == 3  # a.dat added, edited, deleted
+    ids = {r["sha"]: r["patch_id"] for r in rows["git_commits"]}
+    assert ids == git_patch_ids(g)
+
+
+def test_raw_reader_reads_what_pygit2_reads(tmp_path: Path) -> None:
+    g = build_fixed(tmp_path / "repo", tmp_path / "home", commits=5)
+    repo = pygit2.Repository(str(g.path))
+    read = native.raw_reader(repo)
+    assert read is not None
+    objects = [c.id for c in repo.walk(repo.head.target)]
+    objects += [repo[c].tree_id for c in objects]
+    objects += [e.id for e in repo[repo.head.target].tree]
+    for oid in objects:
+        assert read(oid.raw) == repo.odb.read(oid)[1]
+    with pytest.raises(KeyError, match="00" * 20):
+        read(b"\0" * 20)
+
+
+def test_file_entry_naming_a_tree_is_no_blob(tmp_path: Path) -> None:
+    # a damaged tree whose file entry names a tree object: never handed to libgit2 as a blob
+    pygit2.settings.enable_strict_object_creation(False)
+    try:
+        repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+        inner = repo.TreeBuilder()
+        inner.insert("x.c", repo.create_blob(b"int x;\n"), pygit2.enums.FileMode.BLOB)
+        sub = inner.write()
+        tb = repo.TreeBuilder()
+        tb.insert("a.c", sub, pygit2.enums.FileMode.BLOB)
+        bad = tb.write()
+    finally:
+        pygit2.settings.enable_strict_object_creation(True)
+    blob = repo[repo.create_blob(b"int a;\n")]
+    assert isinstance(repo[sub], pygit2.Tree)
+    for old, new in ((repo[sub], blob), (blob, repo[sub])):
+        with pytest.raises(Unusual, match="not a blob"):
+            ChangeReader._file_native("a.c", "M", b"100644", old, b"100644", new, b"")
+    reader = ChangeReader(repo, PathScope([]))
+    empty = repo.TreeBuilder().write()
+    # the whole-tree diff takes it and fails as the extraction reports (the commit quarantined)
+    with pytest.raises((KeyError, pygit2.GitError, ValueError, OSError), match="type"):
+        reader.changes(empty, bad)

@@ -1,0 +1,70 @@
+"""The dbt project's manifest: made on a fresh clone; outside `dagster dev` used as it is until
+`prepare()` (what `commstats run` calls before loading the definitions) parses the models again;
+under `dagster dev` parsed on a load where a project file changed (not in every run process), by
+this venv's dbt even when it is not on PATH."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# import a copy of orchestration/project.py (beside a copy of dbt_project/), print the models of
+# the manifest it left, then call prepare() and print them again
+SCRIPT = """
+import json, runpy, sys
+ns = runpy.run_path(sys.argv[1])
+names = lambda: sorted(n["name"] for n in json.loads(ns["dbt_project"].manifest_path.read_text())["nodes"].values()
+                       if n["resource_type"] == "model")
+print(json.dumps(names()))
+if sys.argv[2] == "prepare":
+    ns["prepare"]()
+    print(json.dumps(names()))
+"""
+
+
+def _run(project_py: Path, step: str, dev: bool = False) -> list[list[str]]:
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}  # not `dagster dev`
+    if dev:  # `dagster dev` started without the venv on PATH
+        env.update(DAGSTER_IS_DEV_CLI="1", PATH="/usr/bin:/bin")
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(project_py), step],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("[")]
+
+
+def test_manifest_on_a_fresh_clone_and_prepare_follows_the_models(tmp_path: Path):
+    (tmp_path / "orchestration").mkdir()
+    project_py = tmp_path / "orchestration" / "project.py"
+    shutil.copy(ROOT / "orchestration" / "project.py", project_py)
+    shutil.copytree(
+        ROOT / "dbt_project", tmp_path / "dbt_project", ignore=shutil.ignore_patterns("target", "logs")
+    )
+    manifest = tmp_path / "dbt_project" / "target" / "manifest.json"
+    assert not manifest.exists()
+
+    [fresh] = _run(project_py, "import")
+    assert manifest.exists()
+    assert "community_health" in fresh and "zz_probe" not in fresh
+
+    (tmp_path / "dbt_project" / "models" / "marts" / "zz_probe.sql").write_text("select 1 as one\n")
+    before, after = _run(project_py, "prepare")
+    assert before == fresh  # outside `dagster dev` an existing manifest is used as it is
+    assert after == sorted([*fresh, "zz_probe"])  # the command line's prepare() parses the edit
+
+    (tmp_path / "dbt_project" / "models" / "marts" / "zz_probe.sql").unlink()
+    [dev] = _run(project_py, "import", dev=True)
+    assert dev == fresh  # under `dagster dev` a load parses what changed, with this venv's dbt
+    stamp = manifest.stat().st_mtime_ns
+    [again] = _run(project_py, "import", dev=True)
+    assert again == fresh and manifest.stat().st_mtime_ns == stamp  # nothing changed: no parse

@@ -1,0 +1,165 @@
+"""Rules of the dbt project's YAML, so they hold for models added later: every model and seed has a
+test of its grain (the columns that identify one row) with not_null on each key column, and every
+unit test sits in the YAML of the folder of the model it tests.
+
+A grain test is `unique` on one column or `unique_combination` on several. A key column that may be
+null by design (null = "since always") says so with `config: meta: nullable_key: true`; a model
+without any grain (duplicates by design) says so with `config: meta: grain: none` and explains it
+in its description."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.dbt_helpers import write_raw
+
+DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+
+
+def properties(folder: Path, kind: str) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """name -> (YAML file, entry) of every model or seed declared under `folder`."""
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for path in sorted(folder.rglob("*.yml")):
+        for entry in (yaml.safe_load(path.read_text()) or {}).get(kind) or []:
+            assert entry["name"] not in found, f"{path}: {entry['name']} declared twice"
+            found[entry["name"]] = (path, entry)
+    return found
+
+
+def name_of_test(test: str | dict[str, Any]) -> str:
+    return test if isinstance(test, str) else next(iter(test))
+
+
+def meta(entry: dict[str, Any]) -> dict[str, Any]:
+    return {**(entry.get("meta") or {}), **((entry.get("config") or {}).get("meta") or {})}
+
+
+def grain_problems(name: str, entry: dict[str, Any]) -> list[str]:
+    """What is missing for `entry` (a model or seed) to have its grain tested; empty when nothing."""
+    columns = {c["name"]: c for c in entry.get("columns") or []}
+    keys: list[list[str]] = [
+        [name] for name, c in columns.items() if "unique" in map(name_of_test, c.get("data_tests") or [])
+    ]
+    for test in entry.get("data_tests") or []:
+        if name_of_test(test) == "unique_combination":
+            args = test["unique_combination"].get("arguments", test["unique_combination"])
+            keys.append([c.strip('"') for c in args["columns"]])
+    if meta(entry).get("grain") == "none":
+        description = entry.get("description", "").lower()
+        return (
+            [] if "no grain" in description else [f"{name}: grain none but no 'No grain' in its description"]
+        )
+    if not keys:
+        return [f"{name}: no grain test (unique on a column or unique_combination)"]
+    problems = []
+    for column in {c for key in keys for c in key}:
+        spec = columns.get(column, {})
+        tests = list(map(name_of_test, spec.get("data_tests") or []))
+        if "not_null" not in tests and not meta(spec).get("nullable_key"):
+            problems.append(f"{name}: key column {column} has no not_null test (nor meta nullable_key)")
+    return problems
+
+
+def resources(folder: str, suffix: str) -> list[str]:
+    return sorted(p.stem for p in (DBT_DIR / folder).rglob(f"*.{suffix}"))
+
+
+def test_every_model_and_seed_has_a_yaml_entry():
+    models, seeds = properties(DBT_DIR / "models", "models"), properties(DBT_DIR / "seeds", "seeds")
+    assert [m for m in resources("models", "sql") if m not in models] == []
+    assert [s for s in resources("seeds", "csv") if s not in seeds] == []
+
+
+@pytest.mark.parametrize(
+    "name", [*resources("models", "sql"), *resources("seeds", "csv")], ids=lambda name: name
+)
+def test_every_model_and_seed_has_a_grain_test(name):
+    declared = {**properties(DBT_DIR / "models", "models"), **properties(DBT_DIR / "seeds", "seeds")}
+    _, entry = declared[name]
+    assert grain_problems(name, entry) == []
+
+
+def test_the_rule_catches_a_missing_grain_or_not_null():
+    combination = {"unique_combination": {"arguments": {"columns": ["project", "sha"]}}}
+    bare = {"columns": [{"name": "project"}, {"name": "sha"}]}
+    assert grain_problems("m", bare) == ["m: no grain test (unique on a column or unique_combination)"]
+    half = {"data_tests": [combination], "columns": [{"name": "project", "data_tests": ["not_null"]}]}
+    assert grain_problems("m", half) == ["m: key column sha has no not_null test (nor meta nullable_key)"]
+    nullable = {"name": "sha", "config": {"meta": {"nullable_key": True}}}
+    assert grain_problems("m", {**half, "columns": [*half["columns"], nullable]}) == []
+    assert grain_problems("m", {"columns": [{"name": "id", "data_tests": ["unique", "not_null"]}]}) == []
+    undocumented = {"config": {"meta": {"grain": "none"}}, "description": "Events."}
+    assert grain_problems("m", undocumented) == ["m: grain none but no 'No grain' in its description"]
+
+
+def test_mail_issues_is_the_one_model_without_a_grain():
+    models = properties(DBT_DIR / "models", "models")
+    assert [name for name, (_, entry) in models.items() if meta(entry).get("grain") == "none"] == [
+        "stg_raw__mail_issues"
+    ]
+
+
+def test_unit_tests_sit_beside_the_model_they_test():
+    models = properties(DBT_DIR / "models", "models")
+    placed = {}
+    for path in sorted((DBT_DIR / "models").rglob("*.yml")):
+        for test in (yaml.safe_load(path.read_text()) or {}).get("unit_tests") or []:
+            model_yaml, _ = models[test["model"]]
+            assert path == model_yaml, f"{path}: unit test {test['name']} belongs in {model_yaml}"
+            placed[test["name"]] = test["model"]
+    assert not list((DBT_DIR / "models").rglob("_unit_tests.yml"))
+    assert placed == {
+        "reply_trailer_naming_someone_else": "int_mail_reply_trailers",
+        "cover_letter_ack_applies_to_the_series": "int_review_acts",
+        "two_acked_by_lines_in_one_commit": "int_review_acts",
+        "reply_trailer_with_unarchived_parent": "int_mail_reply_trailers",
+        "employer_change_mid_quarter": "int_activity_events",
+        "elephant_factor_with_tied_organizations": "community_health",
+        "independent_and_unknown_people_are_units": "community_health",
+        "period_with_no_correspondents": "community_health",
+    }
+
+
+def test_a_repeated_key_fails_the_build(tmp_path):
+    """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it."""
+    warehouse = tmp_path / "w.duckdb"
+    trailer = {
+        "project": "p",
+        "repository": "r",
+        "sha": "c1",
+        "kind": "acked-by",
+        "name": "Bob",
+        "address": "bob@b.org",
+        "raw_value": "Bob <bob@b.org>",
+        "position": 0,
+    }
+    write_raw(warehouse, {"git_trailers": [trailer, {**trailer, "name": "Rob"}]})
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("dbt")),
+            "build",
+            "--select",
+            "+stg_raw__git_trailers",
+            "--profiles-dir",
+            str(DBT_DIR),
+            "--project-dir",
+            str(DBT_DIR),
+            "--target-path",
+            str(tmp_path / "target"),
+            "--log-path",
+            str(tmp_path / "logs"),
+        ],
+        env={**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
+    assert any("unique_combination_stg_raw__git_trailers" in line for line in failed), proc.stdout[-3000:]
