@@ -96,7 +96,8 @@
                 {%- set relation = adapter.get_relation(
                     database=node.database, schema=node.schema, identifier=node.alias) -%}
                 {%- if relation is not none -%}
-                    {%- do log('full rebuild of ' ~ node.name ~ ': code, vars, seeds or identities changed', info=true) -%}
+                    {%- set why = 'code, vars, seeds or identities changed' -%}
+                    {%- do log('full rebuild of ' ~ node.name ~ ': ' ~ why, info=true) -%}
                     {%- do adapter.drop_relation(relation) -%}
                 {%- endif -%}
             {%- endfor -%}
