@@ -23,6 +23,7 @@ import duckdb
 from core.config import load_config
 from core.errors import one_line
 from core.progress import live_display
+from core.warehouse import summary_tables
 from orchestration.buildstate import nothing_new, record_build
 from orchestration.instance import ensure_instance
 
@@ -251,10 +252,7 @@ def print_summary(cfg, elapsed: float, quiet: bool) -> None:
     if warehouse.exists():
         con = duckdb.connect(str(warehouse), read_only=True)
         try:
-            tables = con.execute(
-                "select table_schema, table_name from information_schema.tables "
-                "where table_schema in ('raw', 'marts') order by 1, 2"
-            ).fetchall()
+            tables = summary_tables(con)
             for schema, table in tables:
                 if schema == "raw" and table not in ("mail_messages", "git_commits"):
                     continue

@@ -88,3 +88,12 @@ def connect_for_write(path: str | Path, timeout_s: float = LOCK_TIMEOUT_S) -> du
     # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
     con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
     return con
+
+
+def summary_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(schema, table) of every raw and mart table, sorted: what the run summary and the build
+    fingerprint read."""
+    return con.execute(
+        "select table_schema, table_name from information_schema.tables "
+        "where table_schema in ('raw', 'marts') order by 1, 2"
+    ).fetchall()

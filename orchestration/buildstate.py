@@ -17,6 +17,7 @@ import duckdb
 
 from core.config import REPO_ROOT, CommunitiesConfig
 from core.published import published_path
+from core.warehouse import summary_tables
 
 CODE_DIRS = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests", "charts")
 CODE_FILES = ("dbt_project/dbt_project.yml", "orchestration")
@@ -47,10 +48,7 @@ def raw_digest(warehouse: Path) -> str | None:
     # not core.warehouse.connect: the refresh sensor must not wait for a writer (it asks again later)
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        tables = con.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'marts') order by 1, 2"
-        ).fetchall()
+        tables = summary_tables(con)
         if not any(schema == "marts" for schema, _ in tables):
             return None
         parts = []

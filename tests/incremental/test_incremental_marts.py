@@ -17,6 +17,7 @@ import duckdb
 import pytest
 
 from extractors.schema import RAW_TABLES
+from tests.dbt_helpers import query
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
@@ -86,14 +87,6 @@ def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
             if only_inc or only_full:
                 out[table] = (only_inc, only_full)
         return out
-    finally:
-        con.close()
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
     finally:
         con.close()
 
