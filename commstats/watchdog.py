@@ -68,6 +68,8 @@ def watch(pid: int, poll: float = POLL_SECONDS, grace: float = GRACE_SECONDS) ->
     for proc in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
+    # SIGKILL takes effect when the kernel next schedules the process: return once it has
+    psutil.wait_procs(alive, timeout=grace)
     return [proc.pid for proc in left]
 
 
