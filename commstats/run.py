@@ -11,9 +11,11 @@ terminal unless --verbose, and is always in the run's event log.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,6 +104,7 @@ def run_assets(
         dg.DagsterInstance.from_config(str(home)) as instance,
         live_display(None if not quiet else False),
         _failure_events_hidden(not verbose),
+        _stop_signals() as stop_requested,
     ):
         for stage in stages:
             stage_started = time.monotonic()
@@ -129,7 +132,9 @@ def run_assets(
             )
             stage_failures = _failures(result)
             failures += stage_failures
-            if _interrupted(result):  # Ctrl-C or SIGTERM: Dagster ends the stage, the run ends here
+            # Ctrl-C or SIGTERM: Dagster ends the stage (or, landing after its last step, finishes it),
+            # and the run ends here
+            if _interrupted(result) or stop_requested():
                 failures.append(Failed("interrupted: the remaining stages were not run", ""))
                 break
             if whole and not stage_failures:
@@ -193,6 +198,43 @@ def _failure_events_hidden(hide: bool) -> Iterator[None]:
         yield
     finally:
         logging.setLoggerClass(base)
+
+
+@contextmanager
+def _stop_signals() -> Iterator[Callable[[], bool]]:
+    """While active, the returned function tells whether a SIGINT or SIGTERM has arrived.
+
+    Dagster turns a signal into an interruption of the step that is running, but one landing in its
+    bookkeeping after the last step only sets a flag it clears when the stage ends, so the stage
+    reports success and the signal is lost. The wakeup fd is written by the interpreter's C-level
+    handler for every signal with a Python handler, whichever handler Dagster has installed.
+    """
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    try:
+        previous = signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+    except ValueError:  # not the main thread: Dagster's own interruption is all there is
+        os.close(read)
+        os.close(write)
+        yield lambda: False
+        return
+    seen: set[int] = set()
+
+    def stop_requested() -> bool:
+        try:
+            while chunk := os.read(read, 512):
+                seen.update(chunk)
+        except BlockingIOError:
+            pass
+        return bool(seen & {signal.SIGINT, signal.SIGTERM})
+
+    try:
+        yield stop_requested
+    finally:
+        signal.set_wakeup_fd(previous)
+        os.close(read)
+        os.close(write)
 
 
 def _interrupted(result) -> bool:

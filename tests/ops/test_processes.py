@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import duckdb
 import psutil
 import pytest
 import yaml
@@ -171,6 +172,55 @@ def test_no_process_of_a_killed_run_remains(source: str, sig: int, request):
         assert proc.returncode == 1, text[-3000:]
         assert "interrupted: the remaining stages were not run" in text, text[-3000:]
         assert not re.search(r"marts\.\w+ +\d+ rows", text), text[-3000:]  # the rebuild stage never ran
+
+
+_LATE_SIGNAL = """
+import os, signal, sys
+import dagster as dg
+from dagster._utils.interrupts import capture_interrupts
+from commstats.cli import main
+
+materialize = dg.materialize
+
+def late(*args, **kwargs):
+    result = materialize(*args, **kwargs)
+    with capture_interrupts():  # where Dagster's bookkeeping after a stage's last step runs
+        os.kill(os.getpid(), signal.SIG{name})
+    return result
+
+dg.materialize = late
+sys.exit(main(["run", "--config", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_signal_after_a_stages_last_step_still_stops_the_run(name: str, tmp_path: Path):
+    """Dagster only notes a signal that lands after a stage's last step and forgets it when the
+    stage ends: the run must still stop there, not go on to the rebuild."""
+    _mbox(tmp_path / "small.mbox", messages=20)
+    config = _config(
+        tmp_path, {"mailing_lists": [{"name": "small", "kind": "mbox", "path": str(tmp_path / "small.mbox")}]}
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
+    out = subprocess.run(
+        [sys.executable, "-c", _LATE_SIGNAL.replace("{name}", name), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+        env=env,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text[-3000:]
+    assert "interrupted: the remaining stages were not run" in text, text[-3000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from raw.mail_messages").fetchone() == (
+            20,
+        )  # the stage itself landed
+        schemas = {
+            r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()
+        }
+    assert "marts" not in schemas, schemas  # the rebuild never ran
 
 
 @pytest.mark.slow
