@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 import duckdb
@@ -97,3 +98,35 @@ def summary_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
         "select table_schema, table_name from information_schema.tables "
         "where table_schema in ('raw', 'marts') order by 1, 2"
     ).fetchall()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def table_row_counts(
+    con: duckdb.DuckDBPyConnection, relations: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The exact row count of each (schema, table) of `relations` that is a table of the open
+    database, counted in one query.
+
+    Views and relations that do not exist are left out: counting a view would run its query.
+    `count(*)` rather than `duckdb_tables().estimated_size`, which goes on counting the rows
+    deleted from a table (as an incremental model's pre-hook does), even after a checkpoint.
+    """
+    wanted = set(relations)
+    tables = [
+        (schema, name)
+        for schema, name in con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where database_name = current_database() order by 1, 2"
+        ).fetchall()
+        if (schema, name) in wanted
+    ]
+    if not tables:
+        return {}
+    query = " union all ".join(
+        f"select {i} as i, count(*) as n from {_quoted(schema)}.{_quoted(name)}"
+        for i, (schema, name) in enumerate(tables)
+    )
+    return {tables[i]: n for i, n in con.execute(query).fetchall()}

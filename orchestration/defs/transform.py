@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from core.config import CommunitiesConfig
+from orchestration.defs.dbt_row_counts import with_row_counts
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.project import dbt_cli, dbt_project
 
@@ -48,7 +49,9 @@ def dbt_vars(cfg: CommunitiesConfig) -> dict[str, Any]:
 )
 def commstats_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, commstats: CommstatsConfig):
     cfg = commstats.load()
-    yield from dbt.cli(["build", "--vars", json.dumps(dbt_vars(cfg))], context=context).stream()
+    build = dbt.cli(["build", "--vars", json.dumps(dbt_vars(cfg))], context=context)
+    # counted in the warehouse dbt was given (the `warehouse` var), once dbt has released it
+    yield from with_row_counts(build.stream(), build.manifest, cfg.warehouse, context.log)
 
 
 defs = dg.Definitions(
