@@ -196,6 +196,29 @@ def test_materialize_all_succeeds_with_one_run_per_source(backfill, env):
         con.close()
 
 
+def test_the_ui_runs_record_each_dbt_tables_row_count(backfill, env):
+    """The dbt build of a run the daemon launched: every table's `count(*)` as `dagster/row_count`."""
+    import dagster as dg
+
+    from core.warehouse import connect
+
+    keys = [dg.AssetKey(n["assetKey"]["path"]) for n in backfill["nodes"]]
+    keys = [k for k in keys if k.path[0] in ("intermediate", "marts", "reference")]
+    with dg.DagsterInstance.from_config(str(env["home"])) as instance:
+        recorded = {k: instance.get_latest_materialization_event(k) for k in keys}
+    con = connect(env["root"] / "warehouse.duckdb", read_only=True)
+    try:
+        counts = {
+            k: con.execute(f'select count(*) from "{k.path[0]}"."{k.path[1]}"').fetchone()[0] for k in keys
+        }
+    finally:
+        con.close()
+    assert len(keys) > 20 and counts[dg.AssetKey(["marts", "community_health"])] > 0
+    assert {
+        k: e.asset_materialization.metadata["dagster/row_count"].value for k, e in recorded.items()
+    } == counts
+
+
 def _dom(url: str, tmp: Path) -> str:
     profile = tmp / "chromium-profile"
     profile.mkdir(exist_ok=True)
