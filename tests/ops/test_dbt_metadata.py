@@ -165,17 +165,31 @@ def test_a_failed_build_reports_what_it_built_then_fails(small_warehouse: Path):
     assert got[1] is check and ROW_COUNT not in got[2].metadata
 
 
-def test_an_interrupted_build_stops_without_counting(tmp_path: Path):
-    """A SIGTERM reaches the step as a BaseException: nothing is counted, nor waited for."""
-    missing = tmp_path / "never-created.duckdb"
+def test_an_interrupted_build_stops_without_counting(small_warehouse: Path, monkeypatch):
+    """A SIGTERM reaches the step as a BaseException: it goes straight through, nothing is
+    yielded, and the warehouse is neither opened nor waited for."""
+    from orchestration.defs import dbt_row_counts
+
+    opened: list[Path] = []
+    monkeypatch.setattr(dbt_row_counts, "count_tables", lambda path, relations: opened.append(path) or {})
 
     def events() -> Iterator:
         yield _output("kept")
         raise KeyboardInterrupt
 
+    got = []
     with pytest.raises(KeyboardInterrupt):
-        list(with_row_counts(events(), MANIFEST, missing, dg.get_dagster_logger()))
-    assert not missing.exists()
+        for event in with_row_counts(events(), MANIFEST, small_warehouse, dg.get_dagster_logger()):
+            got.append(event)
+    assert got == [] and opened == []
+    # the same events without the interruption are counted: the stub above is the one called
+    assert (
+        len(
+            list(with_row_counts(iter([_output("kept")]), MANIFEST, small_warehouse, dg.get_dagster_logger()))
+        )
+        == 1
+    )
+    assert opened == [small_warehouse]
 
 
 def test_a_warehouse_that_cannot_be_read_leaves_the_counts_out(tmp_path: Path, caplog):
