@@ -1,4 +1,14 @@
-/* The two per-commit inner loops of the git fast path (extractors.git.fastdiff, diffstat) in C.
+/* The per-commit inner loops of the git fast path (extractors.git.fastdiff, diffstat) in C.
+ *
+ * tree_changes(odb, cache, older, old_id, new_id, dir_filter, file_filter) -> (changes, loaded)
+ *     The changed files between two trees (raw ids; None = the empty tree), walked whole in one
+ *     call, descending only into subtrees whose ids differ: fastdiff.TreeComparer's walk, step for
+ *     step. `changes` is the list of (path, old_mode, old_id, new_mode, new_id) in the reference's
+ *     order; a str (the reason) where the reference raises Unusual; None where a tree is out of
+ *     git's order (the reference then walks). Trees are read through the dicts `cache` and
+ *     `older` (raw id -> raw tree; a tree found in `older` or read from `odb` is stored into
+ *     `cache`); `loaded` is the number of bytes stored. `dir_filter(path + "/")` and
+ *     `file_filter(path)` (or None) are the path scope's tests.
  *
  * tree_delta(old_raw, new_raw) -> list[tuple] | None
  *     The entries that differ between two raw tree objects (None = the empty tree), merged by
@@ -144,6 +154,56 @@ static PyObject *pair_tuple(const Entry *old, const Entry *new) {
     return t;
 }
 
+/* The differing entries of two parsed trees, in name order: `*out` (PyMem, caller frees) holds
+ * `*count` pairs, a name deleted as one type and added as another already merged into one pair.
+ * -1 on memory failure. */
+static int delta_pairs(const Entries *ea, const Entries *eb, Pair **out, Py_ssize_t *count) {
+    Pair *pairs = PyMem_Malloc(sizeof(Pair) * (size_t)(ea->len + eb->len + 1));
+    *out = pairs;
+    *count = 0;
+    if (pairs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t n = 0, i = 0, j = 0;
+    int sorted = 1; /* pairs come in git order; byte order differs only around trees */
+    while (i < ea->len || j < eb->len) {
+        int c = i == ea->len ? 1 : j == eb->len ? -1 : entry_cmp(&ea->items[i], &eb->items[j]);
+        if (c == 0) {
+            const Entry *x = &ea->items[i++], *y = &eb->items[j++];
+            if (x->mode_len == y->mode_len && memcmp(x->mode, y->mode, (size_t)x->mode_len) == 0 &&
+                memcmp(x->id, y->id, 20) == 0)
+                continue;
+            pairs[n].old = x;
+            pairs[n].new = y;
+        } else if (c < 0) {
+            pairs[n].old = &ea->items[i++];
+            pairs[n].new = NULL;
+        } else {
+            pairs[n].old = NULL;
+            pairs[n].new = &eb->items[j++];
+        }
+        if (n > 0 && pair_cmp(&pairs[n - 1], &pairs[n]) >= 0)
+            sorted = 0;
+        n++;
+    }
+    if (!sorted)
+        qsort(pairs, (size_t)n, sizeof(Pair), pair_cmp);
+    /* a name deleted as one type and added as another: one change, as by name in Python */
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Pair p = pairs[k];
+        if (k + 1 < n && p.old && !p.new && !pairs[k + 1].old && pairs[k + 1].new &&
+            p.old->name_len == pairs[k + 1].new->name_len &&
+            memcmp(p.old->name, pairs[k + 1].new->name, (size_t)p.old->name_len) == 0) {
+            p.new = pairs[++k].new;
+        }
+        pairs[kept++] = p;
+    }
+    *count = kept;
+    return 0;
+}
+
 static PyObject *tree_delta(PyObject *self, PyObject *args) {
     Py_buffer a = {0}, b = {0};
     PyObject *oa, *ob;
@@ -158,6 +218,7 @@ static PyObject *tree_delta(PyObject *self, PyObject *args) {
     }
     PyObject *result = NULL;
     Pair *pairs = NULL;
+    Py_ssize_t n = 0;
     Entries ea = {NULL, 0}, eb = {NULL, 0};
     int ok_a = parse_tree(a.buf, a.obj ? a.len : 0, &ea);
     int ok_b = ok_a == 1 ? parse_tree(b.buf, b.obj ? b.len : 0, &eb) : 0;
@@ -167,47 +228,13 @@ static PyObject *tree_delta(PyObject *self, PyObject *args) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    pairs = PyMem_Malloc(sizeof(Pair) * (size_t)(ea.len + eb.len + 1));
-    if (pairs == NULL) {
-        PyErr_NoMemory();
+    if (delta_pairs(&ea, &eb, &pairs, &n) < 0)
         goto done;
-    }
-    Py_ssize_t n = 0, i = 0, j = 0;
-    int sorted = 1; /* pairs come in git order; byte order differs only around trees */
-    while (i < ea.len || j < eb.len) {
-        int c = i == ea.len ? 1 : j == eb.len ? -1 : entry_cmp(&ea.items[i], &eb.items[j]);
-        if (c == 0) {
-            const Entry *x = &ea.items[i++], *y = &eb.items[j++];
-            if (x->mode_len == y->mode_len && memcmp(x->mode, y->mode, (size_t)x->mode_len) == 0 &&
-                memcmp(x->id, y->id, 20) == 0)
-                continue;
-            pairs[n].old = x;
-            pairs[n].new = y;
-        } else if (c < 0) {
-            pairs[n].old = &ea.items[i++];
-            pairs[n].new = NULL;
-        } else {
-            pairs[n].old = NULL;
-            pairs[n].new = &eb.items[j++];
-        }
-        if (n > 0 && pair_cmp(&pairs[n - 1], &pairs[n]) >= 0)
-            sorted = 0;
-        n++;
-    }
-    if (!sorted)
-        qsort(pairs, (size_t)n, sizeof(Pair), pair_cmp);
     result = PyList_New(0);
     if (result == NULL)
         goto done;
     for (Py_ssize_t k = 0; k < n; k++) {
-        const Entry *old = pairs[k].old, *new = pairs[k].new;
-        /* a name deleted as one type and added as another: one change, as by name in Python */
-        if (k + 1 < n && old && !new && !pairs[k + 1].old && pairs[k + 1].new &&
-            old->name_len == pairs[k + 1].new->name_len &&
-            memcmp(old->name, pairs[k + 1].new->name, (size_t)old->name_len) == 0) {
-            new = pairs[++k].new;
-        }
-        PyObject *t = pair_tuple(old, new);
+        PyObject *t = pair_tuple(pairs[k].old, pairs[k].new);
         if (t == NULL || PyList_Append(result, t) < 0) {
             Py_XDECREF(t);
             Py_CLEAR(result);
@@ -430,23 +457,12 @@ static PyObject *odb(PyObject *self, PyObject *arg) {
     return capsule;
 }
 
-static PyObject *read_raw(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    const char *id;
-    Py_ssize_t id_len;
-    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
-        return NULL;
-    void *db = PyCapsule_GetPointer(capsule, "git_odb");
-    if (db == NULL)
-        return NULL;
-    if (id_len != 20) {
-        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
-        return NULL;
-    }
+/* An object's raw content by its 20-byte id (KeyError when missing), a new reference. */
+static PyObject *read_object(void *db, const unsigned char *id) {
     void *obj = NULL;
-    int rc = odb_read(&obj, db, (const unsigned char *)id);
+    int rc = odb_read(&obj, db, id);
     if (rc < 0) {
-        PyObject *hex = PyBytes_FromStringAndSize(id, 20);
+        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
         PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
         if (text != NULL) {
             if (rc == GIT_ENOTFOUND)
@@ -464,6 +480,291 @@ static PyObject *read_raw(PyObject *self, PyObject *args) {
     return data;
 }
 
+static PyObject *read_raw(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *id;
+    Py_ssize_t id_len;
+    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (id_len != 20) {
+        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
+        return NULL;
+    }
+    return read_object(db, (const unsigned char *)id);
+}
+
+/* --- tree_changes -------------------------------------------------------------------------- */
+
+typedef struct {
+    void *db;
+    PyObject *cache, *older;            /* raw id -> raw tree (bytes) */
+    PyObject *dir_filter, *file_filter; /* callables, or NULL: every path */
+    PyObject *out;                      /* the changes found */
+    Py_ssize_t loaded;                  /* bytes stored into `cache` */
+    const char *unusual;                /* why the fast path declines, once it does */
+    int unordered;                      /* a tree out of git's order was met */
+    char *path;
+    size_t path_cap;
+} Walk;
+
+/* The raw tree `id` from the cache (either generation) or the object database, stored into the
+ * current generation; a new reference, NULL on error. */
+static PyObject *load_tree(Walk *w, const unsigned char *id) {
+    PyObject *key = PyBytes_FromStringAndSize((const char *)id, 20);
+    if (key == NULL)
+        return NULL;
+    PyObject *raw = PyDict_GetItemWithError(w->cache, key);
+    if (raw != NULL) {
+        Py_INCREF(raw);
+        Py_DECREF(key);
+        return raw;
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    raw = PyDict_GetItemWithError(w->older, key);
+    if (raw != NULL)
+        Py_INCREF(raw);
+    else if (PyErr_Occurred() || (raw = read_object(w->db, id)) == NULL)
+        goto fail;
+    if (!PyBytes_Check(raw)) {
+        PyErr_SetString(PyExc_TypeError, "tree_changes: the cache holds raw trees (bytes) only");
+        Py_DECREF(raw);
+        goto fail;
+    }
+    if (PyDict_SetItem(w->cache, key, raw) < 0) {
+        Py_DECREF(raw);
+        goto fail;
+    }
+    w->loaded += PyBytes_GET_SIZE(raw);
+    Py_DECREF(key);
+    return raw;
+fail:
+    Py_DECREF(key);
+    return NULL;
+}
+
+static int path_reserve(Walk *w, size_t len) {
+    if (len <= w->path_cap)
+        return 0;
+    size_t cap = w->path_cap ? w->path_cap : 256;
+    while (cap < len)
+        cap *= 2;
+    char *grown = PyMem_Realloc(w->path, cap);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->path = grown;
+    w->path_cap = cap;
+    return 0;
+}
+
+/* printable ASCII without `"` or `\`: printed unquoted by git and libgit2 (fastdiff._PLAIN_NAME) */
+static int plain_name(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static int file_mode(const Entry *e) {
+    return e->mode_len == 6 && (memcmp(e->mode, "100644", 6) == 0 || memcmp(e->mode, "100755", 6) == 0);
+}
+
+/* filter(path) for the first `len` bytes of the path: 1 keep, 0 skip, -1 error */
+static int path_filter(Walk *w, PyObject *filter, size_t len) {
+    PyObject *s = PyUnicode_DecodeUTF8(w->path, (Py_ssize_t)len, "surrogateescape");
+    if (s == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(filter, s);
+    Py_DECREF(s);
+    if (r == NULL)
+        return -1;
+    int keep = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return keep;
+}
+
+/* Compares trees `a` and `b` (NULL = absent) under the path prefix w->path[:prefix]: 0 done,
+ * 1 stopped (w->unusual or w->unordered set), -1 error. fastdiff.TreeComparer._visit is the
+ * reference, step for step. */
+static int walk_trees(Walk *w, const unsigned char *a, const unsigned char *b, size_t prefix) {
+    PyObject *ra = NULL, *rb = NULL;
+    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Pair *pairs = NULL;
+    Py_ssize_t n = 0;
+    int rc = -1;
+    if (a != NULL && (ra = load_tree(w, a)) == NULL)
+        goto done;
+    if (b != NULL && (rb = load_tree(w, b)) == NULL)
+        goto done;
+    int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
+    if (ok_a < 0)
+        goto done;
+    int ok_b = ok_a == 1
+                   ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL, rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
+                   : 0;
+    if (ok_b < 0)
+        goto done;
+    if (ok_a == 0 || ok_b == 0) {
+        w->unordered = 1;
+        rc = 1;
+        goto done;
+    }
+    if (delta_pairs(&ea, &eb, &pairs, &n) < 0)
+        goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Entry *old = pairs[k].old, *new = pairs[k].new;
+        const Entry *named = old ? old : new;
+        size_t len = prefix + (size_t)named->name_len;
+        if (path_reserve(w, len + 2) < 0)
+            goto done;
+        memcpy(w->path + prefix, named->name, (size_t)named->name_len);
+        int plain = plain_name(named->name, named->name_len);
+        int old_tree = old && old->is_tree, new_tree = new && new->is_tree;
+        if (old_tree || new_tree) {
+            int both = (!old || old_tree) && (!new || new_tree);
+            w->path[len] = '/';
+            if (both && w->dir_filter != NULL) {
+                int keep = path_filter(w, w->dir_filter, len + 1);
+                if (keep < 0)
+                    goto done;
+                if (!keep)
+                    continue;
+            }
+            if (!both) {
+                w->unusual = "type change";
+                rc = 1;
+                goto done;
+            }
+            if (!plain) {
+                w->unusual = "path needs quoting";
+                rc = 1;
+                goto done;
+            }
+            int sub = walk_trees(w, old ? old->id : NULL, new ? new->id : NULL, len + 1);
+            if (sub != 0) {
+                rc = sub;
+                goto done;
+            }
+            continue;
+        }
+        if (w->file_filter != NULL) {
+            int keep = path_filter(w, w->file_filter, len);
+            if (keep < 0)
+                goto done;
+            if (!keep)
+                continue;
+        }
+        if (!plain) {
+            w->unusual = "path needs quoting";
+            rc = 1;
+            goto done;
+        }
+        if ((old && !file_mode(old)) || (new && !file_mode(new))) {
+            w->unusual = "symlink, submodule or other special file";
+            rc = 1;
+            goto done;
+        }
+        if (old && new && memcmp(old->mode, new->mode, 6) != 0) {
+            w->unusual = "mode change";
+            rc = 1;
+            goto done;
+        }
+        PyObject *t = PyTuple_New(5);
+        if (t == NULL)
+            goto done;
+        PyObject *items[5] = {
+            PyUnicode_DecodeASCII(w->path, (Py_ssize_t)len, NULL),
+            old ? bytes_or_none(old->mode, old->mode_len) : bytes_or_none(NULL, 0),
+            old ? bytes_or_none(old->id, 20) : bytes_or_none(NULL, 0),
+            new ? bytes_or_none(new->mode, new->mode_len) : bytes_or_none(NULL, 0),
+            new ? bytes_or_none(new->id, 20) : bytes_or_none(NULL, 0),
+        };
+        int failed = 0;
+        for (int i = 0; i < 5; i++) {
+            if (items[i] == NULL)
+                failed = 1;
+            else
+                PyTuple_SET_ITEM(t, i, items[i]);
+        }
+        if (failed || PyList_Append(w->out, t) < 0) {
+            Py_DECREF(t); /* frees the items set; the others are NULL */
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+    rc = 0;
+done:
+    PyMem_Free(pairs);
+    PyMem_Free(ea.items);
+    PyMem_Free(eb.items);
+    Py_XDECREF(ra);
+    Py_XDECREF(rb);
+    return rc;
+}
+
+static int raw_id(PyObject *o, const unsigned char **out, const char *what) {
+    *out = NULL;
+    if (o == Py_None)
+        return 0;
+    if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != 20) {
+        PyErr_Format(PyExc_TypeError, "tree_changes: the %s tree's id must be 20 bytes or None", what);
+        return -1;
+    }
+    *out = (const unsigned char *)PyBytes_AS_STRING(o);
+    return 0;
+}
+
+static PyObject *tree_changes(PyObject *self, PyObject *args) {
+    PyObject *capsule, *cache, *older, *old_o, *new_o, *dir_filter, *file_filter;
+    if (!PyArg_ParseTuple(args, "OO!O!OOOO:tree_changes", &capsule, &PyDict_Type, &cache, &PyDict_Type, &older,
+                          &old_o, &new_o, &dir_filter, &file_filter))
+        return NULL;
+    Walk w = {0};
+    w.db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (w.db == NULL)
+        return NULL;
+    const unsigned char *a, *b;
+    if (raw_id(old_o, &a, "old") < 0 || raw_id(new_o, &b, "new") < 0)
+        return NULL;
+    w.cache = cache;
+    w.older = older;
+    w.dir_filter = dir_filter == Py_None ? NULL : dir_filter;
+    w.file_filter = file_filter == Py_None ? NULL : file_filter;
+    w.out = PyList_New(0);
+    if (w.out == NULL)
+        return NULL;
+    int rc = 0;
+    if (!(a && b && memcmp(a, b, 20) == 0) && (a || b))
+        rc = walk_trees(&w, a, b, 0);
+    PyMem_Free(w.path);
+    PyObject *found;
+    if (rc < 0) {
+        Py_DECREF(w.out);
+        return NULL;
+    }
+    if (w.unordered) {
+        found = Py_NewRef(Py_None);
+        Py_DECREF(w.out);
+    } else if (w.unusual) {
+        found = PyUnicode_FromString(w.unusual);
+        Py_DECREF(w.out);
+    } else {
+        found = w.out;
+    }
+    if (found == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", found, w.loaded);
+}
+
 static PyMethodDef methods[] = {
     {"tree_delta", tree_delta, METH_VARARGS, "The differing entries of two raw trees, by name."},
     {"bind", bind, METH_VARARGS, "Bind libgit2's git_diff_blobs and the diff flags."},
@@ -471,6 +772,7 @@ static PyMethodDef methods[] = {
     {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
     {"odb", odb, METH_O, "A repository's object database, from its pointer."},
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
+    {"tree_changes", tree_changes, METH_VARARGS, "The changed files between two trees, walked whole."},
     {NULL, NULL, 0, NULL},
 };
 

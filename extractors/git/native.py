@@ -1,6 +1,7 @@
 """The compiled inner loops of the git fast path (`_gitdiff.c`), where they can be had.
 
-`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `blob_diff` diffs two blobs through libgit2's
+`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `tree_walker` walks
+the changed paths of two trees in one call; `blob_diff` diffs two blobs through libgit2's
 `git_diff_blobs` and reads line counts and the patch-id's input from its line callbacks instead
 of a printed patch. Both are None when the module was not built (a machine without a C compiler)
 or, for `blob_diff`, when the libgit2 that pygit2 loaded cannot be found in this process: the
@@ -95,6 +96,19 @@ def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
     db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
     read = _gitdiff.read_raw  # type: ignore[union-attr]
     return functools.partial(read, db)
+
+
+# (cache, older, old tree id, new tree id, dir filter, file filter) -> (changes | reason | None, bytes loaded)
+TreeWalker = Callable[..., tuple[Any, int]]
+
+
+def tree_walker(repo: pygit2.Repository) -> TreeWalker | None:
+    """`_gitdiff.tree_changes` bound to `repo`'s object database: the changed files between two
+    trees in one compiled call (fastdiff.TreeComparer's walk); None without the compiled module."""
+    if not _odb_bound:
+        return None
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    return functools.partial(_gitdiff.tree_changes, db)  # type: ignore[union-attr]
 
 
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None

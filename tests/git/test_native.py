@@ -3,13 +3,16 @@
 `tree_delta` against `fastdiff.entries_delta` on seeded random trees (type changes, mode changes,
 names that sort differently as trees and as files); `blob_diff` against libgit2's printed patch
 on seeded random file versions (whitespace, CRLF, unterminated last lines, empty and binary
-files), added, deleted and modified; and the whole extraction with both turned off, which must
-give the pinned rows of the seeded history and the same rows as with them on the deep tree.
+files), added, deleted and modified; `tree_changes` (a commit's whole walk in one call) against
+the Python walk of fastdiff.TreeComparer on seeded random nested trees, whole and scoped; and the
+whole extraction with all of them turned off, which must give the pinned rows of the seeded
+history and the same rows as with them on the deep tree.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pygit2
@@ -19,6 +22,7 @@ from extractors.git import diffstat, fastdiff, native
 from extractors.git.diffstat import ChangeReader
 from extractors.git.fastdiff import Unusual, entries_delta
 from extractors.git.scope import PathScope
+from tests.c_modules import require
 from tests.git.conftest import Git, init_repo
 from tests.git.helpers import extract, git_numstat, git_patch_ids
 from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
@@ -218,3 +222,142 @@ def test_file_entry_naming_a_tree_is_no_blob(tmp_path: Path) -> None:
     # the whole-tree diff takes it and fails as the extraction reports (the commit quarantined)
     with pytest.raises((KeyError, pygit2.GitError, ValueError, OSError), match="type"):
         reader.changes(empty, bad)
+
+
+# --- the compiled walk (tree_changes) against the Python walk -----------------------------------
+
+WALK_NAMES = [b"a", b"b b", b"foo", b"foo.c", b"foo-bar", b"foo0", b"kvm", b"x.h", b"caf\xc3\xa9", b'q"x']
+WALK_SCOPES = [[], ["kvm/"], ["*.c"], ["foo/", "a"], ["*/kvm/*", "x.h"], ["b b/foo.c"]]
+
+
+def _random_nested(rng: random.Random, depth: int) -> dict:
+    """name -> (mode, id) for a file, or name -> dict for a directory."""
+    tree: dict = {}
+    for name in rng.sample(WALK_NAMES, rng.randint(0, 6)):
+        if name in (b'q"x', b"caf\xc3\xa9") and rng.random() < 0.8:
+            continue  # keep most trees free of names the fast path declines
+        if depth > 0 and rng.random() < 0.45:
+            tree[name] = _random_nested(rng, depth - 1)
+        else:
+            mode = b"100644" if rng.random() < 0.8 else rng.choice(MODES[1:4])
+            tree[name] = (mode, rng.randbytes(20))
+    return tree
+
+
+def _mutate(rng: random.Random, tree: dict, depth: int) -> dict:
+    out = dict(tree)
+    for name in list(out):
+        r = rng.random()
+        if isinstance(out[name], dict):
+            if r < 0.6:
+                out[name] = _mutate(rng, out[name], depth - 1)
+            elif r < 0.65:
+                del out[name]
+            elif r < 0.68:
+                out[name] = (b"100644", rng.randbytes(20))  # a directory becomes a file
+        elif r < 0.25:
+            out[name] = (out[name][0], rng.randbytes(20))
+        elif r < 0.3:
+            del out[name]
+        elif r < 0.33:
+            out[name] = (b"100755" if out[name][0] == b"100644" else b"100644", out[name][1])
+        elif r < 0.35 and depth > 0:
+            out[name] = _random_nested(rng, depth - 1)  # a file becomes a directory
+    if rng.random() < 0.3:
+        extra = _random_nested(rng, depth)
+        for name, value in extra.items():
+            out.setdefault(name, value)
+    return out
+
+
+def _write_nested(repo: pygit2.Repository, tree: dict) -> bytes:
+    entries = {}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            entries[name] = (b"40000", _write_nested(repo, value))
+        else:
+            entries[name] = value
+    return repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree(entries)).raw
+
+
+def _walk_both(repo: pygit2.Repository, scope: PathScope, old: bytes | None, new: bytes) -> tuple:
+    """(compiled walk's result, Python walk's result): a list of changes or the Unusual reason."""
+    got = []
+    for compiled in (True, False):
+        comparer = fastdiff.TreeComparer(repo, scope)
+        if not compiled:
+            comparer._walker = None
+        else:
+            assert comparer._walker is not None
+        try:
+            got.append(comparer.changes(old, new))
+        except Unusual as exc:
+            got.append(str(exc))
+    return tuple(got)
+
+
+def test_tree_changes_equals_python_walk(tmp_path: Path) -> None:
+    require(native.tree_walker(pygit2.init_repository(str(tmp_path / "probe.git"), bare=True)), "_gitdiff.c")
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    rng = random.Random(23)
+    outcomes: Counter = Counter()
+    for n in range(1500):
+        old = _random_nested(rng, 3)
+        new = _mutate(rng, old, 3)
+        a = _write_nested(repo, old) if n % 10 else None  # sometimes from the empty tree
+        b = _write_nested(repo, new)
+        scope = PathScope(rng.choice(WALK_SCOPES) if rng.random() < 0.5 else [])
+        for x, y in ((a, b), (b, a)):
+            if y is None:
+                continue
+            compiled, python = _walk_both(repo, scope, x, y)
+            assert compiled == python, (old, new, scope.patterns)
+            outcomes[python if isinstance(python, str) else "changes" if python else "none"] += 1
+    # every outcome is exercised: changes, nothing in scope, and each reason to decline
+    assert outcomes["changes"] > 400 and outcomes["none"] > 50, outcomes
+    for reason in (
+        "type change",
+        "path needs quoting",
+        "mode change",
+        "symlink, submodule or other special file",
+    ):
+        assert outcomes[reason] > 20, outcomes
+
+
+def test_tree_changes_shares_the_cache_and_reads_each_tree_once(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    walker = require(native.tree_walker(repo), "_gitdiff.c")
+    file = (b"100644", b"\1" * 20)
+    old = _write_nested(repo, {b"d": {b"e": {b"f.c": file}}, b"g.c": file})
+    new = _write_nested(repo, {b"d": {b"e": {b"f.c": (b"100644", b"\2" * 20)}}, b"g.c": file})
+    cache: dict = {}
+    found, loaded = walker(cache, {}, old, new, None, None)
+    assert found == [("d/e/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
+    # both roots, both `d` and both `d/e`: six trees, stored with their raw bytes
+    assert len(cache) == 6 and loaded == sum(len(raw) for raw in cache.values())
+    assert cache[new] == repo.odb.read(pygit2.Oid(raw=new))[1]
+    # trees found in the older generation move to the current one and count as loaded
+    older, cache2 = dict(cache), {}
+    assert walker(cache2, older, old, new, None, None) == (found, loaded)
+    assert cache2 == cache
+    # a scope's filters see directories with their slash, files without
+    seen: list[str] = []
+    walker({}, {}, old, new, lambda d: seen.append(d) or True, lambda f: seen.append(f) or False)
+    assert seen == ["d/", "d/e/", "d/e/f.c"]
+    # equal trees: nothing read; a missing tree: KeyError with its id
+    assert walker({}, {}, new, new, None, None) == ([], 0)
+    with pytest.raises(KeyError, match="03" * 20):
+        walker({}, {}, None, b"\3" * 20, None, None)
+
+
+def test_tree_changes_declines_trees_out_of_order(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    walker = require(native.tree_walker(repo), "_gitdiff.c")
+    unordered = b"100644 b\0" + b"\1" * 20 + b"100644 a\0" + b"\2" * 20
+    bad = repo.odb.write(pygit2.enums.ObjectType.TREE, unordered).raw
+    ok = _write_nested(repo, {b"a": (b"100644", b"\2" * 20)})
+    assert walker({}, {}, ok, bad, None, None)[0] is None
+    # the Python walk then compares the entries as sets
+    assert fastdiff.TreeComparer(repo, PathScope([])).changes(ok, bad) == [
+        ("b", None, None, b"100644", b"\1" * 20)
+    ]
