@@ -20,6 +20,10 @@
  *     The addresses of libgit2's git_diff_blobs and git_diff_options_init, taken from the
  *     libgit2 pygit2 has loaded (no libgit2 headers or link at build time), and the diff flags.
  *
+ * has_diff_attr(repository_pointer, path) -> bool
+ *     Whether a `diff` attribute applies to a path, by libgit2's git_attr_get and
+ *     git_attr_value (bound by bind_attr), as pygit2's Repository.get_attr(path, "diff") is not None.
+ *
  * blob_diff(old_blob_pointer, new_blob_pointer, path) -> (added, removed, body) | None
  *     libgit2's diff of two blobs (a pygit2 object's `_pointer`; None = absent) with the bound
  *     flags, read from its line callbacks instead of a printed patch: the added and removed line
@@ -496,6 +500,55 @@ static PyObject *read_raw(PyObject *self, PyObject *args) {
     return read_object(db, (const unsigned char *)id);
 }
 
+/* --- diff attributes ------------------------------------------------------------------------ */
+
+typedef int (*attr_get_t)(const char **value_out, void *repo, uint32_t flags, const char *path, const char *name);
+typedef int (*attr_value_t)(const char *value);
+static attr_get_t attr_get = NULL;
+static attr_value_t attr_value = NULL;
+#define GIT_ATTR_VALUE_UNSPECIFIED 0
+
+static PyObject *bind_attr(PyObject *self, PyObject *args) {
+    unsigned long long get_at, value_at;
+    if (!PyArg_ParseTuple(args, "KK:bind_attr", &get_at, &value_at))
+        return NULL;
+    if (get_at == 0 || value_at == 0) {
+        PyErr_SetString(PyExc_ValueError, "bind_attr: a null function");
+        return NULL;
+    }
+    attr_get = (attr_get_t)(uintptr_t)get_at;
+    attr_value = (attr_value_t)(uintptr_t)value_at;
+    Py_RETURN_NONE;
+}
+
+/* Whether a `diff` attribute applies to `path` (git_attr_get with libgit2's default lookup
+ * order, as pygit2's Repository.get_attr(path, "diff") asks): its value is anything but
+ * unspecified. ValueError when libgit2 fails. */
+static PyObject *has_diff_attr(PyObject *self, PyObject *args) {
+    PyObject *repo_o;
+    const char *path;
+    if (!PyArg_ParseTuple(args, "Oy:has_diff_attr", &repo_o, &path))
+        return NULL;
+    if (attr_get == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "has_diff_attr: bind_attr() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(repo_o) || PyBytes_GET_SIZE(repo_o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "has_diff_attr: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(repo_o), sizeof repo);
+    const char *value = NULL;
+    int rc = attr_get(&value, repo, 0, path, "diff");
+    if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "libgit2 could not look up the diff attribute of %s (error %d)", path, rc);
+        return NULL;
+    }
+    /* `!diff` gives a value of its own that git_attr_value reads as unspecified */
+    return PyBool_FromLong(attr_value(value) != GIT_ATTR_VALUE_UNSPECIFIED);
+}
+
 /* --- tree_changes -------------------------------------------------------------------------- */
 
 typedef struct {
@@ -772,6 +825,8 @@ static PyMethodDef methods[] = {
     {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
     {"odb", odb, METH_O, "A repository's object database, from its pointer."},
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
+    {"bind_attr", bind_attr, METH_VARARGS, "Bind libgit2's git_attr_get and git_attr_value."},
+    {"has_diff_attr", has_diff_attr, METH_VARARGS, "Whether a diff attribute applies to a path."},
     {"tree_changes", tree_changes, METH_VARARGS, "The changed files between two trees, walked whole."},
     {NULL, NULL, 0, NULL},
 };

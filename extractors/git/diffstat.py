@@ -32,7 +32,7 @@ import pygit2
 from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
-from extractors.git.native import DIFF_FLAGS, blob_diff
+from extractors.git.native import DIFF_FLAGS, blob_diff, diff_attr_reader
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
@@ -325,6 +325,7 @@ class ChangeReader:
         self._blob_bytes = 0
         self._whole_repo: pygit2.Repository | None = None
         self._driver_paths: dict[str, bytes] = {}
+        self._has_diff_attr = diff_attr_reader(repo)
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
@@ -537,11 +538,15 @@ class ChangeReader:
         repository, which spares libgit2 two stat() and two access() calls per blob diff."""
         got = self._driver_paths.get(path)
         if got is None:
+            p = path.encode("ascii")
             try:
-                attr = self.repo.get_attr(path, "diff")
+                if self._has_diff_attr is not None:  # the same lookup, without pygit2's wrappers
+                    applies = self._has_diff_attr(p)
+                else:
+                    applies = self.repo.get_attr(path, "diff") is not None
             except (pygit2.GitError, ValueError):
-                attr = True  # let libgit2 look it up itself
-            got = b"" if attr is None else path.encode("ascii")
+                applies = True  # let libgit2 look it up itself
+            got = p if applies else b""
             self._driver_paths[path] = got
         return got
 

@@ -86,6 +86,32 @@ def _bind() -> tuple[BlobDiff | None, bool]:
     return diff, True
 
 
+def _bind_attr() -> bool:
+    """Whether libgit2's git_attr_get is bound (else attribute lookups stay with pygit2)."""
+    if not _odb_bound:
+        return False
+    try:
+        lib = ctypes.CDLL(_loaded_libgit2() or "")
+        _gitdiff.bind_attr(  # type: ignore[union-attr]
+            *(
+                ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+                for name in ("git_attr_get", "git_attr_value")
+            )
+        )
+    except (OSError, AttributeError, ValueError):
+        return False
+    return True
+
+
+def diff_attr_reader(repo: pygit2.Repository) -> Callable[[bytes], bool] | None:
+    """A function telling whether a `diff` attribute applies to a path (as
+    `repo.get_attr(path, "diff") is not None`, ValueError when libgit2 fails) in one compiled
+    call; None without the compiled module."""
+    if not _attr_bound:
+        return None
+    return functools.partial(_gitdiff.has_diff_attr, repo._pointer)  # type: ignore[union-attr, attr-defined]
+
+
 def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
     """A function reading an object's raw content by its raw id from `repo` (KeyError when it is
     missing), as `repo.odb.read(Oid(raw=id))[1]` but without the wrappers; None without the
@@ -113,3 +139,4 @@ def tree_walker(repo: pygit2.Repository) -> TreeWalker | None:
 
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None
 blob_diff, _odb_bound = _bind()
+_attr_bound = _bind_attr()

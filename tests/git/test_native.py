@@ -361,3 +361,31 @@ def test_tree_changes_declines_trees_out_of_order(tmp_path: Path) -> None:
     assert fastdiff.TreeComparer(repo, PathScope([])).changes(ok, bad) == [
         ("b", None, None, b"100644", b"\1" * 20)
     ]
+
+
+def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "repo", tmp_path / "home")
+    # set, unset, a driver's name, a macro that sets it, and an explicit unspecified
+    g.write(".gitattributes", "*.dat binary\n*.txt -diff\n*.py diff=python\nsub/*.c diff\nsub/x.c !diff\n")
+    g.write("sub/.gitattributes", "*.h diff=cpp\n")
+    g.commit("attributes")
+    (g.path / ".git" / "info").mkdir(exist_ok=True)
+    (g.path / ".git" / "info" / "attributes").write_text("*.log -diff\n")
+    repo = pygit2.Repository(str(g.path))
+    has = require(native.diff_attr_reader(repo), "_gitdiff.c")
+    paths = [
+        "a.dat",
+        "a.txt",
+        "a.py",
+        "a.c",
+        "sub/a.c",
+        "sub/x.c",
+        "sub/a.h",
+        "a.h",
+        "x.log",
+        "d/e/f.log",
+        "b",
+    ]
+    want = {p: repo.get_attr(p, "diff") is not None for p in paths}
+    assert {p: has(p.encode()) for p in paths} == want
+    assert sum(want.values()) == 7 and not want["sub/x.c"] and not want["a.h"]
