@@ -20,6 +20,15 @@
  *     The addresses of libgit2's git_diff_blobs and git_diff_options_init, taken from the
  *     libgit2 pygit2 has loaded (no libgit2 headers or link at build time), and the diff flags.
  *
+ * tree_changes_many(odb, pairs, dir_filter, file_filter) -> list
+ *     tree_changes of many (old_id or None, new_id) pairs at once, without the cache: the walk
+ *     goes level by level over all the pairs and reads each level's trees one directory's
+ *     versions in a row, newest first (libgit2 rebuilds a tree from its pack's delta chain
+ *     through a small cache of delta bases, which consecutive versions reuse). Per pair: its
+ *     changes in the depth-first walk's order; a str where the walk declines (the reason, the
+ *     first met level by level); False where a tree is out of git's order; the KeyError or
+ *     ValueError where a tree could not be read.
+ *
  * has_diff_attr(repository_pointer, path) -> bool
  *     Whether a `diff` attribute applies to a path, by libgit2's git_attr_get and
  *     git_attr_value (bound by bind_attr), as pygit2's Repository.get_attr(path, "diff") is not None.
@@ -818,6 +827,408 @@ static PyObject *tree_changes(PyObject *self, PyObject *args) {
     return Py_BuildValue("(Nn)", found, w.loaded);
 }
 
+/* --- tree_changes_many ---------------------------------------------------------------------- */
+
+/* One pair of trees to compare in a level of the batch walk. */
+typedef struct {
+    Py_ssize_t pair;         /* index of the commit's pair of trees */
+    char *path;              /* the directory's path with its slash ("" for the roots) */
+    size_t path_len;
+    unsigned char *key;      /* the position in the depth-first walk: 4 bytes a level */
+    size_t key_len;
+    int has_a, has_b;
+    unsigned char a[20], b[20];
+} Item;
+
+typedef struct {
+    Py_ssize_t pair;
+    unsigned char *key;
+    size_t key_len;
+    PyObject *change;
+} Found;
+
+typedef struct {
+    Item *items;
+    Py_ssize_t len, cap;
+} Level;
+
+static int level_push(Level *lv, Item it) {
+    if (lv->len == lv->cap) {
+        Py_ssize_t cap = lv->cap ? lv->cap * 2 : 256;
+        Item *grown = PyMem_Realloc(lv->items, sizeof(Item) * (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        lv->items = grown;
+        lv->cap = cap;
+    }
+    lv->items[lv->len++] = it;
+    return 0;
+}
+
+static void level_free(Level *lv) {
+    for (Py_ssize_t i = 0; i < lv->len; i++) {
+        PyMem_Free(lv->items[i].path);
+        PyMem_Free(lv->items[i].key);
+    }
+    PyMem_Free(lv->items);
+    lv->items = NULL;
+    lv->len = lv->cap = 0;
+}
+
+/* read order: one directory's versions in a row, newest (walk order) first */
+static int item_cmp(const void *x, const void *y) {
+    const Item *a = x, *b = y;
+    size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+    int c = memcmp(a->path, b->path, n);
+    if (c)
+        return c;
+    if (a->path_len != b->path_len)
+        return a->path_len < b->path_len ? -1 : 1;
+    return a->pair < b->pair ? -1 : a->pair > b->pair;
+}
+
+static int found_cmp(const void *x, const void *y) {
+    const Found *a = x, *b = y;
+    if (a->pair != b->pair)
+        return a->pair < b->pair ? -1 : 1;
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
+static unsigned char *key_extend(const unsigned char *key, size_t len, Py_ssize_t k) {
+    unsigned char *out = PyMem_Malloc(len + 4);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (len)
+        memcpy(out, key, len);
+    out[len] = (unsigned char)(k >> 24);
+    out[len + 1] = (unsigned char)(k >> 16);
+    out[len + 2] = (unsigned char)(k >> 8);
+    out[len + 3] = (unsigned char)k;
+    return out;
+}
+
+/* filter(path) on path bytes: 1 keep, 0 skip, -1 error */
+static int bytes_filter(PyObject *filter, const char *path, size_t len) {
+    PyObject *s = PyUnicode_DecodeUTF8(path, (Py_ssize_t)len, "surrogateescape");
+    if (s == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(filter, s);
+    Py_DECREF(s);
+    if (r == NULL)
+        return -1;
+    int keep = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return keep;
+}
+
+/* The last tree read, kept for the next item: consecutive versions of a directory share one. */
+typedef struct {
+    unsigned char id[2][20];
+    PyObject *raw[2];
+    int next;
+} Recent;
+
+static PyObject *recent_read(Recent *r, void *db, const unsigned char *id) {
+    for (int i = 0; i < 2; i++)
+        if (r->raw[i] != NULL && memcmp(r->id[i], id, 20) == 0)
+            return Py_NewRef(r->raw[i]);
+    PyObject *raw = read_object(db, id);
+    if (raw == NULL)
+        return NULL;
+    Py_XSETREF(r->raw[r->next], Py_NewRef(raw));
+    memcpy(r->id[r->next], id, 20);
+    r->next ^= 1;
+    return raw;
+}
+
+static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
+    PyObject *capsule, *pairs_o, *dir_filter, *file_filter;
+    if (!PyArg_ParseTuple(args, "OOOO:tree_changes_many", &capsule, &pairs_o, &dir_filter, &file_filter))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (dir_filter == Py_None)
+        dir_filter = NULL;
+    if (file_filter == Py_None)
+        file_filter = NULL;
+    PyObject *seq = PySequence_Fast(pairs_o, "tree_changes_many: pairs must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t npairs = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(npairs); /* None until settled: a reason, an error, or changes */
+    Level level = {NULL, 0, 0}, next = {NULL, 0, 0};
+    Found *found = NULL;
+    Py_ssize_t nfound = 0, found_cap = 0;
+    Recent recent = {{{0}}, {NULL, NULL}, 0};
+    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Pair *dp = NULL;
+    int ok = 0;
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        PyList_SET_ITEM(result, i, Py_NewRef(Py_None));
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *oa, *ob;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "tree_changes_many: each pair is (old id or None, new id)");
+            goto done;
+        }
+        oa = PyTuple_GET_ITEM(pair, 0);
+        ob = PyTuple_GET_ITEM(pair, 1);
+        const unsigned char *a, *b;
+        if (raw_id(oa, &a, "old") < 0 || raw_id(ob, &b, "new") < 0)
+            goto done;
+        if ((a && b && memcmp(a, b, 20) == 0) || (!a && !b))
+            continue;
+        Item it = {i, PyMem_Malloc(1), 0, NULL, 0, a != NULL, b != NULL, {0}, {0}};
+        if (it.path == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (a)
+            memcpy(it.a, a, 20);
+        if (b)
+            memcpy(it.b, b, 20);
+        if (level_push(&level, it) < 0) {
+            PyMem_Free(it.path);
+            goto done;
+        }
+    }
+    /* settled[i]: 0 walking, 1 declined or failed (result[i] holds why) */
+    char *settled = PyMem_Calloc((size_t)npairs + 1, 1);
+    if (settled == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (level.len > 0) {
+        qsort(level.items, (size_t)level.len, sizeof(Item), item_cmp);
+        for (Py_ssize_t li = 0; li < level.len; li++) {
+            Item *it = &level.items[li];
+            if (settled[it->pair])
+                continue;
+            PyObject *ra = NULL, *rb = NULL;
+            if (it->has_a && (ra = recent_read(&recent, db, it->a)) == NULL) {
+                goto read_failed;
+            }
+            if (it->has_b && (rb = recent_read(&recent, db, it->b)) == NULL) {
+                Py_XDECREF(ra);
+                goto read_failed;
+            }
+            int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
+            int ok_b = ok_a == 1 ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL,
+                                              rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
+                                 : 0;
+            const char *why = NULL;
+            int unordered = 0, failed = 0;
+            Py_ssize_t n = 0;
+            if (ok_a < 0 || ok_b < 0)
+                failed = 1;
+            else if (ok_a == 0 || ok_b == 0)
+                unordered = 1;
+            else if (delta_pairs(&ea, &eb, &dp, &n) < 0)
+                failed = 1;
+            for (Py_ssize_t k = 0; !failed && !unordered && !why && k < n; k++) {
+                const Entry *old = dp[k].old, *new = dp[k].new;
+                const Entry *named = old ? old : new;
+                size_t len = it->path_len + (size_t)named->name_len;
+                char *path = PyMem_Malloc(len + 2);
+                if (path == NULL) {
+                    PyErr_NoMemory();
+                    failed = 1;
+                    break;
+                }
+                memcpy(path, it->path, it->path_len);
+                memcpy(path + it->path_len, named->name, (size_t)named->name_len);
+                path[len] = '/';
+                int plain = plain_name(named->name, named->name_len);
+                int old_tree = old && old->is_tree, new_tree = new && new->is_tree;
+                if (old_tree || new_tree) {
+                    int both = (!old || old_tree) && (!new || new_tree);
+                    if (both && dir_filter != NULL) {
+                        int keep = bytes_filter(dir_filter, path, len + 1);
+                        if (keep <= 0) {
+                            PyMem_Free(path);
+                            if (keep < 0)
+                                failed = 1;
+                            continue;
+                        }
+                    }
+                    if (!both || !plain) {
+                        why = !both ? "type change" : "path needs quoting";
+                        PyMem_Free(path);
+                        break;
+                    }
+                    Item sub = {it->pair, path, len + 1, key_extend(it->key, it->key_len, k), it->key_len + 4,
+                                old != NULL, new != NULL, {0}, {0}};
+                    if (sub.key == NULL) {
+                        PyMem_Free(path);
+                        failed = 1;
+                        break;
+                    }
+                    if (old)
+                        memcpy(sub.a, old->id, 20);
+                    if (new)
+                        memcpy(sub.b, new->id, 20);
+                    if (level_push(&next, sub) < 0) {
+                        PyMem_Free(path);
+                        PyMem_Free(sub.key);
+                        failed = 1;
+                    }
+                    continue;
+                }
+                if (file_filter != NULL) {
+                    int keep = bytes_filter(file_filter, path, len);
+                    if (keep <= 0) {
+                        PyMem_Free(path);
+                        if (keep < 0)
+                            failed = 1;
+                        continue;
+                    }
+                }
+                if (!plain)
+                    why = "path needs quoting";
+                else if ((old && !file_mode(old)) || (new && !file_mode(new)))
+                    why = "symlink, submodule or other special file";
+                else if (old && new && memcmp(old->mode, new->mode, 6) != 0)
+                    why = "mode change";
+                if (why) {
+                    PyMem_Free(path);
+                    break;
+                }
+                PyObject *t = PyTuple_New(5);
+                PyObject *items[5] = {
+                    PyUnicode_DecodeASCII(path, (Py_ssize_t)len, NULL),
+                    old ? bytes_or_none(old->mode, old->mode_len) : bytes_or_none(NULL, 0),
+                    old ? bytes_or_none(old->id, 20) : bytes_or_none(NULL, 0),
+                    new ? bytes_or_none(new->mode, new->mode_len) : bytes_or_none(NULL, 0),
+                    new ? bytes_or_none(new->id, 20) : bytes_or_none(NULL, 0),
+                };
+                PyMem_Free(path);
+                int bad = t == NULL;
+                for (int q = 0; q < 5; q++) {
+                    if (items[q] == NULL || t == NULL) {
+                        bad = 1;
+                        Py_XDECREF(items[q]);
+                    } else {
+                        PyTuple_SET_ITEM(t, q, items[q]);
+                    }
+                }
+                unsigned char *key = bad ? NULL : key_extend(it->key, it->key_len, k);
+                if (bad || key == NULL) {
+                    Py_XDECREF(t);
+                    failed = 1;
+                    break;
+                }
+                if (nfound == found_cap) {
+                    Py_ssize_t cap = found_cap ? found_cap * 2 : 1024;
+                    Found *grown = PyMem_Realloc(found, sizeof(Found) * (size_t)cap);
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        Py_DECREF(t);
+                        PyMem_Free(key);
+                        failed = 1;
+                        break;
+                    }
+                    found = grown;
+                    found_cap = cap;
+                }
+                found[nfound++] = (Found){it->pair, key, it->key_len + 4, t};
+            }
+            PyMem_Free(dp);
+            dp = NULL;
+            PyMem_Free(ea.items);
+            PyMem_Free(eb.items);
+            ea.items = eb.items = NULL;
+            Py_XDECREF(ra);
+            Py_XDECREF(rb);
+            if (failed) {
+                PyMem_Free(settled);
+                goto done;
+            }
+            if (unordered || why) {
+                settled[it->pair] = 1;
+                PyObject *mark = unordered ? Py_NewRef(Py_False) : PyUnicode_FromString(why);
+                if (mark == NULL) {
+                    PyMem_Free(settled);
+                    goto done;
+                }
+                PyList_SetItem(result, it->pair, mark);
+            }
+            continue;
+        read_failed:
+            /* a missing or unreadable tree fails its commit alone: the exception in its place */
+            if (!PyErr_ExceptionMatches(PyExc_KeyError) && !PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyMem_Free(settled);
+                goto done;
+            }
+            {
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                PyErr_NormalizeException(&type, &value, &tb);
+                if (tb != NULL && value != NULL)
+                    PyException_SetTraceback(value, tb);
+                Py_XDECREF(type);
+                Py_XDECREF(tb);
+                settled[it->pair] = 1;
+                PyList_SetItem(result, it->pair, value ? value : Py_NewRef(Py_None));
+            }
+        }
+        level_free(&level);
+        level = next;
+        next = (Level){NULL, 0, 0};
+    }
+    /* the changes of each commit still walking, in the depth-first walk's order */
+    qsort(found, (size_t)nfound, sizeof(Found), found_cmp);
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        if (settled[i])
+            continue;
+        PyObject *lst = PyList_New(0);
+        if (lst == NULL) {
+            PyMem_Free(settled);
+            goto done;
+        }
+        PyList_SetItem(result, i, lst);
+    }
+    for (Py_ssize_t f = 0; f < nfound; f++) {
+        if (settled[found[f].pair])
+            continue;
+        if (PyList_Append(PyList_GET_ITEM(result, found[f].pair), found[f].change) < 0) {
+            PyMem_Free(settled);
+            goto done;
+        }
+    }
+    PyMem_Free(settled);
+    ok = 1;
+done:
+    for (Py_ssize_t f = 0; f < nfound; f++) {
+        Py_DECREF(found[f].change);
+        PyMem_Free(found[f].key);
+    }
+    PyMem_Free(found);
+    PyMem_Free(dp);
+    PyMem_Free(ea.items);
+    PyMem_Free(eb.items);
+    level_free(&level);
+    level_free(&next);
+    Py_XDECREF(recent.raw[0]);
+    Py_XDECREF(recent.raw[1]);
+    Py_DECREF(seq);
+    if (!ok) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"tree_delta", tree_delta, METH_VARARGS, "The differing entries of two raw trees, by name."},
     {"bind", bind, METH_VARARGS, "Bind libgit2's git_diff_blobs and the diff flags."},
@@ -827,6 +1238,7 @@ static PyMethodDef methods[] = {
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
     {"bind_attr", bind_attr, METH_VARARGS, "Bind libgit2's git_attr_get and git_attr_value."},
     {"has_diff_attr", has_diff_attr, METH_VARARGS, "Whether a diff attribute applies to a path."},
+    {"tree_changes_many", tree_changes_many, METH_VARARGS, "tree_changes of many pairs, read by path."},
     {"tree_changes", tree_changes, METH_VARARGS, "The changed files between two trees, walked whole."},
     {NULL, NULL, 0, NULL},
 };

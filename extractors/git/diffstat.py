@@ -380,23 +380,37 @@ class ChangeReader:
     ) -> None:
         """Fill in `results` for the pairs the fast path takes; None stays where it does not."""
         plans: dict[int, tuple[list[_Item], list[_Item] | None]] = {}
-        for i, (old_tree, new_tree) in enumerate(pairs):
-            old_raw = old_tree.raw if old_tree is not None else None
+        raw_pairs = [(old.raw if old is not None else None, new.raw) for old, new in pairs]
+        walked = self.trees.changes_many(raw_pairs)
+        wholes: dict[int, list[Change] | Exception] = {}
+        if with_patch_id and self.scope:
+            # the patch-id is the whole commit's: in-scope commits are compared whole too
+            touched = [i for i, found in enumerate(walked) if isinstance(found, list) and found]
+            wholes = dict(
+                zip(
+                    touched, self.trees.changes_many([raw_pairs[i] for i in touched], whole=True), strict=True
+                )
+            )
+        for i, changes in enumerate(walked):
+            if isinstance(changes, Unusual):
+                continue
+            if isinstance(changes, Exception):
+                results[i] = changes
+                continue
+            if not changes:
+                results[i] = ([], None)
+                continue
             try:
-                changes = self.trees.changes(old_raw, new_tree.raw)
-                if not changes:
-                    results[i] = ([], None)
-                    continue
                 lines = self._plan(changes)
                 whole: list[_Item] | None = None
                 if with_patch_id:
-                    # the patch-id is the whole commit's: in-scope commits are compared whole
-                    # too (the parsed trees of the scoped comparison are reused)
-                    whole = (
-                        self._plan(self.trees.changes(old_raw, new_tree.raw, whole=True))
-                        if self.scope
-                        else lines
-                    )
+                    all_changes = wholes.get(i, changes)
+                    if isinstance(all_changes, Unusual):
+                        continue
+                    if isinstance(all_changes, Exception):
+                        results[i] = all_changes
+                        continue
+                    whole = self._plan(all_changes) if self.scope else lines
             except Unusual:
                 continue
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:

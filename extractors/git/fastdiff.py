@@ -24,11 +24,12 @@ diffcore-rename, extractors.git.renames) on the changes found here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pygit2
 
-from extractors.git.native import raw_reader, tree_delta, tree_walker
+from extractors.git.native import raw_reader, tree_delta, tree_walker, tree_walker_many
 from extractors.git.scope import PathScope
 
 # One raw tree entry: `<octal mode> <name>\0<20-byte id>` (entries are contiguous, so the mode
@@ -99,6 +100,7 @@ class TreeComparer:
     def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
         self._native = tree_delta
         self._walker = tree_walker(repo) if tree_delta is not None else None
+        self._walker_many = tree_walker_many(repo) if self._walker is not None else None
         read_raw = raw_reader(repo) if tree_delta is not None else None
         if read_raw is None:
             odb_read = repo.odb.read
@@ -158,6 +160,38 @@ class TreeComparer:
             finally:
                 self._scope = scope
         return out
+
+    def changes_many(
+        self, pairs: Sequence[tuple[bytes | None, bytes]], *, whole: bool = False
+    ) -> list[list[Change] | Exception]:
+        """`changes` of each pair, in order; where the fast path declines, Unusual in its place,
+        and where a tree could not be read, the error (KeyError, pygit2.GitError, ValueError
+        or OSError). Compiled, the pairs are walked together level by level, each directory's
+        versions read in a row (`tree_changes_many`): 0.99 -> 0.46 s of tree reads for the
+        20,000 commits of the 40,000-file benchmark tree."""
+        if self._walker_many is None:
+            out: list[list[Change] | Exception] = []
+            for old_tree, new_tree in pairs:
+                try:
+                    out.append(self.changes(old_tree, new_tree, whole=whole))
+                except (Unusual, KeyError, pygit2.GitError, ValueError, OSError) as exc:
+                    out.append(exc)
+            return out
+        scope = None if whole else self._scope
+        got = self._walker_many(
+            pairs,
+            scope.dir_may_match if scope is not None else None,
+            scope.matches if scope is not None else None,
+        )
+        for i, found in enumerate(got):
+            if isinstance(found, str):
+                got[i] = Unusual(found)
+            elif found is False:  # a tree out of git's order: the walk of one pair decides
+                try:
+                    got[i] = self.changes(*pairs[i], whole=whole)
+                except (Unusual, KeyError, pygit2.GitError, ValueError, OSError) as exc:
+                    got[i] = exc
+        return got
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:
         cache = self._cache

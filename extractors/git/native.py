@@ -1,7 +1,7 @@
 """The compiled inner loops of the git fast path (`_gitdiff.c`), where they can be had.
 
 `tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `tree_walker` walks
-the changed paths of two trees in one call; `blob_diff` diffs two blobs through libgit2's
+the changed paths of two trees in one call, `tree_walker_many` those of many pairs at once; `blob_diff` diffs two blobs through libgit2's
 `git_diff_blobs` and reads line counts and the patch-id's input from its line callbacks instead
 of a printed patch. Both are None when the module was not built (a machine without a C compiler)
 or, for `blob_diff`, when the libgit2 that pygit2 loaded cannot be found in this process: the
@@ -135,6 +135,15 @@ def tree_walker(repo: pygit2.Repository) -> TreeWalker | None:
         return None
     db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
     return functools.partial(_gitdiff.tree_changes, db)  # type: ignore[union-attr]
+
+
+def tree_walker_many(repo: pygit2.Repository) -> Callable[..., list[Any]] | None:
+    """`_gitdiff.tree_changes_many` bound to `repo`'s object database: many pairs of trees
+    walked level by level, each directory's versions read in a row; None without the module."""
+    if not _odb_bound:
+        return None
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    return functools.partial(_gitdiff.tree_changes_many, db)  # type: ignore[union-attr]
 
 
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None

@@ -301,18 +301,35 @@ def test_tree_changes_equals_python_walk(tmp_path: Path) -> None:
     repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
     rng = random.Random(23)
     outcomes: Counter = Counter()
+    batches: dict[tuple[str, ...], list] = {}  # scope -> [(old, new, the Python walk's result)]
     for n in range(1500):
         old = _random_nested(rng, 3)
         new = _mutate(rng, old, 3)
         a = _write_nested(repo, old) if n % 10 else None  # sometimes from the empty tree
         b = _write_nested(repo, new)
-        scope = PathScope(rng.choice(WALK_SCOPES) if rng.random() < 0.5 else [])
+        patterns = rng.choice(WALK_SCOPES) if rng.random() < 0.5 else []
+        scope = PathScope(patterns)
         for x, y in ((a, b), (b, a)):
             if y is None:
                 continue
             compiled, python = _walk_both(repo, scope, x, y)
             assert compiled == python, (old, new, scope.patterns)
             outcomes[python if isinstance(python, str) else "changes" if python else "none"] += 1
+            batches.setdefault(tuple(patterns), []).append((x, y, python))
+    # all pairs of a scope at once, level by level (tree_changes_many): the same changes, and
+    # declined where the Python walk declines (the reason may be another one the walk meets)
+    for patterns, batch in batches.items():
+        comparer = fastdiff.TreeComparer(repo, PathScope(list(patterns)))
+        assert comparer._walker_many is not None
+        for whole in (False, True):
+            got = comparer.changes_many([(x, y) for x, y, _ in batch], whole=whole)
+            for (x, y, python), many in zip(batch, got, strict=True):
+                if whole:
+                    python = _walk_both(repo, PathScope([]), x, y)[1]
+                if isinstance(python, str):
+                    assert isinstance(many, Unusual), (x, y, patterns)
+                else:
+                    assert many == python, (x, y, patterns)
     # every outcome is exercised: changes, nothing in scope, and each reason to decline
     assert outcomes["changes"] > 400 and outcomes["none"] > 50, outcomes
     for reason in (
@@ -358,9 +375,27 @@ def test_tree_changes_declines_trees_out_of_order(tmp_path: Path) -> None:
     ok = _write_nested(repo, {b"a": (b"100644", b"\2" * 20)})
     assert walker({}, {}, ok, bad, None, None)[0] is None
     # the Python walk then compares the entries as sets
-    assert fastdiff.TreeComparer(repo, PathScope([])).changes(ok, bad) == [
-        ("b", None, None, b"100644", b"\1" * 20)
-    ]
+    want = [("b", None, None, b"100644", b"\1" * 20)]
+    assert fastdiff.TreeComparer(repo, PathScope([])).changes(ok, bad) == want
+    many = native.tree_walker_many(repo)
+    assert many is not None
+    assert many([(ok, bad)], None, None) == [False]
+    assert fastdiff.TreeComparer(repo, PathScope([])).changes_many([(ok, bad)]) == [want]
+
+
+def test_tree_changes_many_fails_only_the_pair_with_a_missing_tree(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    many = require(native.tree_walker_many(repo), "_gitdiff.c")
+    file = (b"100644", b"\1" * 20)
+    one = _write_nested(repo, {b"d": {b"f.c": file}})
+    two = _write_nested(repo, {b"d": {b"f.c": (b"100644", b"\2" * 20)}})
+    # a tree naming a subtree that is not in the repository
+    broken = repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree({b"d": (b"40000", b"\3" * 20)})).raw
+    got = many([(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one)], None, None)
+    assert got[0] == [("d/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
+    assert isinstance(got[1], KeyError) and "03" * 20 in str(got[1])
+    assert isinstance(got[2], KeyError) and "04" * 20 in str(got[2])
+    assert got[3] == [] and got[4] == [("d/f.c", None, None, b"100644", b"\1" * 20)]
 
 
 def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
