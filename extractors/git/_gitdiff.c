@@ -29,6 +29,13 @@
  *     first met level by level); False where a tree is out of git's order; the KeyError or
  *     ValueError where a tree could not be read.
  *
+ * blob_diffs(repository_pointer, [(old_id, new_id, driver_path), ...]) -> list
+ *     blob_diff of many pairs of blobs given by raw id (None = absent), looked up here (bound by
+ *     bind_objects); an item's new version is taken from the previous item's old version when
+ *     it is the same blob (one file's versions come in a row, newest first). Per item: as
+ *     blob_diff, or "not a blob" where an id names another kind of object, or the KeyError or
+ *     ValueError where a blob could not be read.
+ *
  * has_diff_attr(repository_pointer, path) -> bool
  *     Whether a `diff` attribute applies to a path, by libgit2's git_attr_get and
  *     git_attr_value (bound by bind_attr), as pygit2's Repository.get_attr(path, "diff") is not None.
@@ -509,6 +516,159 @@ static PyObject *read_raw(PyObject *self, PyObject *args) {
     return read_object(db, (const unsigned char *)id);
 }
 
+/* --- blob_diffs ------------------------------------------------------------------------------ */
+
+typedef int (*object_lookup_t)(void **out, void *repo, const unsigned char *id, int type);
+typedef int (*object_type_t)(const void *obj);
+static object_lookup_t object_lookup = NULL;
+static object_type_t object_type = NULL;
+static free_t object_free = NULL;
+#define GIT_OBJECT_ANY (-2)
+#define GIT_OBJECT_BLOB 3
+
+static int raw_id(PyObject *o, const unsigned char **out, const char *what);
+
+static PyObject *bind_objects(PyObject *self, PyObject *args) {
+    unsigned long long f[3];
+    if (!PyArg_ParseTuple(args, "KKK:bind_objects", &f[0], &f[1], &f[2]))
+        return NULL;
+    if (f[0] == 0 || f[1] == 0 || f[2] == 0) {
+        PyErr_SetString(PyExc_ValueError, "bind_objects: a null function");
+        return NULL;
+    }
+    object_lookup = (object_lookup_t)(uintptr_t)f[0];
+    object_type = (object_type_t)(uintptr_t)f[1];
+    object_free = (free_t)(uintptr_t)f[2];
+    Py_RETURN_NONE;
+}
+
+/* The object `id` as a blob: 0 and *out set; 1 when it is another kind of object; -1 with
+ * KeyError (missing) or ValueError set. */
+static int lookup_blob(void *repo, const unsigned char *id, void **out) {
+    *out = NULL;
+    int rc = object_lookup(out, repo, id, GIT_OBJECT_ANY);
+    if (rc < 0) {
+        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
+        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
+        if (text != NULL) {
+            if (rc == GIT_ENOTFOUND)
+                PyErr_SetObject(PyExc_KeyError, text);
+            else
+                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
+        }
+        Py_XDECREF(hex);
+        Py_XDECREF(text);
+        return -1;
+    }
+    if (object_type(*out) != GIT_OBJECT_BLOB) {
+        object_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *raised(void) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static PyObject *blob_diffs(PyObject *self, PyObject *args) {
+    PyObject *repo_o, *items_o;
+    if (!PyArg_ParseTuple(args, "OO:blob_diffs", &repo_o, &items_o))
+        return NULL;
+    if (diff_blobs == NULL || object_lookup == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "blob_diffs: bind() and bind_objects() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(repo_o) || PyBytes_GET_SIZE(repo_o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "blob_diffs: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(repo_o), sizeof repo);
+    PyObject *seq = PySequence_Fast(items_o, "blob_diffs: items must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(n);
+    /* the previous item's old version: most often this item's new version (one file's
+     * versions come in a row, newest first) */
+    unsigned char kept_id[20];
+    void *kept = NULL;
+    if (result == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *oa, *ob;
+        const char *path;
+        if (!PyArg_ParseTuple(item, "OOy:blob_diffs item", &oa, &ob, &path))
+            goto fail;
+        const unsigned char *a, *b;
+        if (raw_id(oa, &a, "old") < 0 || raw_id(ob, &b, "new") < 0)
+            goto fail;
+        void *old_blob = NULL, *new_blob = NULL;
+        PyObject *got = NULL;
+        int rc = 0;
+        if (b != NULL) {
+            if (kept != NULL && memcmp(kept_id, b, 20) == 0) {
+                new_blob = kept;
+                kept = NULL;
+            } else {
+                rc = lookup_blob(repo, b, &new_blob);
+            }
+        }
+        if (rc == 0 && a != NULL)
+            rc = lookup_blob(repo, a, &old_blob);
+        if (rc < 0) {
+            got = raised();
+        } else if (rc > 0) {
+            got = PyUnicode_FromString("not a blob");
+        } else {
+            Body body = {NULL, 0, 0, 0, 0, 0, 0};
+            int drc = diff_blobs(old_blob, path, new_blob, path, diff_options, NULL, NULL, on_hunk, on_line, &body);
+            if (body.nomem)
+                PyErr_NoMemory();
+            else if (drc < 0)
+                PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", drc);
+            else if (body.hunks == 0)
+                got = Py_NewRef(Py_None);
+            else
+                got = Py_BuildValue("lly#", body.added, body.removed, body.buf ? body.buf : "", (Py_ssize_t)body.len);
+            PyMem_RawFree(body.buf);
+            if (got == NULL && !body.nomem && drc < 0)
+                got = raised();
+        }
+        if (new_blob != NULL)
+            object_free(new_blob);
+        if (old_blob != NULL) {
+            if (kept != NULL)
+                object_free(kept);
+            kept = old_blob;
+            memcpy(kept_id, a, 20);
+        }
+        if (got == NULL)
+            goto fail;
+        PyList_SET_ITEM(result, i, got);
+    }
+    if (kept != NULL)
+        object_free(kept);
+    Py_DECREF(seq);
+    return result;
+fail:
+    if (kept != NULL)
+        object_free(kept);
+    Py_DECREF(seq);
+    Py_XDECREF(result);
+    return NULL;
+}
+
 /* --- diff attributes ------------------------------------------------------------------------ */
 
 typedef int (*attr_get_t)(const char **value_out, void *repo, uint32_t flags, const char *path, const char *name);
@@ -778,7 +938,7 @@ static int raw_id(PyObject *o, const unsigned char **out, const char *what) {
     if (o == Py_None)
         return 0;
     if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != 20) {
-        PyErr_Format(PyExc_TypeError, "tree_changes: the %s tree's id must be 20 bytes or None", what);
+        PyErr_Format(PyExc_TypeError, "the %s object's id must be 20 bytes or None", what);
         return -1;
     }
     *out = (const unsigned char *)PyBytes_AS_STRING(o);
@@ -1236,6 +1396,8 @@ static PyMethodDef methods[] = {
     {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
     {"odb", odb, METH_O, "A repository's object database, from its pointer."},
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
+    {"bind_objects", bind_objects, METH_VARARGS, "Bind libgit2's object lookup functions."},
+    {"blob_diffs", blob_diffs, METH_VARARGS, "blob_diff of many pairs of blobs by id."},
     {"bind_attr", bind_attr, METH_VARARGS, "Bind libgit2's git_attr_get and git_attr_value."},
     {"has_diff_attr", has_diff_attr, METH_VARARGS, "Whether a diff attribute applies to a path."},
     {"tree_changes_many", tree_changes_many, METH_VARARGS, "tree_changes of many pairs, read by path."},

@@ -32,7 +32,7 @@ import pygit2
 from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
-from extractors.git.native import DIFF_FLAGS, blob_diff, diff_attr_reader
+from extractors.git.native import DIFF_FLAGS, blob_diff, blob_differ, diff_attr_reader
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
@@ -326,6 +326,8 @@ class ChangeReader:
         self._whole_repo: pygit2.Repository | None = None
         self._driver_paths: dict[str, bytes] = {}
         self._has_diff_attr = diff_attr_reader(repo)
+        # many blob diffs in one compiled call (blobs looked up by id there): with blob_diff only
+        self._blob_diffs = blob_differ(repo) if blob_diff is not None else None
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
@@ -427,11 +429,25 @@ class ChangeReader:
                         users.setdefault(item[0], []).append(i)
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
-        for change in sorted(users, key=lambda c: (c[0], users[c][0])):
+        order = sorted(users, key=lambda c: (c[0], users[c][0]))
+        diffs = (
+            self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
+            if self._blob_diffs is not None
+            else None
+        )
+        for at, change in enumerate(order):
             if all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
-                done[change] = self._file(*change)
+                if diffs is None:
+                    done[change] = self._file(*change)
+                    continue
+                got = diffs[at]
+                if isinstance(got, Exception):
+                    raise got
+                if got is None or isinstance(got, str):
+                    raise Unusual("no hunks" if got is None else got)
+                done[change] = self._native_row(change, got)
             except Unusual:
                 failed.update(users[change])
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
@@ -583,7 +599,6 @@ class ChangeReader:
             # a file entry naming another kind of object (a damaged tree): libgit2 would read
             # it as a blob; the whole-tree diff reports it
             raise Unusual("not a blob")
-        p = path.encode("ascii")
         got = blob_diff(  # type: ignore[misc]
             old_blob._pointer if old_blob is not None else None,  # type: ignore[attr-defined]
             new_blob._pointer if new_blob is not None else None,  # type: ignore[attr-defined]
@@ -591,7 +606,19 @@ class ChangeReader:
         )
         if got is None:
             raise Unusual("no hunks")  # binary, or an empty file added or deleted
+        return ChangeReader._native_row((path, old_mode, None, new_mode, None), got, change_type)
+
+    @staticmethod
+    def _native_row(
+        change: Change, got: tuple[int, int, bytes], change_type: str | None = None
+    ) -> tuple[FileChange, int]:
+        """One file's row and patch-id share from the compiled blob diff's line counts and hunk
+        lines (`blob_diff`)."""
+        path, old_mode, old_id, new_mode, new_id = change
+        if change_type is None:
+            change_type = "A" if old_id is None else "D" if new_id is None else "M"
         added, removed, body = got
+        p = path.encode("ascii")
         # the file's header as git prints it, less its `index` line (not hashed); whitespace
         # goes, as from the body
         if change_type == "M":

@@ -424,3 +424,36 @@ def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
     want = {p: repo.get_attr(p, "diff") is not None for p in paths}
     assert {p: has(p.encode()) for p in paths} == want
     assert sum(want.values()) == 7 and not want["sub/x.c"] and not want["a.h"]
+
+
+def test_blob_diffs_equal_blob_diff(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    diffs = require(native.blob_differ(repo), "_gitdiff.c")
+    rng = random.Random(31)
+    # one file's versions, newest first, as the extraction asks: each item's new version is
+    # the previous item's old one (taken over without a second lookup)
+    lines = [_line(rng) for _ in range(30)]
+    versions = []
+    for n in range(120):
+        versions.append(repo.create_blob(_version(rng, lines) if n % 40 else b"\0binary"))
+        at = rng.randrange(len(lines) + 1)
+        lines[at:at] = [_line(rng) for _ in range(rng.randint(1, 3))]
+        del lines[rng.randrange(len(lines)) :][:1]
+    versions.reverse()
+    items: list[tuple[bytes | None, bytes | None, bytes]] = []
+    for k in range(len(versions) - 1):
+        items.append((versions[k + 1].raw, versions[k].raw, b""))
+    items += [(None, versions[0].raw, b"a.c"), (versions[-1].raw, None, b"")]  # added, deleted
+    got = diffs(items)
+    want = []
+    for a, b, p in items:
+        # (the blob objects must outlive the call that reads their pointers)
+        old, new = (repo[pygit2.Oid(raw=x)] if x else None for x in (a, b))
+        want.append(native.blob_diff(old._pointer if old else None, new._pointer if new else None, p))  # type: ignore[misc, union-attr]
+    assert got == want
+    assert sum(g is None for g in got) >= 4 and sum(g is not None for g in got) > 100  # binary: no hunks
+    # a missing blob fails its item alone; an id naming a tree is no blob
+    tree = repo.odb.write(pygit2.enums.ObjectType.TREE, b"").raw
+    odd = diffs([(b"\5" * 20, versions[0].raw, b""), (tree, versions[0].raw, b""), items[0]])
+    assert isinstance(odd[0], KeyError) and "05" * 20 in str(odd[0])
+    assert odd[1] == "not a blob" and odd[2] == want[0]
