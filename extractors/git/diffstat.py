@@ -31,6 +31,7 @@ import pygit2
 
 from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
+from extractors.git.attributes import no_attributes
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
 from extractors.git.native import DIFF_FLAGS, blob_diff, blob_differ, diff_attr_reader
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
@@ -326,6 +327,8 @@ class ChangeReader:
         self._whole_repo: pygit2.Repository | None = None
         self._driver_paths: dict[str, bytes] = {}
         self._has_diff_attr = diff_attr_reader(repo)
+        # no attribute file anywhere: every path has none, no lookups (extractors.git.attributes)
+        self._no_attributes = no_attributes(repo)
         # many blob diffs in one compiled call (blobs looked up by id there): with blob_diff only
         self._blob_diffs = blob_differ(repo) if blob_diff is not None else None
 
@@ -566,6 +569,8 @@ class ChangeReader:
         """The path under which libgit2 looks up a file's `diff` attribute (its diff driver:
         binary or text): none (empty) when no attribute applies to the path, as on nearly every
         repository, which spares libgit2 two stat() and two access() calls per blob diff."""
+        if self._no_attributes:
+            return b""
         got = self._driver_paths.get(path)
         if got is None:
             p = path.encode("ascii")
