@@ -426,7 +426,7 @@ class ChangeReader:
         # come in walk order)
         users: dict[Change, list[int]] = {}
         for i, (lines, whole) in plans.items():
-            for plan in (lines, whole or ()):
+            for plan in (lines,) if whole is None or whole is lines else (lines, whole):
                 for item in plan:
                     if len(item) == 1:
                         users.setdefault(item[0], []).append(i)
