@@ -1347,7 +1347,8 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
         next = (Level){NULL, 0, 0};
     }
     /* the changes of each commit still walking, in the depth-first walk's order */
-    qsort(found, (size_t)nfound, sizeof(Found), found_cmp);
+    if (nfound > 1)
+        qsort(found, (size_t)nfound, sizeof(Found), found_cmp);
     for (Py_ssize_t i = 0; i < npairs; i++) {
         if (settled[i])
             continue;
