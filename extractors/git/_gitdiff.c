@@ -73,9 +73,12 @@ typedef struct {
 /* git's base_name_compare(): names compare as bytes, a tree's as if it ended in '/'. */
 static int entry_cmp(const Entry *a, const Entry *b) {
     Py_ssize_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
-    int c = memcmp(a->name, b->name, (size_t)n);
-    if (c)
-        return c;
+    /* names are short and differ early: a loop beats a call to memcmp (every entry of every
+     * tree read is compared with the one before it) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (a->name[i] != b->name[i])
+            return (int)a->name[i] - (int)b->name[i];
+    }
     unsigned char ca = n < a->name_len ? a->name[n] : (a->is_tree ? '/' : 0);
     unsigned char cb = n < b->name_len ? b->name[n] : (b->is_tree ? '/' : 0);
     return (int)ca - (int)cb;
