@@ -13,6 +13,12 @@ and prints wall times, commits per second, ratios to the one-core floor and peak
 
     .venv/bin/python benchmarks/bench_git.py [--commits 50000] [--files 400] [--repo PATH]
 
+With `--kernel-shaped` the same comparison runs on a generated repository shaped like the Linux
+kernel (below: a tree of `--tree-files` files in a few thousand directories, `--tree-commits`
+commits, additions, moves across directories and deletions among them).
+
+    .venv/bin/python benchmarks/bench_git.py --kernel-shaped [--repeat 2]
+
 With `--large-tree` it measures instead how the cost per commit grows with the size of the tree:
 a generated repository shaped like the Linux kernel (`--tree-files` files, default 40,000, in a
 few thousand directories, `--tree-commits` commits editing 1-3 files each) and a KVM-like scope
@@ -209,7 +215,8 @@ def _kernel_like_paths(files: int, rng: random.Random) -> list[str]:
 
 def generate_large(dest: Path, files: int, commits: int, seed: int = 2) -> None:
     """A kernel-shaped tree of `files` files, then `commits` commits editing 1-3 files each
-    (about one in ten within the KVM scope, a few additions), written with `git fast-import`."""
+    (about one in ten within the KVM scope; 1 % additions, 0.35 % moves to another directory
+    with an edit, 0.15 % deletions), written with `git fast-import`."""
     rng = random.Random(seed)
     tmp = dest.with_name(dest.name + ".partial")
     subprocess.run(["rm", "-rf", str(tmp)], check=True)
@@ -254,6 +261,24 @@ def generate_large(dest: Path, files: int, commits: int, seed: int = 2) -> None:
                 path = f"{rng.choice(paths).rsplit('/', 1)[0]}/new{n}.c"
                 paths.append(path)
                 ops = [blob(path)]
+            elif r < 0.015:
+                # a file moved to another directory with a small edit (a rename for git), or
+                # deleted
+                i = rng.randrange(len(hot))
+                old = hot[i]
+                lines = lines_of(old)
+                ops = [b"D %s\n" % old.encode()]
+                if r < 0.0135:
+                    new = f"{rng.choice(paths).rsplit('/', 1)[0]}/moved{n}.c"
+                    contents[new] = lines
+                    lines[rng.randrange(len(lines))] = _line(rng)
+                    ops.append(blob(new))
+                    hot[i] = new
+                    paths[paths.index(old)] = new
+                else:
+                    del hot[i]
+                    paths.remove(old)
+                contents.pop(old)
             else:
                 pool = in_scope if r < 0.11 else hot
                 ops = []
@@ -364,13 +389,19 @@ def _measure_ours_scoped(repo_path: str, workers: int, scoped: bool) -> None:
         _report(wall, child_rss=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rows=spool.counts)
 
 
-def large_tree(args: argparse.Namespace) -> None:
-    repo = BENCH_DIR / f"kernel-like-{args.tree_files}f-{args.tree_commits}c.git"
+def kernel_shaped_repo(args: argparse.Namespace) -> Path:
+    """The generated kernel-shaped repository (cached under data/bench/)."""
+    repo = BENCH_DIR / f"kernel-shaped-{args.tree_files}f-{args.tree_commits}c.git"
     if not repo.exists():
         BENCH_DIR.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         generate_large(repo, args.tree_files, args.tree_commits)
         print(f"generated {repo} in {time.perf_counter() - t0:.1f} s")
+    return repo
+
+
+def large_tree(args: argparse.Namespace) -> None:
+    repo = kernel_shaped_repo(args)
     git = ["git", "-C", str(repo)]
     n = int(subprocess.run([*git, "rev-list", "--count", "HEAD"], capture_output=True, text=True).stdout)
     files = (
@@ -575,6 +606,11 @@ def main() -> None:
     ap.add_argument(
         "--large-tree", action="store_true", help="measure the tree-size effect instead (see above)"
     )
+    ap.add_argument(
+        "--kernel-shaped",
+        action="store_true",
+        help="the comparison with git log on the generated kernel-shaped repository (--tree-files, --tree-commits)",
+    )
     ap.add_argument("--tree-files", type=int, default=40_000)
     ap.add_argument("--tree-commits", type=int, default=20_000)
     ap.add_argument(
@@ -613,6 +649,8 @@ def main() -> None:
         return
     if args.repo:
         repo = Path(args.repo).resolve()
+    elif args.kernel_shaped:
+        repo = kernel_shaped_repo(args)
     else:
         repo = BENCH_DIR / f"synthetic-{args.commits}c-{args.files}f.git"
         if not repo.exists():
@@ -642,8 +680,12 @@ def main() -> None:
         for label, what in approaches:
             r = _run("--measure", what, str(repo))
             r["load"] = os.getloadavg()[0]  # the machine's 1-minute load just after this run
+            if label in best:
+                r["cpu"] = min(r["cpu"], best[label]["cpu"])  # the least disturbed CPU time too
             if label not in best or r["wall"] < best[label]["wall"]:
                 best[label] = r
+            else:
+                best[label]["cpu"] = r["cpu"]
     results = [(label, best[label]) for label, _ in approaches]
     floor = results[0][1]["wall"]
     cpu_floor = results[0][1]["cpu"]

@@ -1,4 +1,14 @@
-/* The two per-commit inner loops of the git fast path (extractors.git.fastdiff, diffstat) in C.
+/* The per-commit inner loops of the git fast path (extractors.git.fastdiff, diffstat) in C.
+ *
+ * tree_changes(odb, cache, older, old_id, new_id, dir_filter, file_filter) -> (changes, loaded)
+ *     The changed files between two trees (raw ids; None = the empty tree), walked whole in one
+ *     call, descending only into subtrees whose ids differ: fastdiff.TreeComparer's walk, step for
+ *     step. `changes` is the list of (path, old_mode, old_id, new_mode, new_id) in the reference's
+ *     order; a str (the reason) where the reference raises Unusual; None where a tree is out of
+ *     git's order (the reference then walks). Trees are read through the dicts `cache` and
+ *     `older` (raw id -> raw tree; a tree found in `older` or read from `odb` is stored into
+ *     `cache`); `loaded` is the number of bytes stored. `dir_filter(path + "/")` and
+ *     `file_filter(path)` (or None) are the path scope's tests.
  *
  * tree_delta(old_raw, new_raw) -> list[tuple] | None
  *     The entries that differ between two raw tree objects (None = the empty tree), merged by
@@ -9,6 +19,26 @@
  * bind(diff_blobs, diff_options_init, flags)
  *     The addresses of libgit2's git_diff_blobs and git_diff_options_init, taken from the
  *     libgit2 pygit2 has loaded (no libgit2 headers or link at build time), and the diff flags.
+ *
+ * tree_changes_many(odb, pairs, dir_filter, file_filter) -> list
+ *     tree_changes of many (old_id or None, new_id) pairs at once, without the cache: the walk
+ *     goes level by level over all the pairs and reads each level's trees one directory's
+ *     versions in a row, newest first (libgit2 rebuilds a tree from its pack's delta chain
+ *     through a small cache of delta bases, which consecutive versions reuse). Per pair: its
+ *     changes in the depth-first walk's order; a str where the walk declines (the reason, the
+ *     first met level by level); False where a tree is out of git's order; the KeyError or
+ *     ValueError where a tree could not be read.
+ *
+ * blob_diffs(repository_pointer, [(old_id, new_id, driver_path), ...]) -> list
+ *     blob_diff of many pairs of blobs given by raw id (None = absent), looked up here (bound by
+ *     bind_objects); an item's new version is taken from the previous item's old version when
+ *     it is the same blob (one file's versions come in a row, newest first). Per item: as
+ *     blob_diff, or "not a blob" where an id names another kind of object, or the KeyError or
+ *     ValueError where a blob could not be read.
+ *
+ * has_diff_attr(repository_pointer, path) -> bool
+ *     Whether a `diff` attribute applies to a path, by libgit2's git_attr_get and
+ *     git_attr_value (bound by bind_attr), as pygit2's Repository.get_attr(path, "diff") is not None.
  *
  * blob_diff(old_blob_pointer, new_blob_pointer, path) -> (added, removed, body) | None
  *     libgit2's diff of two blobs (a pygit2 object's `_pointer`; None = absent) with the bound
@@ -43,9 +73,12 @@ typedef struct {
 /* git's base_name_compare(): names compare as bytes, a tree's as if it ended in '/'. */
 static int entry_cmp(const Entry *a, const Entry *b) {
     Py_ssize_t n = a->name_len < b->name_len ? a->name_len : b->name_len;
-    int c = memcmp(a->name, b->name, (size_t)n);
-    if (c)
-        return c;
+    /* names are short and differ early: a loop beats a call to memcmp (every entry of every
+     * tree read is compared with the one before it) */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (a->name[i] != b->name[i])
+            return (int)a->name[i] - (int)b->name[i];
+    }
     unsigned char ca = n < a->name_len ? a->name[n] : (a->is_tree ? '/' : 0);
     unsigned char cb = n < b->name_len ? b->name[n] : (b->is_tree ? '/' : 0);
     return (int)ca - (int)cb;
@@ -144,6 +177,56 @@ static PyObject *pair_tuple(const Entry *old, const Entry *new) {
     return t;
 }
 
+/* The differing entries of two parsed trees, in name order: `*out` (PyMem, caller frees) holds
+ * `*count` pairs, a name deleted as one type and added as another already merged into one pair.
+ * -1 on memory failure. */
+static int delta_pairs(const Entries *ea, const Entries *eb, Pair **out, Py_ssize_t *count) {
+    Pair *pairs = PyMem_Malloc(sizeof(Pair) * (size_t)(ea->len + eb->len + 1));
+    *out = pairs;
+    *count = 0;
+    if (pairs == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t n = 0, i = 0, j = 0;
+    int sorted = 1; /* pairs come in git order; byte order differs only around trees */
+    while (i < ea->len || j < eb->len) {
+        int c = i == ea->len ? 1 : j == eb->len ? -1 : entry_cmp(&ea->items[i], &eb->items[j]);
+        if (c == 0) {
+            const Entry *x = &ea->items[i++], *y = &eb->items[j++];
+            if (x->mode_len == y->mode_len && memcmp(x->mode, y->mode, (size_t)x->mode_len) == 0 &&
+                memcmp(x->id, y->id, 20) == 0)
+                continue;
+            pairs[n].old = x;
+            pairs[n].new = y;
+        } else if (c < 0) {
+            pairs[n].old = &ea->items[i++];
+            pairs[n].new = NULL;
+        } else {
+            pairs[n].old = NULL;
+            pairs[n].new = &eb->items[j++];
+        }
+        if (n > 0 && pair_cmp(&pairs[n - 1], &pairs[n]) >= 0)
+            sorted = 0;
+        n++;
+    }
+    if (!sorted)
+        qsort(pairs, (size_t)n, sizeof(Pair), pair_cmp);
+    /* a name deleted as one type and added as another: one change, as by name in Python */
+    Py_ssize_t kept = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        Pair p = pairs[k];
+        if (k + 1 < n && p.old && !p.new && !pairs[k + 1].old && pairs[k + 1].new &&
+            p.old->name_len == pairs[k + 1].new->name_len &&
+            memcmp(p.old->name, pairs[k + 1].new->name, (size_t)p.old->name_len) == 0) {
+            p.new = pairs[++k].new;
+        }
+        pairs[kept++] = p;
+    }
+    *count = kept;
+    return 0;
+}
+
 static PyObject *tree_delta(PyObject *self, PyObject *args) {
     Py_buffer a = {0}, b = {0};
     PyObject *oa, *ob;
@@ -158,6 +241,7 @@ static PyObject *tree_delta(PyObject *self, PyObject *args) {
     }
     PyObject *result = NULL;
     Pair *pairs = NULL;
+    Py_ssize_t n = 0;
     Entries ea = {NULL, 0}, eb = {NULL, 0};
     int ok_a = parse_tree(a.buf, a.obj ? a.len : 0, &ea);
     int ok_b = ok_a == 1 ? parse_tree(b.buf, b.obj ? b.len : 0, &eb) : 0;
@@ -167,47 +251,13 @@ static PyObject *tree_delta(PyObject *self, PyObject *args) {
         result = Py_NewRef(Py_None);
         goto done;
     }
-    pairs = PyMem_Malloc(sizeof(Pair) * (size_t)(ea.len + eb.len + 1));
-    if (pairs == NULL) {
-        PyErr_NoMemory();
+    if (delta_pairs(&ea, &eb, &pairs, &n) < 0)
         goto done;
-    }
-    Py_ssize_t n = 0, i = 0, j = 0;
-    int sorted = 1; /* pairs come in git order; byte order differs only around trees */
-    while (i < ea.len || j < eb.len) {
-        int c = i == ea.len ? 1 : j == eb.len ? -1 : entry_cmp(&ea.items[i], &eb.items[j]);
-        if (c == 0) {
-            const Entry *x = &ea.items[i++], *y = &eb.items[j++];
-            if (x->mode_len == y->mode_len && memcmp(x->mode, y->mode, (size_t)x->mode_len) == 0 &&
-                memcmp(x->id, y->id, 20) == 0)
-                continue;
-            pairs[n].old = x;
-            pairs[n].new = y;
-        } else if (c < 0) {
-            pairs[n].old = &ea.items[i++];
-            pairs[n].new = NULL;
-        } else {
-            pairs[n].old = NULL;
-            pairs[n].new = &eb.items[j++];
-        }
-        if (n > 0 && pair_cmp(&pairs[n - 1], &pairs[n]) >= 0)
-            sorted = 0;
-        n++;
-    }
-    if (!sorted)
-        qsort(pairs, (size_t)n, sizeof(Pair), pair_cmp);
     result = PyList_New(0);
     if (result == NULL)
         goto done;
     for (Py_ssize_t k = 0; k < n; k++) {
-        const Entry *old = pairs[k].old, *new = pairs[k].new;
-        /* a name deleted as one type and added as another: one change, as by name in Python */
-        if (k + 1 < n && old && !new && !pairs[k + 1].old && pairs[k + 1].new &&
-            old->name_len == pairs[k + 1].new->name_len &&
-            memcmp(old->name, pairs[k + 1].new->name, (size_t)old->name_len) == 0) {
-            new = pairs[++k].new;
-        }
-        PyObject *t = pair_tuple(old, new);
+        PyObject *t = pair_tuple(pairs[k].old, pairs[k].new);
         if (t == NULL || PyList_Append(result, t) < 0) {
             Py_XDECREF(t);
             Py_CLEAR(result);
@@ -430,23 +480,12 @@ static PyObject *odb(PyObject *self, PyObject *arg) {
     return capsule;
 }
 
-static PyObject *read_raw(PyObject *self, PyObject *args) {
-    PyObject *capsule;
-    const char *id;
-    Py_ssize_t id_len;
-    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
-        return NULL;
-    void *db = PyCapsule_GetPointer(capsule, "git_odb");
-    if (db == NULL)
-        return NULL;
-    if (id_len != 20) {
-        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
-        return NULL;
-    }
+/* An object's raw content by its 20-byte id (KeyError when missing), a new reference. */
+static PyObject *read_object(void *db, const unsigned char *id) {
     void *obj = NULL;
-    int rc = odb_read(&obj, db, (const unsigned char *)id);
+    int rc = odb_read(&obj, db, id);
     if (rc < 0) {
-        PyObject *hex = PyBytes_FromStringAndSize(id, 20);
+        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
         PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
         if (text != NULL) {
             if (rc == GIT_ENOTFOUND)
@@ -464,6 +503,896 @@ static PyObject *read_raw(PyObject *self, PyObject *args) {
     return data;
 }
 
+static PyObject *read_raw(PyObject *self, PyObject *args) {
+    PyObject *capsule;
+    const char *id;
+    Py_ssize_t id_len;
+    if (!PyArg_ParseTuple(args, "Oy#:read_raw", &capsule, &id, &id_len))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (id_len != 20) {
+        PyErr_SetString(PyExc_ValueError, "read_raw: an object id is 20 bytes");
+        return NULL;
+    }
+    return read_object(db, (const unsigned char *)id);
+}
+
+/* --- blob_diffs ------------------------------------------------------------------------------ */
+
+typedef int (*object_lookup_t)(void **out, void *repo, const unsigned char *id, int type);
+typedef int (*object_type_t)(const void *obj);
+static object_lookup_t object_lookup = NULL;
+static object_type_t object_type = NULL;
+static free_t object_free = NULL;
+#define GIT_OBJECT_ANY (-2)
+#define GIT_OBJECT_BLOB 3
+
+static int raw_id(PyObject *o, const unsigned char **out, const char *what);
+
+static PyObject *bind_objects(PyObject *self, PyObject *args) {
+    unsigned long long f[3];
+    if (!PyArg_ParseTuple(args, "KKK:bind_objects", &f[0], &f[1], &f[2]))
+        return NULL;
+    if (f[0] == 0 || f[1] == 0 || f[2] == 0) {
+        PyErr_SetString(PyExc_ValueError, "bind_objects: a null function");
+        return NULL;
+    }
+    object_lookup = (object_lookup_t)(uintptr_t)f[0];
+    object_type = (object_type_t)(uintptr_t)f[1];
+    object_free = (free_t)(uintptr_t)f[2];
+    Py_RETURN_NONE;
+}
+
+/* The object `id` as a blob: 0 and *out set; 1 when it is another kind of object; -1 with
+ * KeyError (missing) or ValueError set. */
+static int lookup_blob(void *repo, const unsigned char *id, void **out) {
+    *out = NULL;
+    int rc = object_lookup(out, repo, id, GIT_OBJECT_ANY);
+    if (rc < 0) {
+        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
+        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
+        if (text != NULL) {
+            if (rc == GIT_ENOTFOUND)
+                PyErr_SetObject(PyExc_KeyError, text);
+            else
+                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
+        }
+        Py_XDECREF(hex);
+        Py_XDECREF(text);
+        return -1;
+    }
+    if (object_type(*out) != GIT_OBJECT_BLOB) {
+        object_free(*out);
+        *out = NULL;
+        return 1;
+    }
+    return 0;
+}
+
+static PyObject *raised(void) {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (tb != NULL && value != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static PyObject *blob_diffs(PyObject *self, PyObject *args) {
+    PyObject *repo_o, *items_o;
+    if (!PyArg_ParseTuple(args, "OO:blob_diffs", &repo_o, &items_o))
+        return NULL;
+    if (diff_blobs == NULL || object_lookup == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "blob_diffs: bind() and bind_objects() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(repo_o) || PyBytes_GET_SIZE(repo_o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "blob_diffs: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(repo_o), sizeof repo);
+    PyObject *seq = PySequence_Fast(items_o, "blob_diffs: items must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(n);
+    /* the previous item's old version: most often this item's new version (one file's
+     * versions come in a row, newest first) */
+    unsigned char kept_id[20];
+    void *kept = NULL;
+    if (result == NULL)
+        goto fail;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *oa, *ob;
+        const char *path;
+        if (!PyArg_ParseTuple(item, "OOy:blob_diffs item", &oa, &ob, &path))
+            goto fail;
+        const unsigned char *a, *b;
+        if (raw_id(oa, &a, "old") < 0 || raw_id(ob, &b, "new") < 0)
+            goto fail;
+        void *old_blob = NULL, *new_blob = NULL;
+        PyObject *got = NULL;
+        int rc = 0;
+        if (b != NULL) {
+            if (kept != NULL && memcmp(kept_id, b, 20) == 0) {
+                new_blob = kept;
+                kept = NULL;
+            } else {
+                rc = lookup_blob(repo, b, &new_blob);
+            }
+        }
+        if (rc == 0 && a != NULL)
+            rc = lookup_blob(repo, a, &old_blob);
+        if (rc < 0) {
+            got = raised();
+        } else if (rc > 0) {
+            got = PyUnicode_FromString("not a blob");
+        } else {
+            Body body = {NULL, 0, 0, 0, 0, 0, 0};
+            int drc = diff_blobs(old_blob, path, new_blob, path, diff_options, NULL, NULL, on_hunk, on_line, &body);
+            if (body.nomem)
+                PyErr_NoMemory();
+            else if (drc < 0)
+                PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", drc);
+            else if (body.hunks == 0)
+                got = Py_NewRef(Py_None);
+            else
+                got = Py_BuildValue("lly#", body.added, body.removed, body.buf ? body.buf : "", (Py_ssize_t)body.len);
+            PyMem_RawFree(body.buf);
+            if (got == NULL && !body.nomem && drc < 0)
+                got = raised();
+        }
+        if (new_blob != NULL)
+            object_free(new_blob);
+        if (old_blob != NULL) {
+            if (kept != NULL)
+                object_free(kept);
+            kept = old_blob;
+            memcpy(kept_id, a, 20);
+        }
+        if (got == NULL)
+            goto fail;
+        PyList_SET_ITEM(result, i, got);
+    }
+    if (kept != NULL)
+        object_free(kept);
+    Py_DECREF(seq);
+    return result;
+fail:
+    if (kept != NULL)
+        object_free(kept);
+    Py_DECREF(seq);
+    Py_XDECREF(result);
+    return NULL;
+}
+
+/* --- diff attributes ------------------------------------------------------------------------ */
+
+typedef int (*attr_get_t)(const char **value_out, void *repo, uint32_t flags, const char *path, const char *name);
+typedef int (*attr_value_t)(const char *value);
+static attr_get_t attr_get = NULL;
+static attr_value_t attr_value = NULL;
+#define GIT_ATTR_VALUE_UNSPECIFIED 0
+
+static PyObject *bind_attr(PyObject *self, PyObject *args) {
+    unsigned long long get_at, value_at;
+    if (!PyArg_ParseTuple(args, "KK:bind_attr", &get_at, &value_at))
+        return NULL;
+    if (get_at == 0 || value_at == 0) {
+        PyErr_SetString(PyExc_ValueError, "bind_attr: a null function");
+        return NULL;
+    }
+    attr_get = (attr_get_t)(uintptr_t)get_at;
+    attr_value = (attr_value_t)(uintptr_t)value_at;
+    Py_RETURN_NONE;
+}
+
+/* Whether a `diff` attribute applies to `path` (git_attr_get with libgit2's default lookup
+ * order, as pygit2's Repository.get_attr(path, "diff") asks): its value is anything but
+ * unspecified. ValueError when libgit2 fails. */
+static PyObject *has_diff_attr(PyObject *self, PyObject *args) {
+    PyObject *repo_o;
+    const char *path;
+    if (!PyArg_ParseTuple(args, "Oy:has_diff_attr", &repo_o, &path))
+        return NULL;
+    if (attr_get == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "has_diff_attr: bind_attr() first");
+        return NULL;
+    }
+    void *repo;
+    if (!PyBytes_Check(repo_o) || PyBytes_GET_SIZE(repo_o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_SetString(PyExc_TypeError, "has_diff_attr: a repository's pointer must be pointer-sized bytes");
+        return NULL;
+    }
+    memcpy(&repo, PyBytes_AS_STRING(repo_o), sizeof repo);
+    const char *value = NULL;
+    int rc = attr_get(&value, repo, 0, path, "diff");
+    if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "libgit2 could not look up the diff attribute of %s (error %d)", path, rc);
+        return NULL;
+    }
+    /* `!diff` gives a value of its own that git_attr_value reads as unspecified */
+    return PyBool_FromLong(attr_value(value) != GIT_ATTR_VALUE_UNSPECIFIED);
+}
+
+/* --- tree_changes -------------------------------------------------------------------------- */
+
+typedef struct {
+    void *db;
+    PyObject *cache, *older;            /* raw id -> raw tree (bytes) */
+    PyObject *dir_filter, *file_filter; /* callables, or NULL: every path */
+    PyObject *out;                      /* the changes found */
+    Py_ssize_t loaded;                  /* bytes stored into `cache` */
+    const char *unusual;                /* why the fast path declines, once it does */
+    int unordered;                      /* a tree out of git's order was met */
+    char *path;
+    size_t path_cap;
+} Walk;
+
+/* The raw tree `id` from the cache (either generation) or the object database, stored into the
+ * current generation; a new reference, NULL on error. */
+static PyObject *load_tree(Walk *w, const unsigned char *id) {
+    PyObject *key = PyBytes_FromStringAndSize((const char *)id, 20);
+    if (key == NULL)
+        return NULL;
+    PyObject *raw = PyDict_GetItemWithError(w->cache, key);
+    if (raw != NULL) {
+        Py_INCREF(raw);
+        Py_DECREF(key);
+        return raw;
+    }
+    if (PyErr_Occurred())
+        goto fail;
+    raw = PyDict_GetItemWithError(w->older, key);
+    if (raw != NULL)
+        Py_INCREF(raw);
+    else if (PyErr_Occurred() || (raw = read_object(w->db, id)) == NULL)
+        goto fail;
+    if (!PyBytes_Check(raw)) {
+        PyErr_SetString(PyExc_TypeError, "tree_changes: the cache holds raw trees (bytes) only");
+        Py_DECREF(raw);
+        goto fail;
+    }
+    if (PyDict_SetItem(w->cache, key, raw) < 0) {
+        Py_DECREF(raw);
+        goto fail;
+    }
+    w->loaded += PyBytes_GET_SIZE(raw);
+    Py_DECREF(key);
+    return raw;
+fail:
+    Py_DECREF(key);
+    return NULL;
+}
+
+static int path_reserve(Walk *w, size_t len) {
+    if (len <= w->path_cap)
+        return 0;
+    size_t cap = w->path_cap ? w->path_cap : 256;
+    while (cap < len)
+        cap *= 2;
+    char *grown = PyMem_Realloc(w->path, cap);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    w->path = grown;
+    w->path_cap = cap;
+    return 0;
+}
+
+/* printable ASCII without `"` or `\`: printed unquoted by git and libgit2 (fastdiff._PLAIN_NAME) */
+static int plain_name(const unsigned char *p, Py_ssize_t n) {
+    if (n == 0)
+        return 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+            return 0;
+    }
+    return 1;
+}
+
+static int file_mode(const Entry *e) {
+    return e->mode_len == 6 && (memcmp(e->mode, "100644", 6) == 0 || memcmp(e->mode, "100755", 6) == 0);
+}
+
+/* filter(path) for the first `len` bytes of the path: 1 keep, 0 skip, -1 error */
+static int path_filter(Walk *w, PyObject *filter, size_t len) {
+    PyObject *s = PyUnicode_DecodeUTF8(w->path, (Py_ssize_t)len, "surrogateescape");
+    if (s == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(filter, s);
+    Py_DECREF(s);
+    if (r == NULL)
+        return -1;
+    int keep = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return keep;
+}
+
+/* Compares trees `a` and `b` (NULL = absent) under the path prefix w->path[:prefix]: 0 done,
+ * 1 stopped (w->unusual or w->unordered set), -1 error. fastdiff.TreeComparer._visit is the
+ * reference, step for step. */
+static int walk_trees(Walk *w, const unsigned char *a, const unsigned char *b, size_t prefix) {
+    PyObject *ra = NULL, *rb = NULL;
+    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Pair *pairs = NULL;
+    Py_ssize_t n = 0;
+    int rc = -1;
+    if (a != NULL && (ra = load_tree(w, a)) == NULL)
+        goto done;
+    if (b != NULL && (rb = load_tree(w, b)) == NULL)
+        goto done;
+    int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
+    if (ok_a < 0)
+        goto done;
+    int ok_b = ok_a == 1
+                   ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL, rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
+                   : 0;
+    if (ok_b < 0)
+        goto done;
+    if (ok_a == 0 || ok_b == 0) {
+        w->unordered = 1;
+        rc = 1;
+        goto done;
+    }
+    if (delta_pairs(&ea, &eb, &pairs, &n) < 0)
+        goto done;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        const Entry *old = pairs[k].old, *new = pairs[k].new;
+        const Entry *named = old ? old : new;
+        size_t len = prefix + (size_t)named->name_len;
+        if (path_reserve(w, len + 2) < 0)
+            goto done;
+        memcpy(w->path + prefix, named->name, (size_t)named->name_len);
+        int plain = plain_name(named->name, named->name_len);
+        int old_tree = old && old->is_tree, new_tree = new && new->is_tree;
+        if (old_tree || new_tree) {
+            int both = (!old || old_tree) && (!new || new_tree);
+            w->path[len] = '/';
+            if (both && w->dir_filter != NULL) {
+                int keep = path_filter(w, w->dir_filter, len + 1);
+                if (keep < 0)
+                    goto done;
+                if (!keep)
+                    continue;
+            }
+            if (!both) {
+                w->unusual = "type change";
+                rc = 1;
+                goto done;
+            }
+            if (!plain) {
+                w->unusual = "path needs quoting";
+                rc = 1;
+                goto done;
+            }
+            int sub = walk_trees(w, old ? old->id : NULL, new ? new->id : NULL, len + 1);
+            if (sub != 0) {
+                rc = sub;
+                goto done;
+            }
+            continue;
+        }
+        if (w->file_filter != NULL) {
+            int keep = path_filter(w, w->file_filter, len);
+            if (keep < 0)
+                goto done;
+            if (!keep)
+                continue;
+        }
+        if (!plain) {
+            w->unusual = "path needs quoting";
+            rc = 1;
+            goto done;
+        }
+        if ((old && !file_mode(old)) || (new && !file_mode(new))) {
+            w->unusual = "symlink, submodule or other special file";
+            rc = 1;
+            goto done;
+        }
+        if (old && new && memcmp(old->mode, new->mode, 6) != 0) {
+            w->unusual = "mode change";
+            rc = 1;
+            goto done;
+        }
+        PyObject *t = PyTuple_New(5);
+        if (t == NULL)
+            goto done;
+        PyObject *items[5] = {
+            PyUnicode_DecodeASCII(w->path, (Py_ssize_t)len, NULL),
+            old ? bytes_or_none(old->mode, old->mode_len) : bytes_or_none(NULL, 0),
+            old ? bytes_or_none(old->id, 20) : bytes_or_none(NULL, 0),
+            new ? bytes_or_none(new->mode, new->mode_len) : bytes_or_none(NULL, 0),
+            new ? bytes_or_none(new->id, 20) : bytes_or_none(NULL, 0),
+        };
+        int failed = 0;
+        for (int i = 0; i < 5; i++) {
+            if (items[i] == NULL)
+                failed = 1;
+            else
+                PyTuple_SET_ITEM(t, i, items[i]);
+        }
+        if (failed || PyList_Append(w->out, t) < 0) {
+            Py_DECREF(t); /* frees the items set; the others are NULL */
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+    rc = 0;
+done:
+    PyMem_Free(pairs);
+    PyMem_Free(ea.items);
+    PyMem_Free(eb.items);
+    Py_XDECREF(ra);
+    Py_XDECREF(rb);
+    return rc;
+}
+
+static int raw_id(PyObject *o, const unsigned char **out, const char *what) {
+    *out = NULL;
+    if (o == Py_None)
+        return 0;
+    if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != 20) {
+        PyErr_Format(PyExc_TypeError, "the %s object's id must be 20 bytes or None", what);
+        return -1;
+    }
+    *out = (const unsigned char *)PyBytes_AS_STRING(o);
+    return 0;
+}
+
+static PyObject *tree_changes(PyObject *self, PyObject *args) {
+    PyObject *capsule, *cache, *older, *old_o, *new_o, *dir_filter, *file_filter;
+    if (!PyArg_ParseTuple(args, "OO!O!OOOO:tree_changes", &capsule, &PyDict_Type, &cache, &PyDict_Type, &older,
+                          &old_o, &new_o, &dir_filter, &file_filter))
+        return NULL;
+    Walk w = {0};
+    w.db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (w.db == NULL)
+        return NULL;
+    const unsigned char *a, *b;
+    if (raw_id(old_o, &a, "old") < 0 || raw_id(new_o, &b, "new") < 0)
+        return NULL;
+    w.cache = cache;
+    w.older = older;
+    w.dir_filter = dir_filter == Py_None ? NULL : dir_filter;
+    w.file_filter = file_filter == Py_None ? NULL : file_filter;
+    w.out = PyList_New(0);
+    if (w.out == NULL)
+        return NULL;
+    int rc = 0;
+    if (!(a && b && memcmp(a, b, 20) == 0) && (a || b))
+        rc = walk_trees(&w, a, b, 0);
+    PyMem_Free(w.path);
+    PyObject *found;
+    if (rc < 0) {
+        Py_DECREF(w.out);
+        return NULL;
+    }
+    if (w.unordered) {
+        found = Py_NewRef(Py_None);
+        Py_DECREF(w.out);
+    } else if (w.unusual) {
+        found = PyUnicode_FromString(w.unusual);
+        Py_DECREF(w.out);
+    } else {
+        found = w.out;
+    }
+    if (found == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", found, w.loaded);
+}
+
+/* --- tree_changes_many ---------------------------------------------------------------------- */
+
+/* One pair of trees to compare in a level of the batch walk. */
+typedef struct {
+    Py_ssize_t pair;         /* index of the commit's pair of trees */
+    char *path;              /* the directory's path with its slash ("" for the roots) */
+    size_t path_len;
+    unsigned char *key;      /* the position in the depth-first walk: 4 bytes a level */
+    size_t key_len;
+    int has_a, has_b;
+    unsigned char a[20], b[20];
+} Item;
+
+typedef struct {
+    Py_ssize_t pair;
+    unsigned char *key;
+    size_t key_len;
+    PyObject *change;
+} Found;
+
+typedef struct {
+    Item *items;
+    Py_ssize_t len, cap;
+} Level;
+
+static int level_push(Level *lv, Item it) {
+    if (lv->len == lv->cap) {
+        Py_ssize_t cap = lv->cap ? lv->cap * 2 : 256;
+        Item *grown = PyMem_Realloc(lv->items, sizeof(Item) * (size_t)cap);
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        lv->items = grown;
+        lv->cap = cap;
+    }
+    lv->items[lv->len++] = it;
+    return 0;
+}
+
+static void level_free(Level *lv) {
+    for (Py_ssize_t i = 0; i < lv->len; i++) {
+        PyMem_Free(lv->items[i].path);
+        PyMem_Free(lv->items[i].key);
+    }
+    PyMem_Free(lv->items);
+    lv->items = NULL;
+    lv->len = lv->cap = 0;
+}
+
+/* read order: one directory's versions in a row, newest (walk order) first */
+static int item_cmp(const void *x, const void *y) {
+    const Item *a = x, *b = y;
+    size_t n = a->path_len < b->path_len ? a->path_len : b->path_len;
+    int c = memcmp(a->path, b->path, n);
+    if (c)
+        return c;
+    if (a->path_len != b->path_len)
+        return a->path_len < b->path_len ? -1 : 1;
+    return a->pair < b->pair ? -1 : a->pair > b->pair;
+}
+
+static int found_cmp(const void *x, const void *y) {
+    const Found *a = x, *b = y;
+    if (a->pair != b->pair)
+        return a->pair < b->pair ? -1 : 1;
+    size_t n = a->key_len < b->key_len ? a->key_len : b->key_len;
+    int c = memcmp(a->key, b->key, n);
+    if (c)
+        return c;
+    return a->key_len < b->key_len ? -1 : a->key_len > b->key_len;
+}
+
+static unsigned char *key_extend(const unsigned char *key, size_t len, Py_ssize_t k) {
+    unsigned char *out = PyMem_Malloc(len + 4);
+    if (out == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (len)
+        memcpy(out, key, len);
+    out[len] = (unsigned char)(k >> 24);
+    out[len + 1] = (unsigned char)(k >> 16);
+    out[len + 2] = (unsigned char)(k >> 8);
+    out[len + 3] = (unsigned char)k;
+    return out;
+}
+
+/* filter(path) on path bytes: 1 keep, 0 skip, -1 error */
+static int bytes_filter(PyObject *filter, const char *path, size_t len) {
+    PyObject *s = PyUnicode_DecodeUTF8(path, (Py_ssize_t)len, "surrogateescape");
+    if (s == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(filter, s);
+    Py_DECREF(s);
+    if (r == NULL)
+        return -1;
+    int keep = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return keep;
+}
+
+/* The last tree read, kept for the next item: consecutive versions of a directory share one. */
+typedef struct {
+    unsigned char id[2][20];
+    PyObject *raw[2];
+    int next;
+} Recent;
+
+static PyObject *recent_read(Recent *r, void *db, const unsigned char *id) {
+    for (int i = 0; i < 2; i++)
+        if (r->raw[i] != NULL && memcmp(r->id[i], id, 20) == 0)
+            return Py_NewRef(r->raw[i]);
+    PyObject *raw = read_object(db, id);
+    if (raw == NULL)
+        return NULL;
+    Py_XSETREF(r->raw[r->next], Py_NewRef(raw));
+    memcpy(r->id[r->next], id, 20);
+    r->next ^= 1;
+    return raw;
+}
+
+static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
+    PyObject *capsule, *pairs_o, *dir_filter, *file_filter;
+    if (!PyArg_ParseTuple(args, "OOOO:tree_changes_many", &capsule, &pairs_o, &dir_filter, &file_filter))
+        return NULL;
+    void *db = PyCapsule_GetPointer(capsule, "git_odb");
+    if (db == NULL)
+        return NULL;
+    if (dir_filter == Py_None)
+        dir_filter = NULL;
+    if (file_filter == Py_None)
+        file_filter = NULL;
+    PyObject *seq = PySequence_Fast(pairs_o, "tree_changes_many: pairs must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t npairs = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(npairs); /* None until settled: a reason, an error, or changes */
+    Level level = {NULL, 0, 0}, next = {NULL, 0, 0};
+    Found *found = NULL;
+    Py_ssize_t nfound = 0, found_cap = 0;
+    Recent recent = {{{0}}, {NULL, NULL}, 0};
+    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Pair *dp = NULL;
+    int ok = 0;
+    if (result == NULL)
+        goto done;
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        PyList_SET_ITEM(result, i, Py_NewRef(Py_None));
+        PyObject *pair = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *oa, *ob;
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            PyErr_SetString(PyExc_TypeError, "tree_changes_many: each pair is (old id or None, new id)");
+            goto done;
+        }
+        oa = PyTuple_GET_ITEM(pair, 0);
+        ob = PyTuple_GET_ITEM(pair, 1);
+        const unsigned char *a, *b;
+        if (raw_id(oa, &a, "old") < 0 || raw_id(ob, &b, "new") < 0)
+            goto done;
+        if ((a && b && memcmp(a, b, 20) == 0) || (!a && !b))
+            continue;
+        Item it = {i, PyMem_Malloc(1), 0, NULL, 0, a != NULL, b != NULL, {0}, {0}};
+        if (it.path == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        if (a)
+            memcpy(it.a, a, 20);
+        if (b)
+            memcpy(it.b, b, 20);
+        if (level_push(&level, it) < 0) {
+            PyMem_Free(it.path);
+            goto done;
+        }
+    }
+    /* settled[i]: 0 walking, 1 declined or failed (result[i] holds why) */
+    char *settled = PyMem_Calloc((size_t)npairs + 1, 1);
+    if (settled == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    while (level.len > 0) {
+        qsort(level.items, (size_t)level.len, sizeof(Item), item_cmp);
+        for (Py_ssize_t li = 0; li < level.len; li++) {
+            Item *it = &level.items[li];
+            if (settled[it->pair])
+                continue;
+            PyObject *ra = NULL, *rb = NULL;
+            if (it->has_a && (ra = recent_read(&recent, db, it->a)) == NULL) {
+                goto read_failed;
+            }
+            if (it->has_b && (rb = recent_read(&recent, db, it->b)) == NULL) {
+                Py_XDECREF(ra);
+                goto read_failed;
+            }
+            int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
+            int ok_b = ok_a == 1 ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL,
+                                              rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
+                                 : 0;
+            const char *why = NULL;
+            int unordered = 0, failed = 0;
+            Py_ssize_t n = 0;
+            if (ok_a < 0 || ok_b < 0)
+                failed = 1;
+            else if (ok_a == 0 || ok_b == 0)
+                unordered = 1;
+            else if (delta_pairs(&ea, &eb, &dp, &n) < 0)
+                failed = 1;
+            for (Py_ssize_t k = 0; !failed && !unordered && !why && k < n; k++) {
+                const Entry *old = dp[k].old, *new = dp[k].new;
+                const Entry *named = old ? old : new;
+                size_t len = it->path_len + (size_t)named->name_len;
+                char *path = PyMem_Malloc(len + 2);
+                if (path == NULL) {
+                    PyErr_NoMemory();
+                    failed = 1;
+                    break;
+                }
+                memcpy(path, it->path, it->path_len);
+                memcpy(path + it->path_len, named->name, (size_t)named->name_len);
+                path[len] = '/';
+                int plain = plain_name(named->name, named->name_len);
+                int old_tree = old && old->is_tree, new_tree = new && new->is_tree;
+                if (old_tree || new_tree) {
+                    int both = (!old || old_tree) && (!new || new_tree);
+                    if (both && dir_filter != NULL) {
+                        int keep = bytes_filter(dir_filter, path, len + 1);
+                        if (keep <= 0) {
+                            PyMem_Free(path);
+                            if (keep < 0)
+                                failed = 1;
+                            continue;
+                        }
+                    }
+                    if (!both || !plain) {
+                        why = !both ? "type change" : "path needs quoting";
+                        PyMem_Free(path);
+                        break;
+                    }
+                    Item sub = {it->pair, path, len + 1, key_extend(it->key, it->key_len, k), it->key_len + 4,
+                                old != NULL, new != NULL, {0}, {0}};
+                    if (sub.key == NULL) {
+                        PyMem_Free(path);
+                        failed = 1;
+                        break;
+                    }
+                    if (old)
+                        memcpy(sub.a, old->id, 20);
+                    if (new)
+                        memcpy(sub.b, new->id, 20);
+                    if (level_push(&next, sub) < 0) {
+                        PyMem_Free(path);
+                        PyMem_Free(sub.key);
+                        failed = 1;
+                    }
+                    continue;
+                }
+                if (file_filter != NULL) {
+                    int keep = bytes_filter(file_filter, path, len);
+                    if (keep <= 0) {
+                        PyMem_Free(path);
+                        if (keep < 0)
+                            failed = 1;
+                        continue;
+                    }
+                }
+                if (!plain)
+                    why = "path needs quoting";
+                else if ((old && !file_mode(old)) || (new && !file_mode(new)))
+                    why = "symlink, submodule or other special file";
+                else if (old && new && memcmp(old->mode, new->mode, 6) != 0)
+                    why = "mode change";
+                if (why) {
+                    PyMem_Free(path);
+                    break;
+                }
+                PyObject *t = PyTuple_New(5);
+                PyObject *items[5] = {
+                    PyUnicode_DecodeASCII(path, (Py_ssize_t)len, NULL),
+                    old ? bytes_or_none(old->mode, old->mode_len) : bytes_or_none(NULL, 0),
+                    old ? bytes_or_none(old->id, 20) : bytes_or_none(NULL, 0),
+                    new ? bytes_or_none(new->mode, new->mode_len) : bytes_or_none(NULL, 0),
+                    new ? bytes_or_none(new->id, 20) : bytes_or_none(NULL, 0),
+                };
+                PyMem_Free(path);
+                int bad = t == NULL;
+                for (int q = 0; q < 5; q++) {
+                    if (items[q] == NULL || t == NULL) {
+                        bad = 1;
+                        Py_XDECREF(items[q]);
+                    } else {
+                        PyTuple_SET_ITEM(t, q, items[q]);
+                    }
+                }
+                unsigned char *key = bad ? NULL : key_extend(it->key, it->key_len, k);
+                if (bad || key == NULL) {
+                    Py_XDECREF(t);
+                    failed = 1;
+                    break;
+                }
+                if (nfound == found_cap) {
+                    Py_ssize_t cap = found_cap ? found_cap * 2 : 1024;
+                    Found *grown = PyMem_Realloc(found, sizeof(Found) * (size_t)cap);
+                    if (grown == NULL) {
+                        PyErr_NoMemory();
+                        Py_DECREF(t);
+                        PyMem_Free(key);
+                        failed = 1;
+                        break;
+                    }
+                    found = grown;
+                    found_cap = cap;
+                }
+                found[nfound++] = (Found){it->pair, key, it->key_len + 4, t};
+            }
+            PyMem_Free(dp);
+            dp = NULL;
+            PyMem_Free(ea.items);
+            PyMem_Free(eb.items);
+            ea.items = eb.items = NULL;
+            Py_XDECREF(ra);
+            Py_XDECREF(rb);
+            if (failed) {
+                PyMem_Free(settled);
+                goto done;
+            }
+            if (unordered || why) {
+                settled[it->pair] = 1;
+                PyObject *mark = unordered ? Py_NewRef(Py_False) : PyUnicode_FromString(why);
+                if (mark == NULL) {
+                    PyMem_Free(settled);
+                    goto done;
+                }
+                PyList_SetItem(result, it->pair, mark);
+            }
+            continue;
+        read_failed:
+            /* a missing or unreadable tree fails its commit alone: the exception in its place */
+            if (!PyErr_ExceptionMatches(PyExc_KeyError) && !PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyMem_Free(settled);
+                goto done;
+            }
+            {
+                PyObject *type, *value, *tb;
+                PyErr_Fetch(&type, &value, &tb);
+                PyErr_NormalizeException(&type, &value, &tb);
+                if (tb != NULL && value != NULL)
+                    PyException_SetTraceback(value, tb);
+                Py_XDECREF(type);
+                Py_XDECREF(tb);
+                settled[it->pair] = 1;
+                PyList_SetItem(result, it->pair, value ? value : Py_NewRef(Py_None));
+            }
+        }
+        level_free(&level);
+        level = next;
+        next = (Level){NULL, 0, 0};
+    }
+    /* the changes of each commit still walking, in the depth-first walk's order */
+    if (nfound > 1)
+        qsort(found, (size_t)nfound, sizeof(Found), found_cmp);
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        if (settled[i])
+            continue;
+        PyObject *lst = PyList_New(0);
+        if (lst == NULL) {
+            PyMem_Free(settled);
+            goto done;
+        }
+        PyList_SetItem(result, i, lst);
+    }
+    for (Py_ssize_t f = 0; f < nfound; f++) {
+        if (settled[found[f].pair])
+            continue;
+        if (PyList_Append(PyList_GET_ITEM(result, found[f].pair), found[f].change) < 0) {
+            PyMem_Free(settled);
+            goto done;
+        }
+    }
+    PyMem_Free(settled);
+    ok = 1;
+done:
+    for (Py_ssize_t f = 0; f < nfound; f++) {
+        Py_DECREF(found[f].change);
+        PyMem_Free(found[f].key);
+    }
+    PyMem_Free(found);
+    PyMem_Free(dp);
+    PyMem_Free(ea.items);
+    PyMem_Free(eb.items);
+    level_free(&level);
+    level_free(&next);
+    Py_XDECREF(recent.raw[0]);
+    Py_XDECREF(recent.raw[1]);
+    Py_DECREF(seq);
+    if (!ok) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"tree_delta", tree_delta, METH_VARARGS, "The differing entries of two raw trees, by name."},
     {"bind", bind, METH_VARARGS, "Bind libgit2's git_diff_blobs and the diff flags."},
@@ -471,6 +1400,12 @@ static PyMethodDef methods[] = {
     {"bind_odb", bind_odb, METH_VARARGS, "Bind libgit2's object database functions."},
     {"odb", odb, METH_O, "A repository's object database, from its pointer."},
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
+    {"bind_objects", bind_objects, METH_VARARGS, "Bind libgit2's object lookup functions."},
+    {"blob_diffs", blob_diffs, METH_VARARGS, "blob_diff of many pairs of blobs by id."},
+    {"bind_attr", bind_attr, METH_VARARGS, "Bind libgit2's git_attr_get and git_attr_value."},
+    {"has_diff_attr", has_diff_attr, METH_VARARGS, "Whether a diff attribute applies to a path."},
+    {"tree_changes_many", tree_changes_many, METH_VARARGS, "tree_changes of many pairs, read by path."},
+    {"tree_changes", tree_changes, METH_VARARGS, "The changed files between two trees, walked whole."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -31,8 +31,9 @@ import pygit2
 
 from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
+from extractors.git.attributes import no_attributes
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
-from extractors.git.native import DIFF_FLAGS, blob_diff
+from extractors.git.native import DIFF_FLAGS, blob_diff, blob_differ, diff_attr_reader
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
@@ -325,6 +326,11 @@ class ChangeReader:
         self._blob_bytes = 0
         self._whole_repo: pygit2.Repository | None = None
         self._driver_paths: dict[str, bytes] = {}
+        self._has_diff_attr = diff_attr_reader(repo)
+        # no attribute file anywhere: every path has none, no lookups (extractors.git.attributes)
+        self._no_attributes = no_attributes(repo)
+        # many blob diffs in one compiled call (blobs looked up by id there): with blob_diff only
+        self._blob_diffs = blob_differ(repo) if blob_diff is not None else None
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
@@ -379,23 +385,37 @@ class ChangeReader:
     ) -> None:
         """Fill in `results` for the pairs the fast path takes; None stays where it does not."""
         plans: dict[int, tuple[list[_Item], list[_Item] | None]] = {}
-        for i, (old_tree, new_tree) in enumerate(pairs):
-            old_raw = old_tree.raw if old_tree is not None else None
+        raw_pairs = [(old.raw if old is not None else None, new.raw) for old, new in pairs]
+        walked = self.trees.changes_many(raw_pairs)
+        wholes: dict[int, list[Change] | Exception] = {}
+        if with_patch_id and self.scope:
+            # the patch-id is the whole commit's: in-scope commits are compared whole too
+            touched = [i for i, found in enumerate(walked) if isinstance(found, list) and found]
+            wholes = dict(
+                zip(
+                    touched, self.trees.changes_many([raw_pairs[i] for i in touched], whole=True), strict=True
+                )
+            )
+        for i, changes in enumerate(walked):
+            if isinstance(changes, Unusual):
+                continue
+            if isinstance(changes, Exception):
+                results[i] = changes
+                continue
+            if not changes:
+                results[i] = ([], None)
+                continue
             try:
-                changes = self.trees.changes(old_raw, new_tree.raw)
-                if not changes:
-                    results[i] = ([], None)
-                    continue
                 lines = self._plan(changes)
                 whole: list[_Item] | None = None
                 if with_patch_id:
-                    # the patch-id is the whole commit's: in-scope commits are compared whole
-                    # too (the parsed trees of the scoped comparison are reused)
-                    whole = (
-                        self._plan(self.trees.changes(old_raw, new_tree.raw, whole=True))
-                        if self.scope
-                        else lines
-                    )
+                    all_changes = wholes.get(i, changes)
+                    if isinstance(all_changes, Unusual):
+                        continue
+                    if isinstance(all_changes, Exception):
+                        results[i] = all_changes
+                        continue
+                    whole = self._plan(all_changes) if self.scope else lines
             except Unusual:
                 continue
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
@@ -406,17 +426,31 @@ class ChangeReader:
         # come in walk order)
         users: dict[Change, list[int]] = {}
         for i, (lines, whole) in plans.items():
-            for plan in (lines, whole or ()):
+            for plan in (lines,) if whole is None or whole is lines else (lines, whole):
                 for item in plan:
                     if len(item) == 1:
                         users.setdefault(item[0], []).append(i)
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
-        for change in sorted(users, key=lambda c: (c[0], users[c][0])):
+        order = sorted(users, key=lambda c: (c[0], users[c][0]))
+        diffs = (
+            self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
+            if self._blob_diffs is not None
+            else None
+        )
+        for at, change in enumerate(order):
             if all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
-                done[change] = self._file(*change)
+                if diffs is None:
+                    done[change] = self._file(*change)
+                    continue
+                got = diffs[at]
+                if isinstance(got, Exception):
+                    raise got
+                if got is None or isinstance(got, str):
+                    raise Unusual("no hunks" if got is None else got)
+                done[change] = self._native_row(change, got)
             except Unusual:
                 failed.update(users[change])
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:
@@ -535,13 +569,19 @@ class ChangeReader:
         """The path under which libgit2 looks up a file's `diff` attribute (its diff driver:
         binary or text): none (empty) when no attribute applies to the path, as on nearly every
         repository, which spares libgit2 two stat() and two access() calls per blob diff."""
+        if self._no_attributes:
+            return b""
         got = self._driver_paths.get(path)
         if got is None:
+            p = path.encode("ascii")
             try:
-                attr = self.repo.get_attr(path, "diff")
+                if self._has_diff_attr is not None:  # the same lookup, without pygit2's wrappers
+                    applies = self._has_diff_attr(p)
+                else:
+                    applies = self.repo.get_attr(path, "diff") is not None
             except (pygit2.GitError, ValueError):
-                attr = True  # let libgit2 look it up itself
-            got = b"" if attr is None else path.encode("ascii")
+                applies = True  # let libgit2 look it up itself
+            got = p if applies else b""
             self._driver_paths[path] = got
         return got
 
@@ -564,7 +604,6 @@ class ChangeReader:
             # a file entry naming another kind of object (a damaged tree): libgit2 would read
             # it as a blob; the whole-tree diff reports it
             raise Unusual("not a blob")
-        p = path.encode("ascii")
         got = blob_diff(  # type: ignore[misc]
             old_blob._pointer if old_blob is not None else None,  # type: ignore[attr-defined]
             new_blob._pointer if new_blob is not None else None,  # type: ignore[attr-defined]
@@ -572,7 +611,19 @@ class ChangeReader:
         )
         if got is None:
             raise Unusual("no hunks")  # binary, or an empty file added or deleted
+        return ChangeReader._native_row((path, old_mode, None, new_mode, None), got, change_type)
+
+    @staticmethod
+    def _native_row(
+        change: Change, got: tuple[int, int, bytes], change_type: str | None = None
+    ) -> tuple[FileChange, int]:
+        """One file's row and patch-id share from the compiled blob diff's line counts and hunk
+        lines (`blob_diff`)."""
+        path, old_mode, old_id, new_mode, new_id = change
+        if change_type is None:
+            change_type = "A" if old_id is None else "D" if new_id is None else "M"
         added, removed, body = got
+        p = path.encode("ascii")
         # the file's header as git prints it, less its `index` line (not hashed); whitespace
         # goes, as from the body
         if change_type == "M":

@@ -477,6 +477,9 @@ def iter_repository_rows(
     ]
     for p in procs:
         p.start()
+    # the rows arrive pickled: unpickling them allocates as many dicts as the workers made,
+    # and the cyclic collector would scan them again and again (no cycles among them)
+    collecting = _no_gc()
     try:
         running = workers
         while running:
@@ -502,6 +505,8 @@ def iter_repository_rows(
         for p in procs:
             p.join()
     finally:
+        if collecting:
+            gc.enable()
         _end(procs)
         queue.close()
 

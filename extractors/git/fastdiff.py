@@ -5,11 +5,15 @@ equal), so its cost grows with the size of the tree: the diff stage took 2.8 ms 
 on a generated 40,000-file tree (benchmarks/bench_git.py --large-tree) and 0.38 ms this way.
 Here the two trees are compared from their raw objects, descending only into
 subtrees whose ids differ and, with a path scope, only into directories that can hold in-scope
-paths. Each changed file is then diffed on its own (diffstat.ChangeReader: libgit2's blob diff,
+paths. The whole walk of a commit is one compiled call (`tree_changes` in
+extractors/git/_gitdiff.c, through native.tree_walker): no Python per directory or per entry.
+Each changed file is then diffed on its own (diffstat.ChangeReader: libgit2's blob diff,
 read from its line callbacks by the compiled module extractors/git/_gitdiff.c, or printed with
 `Patch.create_from` without it), which runs the same xdiff with the same options as the
-whole-tree diff, so the line counts and patch-ids are the ones libgit2 produces there. The tree
-comparison itself is compiled too (`tree_delta`, reference `entries_delta`).
+whole-tree diff, so the line counts and patch-ids are the ones libgit2 produces there. The Python
+walk below (`TreeComparer._compare`, one directory level per call, with the compiled
+`tree_delta` or its reference `entries_delta`) is the reference of the compiled walk and runs
+where the module was not built.
 
 Only plain cases are handled: regular files (mode 100644 or 100755, unchanged) modified, added or
 deleted, with printable ASCII paths, not binary, not empty. Anything else raises `Unusual` and the
@@ -20,11 +24,12 @@ diffcore-rename, extractors.git.renames) on the changes found here.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import pygit2
 
-from extractors.git.native import raw_reader, tree_delta
+from extractors.git.native import raw_reader, tree_delta, tree_walker, tree_walker_many
 from extractors.git.scope import PathScope
 
 # One raw tree entry: `<octal mode> <name>\0<20-byte id>` (entries are contiguous, so the mode
@@ -36,10 +41,11 @@ _FILE_MODES = frozenset((b"100644", b"100755"))
 # ASCII without `"` or `\`.
 _PLAIN_NAME = re.compile(rb"[ !#-\[\]-~]+")
 _EMPTY: frozenset[bytes] = frozenset()
-# Parsed trees kept per process: the walk meets each tree twice (as a commit's tree and as the
-# parent tree of a nearby commit). Two generations of about this many entries each, so memory is
-# bounded (some 10 MB a generation) while recently used trees survive.
-TREE_CACHE_ENTRIES = 100_000
+# Trees kept per process: the walk meets each tree twice (as a commit's tree and as the parent
+# tree of a nearby commit). Two generations of about this many bytes of raw tree each (a parsed
+# entry counts as 40 bytes, about its raw size), so memory is bounded while recently used trees
+# survive.
+TREE_CACHE_BYTES = 8 << 20
 
 
 def entry_set(raw: bytes) -> frozenset[bytes]:
@@ -87,11 +93,14 @@ class TreeComparer:
     """Compares trees by their raw objects, with a cache of the trees read.
 
     The cache holds raw tree objects for the compiled comparison (extractors.git.native) and
-    their entries as sets for the Python one.
+    their entries as sets for the Python one. With the compiled module, a commit's whole walk is
+    one call (`_walker`); the Python walk runs only for trees out of git's order.
     """
 
     def __init__(self, repo: pygit2.Repository, scope: PathScope) -> None:
         self._native = tree_delta
+        self._walker = tree_walker(repo) if tree_delta is not None else None
+        self._walker_many = tree_walker_many(repo) if self._walker is not None else None
         read_raw = raw_reader(repo) if tree_delta is not None else None
         if read_raw is None:
             odb_read = repo.odb.read
@@ -110,12 +119,15 @@ class TreeComparer:
         if entries is None:
             raw = self._read(oid)
             entries = raw if self._native is not None else entry_set(raw)
-        if self._cached >= TREE_CACHE_ENTRIES:
-            self._older, self._cache, self._cached = self._cache, {}, 0
+        if self._cached >= TREE_CACHE_BYTES:
+            self._rotate()
         self._cache[oid] = entries
         # (a raw entry takes some 40 bytes: mode, name, NUL and id)
-        self._cached += (len(entries) // 40 if self._native is not None else len(entries)) + 1
+        self._cached += len(entries) if self._native is not None else 40 * len(entries)
         return entries
+
+    def _rotate(self) -> None:
+        self._older, self._cache, self._cached = self._cache, {}, 0
 
     def changes(self, old_tree: bytes | None, new_tree: bytes, *, whole: bool = False) -> list[Change]:
         """The changed files between two trees (raw ids; None = the empty tree), by name per
@@ -123,6 +135,24 @@ class TreeComparer:
         out: list[Change] = []
         if old_tree != new_tree:
             scope = self._scope
+            if self._walker is not None:
+                walk_scope = None if whole else scope
+                found, loaded = self._walker(
+                    self._cache,
+                    self._older,
+                    old_tree,
+                    new_tree,
+                    walk_scope.dir_may_match if walk_scope is not None else None,
+                    walk_scope.matches if walk_scope is not None else None,
+                )
+                self._cached += loaded
+                if self._cached >= TREE_CACHE_BYTES:
+                    self._rotate()
+                if isinstance(found, str):
+                    raise Unusual(found)
+                if found is not None:
+                    return found
+                # else a tree out of git's order: the Python walk compares its entries as sets
             if whole:
                 self._scope = None
             try:
@@ -130,6 +160,38 @@ class TreeComparer:
             finally:
                 self._scope = scope
         return out
+
+    def changes_many(
+        self, pairs: Sequence[tuple[bytes | None, bytes]], *, whole: bool = False
+    ) -> list[list[Change] | Exception]:
+        """`changes` of each pair, in order; where the fast path declines, Unusual in its place,
+        and where a tree could not be read, the error (KeyError, pygit2.GitError, ValueError
+        or OSError). Compiled, the pairs are walked together level by level, each directory's
+        versions read in a row (`tree_changes_many`): 0.99 -> 0.46 s of tree reads for the
+        20,000 commits of the 40,000-file benchmark tree."""
+        if self._walker_many is None:
+            out: list[list[Change] | Exception] = []
+            for old_tree, new_tree in pairs:
+                try:
+                    out.append(self.changes(old_tree, new_tree, whole=whole))
+                except (Unusual, KeyError, pygit2.GitError, ValueError, OSError) as exc:
+                    out.append(exc)
+            return out
+        scope = None if whole else self._scope
+        got = self._walker_many(
+            pairs,
+            scope.dir_may_match if scope is not None else None,
+            scope.matches if scope is not None else None,
+        )
+        for i, found in enumerate(got):
+            if isinstance(found, str):
+                got[i] = Unusual(found)
+            elif found is False:  # a tree out of git's order: the walk of one pair decides
+                try:
+                    got[i] = self.changes(*pairs[i], whole=whole)
+                except (Unusual, KeyError, pygit2.GitError, ValueError, OSError) as exc:
+                    got[i] = exc
+        return got
 
     def _compare(self, a: bytes | None, b: bytes | None, prefix: str, out: list[Change]) -> None:
         cache = self._cache

@@ -1,6 +1,8 @@
 """The compiled inner loops of the git fast path (`_gitdiff.c`), where they can be had.
 
-`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `blob_diff` diffs two blobs through libgit2's
+`tree_delta` compares two raw tree objects; `raw_reader` reads raw objects; `tree_walker` walks
+the changed paths of two trees in one call, `tree_walker_many` those of many pairs at once;
+`blob_differ` diffs many pairs of blobs by id in one call; `blob_diff` diffs two blobs through libgit2's
 `git_diff_blobs` and reads line counts and the patch-id's input from its line callbacks instead
 of a printed patch. Both are None when the module was not built (a machine without a C compiler)
 or, for `blob_diff`, when the libgit2 that pygit2 loaded cannot be found in this process: the
@@ -85,6 +87,58 @@ def _bind() -> tuple[BlobDiff | None, bool]:
     return diff, True
 
 
+def _bind_attr() -> bool:
+    """Whether libgit2's git_attr_get is bound (else attribute lookups stay with pygit2)."""
+    if not _odb_bound:
+        return False
+    try:
+        lib = ctypes.CDLL(_loaded_libgit2() or "")
+        _gitdiff.bind_attr(  # type: ignore[union-attr]
+            *(
+                ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+                for name in ("git_attr_get", "git_attr_value")
+            )
+        )
+    except (OSError, AttributeError, ValueError):
+        return False
+    return True
+
+
+def _bind_objects() -> bool:
+    """Whether libgit2's object lookup is bound for `blob_differ`."""
+    if not _odb_bound:
+        return False
+    try:
+        lib = ctypes.CDLL(_loaded_libgit2() or "")
+        _gitdiff.bind_objects(  # type: ignore[union-attr]
+            *(
+                ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
+                for name in ("git_object_lookup", "git_object_type", "git_object_free")
+            )
+        )
+    except (OSError, AttributeError, ValueError):
+        return False
+    return True
+
+
+def blob_differ(repo: pygit2.Repository) -> Callable[[list[tuple[Any, ...]]], list[Any]] | None:
+    """`_gitdiff.blob_diffs` bound to `repo`: many blob diffs by raw ids in one compiled call,
+    each item (old id or None, new id or None, driver path), each result as `blob_diff`'s, or
+    "not a blob", or the read error; None without the compiled module."""
+    if not _objects_bound:
+        return None
+    return functools.partial(_gitdiff.blob_diffs, repo._pointer)  # type: ignore[union-attr, attr-defined]
+
+
+def diff_attr_reader(repo: pygit2.Repository) -> Callable[[bytes], bool] | None:
+    """A function telling whether a `diff` attribute applies to a path (as
+    `repo.get_attr(path, "diff") is not None`, ValueError when libgit2 fails) in one compiled
+    call; None without the compiled module."""
+    if not _attr_bound:
+        return None
+    return functools.partial(_gitdiff.has_diff_attr, repo._pointer)  # type: ignore[union-attr, attr-defined]
+
+
 def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
     """A function reading an object's raw content by its raw id from `repo` (KeyError when it is
     missing), as `repo.odb.read(Oid(raw=id))[1]` but without the wrappers; None without the
@@ -97,5 +151,29 @@ def raw_reader(repo: pygit2.Repository) -> Callable[[bytes], bytes] | None:
     return functools.partial(read, db)
 
 
+# (cache, older, old tree id, new tree id, dir filter, file filter) -> (changes | reason | None, bytes loaded)
+TreeWalker = Callable[..., tuple[Any, int]]
+
+
+def tree_walker(repo: pygit2.Repository) -> TreeWalker | None:
+    """`_gitdiff.tree_changes` bound to `repo`'s object database: the changed files between two
+    trees in one compiled call (fastdiff.TreeComparer's walk); None without the compiled module."""
+    if not _odb_bound:
+        return None
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    return functools.partial(_gitdiff.tree_changes, db)  # type: ignore[union-attr]
+
+
+def tree_walker_many(repo: pygit2.Repository) -> Callable[..., list[Any]] | None:
+    """`_gitdiff.tree_changes_many` bound to `repo`'s object database: many pairs of trees
+    walked level by level, each directory's versions read in a row; None without the module."""
+    if not _odb_bound:
+        return None
+    db = _gitdiff.odb(repo._pointer)  # type: ignore[union-attr, attr-defined]
+    return functools.partial(_gitdiff.tree_changes_many, db)  # type: ignore[union-attr]
+
+
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None
 blob_diff, _odb_bound = _bind()
+_attr_bound = _bind_attr()
+_objects_bound = _bind_objects()

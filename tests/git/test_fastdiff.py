@@ -324,3 +324,32 @@ def test_whole_tree_cache_dropped_when_full(deep: Git, monkeypatch: pytest.Monke
     assert got == want
     assert pygit2.settings.cached_memory[1] == 4096
     assert len(opened) >= 12  # the extraction's own, then one per fallback commit (renames, modes, ...)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_collector_off_while_rows_arrive_and_restored(deep: Git, workers: int) -> None:
+    import gc
+
+    from extractors.git.extract import iter_repository_rows
+
+    repo = pygit2.Repository(str(deep.path))
+    assert gc.isenabled()
+    rows = iter_repository_rows(
+        "proj", "repo", repo, branch=None, paths=[], since=None, until=None, workers=workers
+    )
+    first = next(rows)
+    assert first[0] in ("git_commits", "git_file_changes", "git_trailers")
+    assert not gc.isenabled()  # in the parent too, while it receives the workers' rows
+    assert sum(1 for _ in rows) > 50
+    assert gc.isenabled()
+    # a caller that had it off keeps it off
+    gc.disable()
+    try:
+        list(
+            iter_repository_rows(
+                "proj", "repo", repo, branch=None, paths=[], since=None, until=None, workers=workers
+            )
+        )
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

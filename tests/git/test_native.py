@@ -3,13 +3,16 @@
 `tree_delta` against `fastdiff.entries_delta` on seeded random trees (type changes, mode changes,
 names that sort differently as trees and as files); `blob_diff` against libgit2's printed patch
 on seeded random file versions (whitespace, CRLF, unterminated last lines, empty and binary
-files), added, deleted and modified; and the whole extraction with both turned off, which must
-give the pinned rows of the seeded history and the same rows as with them on the deep tree.
+files), added, deleted and modified; `tree_changes` (a commit's whole walk in one call) against
+the Python walk of fastdiff.TreeComparer on seeded random nested trees, whole and scoped; and the
+whole extraction with all of them turned off, which must give the pinned rows of the seeded
+history and the same rows as with them on the deep tree.
 """
 
 from __future__ import annotations
 
 import random
+from collections import Counter
 from pathlib import Path
 
 import pygit2
@@ -19,6 +22,7 @@ from extractors.git import diffstat, fastdiff, native
 from extractors.git.diffstat import ChangeReader
 from extractors.git.fastdiff import Unusual, entries_delta
 from extractors.git.scope import PathScope
+from tests.c_modules import require
 from tests.git.conftest import Git, init_repo
 from tests.git.helpers import extract, git_numstat, git_patch_ids
 from tests.git.test_regression import EXPECTED_DIGEST, _canonical, _digest, build_fixed
@@ -218,3 +222,238 @@ def test_file_entry_naming_a_tree_is_no_blob(tmp_path: Path) -> None:
     # the whole-tree diff takes it and fails as the extraction reports (the commit quarantined)
     with pytest.raises((KeyError, pygit2.GitError, ValueError, OSError), match="type"):
         reader.changes(empty, bad)
+
+
+# --- the compiled walk (tree_changes) against the Python walk -----------------------------------
+
+WALK_NAMES = [b"a", b"b b", b"foo", b"foo.c", b"foo-bar", b"foo0", b"kvm", b"x.h", b"caf\xc3\xa9", b'q"x']
+WALK_SCOPES = [[], ["kvm/"], ["*.c"], ["foo/", "a"], ["*/kvm/*", "x.h"], ["b b/foo.c"]]
+
+
+def _random_nested(rng: random.Random, depth: int) -> dict:
+    """name -> (mode, id) for a file, or name -> dict for a directory."""
+    tree: dict = {}
+    for name in rng.sample(WALK_NAMES, rng.randint(0, 6)):
+        if name in (b'q"x', b"caf\xc3\xa9") and rng.random() < 0.8:
+            continue  # keep most trees free of names the fast path declines
+        if depth > 0 and rng.random() < 0.45:
+            tree[name] = _random_nested(rng, depth - 1)
+        else:
+            mode = b"100644" if rng.random() < 0.8 else rng.choice(MODES[1:4])
+            tree[name] = (mode, rng.randbytes(20))
+    return tree
+
+
+def _mutate(rng: random.Random, tree: dict, depth: int) -> dict:
+    out = dict(tree)
+    for name in list(out):
+        r = rng.random()
+        if isinstance(out[name], dict):
+            if r < 0.6:
+                out[name] = _mutate(rng, out[name], depth - 1)
+            elif r < 0.65:
+                del out[name]
+            elif r < 0.68:
+                out[name] = (b"100644", rng.randbytes(20))  # a directory becomes a file
+        elif r < 0.25:
+            out[name] = (out[name][0], rng.randbytes(20))
+        elif r < 0.3:
+            del out[name]
+        elif r < 0.33:
+            out[name] = (b"100755" if out[name][0] == b"100644" else b"100644", out[name][1])
+        elif r < 0.35 and depth > 0:
+            out[name] = _random_nested(rng, depth - 1)  # a file becomes a directory
+    if rng.random() < 0.3:
+        extra = _random_nested(rng, depth)
+        for name, value in extra.items():
+            out.setdefault(name, value)
+    return out
+
+
+def _write_nested(repo: pygit2.Repository, tree: dict) -> bytes:
+    entries = {}
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            entries[name] = (b"40000", _write_nested(repo, value))
+        else:
+            entries[name] = value
+    return repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree(entries)).raw
+
+
+def _walk_both(repo: pygit2.Repository, scope: PathScope, old: bytes | None, new: bytes) -> tuple:
+    """(compiled walk's result, Python walk's result): a list of changes or the Unusual reason."""
+    got = []
+    for compiled in (True, False):
+        comparer = fastdiff.TreeComparer(repo, scope)
+        if not compiled:
+            comparer._walker = None
+        else:
+            assert comparer._walker is not None
+        try:
+            got.append(comparer.changes(old, new))
+        except Unusual as exc:
+            got.append(str(exc))
+    return tuple(got)
+
+
+def test_tree_changes_equals_python_walk(tmp_path: Path) -> None:
+    require(native.tree_walker(pygit2.init_repository(str(tmp_path / "probe.git"), bare=True)), "_gitdiff.c")
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    rng = random.Random(23)
+    outcomes: Counter = Counter()
+    batches: dict[tuple[str, ...], list] = {}  # scope -> [(old, new, the Python walk's result)]
+    for n in range(1500):
+        old = _random_nested(rng, 3)
+        new = _mutate(rng, old, 3)
+        a = _write_nested(repo, old) if n % 10 else None  # sometimes from the empty tree
+        b = _write_nested(repo, new)
+        patterns = rng.choice(WALK_SCOPES) if rng.random() < 0.5 else []
+        scope = PathScope(patterns)
+        for x, y in ((a, b), (b, a)):
+            if y is None:
+                continue
+            compiled, python = _walk_both(repo, scope, x, y)
+            assert compiled == python, (old, new, scope.patterns)
+            outcomes[python if isinstance(python, str) else "changes" if python else "none"] += 1
+            batches.setdefault(tuple(patterns), []).append((x, y, python))
+    # all pairs of a scope at once, level by level (tree_changes_many): the same changes, and
+    # declined where the Python walk declines (the reason may be another one the walk meets)
+    for patterns, batch in batches.items():
+        comparer = fastdiff.TreeComparer(repo, PathScope(list(patterns)))
+        assert comparer._walker_many is not None
+        for whole in (False, True):
+            got = comparer.changes_many([(x, y) for x, y, _ in batch], whole=whole)
+            for (x, y, python), many in zip(batch, got, strict=True):
+                if whole:
+                    python = _walk_both(repo, PathScope([]), x, y)[1]
+                if isinstance(python, str):
+                    assert isinstance(many, Unusual), (x, y, patterns)
+                else:
+                    assert many == python, (x, y, patterns)
+    # every outcome is exercised: changes, nothing in scope, and each reason to decline
+    assert outcomes["changes"] > 400 and outcomes["none"] > 50, outcomes
+    for reason in (
+        "type change",
+        "path needs quoting",
+        "mode change",
+        "symlink, submodule or other special file",
+    ):
+        assert outcomes[reason] > 20, outcomes
+
+
+def test_tree_changes_shares_the_cache_and_reads_each_tree_once(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    walker = require(native.tree_walker(repo), "_gitdiff.c")
+    file = (b"100644", b"\1" * 20)
+    old = _write_nested(repo, {b"d": {b"e": {b"f.c": file}}, b"g.c": file})
+    new = _write_nested(repo, {b"d": {b"e": {b"f.c": (b"100644", b"\2" * 20)}}, b"g.c": file})
+    cache: dict = {}
+    found, loaded = walker(cache, {}, old, new, None, None)
+    assert found == [("d/e/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
+    # both roots, both `d` and both `d/e`: six trees, stored with their raw bytes
+    assert len(cache) == 6 and loaded == sum(len(raw) for raw in cache.values())
+    assert cache[new] == repo.odb.read(pygit2.Oid(raw=new))[1]
+    # trees found in the older generation move to the current one and count as loaded
+    older, cache2 = dict(cache), {}
+    assert walker(cache2, older, old, new, None, None) == (found, loaded)
+    assert cache2 == cache
+    # a scope's filters see directories with their slash, files without
+    seen: list[str] = []
+    walker({}, {}, old, new, lambda d: seen.append(d) or True, lambda f: seen.append(f) or False)
+    assert seen == ["d/", "d/e/", "d/e/f.c"]
+    # equal trees: nothing read; a missing tree: KeyError with its id
+    assert walker({}, {}, new, new, None, None) == ([], 0)
+    with pytest.raises(KeyError, match="03" * 20):
+        walker({}, {}, None, b"\3" * 20, None, None)
+
+
+def test_tree_changes_declines_trees_out_of_order(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    walker = require(native.tree_walker(repo), "_gitdiff.c")
+    unordered = b"100644 b\0" + b"\1" * 20 + b"100644 a\0" + b"\2" * 20
+    bad = repo.odb.write(pygit2.enums.ObjectType.TREE, unordered).raw
+    ok = _write_nested(repo, {b"a": (b"100644", b"\2" * 20)})
+    assert walker({}, {}, ok, bad, None, None)[0] is None
+    # the Python walk then compares the entries as sets
+    want = [("b", None, None, b"100644", b"\1" * 20)]
+    assert fastdiff.TreeComparer(repo, PathScope([])).changes(ok, bad) == want
+    many = native.tree_walker_many(repo)
+    assert many is not None
+    assert many([(ok, bad)], None, None) == [False]
+    assert fastdiff.TreeComparer(repo, PathScope([])).changes_many([(ok, bad)]) == [want]
+
+
+def test_tree_changes_many_fails_only_the_pair_with_a_missing_tree(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    many = require(native.tree_walker_many(repo), "_gitdiff.c")
+    file = (b"100644", b"\1" * 20)
+    one = _write_nested(repo, {b"d": {b"f.c": file}})
+    two = _write_nested(repo, {b"d": {b"f.c": (b"100644", b"\2" * 20)}})
+    # a tree naming a subtree that is not in the repository
+    broken = repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree({b"d": (b"40000", b"\3" * 20)})).raw
+    got = many([(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one)], None, None)
+    assert got[0] == [("d/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
+    assert isinstance(got[1], KeyError) and "03" * 20 in str(got[1])
+    assert isinstance(got[2], KeyError) and "04" * 20 in str(got[2])
+    assert got[3] == [] and got[4] == [("d/f.c", None, None, b"100644", b"\1" * 20)]
+
+
+def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
+    g = init_repo(tmp_path / "repo", tmp_path / "home")
+    # set, unset, a driver's name, a macro that sets it, and an explicit unspecified
+    g.write(".gitattributes", "*.dat binary\n*.txt -diff\n*.py diff=python\nsub/*.c diff\nsub/x.c !diff\n")
+    g.write("sub/.gitattributes", "*.h diff=cpp\n")
+    g.commit("attributes")
+    (g.path / ".git" / "info").mkdir(exist_ok=True)
+    (g.path / ".git" / "info" / "attributes").write_text("*.log -diff\n")
+    repo = pygit2.Repository(str(g.path))
+    has = require(native.diff_attr_reader(repo), "_gitdiff.c")
+    paths = [
+        "a.dat",
+        "a.txt",
+        "a.py",
+        "a.c",
+        "sub/a.c",
+        "sub/x.c",
+        "sub/a.h",
+        "a.h",
+        "x.log",
+        "d/e/f.log",
+        "b",
+    ]
+    want = {p: repo.get_attr(p, "diff") is not None for p in paths}
+    assert {p: has(p.encode()) for p in paths} == want
+    assert sum(want.values()) == 7 and not want["sub/x.c"] and not want["a.h"]
+
+
+def test_blob_diffs_equal_blob_diff(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    diffs = require(native.blob_differ(repo), "_gitdiff.c")
+    rng = random.Random(31)
+    # one file's versions, newest first, as the extraction asks: each item's new version is
+    # the previous item's old one (taken over without a second lookup)
+    lines = [_line(rng) for _ in range(30)]
+    versions = []
+    for n in range(120):
+        versions.append(repo.create_blob(_version(rng, lines) if n % 40 else b"\0binary"))
+        at = rng.randrange(len(lines) + 1)
+        lines[at:at] = [_line(rng) for _ in range(rng.randint(1, 3))]
+        del lines[rng.randrange(len(lines)) :][:1]
+    versions.reverse()
+    items: list[tuple[bytes | None, bytes | None, bytes]] = []
+    for k in range(len(versions) - 1):
+        items.append((versions[k + 1].raw, versions[k].raw, b""))
+    items += [(None, versions[0].raw, b"a.c"), (versions[-1].raw, None, b"")]  # added, deleted
+    got = diffs(items)
+    want = []
+    for a, b, p in items:
+        # (the blob objects must outlive the call that reads their pointers)
+        old, new = (repo[pygit2.Oid(raw=x)] if x else None for x in (a, b))
+        want.append(native.blob_diff(old._pointer if old else None, new._pointer if new else None, p))  # type: ignore[misc, union-attr]
+    assert got == want
+    assert sum(g is None for g in got) >= 4 and sum(g is not None for g in got) > 100  # binary: no hunks
+    # a missing blob fails its item alone; an id naming a tree is no blob
+    tree = repo.odb.write(pygit2.enums.ObjectType.TREE, b"").raw
+    odd = diffs([(b"\5" * 20, versions[0].raw, b""), (tree, versions[0].raw, b""), items[0]])
+    assert isinstance(odd[0], KeyError) and "05" * 20 in str(odd[0])
+    assert odd[1] == "not a blob" and odd[2] == want[0]
