@@ -294,7 +294,7 @@ def measure(config: Path, label: str) -> dict:
         "peak_pss": peak_pss,
         "size": warehouse.stat().st_size,
         "compact": compact_size(warehouse),
-        "dbt": dbt_times(started_at),
+        "dbt": dbt_times(started_at, warehouse),
         "dagster": dagster_step_times(config.parent / "dagster-home", started_at),
         "log": text,
     }
@@ -320,12 +320,18 @@ def compact_size(warehouse: Path) -> int:
         copy.unlink(missing_ok=True)
 
 
-def dbt_times(since: float) -> dict | None:
-    """dbt's own times of the step's `dbt build` (its run_results.json), None without one."""
-    found = [p for p in DBT_TARGET.glob("*/run_results.json") if p.stat().st_mtime >= since]
+def dbt_times(since: float, warehouse: Path) -> dict | None:
+    """dbt's own times of the step's `dbt build` (its run_results.json, the one on `warehouse`:
+    other runs of the project may write theirs beside it), None without one."""
+    found = []
+    for path in DBT_TARGET.glob("*/run_results.json"):
+        if path.stat().st_mtime >= since:
+            results = json.loads(path.read_text())
+            if str(warehouse) in json.dumps(results.get("args", {})):
+                found.append((path.stat().st_mtime, results))
     if not found:
         return None
-    results = json.loads(max(found, key=lambda p: p.stat().st_mtime).read_text())
+    results = max(found, key=lambda found: found[0])[1]
     manifest = json.loads((DBT_TARGET / "manifest.json").read_text())
     incremental = {
         uid

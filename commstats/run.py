@@ -33,7 +33,7 @@ from orchestration.buildstate import (
     sources_snapshot,
     store_sources_snapshot,
 )
-from orchestration.instance import ensure_instance
+from orchestration.instance import ensure_instance, instance_dir
 
 
 @dataclass(frozen=True)
@@ -71,15 +71,14 @@ def run_assets(
     cfg = load_config(config)
     if warehouse is not None:
         cfg.warehouse = warehouse
-    home = ensure_instance(cfg)
     checked = time.monotonic()
     # what the sources hold as this run starts; stored when the run completes (whole runs only)
     snapshot = sources_snapshot(cfg) if selection is None else None
     if (
         snapshot is not None
         and not force
-        and snapshot == last_sources_snapshot(home)
-        and nothing_new(cfg, home)
+        and snapshot == last_sources_snapshot(instance_dir(cfg))
+        and nothing_new(cfg, instance_dir(cfg))
     ):
         # no source changed since a complete run, which extracted and built everything they held:
         # ends here, before Dagster is imported (most of the cost of a run that finds nothing)
@@ -87,6 +86,7 @@ def run_assets(
         print_summary(cfg, time.monotonic() - checked, quiet)
         print("  stages:    sources 0.0 s, rebuild 0.0 s (no source changed)")
         return 0
+    home = ensure_instance(cfg)  # opens the Dagster instance: after the check, which needs none
 
     import dagster as dg
 
