@@ -9,10 +9,14 @@ command in its own process:
 3. refresh after 1 % new messages and commits were appended to every archive and repository;
 4. refresh after another 0.1 % (a realistic day), appended after the 1 %;
 
-and prints wall time, peak memory (the largest sum of RSS and of PSS over the `commstats run`
-process and its children, sampled every 0.25 s: dbt and the forked git workers are children; RSS
-counts pages the workers share with their parent once per process, PSS splits them) and the
-warehouse size after each step.
+and prints wall time, CPU time (user + sys of the process tree, which the load of other jobs
+distorts less than wall time), peak memory (the largest sum of RSS and of PSS over the `commstats
+run` process and its children, sampled every 0.25 s: dbt and the forked git workers are children;
+RSS counts pages the workers share with their parent once per process, PSS splits them) and the
+warehouse size after each step, beside the size of a compact copy of the same rows (COPY FROM
+DATABASE into a new file: what a fresh file holding them takes, free of the blocks a build leaves).
+Then, per step, dbt's own times (from the run's run_results.json: all models, the incremental
+ones, data tests, unit tests, the slowest models) and the time of each Dagster step.
 
     .venv/bin/python benchmarks/bench_scale.py [--messages 1000000] [--commits 500000]
                                                [--lists 4] [--repos 2]
@@ -25,13 +29,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import random
 import re
+import resource
 import shutil
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -39,6 +47,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "data" / "bench"
 COMMSTATS = Path(sys.executable).with_name("commstats")
+DBT_TARGET = ROOT / "dbt_project" / "target"
 
 WORDS = [
     "kvm",
@@ -231,6 +240,8 @@ def append_share(
 
 def measure(config: Path, label: str) -> dict:
     """Run `commstats run --quiet` and sample the memory of its process tree."""
+    started_at = time.time()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = psutil.Popen(
         [str(COMMSTATS), "run", "--quiet", "--config", str(config)],
@@ -264,6 +275,8 @@ def measure(config: Path, label: str) -> dict:
     done.set()
     sampler.join()
     wall = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     text = out.decode(errors="replace")
     if proc.returncode != 0:
         print(text[-4000:])
@@ -274,13 +287,106 @@ def measure(config: Path, label: str) -> dict:
     return {
         "step": label,
         "wall": wall,
+        "cpu": cpu,
         "sources": sources,
         "rebuild": rebuild,
         "peak": peak,
         "peak_pss": peak_pss,
         "size": warehouse.stat().st_size,
+        "compact": compact_size(warehouse),
+        "dbt": dbt_times(started_at, warehouse),
+        "dagster": dagster_step_times(config.parent / "dagster-home", started_at),
         "log": text,
     }
+
+
+def compact_size(warehouse: Path) -> int:
+    """Size of a new file holding the same rows (COPY FROM DATABASE), the reference a fresh
+    build of the same rows is measured against; the copy is deleted."""
+    import duckdb
+
+    copy = warehouse.with_name("compact-reference.duckdb")
+    copy.unlink(missing_ok=True)
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"ATTACH '{warehouse}' AS src (READ_ONLY)")
+        con.execute(f"ATTACH '{copy}' AS dst")
+        con.execute("COPY FROM DATABASE src TO dst")
+        con.execute("DETACH dst")
+        return copy.stat().st_size
+    finally:
+        con.close()
+        copy.unlink(missing_ok=True)
+
+
+def dbt_times(since: float, warehouse: Path) -> dict | None:
+    """dbt's own times of the step's `dbt build` (its run_results.json, the one on `warehouse`:
+    other runs of the project may write theirs beside it), None without one."""
+    found = []
+    for path in DBT_TARGET.glob("*/run_results.json"):
+        if path.stat().st_mtime >= since:
+            results = json.loads(path.read_text())
+            if str(warehouse) in json.dumps(results.get("args", {})):
+                found.append((path.stat().st_mtime, results))
+    if not found:
+        return None
+    results = max(found, key=lambda found: found[0])[1]
+    manifest = json.loads((DBT_TARGET / "manifest.json").read_text())
+    incremental = {
+        uid
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"].get("materialized") == "incremental"
+    }
+    totals: dict[str, float] = {}
+    models = []
+    for r in results["results"]:
+        kind = r["unique_id"].split(".")[0]
+        totals[kind] = totals.get(kind, 0.0) + r["execution_time"]
+        if kind == "model":
+            models.append((r["execution_time"], r["unique_id"].split(".")[-1]))
+            if r["unique_id"] in incremental:
+                totals["incremental"] = totals.get("incremental", 0.0) + r["execution_time"]
+    return {"elapsed": results["elapsed_time"], "totals": totals, "slowest": sorted(models, reverse=True)[:6]}
+
+
+def dagster_step_times(home: Path, since: float) -> dict[str, float]:
+    """Seconds per Dagster step (summed over the step's runs: one per source) of the runs started
+    since `since`, from the instance's event logs."""
+    runs_db = home / "history" / "runs.db"
+    if not runs_db.exists():
+        return {}
+    con = sqlite3.connect(runs_db)
+    try:
+        runs = [
+            r
+            for (r,) in con.execute(
+                "select run_id from runs where create_timestamp >= datetime(?, 'unixepoch')", [since]
+            )
+        ]
+    finally:
+        con.close()
+    times: dict[str, float] = {}
+    for run_id in runs:
+        db = home / "history" / "runs" / f"{run_id}.db"
+        if not db.exists():
+            continue
+        con = sqlite3.connect(db)
+        try:
+            events = con.execute(
+                "select dagster_event_type, step_key, timestamp from event_logs where dagster_event_type in "
+                "('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE') order by id"
+            ).fetchall()
+        finally:
+            con.close()
+        started: dict[str, float] = {}
+        for kind, step, stamp in events:
+            at = datetime.fromisoformat(str(stamp)).timestamp()  # durations only: naive is fine
+            if kind == "STEP_START":
+                started[step] = at
+            elif step in started:
+                times[step] = times.get(step, 0.0) + at - started.pop(step)
+    return times
 
 
 def counts(warehouse: Path) -> tuple[int, int]:
@@ -337,19 +443,43 @@ def main() -> int:
         f"scale: {args.messages:,} messages in {args.lists} public-inbox lists, {args.commits:,} commits in "
         f"{args.repos} repositories; after the 1 % and 0.1 % steps: {m:,} messages, {c:,} commits"
     )
+    cpu_full = results[0]["cpu"]
     print(
-        "| step | wall (s) | vs full build | sources (s) | rebuild (s) | peak RSS sum (MiB) | peak PSS sum (MiB) "
-        "| warehouse (MiB) |"
+        "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | sources (s) | rebuild (s) "
+        "| peak RSS sum (MiB) | peak PSS sum (MiB) | warehouse (MiB) | compact copy (MiB) | vs compact |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         print(
-            f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['sources']:.1f} | "
-            f"{r['rebuild']:.1f} | {r['peak'] / 2**20:,.0f} | {r['peak_pss'] / 2**20:,.0f} | "
-            f"{r['size'] / 2**20:,.1f} |"
+            f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['cpu']:.1f} | "
+            f"{100 * r['cpu'] / cpu_full:.1f} % | {r['sources']:.1f} | {r['rebuild']:.1f} | "
+            f"{r['peak'] / 2**20:,.0f} | {r['peak_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | "
+            f"{r['compact'] / 2**20:,.1f} | {100 * (r['size'] / r['compact'] - 1):+.1f} % |"
         )
     print("wall includes starting Python and loading the Dagster definitions; sources = the extraction")
     print("runs, one per list and repository; rebuild = identities, dbt, charts, report, published copy")
+    print()
+    print(
+        "| step | dbt elapsed (s) | models (s) | incremental models (s) | data tests (s) | unit tests (s) | slowest models (s) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for r in results:
+        d = r["dbt"]
+        if d is None:
+            print(f"| {r['step']} | no dbt run | | | | | |")
+            continue
+        t = d["totals"]
+        slowest = ", ".join(f"{name} {secs:.1f}" for secs, name in d["slowest"])
+        print(
+            f"| {r['step']} | {d['elapsed']:.1f} | {t.get('model', 0):.1f} | {t.get('incremental', 0):.1f} | "
+            f"{t.get('test', 0):.1f} | {t.get('unit_test', 0):.1f} | {slowest} |"
+        )
+    print()
+    steps = sorted({k for r in results for k in r["dagster"]})
+    print("| Dagster step (s) | " + " | ".join(r["step"] for r in results) + " |")
+    print("|---|" + "---:|" * len(results))
+    for step in steps:
+        print(f"| {step} | " + " | ".join(f"{r['dagster'].get(step, 0):.1f}" for r in results) + " |")
     return 0
 
 

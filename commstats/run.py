@@ -26,8 +26,14 @@ from core.config import load_config
 from core.errors import one_line
 from core.progress import live_display
 from core.warehouse import summary_tables
-from orchestration.buildstate import nothing_new, record_build
-from orchestration.instance import ensure_instance
+from orchestration.buildstate import (
+    last_sources_snapshot,
+    nothing_new,
+    record_build,
+    sources_snapshot,
+    store_sources_snapshot,
+)
+from orchestration.instance import ensure_instance, instance_dir
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,22 @@ def run_assets(
     cfg = load_config(config)
     if warehouse is not None:
         cfg.warehouse = warehouse
-    home = ensure_instance(cfg)
+    checked = time.monotonic()
+    # what the sources hold as this run starts; stored when the run completes (whole runs only)
+    snapshot = sources_snapshot(cfg) if selection is None else None
+    if (
+        snapshot is not None
+        and not force
+        and snapshot == last_sources_snapshot(instance_dir(cfg))
+        and nothing_new(cfg, instance_dir(cfg))
+    ):
+        # no source changed since a complete run, which extracted and built everything they held:
+        # ends here, before Dagster is imported (most of the cost of a run that finds nothing)
+        print("commstats: nothing new since the last build: marts, charts and the published copy are current")
+        print_summary(cfg, time.monotonic() - checked, quiet)
+        print("  stages:    sources 0.0 s, rebuild 0.0 s (no source changed)")
+        return 0
+    home = ensure_instance(cfg)  # opens the Dagster instance: after the check, which needs none
 
     import dagster as dg
 
@@ -141,6 +162,8 @@ def run_assets(
                 record_build(cfg, home)
             timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
+    if selection is None:
+        store_sources_snapshot(home, None if failures else snapshot)
     for failed in failures:
         if verbose and failed.trace:
             print(failed.trace, file=sys.stderr)

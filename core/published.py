@@ -2,7 +2,8 @@
 
 DuckDB allows one writing process, and a process that holds the file open read-only blocks the
 writer as much as a writer blocks readers. So readers never open the live warehouse: after each
-successful build the warehouse is checkpointed and copied, while its write lock is held so nothing
+successful build the warehouse is checkpointed (and rewritten without its free blocks when they
+exceed a share: core.warehouse.reclaim_free_blocks) and copied, while its write lock is held so nothing
 changes underneath, to a temporary file that then replaces the published copy atomically
 (os.replace). A reader keeps the copy it opened; the next reader gets the new one.
 """
@@ -13,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from core.warehouse import connect_for_write
+from core.warehouse import connect_for_write, reclaim_free_blocks
 
 
 def published_path(warehouse: str | Path) -> Path:
@@ -29,6 +30,8 @@ def publish_copy(warehouse: str | Path) -> Path:
     con = connect_for_write(warehouse)  # waits for a running writer, then keeps others out
     try:
         con.execute("CHECKPOINT")  # everything in the main file, nothing left in the WAL
+        # a refresh leaves the blocks of replaced tables free in the file: rewritten past a share
+        con = reclaim_free_blocks(con, warehouse)
         # leftovers of a publisher killed mid-copy (we hold the lock: no other publisher runs)
         for stale in target.parent.glob(f".{target.name}.*.tmp"):
             stale.unlink(missing_ok=True)

@@ -130,3 +130,55 @@ def table_row_counts(
         for i, (schema, name) in enumerate(tables)
     )
     return {tables[i]: n for i, n in con.execute(query).fetchall()}
+
+
+# A refresh replaces whole tables and deletes the touched periods' rows; DuckDB reuses the blocks
+# they leave but never gives them back to the file system, so the file would keep the high-water
+# mark of the largest build. Past this share of free blocks the file is rewritten compactly.
+RECLAIM_FREE_SHARE = 0.05
+
+
+def free_block_share(con: duckdb.DuckDBPyConnection) -> float:
+    """Share of the main database file's blocks that hold nothing (after a checkpoint)."""
+    total, free = con.execute(
+        "select total_blocks, free_blocks from pragma_database_size() where database_name = current_database()"
+    ).fetchone()
+    return free / total if total else 0.0
+
+
+def reclaim_free_blocks(
+    con: duckdb.DuckDBPyConnection, path: str | Path, max_free_share: float = RECLAIM_FREE_SHARE
+) -> duckdb.DuckDBPyConnection:
+    """Rewrite the warehouse at `path` without its free blocks when they exceed `max_free_share`.
+
+    `con` is a read-write connection to `path` (it holds the write lock). The rows are copied into
+    a new file (COPY FROM DATABASE: DuckDB's way to compact a file; VACUUM reclaims nothing),
+    which is opened, so its lock is held, before it replaces the old file atomically: no other
+    process opens the warehouse in between. Returns the connection that now holds the lock: `con`
+    when nothing was rewritten, else a connection to the new file (`con` is closed).
+    """
+    path = Path(path)
+    con.execute("CHECKPOINT")
+    if free_block_share(con) <= max_free_share:
+        return con
+    tmp = path.with_name(f"{path.stem}.compact-{os.getpid()}{path.suffix or '.duckdb'}")
+    # leftovers of a rewrite killed midway (the lock is ours: no other rewrite runs)
+    for stale in path.parent.glob(f"{path.stem}.compact-*"):
+        stale.unlink(missing_ok=True)
+    source = con.execute("select current_database()").fetchone()[0]
+    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute(f"ATTACH '{tmp}' AS commstats_compact")
+        try:
+            con.execute(f'COPY FROM DATABASE "{source}" TO commstats_compact')
+        finally:
+            con.execute("DETACH commstats_compact")
+        compact = duckdb.connect(str(tmp))
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    con.close()
+    compact.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
+    return compact

@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from core.warehouse import RECLAIM_FREE_SHARE, connect_for_write, free_block_share, reclaim_free_blocks
 from extractors.schema import RAW_TABLES
 from tests.dbt_helpers import query
 
@@ -194,6 +195,75 @@ def test_force_pushed_branch_removes_commits(refreshed: dict) -> None:
     projects = query(refreshed["warehouse"], "select distinct project from incremental_state.touched_periods")
     assert projects == [("kernel-virt",)]
     assert 0 < touched < periods / 4
+
+
+def table_rows_differ(a: Path, b: Path) -> list[str]:
+    """Tables (every schema) whose rows differ between two warehouses, or that only one holds."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{a}' as a (read_only)")
+        con.execute(f"attach '{b}' as b (read_only)")
+        listed = "select schema_name || '.' || table_name from duckdb_tables() where database_name = ?"
+        tables_a = {t for (t,) in con.execute(listed, ["a"]).fetchall()}
+        tables_b = {t for (t,) in con.execute(listed, ["b"]).fetchall()}
+        out = sorted(tables_a ^ tables_b)
+        for table in sorted(tables_a & tables_b):
+            for x, y in (("a", "b"), ("b", "a")):
+                sql = f"select count(*) from (select * from {x}.{table} except all select * from {y}.{table})"
+                if con.execute(sql).fetchone()[0]:
+                    out.append(table)
+                    break
+        return out
+    finally:
+        con.close()
+
+
+def reclaim(warehouse: Path) -> None:
+    con = reclaim_free_blocks(connect_for_write(warehouse), warehouse)
+    con.close()
+
+
+def test_refreshed_warehouse_is_as_small_as_a_fresh_build(refreshed: dict) -> None:
+    # the refreshes above replaced tables and deleted periods' rows: their blocks are free in the file
+    warehouse: Path = refreshed["warehouse"]
+    tmp: Path = refreshed["tmp"]
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute("checkpoint")
+        assert free_block_share(con) > RECLAIM_FREE_SHARE
+    finally:
+        con.close()
+    before = tmp / "before-reclaim.duckdb"
+    shutil.copyfile(warehouse, before)
+    reclaim(warehouse)
+    # every row of every schema (raw, models, incremental state) is the same after the rewrite
+    assert table_rows_differ(before, warehouse) == []
+    assert query(warehouse, "select count(*) from staging.stg_raw__mail_messages") == query(
+        before, "select count(*) from raw.mail_messages"
+    )
+    con = duckdb.connect(str(warehouse))
+    try:
+        assert free_block_share(con) <= RECLAIM_FREE_SHARE
+    finally:
+        con.close()
+    # a fresh build of the same raw rows, reclaimed as every build is when it is published
+    fresh = tmp / "fresh.duckdb"
+    copy_raw(warehouse, fresh)
+    dbt_run(fresh, tmp / "target-full")
+    fresh_unreclaimed = fresh.stat().st_size
+    reclaim(fresh)
+    assert warehouse.stat().st_size <= 1.05 * fresh.stat().st_size
+    assert warehouse.stat().st_size < before.stat().st_size
+    assert fresh.stat().st_size <= fresh_unreclaimed
+    # below the share, the file is left as it is (same inode, same connection back)
+    inode = warehouse.stat().st_ino
+    con = connect_for_write(warehouse)
+    assert reclaim_free_blocks(con, warehouse) is con
+    con.close()
+    assert warehouse.stat().st_ino == inode
+    before.unlink()
+    fresh.unlink()
+    # the next refreshes build on the rewritten file (the tests below)
 
 
 def test_messages_in_a_new_year_extend_the_calendar(refreshed: dict) -> None:
