@@ -21,6 +21,7 @@ CORPUS = REPO.parent / "shared" / "corpus"
 # order, so starting these first keeps one long module from running alone at the end.
 SLOW_FIRST = (
     "tests/ops/test_ui.py",
+    "tests/ops/test_ui_refresh.py",
     "tests/ops/test_failures.py",
     "tests/ops/test_processes.py",
     "tests/communities/test_defects.py",
