@@ -16,33 +16,40 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
 
-# Modules that take longest, longest first (summed test times of a run on two cores with the corpus). `make test`
-# hands whole modules to the two workers (`--dist loadscope --no-loadscope-reorder`) in collection
-# order, so starting these first keeps one long module from running alone at the end.
+# Modules that take longest, longest first (summed setup, call and teardown times of a run on two
+# cores with the corpus). `make test` hands whole modules to the two workers (`--dist loadscope
+# --no-loadscope-reorder`) in collection order, a worker taking its next module while its current
+# one still has two tests to go; starting these first keeps one long module from running alone at
+# the end. The two UI modules (a server each) go to the two workers at once.
 SLOW_FIRST = (
     "tests/ops/test_ui.py",
-    "tests/ops/test_failures.py",
+    "tests/ops/test_ui_refresh.py",
     "tests/ops/test_processes.py",
+    "tests/incremental/test_incremental_marts.py",
+    "tests/ops/test_failures.py",
     "tests/communities/test_defects.py",
-    "tests/test_marts_rules.py",
     "tests/test_metrics_sample.py",
     "tests/ops/test_source_failures.py",
-    "tests/communities/test_bridge_corpus.py",
+    "tests/test_marts_rules.py",
     "tests/ops/test_ui_stop.py",
-    "tests/communities/test_chart_without_reviews.py",
-    "tests/test_mail_threading_corpus.py",
-    "tests/ops/test_sql_sandbox.py",
-    "tests/test_sample.py",
-    "tests/test_health_rules.py",
-    "tests/charts/test_empty_frames.py",
-    "tests/test_identity_rules.py",
-    "tests/test_end_to_end.py",
-    "tests/mail/test_senders.py",
-    "tests/test_mail_threading_rules.py",
     "tests/test_seeds.py",
+    "tests/communities/test_bridge_corpus.py",
+    "tests/ops/test_dbt_project.py",
+    "tests/test_identity_rules.py",
+    "tests/communities/test_chart_without_reviews.py",
+    "tests/mail/test_senders.py",
+    "tests/test_mail_threading_corpus.py",
+    "tests/test_mail_threading_rules.py",
+    "tests/test_health_rules.py",
+    "tests/test_sample.py",
+    "tests/charts/test_empty_frames.py",
+    "tests/test_end_to_end.py",
     "tests/mail/test_regenerated_archive.py",
     "tests/mail/test_corpus_senders.py",
-    "tests/charts/test_outputs_e2e.py",
+    "tests/ops/test_sql_sandbox.py",
+    "tests/ops/test_units.py",
+    "tests/test_dbt_grain.py",
+    "tests/charts/test_figures.py",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import mailbox
 import re
 import subprocess
@@ -29,9 +30,9 @@ def patch_ids(text: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    out = tmp_path_factory.mktemp("sample")
-    return out, generate(out)
+def sample(sample_dir: Path) -> tuple[Path, dict]:
+    """The session's sample (generated once for every module) and the summary it wrote."""
+    return sample_dir, json.loads((sample_dir / "manifest.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

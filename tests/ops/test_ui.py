@@ -1,128 +1,36 @@
 """The real UI: `dagster dev` on a loopback port over a sample config, every asset materialized
-through the GraphQL API the UI uses, the asset graph and code location rendered in headless
-Chromium, the refresh fan-out driven by the daemon, and run history and schedule state kept across
-a restart through `commstats ui`."""
+through the GraphQL API the UI uses, and the asset graph and code location rendered in headless
+Chromium. The refresh fan-out and the restart are in test_ui_refresh.py, on a server of their own
+(so the two halves run on two test workers at once)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from core.config import REPO_ROOT, load_config
-from orchestration.instance import ensure_instance
-from tests.ops.conftest import COMMSTATS, write_config
+from tests.ops.ui_server import RUNS, WORKSPACE, Server, dagster_dev, tags, ui_env
 
 pytestmark = pytest.mark.slow
 
-DAGSTER = Path(sys.executable).with_name("dagster")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TIMEOUT = 900  # seconds for a whole backfill on a busy two-core machine
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A process group serving the UI on a loopback port; stopped with the whole group."""
-
-    def __init__(self, cmd: list[str], env: dict[str, str], port: int, log: Path) -> None:
-        self.port = port
-        self.log = log
-        self._out = log.open("ab")
-        self.proc = subprocess.Popen(
-            cmd, env=env, cwd=REPO_ROOT, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-    def gql(self, query: str, variables: dict | None = None) -> dict:
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/graphql", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            data = json.load(resp)
-        assert "errors" not in data, data
-        return data["data"]
-
-    def wait_loaded(self, timeout: float = 300) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                ws = self.gql(WORKSPACE)["workspaceOrError"]
-                entries = ws.get("locationEntries", [])
-                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
-                    return ws
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(1)
-        raise AssertionError(
-            "the UI did not load its code location in time:\n" + self.log.read_text()[-3000:]
-        )
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=30)
-        # run workers, the daemon and code servers share the group: none may outlive the test
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=30)
-        self._out.close()
-
-
-WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
-  locationOrLoadError { __typename ... on PythonError { message } } } } ... on PythonError { message } } }"""
-RUNS = """{ runsOrError { ... on Runs { results { runId status jobName startTime endTime
-  tags { key value } } } } }"""
-SENSOR_TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
-  ... on Sensor { sensorState { ticks(limit: 20) { status skipReason } } } } }"""
-SCHEDULE = """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
-  ... on Schedule { scheduleState { id selectorId status } } } }"""
-
-
 @pytest.fixture(scope="module")
 def env(sample_dir: Path, tmp_path_factory) -> dict:
-    root = tmp_path_factory.mktemp("ui")
-    config = write_config(sample_dir, root)
-    home = ensure_instance(load_config(config))  # the same directory `commstats ui` uses
-    environ = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "COMMSTATS_CONFIG": str(config),
-        "COMMSTATS_REFRESH_SENSOR_SECONDS": "5",
-    }
-    environ.pop("COMMSTATS_WAREHOUSE", None)
-    return {"root": root, "config": config, "home": home, "env": environ}
+    return ui_env(sample_dir, tmp_path_factory.mktemp("ui"))
 
 
 @pytest.fixture(scope="module")
 def server(env) -> Iterator[Server]:
-    port = _free_port()
-    cmd = [str(DAGSTER), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    srv = Server(cmd, env["env"], port, env["root"] / "dagster-dev.log")
-    try:
-        srv.wait_loaded()
+    with dagster_dev(env) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -151,10 +59,6 @@ def backfill(server: Server) -> dict:
     return {"status": status, "runs": runs, "keys": keys, "nodes": nodes}
 
 
-def _tags(run: dict) -> dict[str, str]:
-    return {t["key"]: t["value"] for t in run["tags"]}
-
-
 def test_code_location_loads_without_errors(server: Server):
     ws = server.gql(WORKSPACE)["workspaceOrError"]
     assert ws["__typename"] == "Workspace"
@@ -170,7 +74,7 @@ def test_materialize_all_succeeds_with_one_run_per_source(backfill, env):
     assert backfill["status"] == "COMPLETED_SUCCESS", backfill["runs"]
     assert all(r["status"] == "SUCCESS" for r in backfill["runs"])
     # the extraction fanned out: one run per source partition, launched by the instance's launcher
-    partitions = sorted(_tags(r).get("dagster/partition", "") for r in backfill["runs"])
+    partitions = sorted(tags(r).get("dagster/partition", "") for r in backfill["runs"])
     assert [p for p in partitions if p] == sorted(
         ["vmcore/vmcore-devel", "kernel-virt/kvm", "vmcore/vmcore", "kernel-virt/minikernel"]
     )
@@ -258,136 +162,3 @@ def test_asset_graph_renders_in_chromium(server: Server, backfill, env):
     assert re.search(r"commstats .*orchestration\.definitions.* Loaded", locations), locations[:2000]
     for bad in ("Error loading", "Failed to load", "PythonError"):
         assert bad not in graph and bad not in locations
-
-
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def _refresh_runs(
-    runs: list[dict], refresh_id: str, job: str | None, statuses: set[str] | None
-) -> list[dict]:
-    return [
-        r
-        for r in runs
-        if _tags(r).get("commstats/refresh") == refresh_id
-        and (job is None or r["jobName"] == job)
-        and (statuses is None or r["status"] in statuses)
-    ]
-
-
-def _wait_for(server: Server, done, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if done(server.gql(RUNS)["runsOrError"]["results"]):
-            return
-        time.sleep(3)
-    raise AssertionError(
-        "timed out waiting for runs: " + str(server.gql(RUNS)["runsOrError"]["results"])[:2000]
-    )
-
-
-def _launch(server: Server, job: str) -> str:
-    launched = server.gql(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-        {
-            "p": {
-                "selector": {
-                    "repositoryLocationName": "commstats",
-                    "repositoryName": "__repository__",
-                    "jobName": job,
-                },
-                "runConfigData": {},
-            }
-        },
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
-
-
-def test_refresh_fans_out_then_state_survives_a_restart(server: Server, backfill, env):
-    selector = {
-        "repositoryLocationName": "commstats",
-        "repositoryName": "__repository__",
-        "scheduleName": "daily_refresh",
-    }
-    state = server.gql(SCHEDULE, {"s": selector})["scheduleOrError"]["scheduleState"]
-    assert state["status"] == "STOPPED"  # until a user starts it
-    started = server.gql(
-        """mutation($s: ScheduleSelector!) { startSchedule(scheduleSelector: $s) {
-          __typename ... on ScheduleStateResult { scheduleState { status } } } }""",
-        {"s": selector},
-    )["startSchedule"]
-    assert started["scheduleState"]["status"] == "RUNNING"
-    # what the schedule launches at 03:00: the refresh job; the sensor fans it out per source
-    launched = server.gql(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-        {
-            "p": {
-                "selector": {
-                    "repositoryLocationName": "commstats",
-                    "repositoryName": "__repository__",
-                    "jobName": "refresh",
-                },
-                "runConfigData": {},
-            }
-        },
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    refresh_id = launched["run"]["runId"]
-    deadline = time.monotonic() + 300
-    fanned: list[dict] = []
-    while time.monotonic() < deadline and len(fanned) < 4:
-        runs = server.gql(RUNS)["runsOrError"]["results"]
-        fanned = [r for r in runs if _tags(r).get("commstats/refresh") == refresh_id]
-        time.sleep(2)
-    assert sorted((r["jobName"], _tags(r)["dagster/partition"]) for r in fanned) == sorted(
-        [
-            ("ingest_mail", "vmcore/vmcore-devel"),
-            ("ingest_mail", "kernel-virt/kvm"),
-            ("ingest_git", "vmcore/vmcore"),
-            ("ingest_git", "kernel-virt/minikernel"),
-        ]
-    )
-    # the first refresh after the backfill rebuilds (no full rebuild was recorded yet) ...
-    _wait_for(server, lambda runs: _refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
-    assert _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], refresh_id, "rebuild", {"SUCCESS"})
-    # ... a second one finds nothing new: its sources run, the rebuild is skipped, the sensor says so
-    second = _launch(server, "refresh")
-    _wait_for(server, lambda runs: len(_refresh_runs(runs, second, None, FINISHED)) == 4)
-    sensor = {
-        "repositoryLocationName": "commstats",
-        "repositoryName": "__repository__",
-        "sensorName": "refresh_stages",
-    }
-    reason = f"refresh {second}: nothing new since the last build, rebuild skipped"
-    deadline = time.monotonic() + 120
-    reasons: list[str] = []
-    while time.monotonic() < deadline and reason not in reasons:
-        ticks = server.gql(SENSOR_TICKS, {"s": sensor})["sensorOrError"]["sensorState"]["ticks"]
-        reasons = [t["skipReason"] for t in ticks if t["skipReason"]]
-        time.sleep(2)
-    assert reason in reasons, reasons
-    assert not _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], second, "rebuild", None)
-    before = {r["runId"] for r in server.gql(RUNS)["runsOrError"]["results"]}
-    server.stop()
-
-    # `commstats ui` over the same config: the same instance directory, so the same history
-    port = _free_port()
-    ui_env = {k: v for k, v in env["env"].items() if k not in ("DAGSTER_HOME", "COMMSTATS_CONFIG")}
-    again = Server(
-        [str(COMMSTATS), "ui", "--config", str(env["config"]), "--port", str(port)],
-        ui_env,
-        port,
-        env["root"] / "commstats-ui.log",
-    )
-    try:
-        again.wait_loaded()
-        after = {r["runId"] for r in again.gql(RUNS)["runsOrError"]["results"]}
-        assert before <= after
-        assert {r["runId"] for r in backfill["runs"]} <= after
-        state = again.gql(SCHEDULE, {"s": selector})["scheduleOrError"]["scheduleState"]
-        assert state["status"] == "RUNNING"
-    finally:
-        again.stop()

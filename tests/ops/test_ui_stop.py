@@ -18,7 +18,7 @@ import pytest
 
 from commstats.ui import stop_group
 from tests.ops.conftest import COMMSTATS, write_config
-from tests.ops.test_ui import Server, _free_port
+from tests.ops.ui_server import Server, free_port
 
 GONE_WITHIN = 15.0  # seconds from the signal to the last process gone
 # kill -9: `dagster dev` shuts its services down at its own pace (its own grace is 60 s a service)
@@ -46,7 +46,7 @@ def _port_open(port: int) -> bool:
 )
 def test_ui_stops_with_everything_it_started(sig: int, sample_dir: Path, tmp_path: Path):
     config = write_config(sample_dir, tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()

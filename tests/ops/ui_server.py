@@ -1,0 +1,119 @@
+"""The UI under test: `dagster dev` (or `commstats ui`) on a loopback port over a sample config,
+driven through the GraphQL API the UI uses. Shared by the UI modules, each with its own server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.config import REPO_ROOT, load_config
+from orchestration.instance import ensure_instance
+from tests.ops.conftest import write_config
+
+DAGSTER = Path(sys.executable).with_name("dagster")
+
+WORKSPACE = """{ workspaceOrError { __typename ... on Workspace { locationEntries { name loadStatus
+  locationOrLoadError { __typename ... on PythonError { message } } } } ... on PythonError { message } } }"""
+RUNS = """{ runsOrError { ... on Runs { results { runId status jobName startTime endTime
+  tags { key value } } } } }"""
+SENSOR_TICKS = """query($s: SensorSelector!) { sensorOrError(sensorSelector: $s) {
+  ... on Sensor { sensorState { ticks(limit: 20) { status skipReason } } } } }"""
+SCHEDULE = """query($s: ScheduleSelector!) { scheduleOrError(scheduleSelector: $s) {
+  ... on Schedule { scheduleState { id selectorId status } } } }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A process group serving the UI on a loopback port; stopped with the whole group."""
+
+    def __init__(self, cmd: list[str], env: dict[str, str], port: int, log: Path) -> None:
+        self.port = port
+        self.log = log
+        self._out = log.open("ab")
+        self.proc = subprocess.Popen(
+            cmd, env=env, cwd=REPO_ROOT, stdout=self._out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def gql(self, query: str, variables: dict | None = None) -> dict:
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/graphql", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(req, timeout=60) as resp:
+            data = json.load(resp)
+        assert "errors" not in data, data
+        return data["data"]
+
+    def wait_loaded(self, timeout: float = 300) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.log.read_text()[-3000:]
+            try:
+                ws = self.gql(WORKSPACE)["workspaceOrError"]
+                entries = ws.get("locationEntries", [])
+                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                    return ws
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(1)
+        raise AssertionError(
+            "the UI did not load its code location in time:\n" + self.log.read_text()[-3000:]
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=30)
+        # run workers, the daemon and code servers share the group: none may outlive the test
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self._out.close()
+
+
+def ui_env(sample: Path, root: Path) -> dict:
+    """The sample config under `root`, its instance directory (the one `commstats ui` uses) and
+    the environment `dagster dev` runs in, with the refresh sensor ticking every 5 seconds."""
+    config = write_config(sample, root)
+    home = ensure_instance(load_config(config))
+    environ = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "COMMSTATS_CONFIG": str(config),
+        "COMMSTATS_REFRESH_SENSOR_SECONDS": "5",
+    }
+    environ.pop("COMMSTATS_WAREHOUSE", None)
+    return {"root": root, "config": config, "home": home, "env": environ}
+
+
+@contextlib.contextmanager
+def dagster_dev(env: dict) -> Iterator[Server]:
+    """`dagster dev` over the workspace, its code location loaded; stopped on leaving."""
+    port = free_port()
+    cmd = [str(DAGSTER), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
+    srv = Server(cmd, env["env"], port, env["root"] / "dagster-dev.log")
+    try:
+        srv.wait_loaded()
+        yield srv
+    finally:
+        srv.stop()
+
+
+def tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["tags"]}
