@@ -9,8 +9,8 @@ within the scope (as plain `git log -- <pathspecs>` shows merges). Its files and
 in-scope files only; its patch-id is the whole commit's (what was posted to the list).
 
 With `workers > 1` the history is split between forked processes, each with its own
-`Repository` (libgit2 objects do not cross processes): every worker walks the same history in the
-same order and takes a few long blocks of consecutive commits in turn with the others, so
+`Repository` (libgit2 objects do not cross processes): the parent walks the history once and
+deals its commit ids out in a few long blocks of consecutive commits, in turn, so
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
 through a bounded queue so memory does not grow with the history. A worker ends with its parent
@@ -38,7 +38,7 @@ from pygit2.enums import ObjectType
 from core.procs import init_worker
 from extractors.git.diffstat import ChangeReader, TreeChanges
 from extractors.git.identity import identity
-from extractors.git.rawcommit import commit_tree_id
+from extractors.git.rawcommit import RawCommit, commit_tree_id, read_commit
 from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
 from extractors.git.trailers import trailer_people
@@ -320,24 +320,37 @@ def _iter_share(
     until: date | None,
     skip: Iterable[str],
     hide: Iterable[str],
-    share: int,
-    shares: int,
-    block: int = MIN_BLOCK,
 ) -> Iterator[list[Row]]:
-    """Rows per commit of this worker's share (skipped commits left out), in walk order."""
+    """Rows per commit of the whole history (skipped commits left out), in walk order."""
+    yield from _iter_commit_rows(repo, iter_commits(repo, tip, since=since, until=until, hide=hide), ctx, skip)
+
+
+def _iter_commit_rows(
+    repo: pygit2.Repository,
+    commits: Iterable[pygit2.Commit | RawCommit],
+    ctx: _Context,
+    skip: Iterable[str],
+) -> Iterator[list[Row]]:
+    """Rows per commit of `commits` (skipped commits left out), in their order, in batches."""
     skip_set = skip if isinstance(skip, set | frozenset) else set(skip)
     reader = ChangeReader(repo, ctx.scope)
     batch: list[pygit2.Commit] = []
-    for index, commit in enumerate(iter_commits(repo, tip, since=since, until=until, hide=hide)):
-        if shares > 1 and (index // block) % shares != share:
-            continue
+    for commit in commits:
         if skip_set and str(commit.id) in skip_set:
             continue
-        batch.append(commit)
+        batch.append(commit)  # type: ignore[arg-type]
         if len(batch) >= BATCH_COMMITS:
             yield from _batch_rows(repo, batch, ctx, reader)
             batch = []
     yield from _batch_rows(repo, batch, ctx, reader)
+
+
+def split_blocks(ids: list[pygit2.Oid], shares: int, block: int) -> list[list[pygit2.Oid]]:
+    """Each worker's commits: blocks of `block` consecutive commits of the walk, dealt in turn."""
+    out: list[list[pygit2.Oid]] = [[] for _ in range(shares)]
+    for start in range(0, len(ids), block):
+        out[(start // block) % shares].extend(ids[start : start + block])
+    return out
 
 
 def _batch_rows(
@@ -387,15 +400,9 @@ def _batch_rows(
 
 def _worker(
     repo_path: str,
-    tip_hex: str,
+    ids: list[pygit2.Oid],
     ctx: _Context,
-    since: date | None,
-    until: date | None,
     skip: Iterable[str],
-    hide: list[str],
-    share: int,
-    shares: int,
-    block: int,
     queue: Any,
     parent_pid: int,
 ) -> None:
@@ -405,10 +412,10 @@ def _worker(
         _configure_libgit2()
         _keep_heap()  # a worker process ends with the extraction
         repo = pygit2.Repository(repo_path)  # libgit2 handles must not be shared across fork
-        tip = pygit2.Oid(hex=tip_hex)
         buf: list[Row] = []
         commits = 0
-        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, share, shares, block):
+        # the parent walked the history once and dealt out the commit ids: no walk here
+        for rows in _iter_commit_rows(repo, (read_commit(repo, oid) for oid in ids), ctx, skip):
             commits += 1
             buf.extend(rows)
             if len(buf) >= CHUNK_ROWS:
@@ -449,7 +456,7 @@ def iter_repository_rows(
         _keep_heap()
         collecting = _no_gc()
         try:
-            for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
+            for rows in _iter_share(repo, tip, ctx, since, until, skip, hide):
                 done += 1
                 yield from rows
                 if progress is not None and done % 500 == 0:
@@ -462,15 +469,18 @@ def iter_repository_rows(
             progress(done)
         return
 
-    # every worker walks the same history in the same order: count it once to size the blocks
-    total = sum(1 for _ in iter_commits(repo, tip, since=since, until=until, hide=hide))
-    block = max(MIN_BLOCK, -(-total // (workers * BLOCKS_PER_WORKER)))
+    # the history is walked once, here; each worker reads only its own commits (by id: Oids
+    # hold no libgit2 handle, and the forked workers inherit the lists without pickling)
+    ids = [c.id for c in iter_commits(repo, tip, since=since, until=until, hide=hide)]
+    block = max(MIN_BLOCK, -(-len(ids) // (workers * BLOCKS_PER_WORKER)))
+    shares = split_blocks(ids, workers, block)
+    del ids
     mpctx = mp.get_context("fork")
     queue = mpctx.Queue(maxsize=QUEUE_CHUNKS * workers)
     procs = [
         mpctx.Process(
             target=_worker,
-            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, block, queue, os.getpid()),
+            args=(repo.path, shares[k], ctx, skip, queue, os.getpid()),
             daemon=True,
         )
         for k in range(workers)
