@@ -250,11 +250,14 @@ def commit_rows(
     for f in files or ():
         added += f.lines_added
         removed += f.lines_removed
+    project, repository = ctx.project, ctx.repository
     out.append(
         (
             "git_commits",
             {
-                **base,
+                "project": project,
+                "repository": repository,
+                "sha": sha,
                 "author_name": author_name,
                 "author_address": author_address,
                 "authored_at": authored_at,
@@ -273,7 +276,6 @@ def commit_rows(
             },
         )
     )
-    project, repository = ctx.project, ctx.repository
     for f in files or ():
         out.append(
             (
