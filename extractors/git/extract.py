@@ -8,9 +8,9 @@ git's default history simplification would hide them), a merge that differs from
 within the scope (as plain `git log -- <pathspecs>` shows merges). Its files and lines cover
 in-scope files only; its patch-id is the whole commit's (what was posted to the list).
 
-With `workers > 1` the history is split between forked processes, each with its own
-`Repository` (libgit2 objects do not cross processes): the parent walks the history once and
-deals its commit ids out in a few long blocks of consecutive commits, in turn, so
+With `workers > 1` the history is split between the calling process and forked processes, each
+with its own `Repository` (libgit2 objects do not cross processes): the parent walks the history
+once and deals its commit ids out in a few long blocks of consecutive commits, in turn, so
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
 through a bounded queue so memory does not grow with the history. A worker ends with its parent
@@ -117,7 +117,11 @@ def _no_gc() -> bool:
     return was
 
 
-QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
+# With the parent diffing a share too, it looks at the queue every POLL_COMMITS commits of its own,
+# but a batch of its own (BATCH_COMMITS) is diffed in one go: room for the chunks a worker makes
+# meanwhile (a chunk is CHUNK_ROWS rows, about 1 MB), so that it does not wait.
+PARENT_QUEUE_CHUNKS = 16
+POLL_COMMITS = 256
 # Each worker takes this many blocks of consecutive commits, in turn with the others: few and
 # long blocks keep a file's or directory's successive versions, often hundreds of commits apart,
 # in one process and its caches (with blocks of 64 commits two workers were slower than one on
@@ -324,7 +328,9 @@ def _iter_share(
     hide: Iterable[str],
 ) -> Iterator[list[Row]]:
     """Rows per commit of the whole history (skipped commits left out), in walk order."""
-    yield from _iter_commit_rows(repo, iter_commits(repo, tip, since=since, until=until, hide=hide), ctx, skip)
+    yield from _iter_commit_rows(
+        repo, iter_commits(repo, tip, since=since, until=until, hide=hide), ctx, skip
+    )
 
 
 def _iter_commit_rows(
@@ -478,25 +484,60 @@ def iter_repository_rows(
     shares = split_blocks(ids, workers, block)
     del ids
     mpctx = mp.get_context("fork")
-    queue = mpctx.Queue(maxsize=QUEUE_CHUNKS * workers)
+    # the parent diffs the first share itself (its rows need no pickling, no pipe); the queue
+    # holds what the others make meanwhile, between the parent's looks at it
+    queue = mpctx.Queue(maxsize=PARENT_QUEUE_CHUNKS * (workers - 1))
     procs = [
         mpctx.Process(
             target=_worker,
             args=(repo.path, shares[k], ctx, skip, queue, os.getpid()),
             daemon=True,
         )
-        for k in range(workers)
+        for k in range(1, workers)
     ]
     for p in procs:
         p.start()
+    own = shares[0]
+    del shares
     # the rows arrive pickled: unpickling them allocates as many dicts as the workers made,
     # and the cyclic collector would scan them again and again (no cycles among them)
     collecting = _no_gc()
+    _keep_heap()
+    running = len(procs)
+
+    def received(message: tuple[str, int, Any]) -> list[Row]:
+        nonlocal running, done
+        kind, commits, payload = message
+        if kind == "done":
+            running -= 1
+            return []
+        if kind == "error":
+            raise RuntimeError(f"git repository '{repo_name}': extraction worker failed:\n{payload}")
+        done += commits
+        if progress is not None:
+            progress(done)
+        return payload  # type: ignore[no-any-return]
+
     try:
-        running = workers
+        commits = (read_commit(repo, oid) for oid in own)
+        for rows in _iter_commit_rows(repo, commits, ctx, skip):
+            done += 1
+            yield from rows
+            if done % POLL_COMMITS == 0:
+                if progress is not None:
+                    progress(done)
+                while running:  # what the workers sent meanwhile, without waiting for more
+                    try:
+                        message = queue.get_nowait()
+                    except Empty:
+                        break
+                    yield from received(message)
+        del own
+        if progress is not None:
+            progress(done)
         while running:
             try:
-                kind, commits, payload = queue.get(timeout=10)
+                message = queue.get(timeout=10)
             except Empty:
                 # a worker killed from outside (e.g. out of memory) never reports: do not wait forever
                 dead = [p for p in procs if p.exitcode not in (None, 0)]
@@ -505,18 +546,11 @@ def iter_repository_rows(
                         f"git repository '{repo_name}': extraction worker exited with code {dead[0].exitcode}"
                     ) from None
                 continue
-            if kind == "done":
-                running -= 1
-            elif kind == "error":
-                raise RuntimeError(f"git repository '{repo_name}': extraction worker failed:\n{payload}")
-            else:
-                done += commits
-                yield from payload
-                if progress is not None:
-                    progress(done)
+            yield from received(message)
         for p in procs:
             p.join()
     finally:
+        _keep_heap(False)
         if collecting:
             gc.enable()
         _end(procs)
