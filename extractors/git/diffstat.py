@@ -439,7 +439,7 @@ class ChangeReader:
             else None
         )
         for at, change in enumerate(order):
-            if all(i in failed for i in users[change]):
+            if failed and all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
                 if diffs is None:

@@ -168,8 +168,12 @@ def _timestamp(seconds: int) -> datetime | None:
 
 def _subject(message: str) -> str:
     # git's %s: the first paragraph, lines joined with spaces
+    text = message.lstrip("\n")
+    first, _, rest = text.partition("\n")
+    if not rest.partition("\n")[0].strip():  # a one-line first paragraph, as nearly always
+        return first.strip()
     lines: list[str] = []
-    for line in message.lstrip("\n").split("\n"):
+    for line in text.split("\n"):
         if not line.strip():
             break
         lines.append(line.strip())
@@ -194,6 +198,7 @@ def commit_rows(
     ctx: _Context,
     reader: ChangeReader | None = None,
     diff: TreeChanges | Exception | None = None,
+    parent_ids: list[pygit2.Oid] | None = None,
 ) -> list[Row]:
     """All rows for one commit; empty when the commit is outside the scope. `diff` is the
     commit's `ChangeReader.changes` against its parent when already read (not for merges)."""
@@ -206,7 +211,8 @@ def commit_rows(
     def quarantine(reason: str, detail: str) -> None:
         out.append(("git_quarantine", {**base, "reason": reason, "detail": detail[:1000]}))
 
-    parent_ids = _parent_ids(commit, ctx)
+    if parent_ids is None:
+        parent_ids = _parent_ids(commit, ctx)
     if sha in ctx.shallow:
         quarantine(
             "shallow_boundary", "parents not in the clone: counted against the empty tree, as git does"
@@ -371,9 +377,10 @@ def _batch_rows(
     # a commit's parent is nearly always in the same batch, its tree id at hand (reading the
     # parent commit again would cost a pack read per commit)
     trees = {commit.id: commit.tree_id for commit in commits}
+    parents: list[list[pygit2.Oid] | None] = [None] * len(commits)
     for k, commit in enumerate(commits):
         try:
-            parent_ids = _parent_ids(commit, ctx)
+            parent_ids = parents[k] = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
             parent_tree = None
@@ -388,9 +395,9 @@ def _batch_rows(
             diffs[k] = diff
     except Exception:  # something unforeseen: diff each commit on its own, where it is reported
         diffs = [d if isinstance(d, Exception) else None for d in diffs]
-    for commit, diff in zip(commits, diffs, strict=True):
+    for commit, diff, parent_ids in zip(commits, diffs, parents, strict=True):
         try:
-            yield commit_rows(repo, commit, ctx, reader, diff)
+            yield commit_rows(repo, commit, ctx, reader, diff, parent_ids)
         except Exception as exc:  # never let one odd commit stop the repository
             yield [
                 (
