@@ -461,7 +461,8 @@ class ChangeReader:
             if i in failed:
                 continue
             try:
-                got = [self._item(item, done) for item in lines]
+                # a plain change's row is in `done` already (nearly every file): no call for it
+                got = [done[item[0]] if len(item) == 1 else self._item(item, done) for item in lines]
                 files = [f for f, _ in got]
                 pid = None
                 if whole is not None:
