@@ -433,11 +433,12 @@ class ChangeReader:
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
         order = sorted(users, key=lambda c: (c[0], users[c][0]))
-        diffs = (
-            self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
-            if self._blob_diffs is not None
-            else None
-        )
+        if self._blob_diffs is None:
+            diffs = None
+        elif self._no_attributes:  # as on nearly every repository: no lookup per file
+            diffs = self._blob_diffs([(c[2], c[4], b"") for c in order])
+        else:
+            diffs = self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
         for at, change in enumerate(order):
             if failed and all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
