@@ -433,13 +433,14 @@ class ChangeReader:
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
         order = sorted(users, key=lambda c: (c[0], users[c][0]))
-        diffs = (
-            self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
-            if self._blob_diffs is not None
-            else None
-        )
+        if self._blob_diffs is None:
+            diffs = None
+        elif self._no_attributes:  # as on nearly every repository: no lookup per file
+            diffs = self._blob_diffs([(c[2], c[4], b"") for c in order])
+        else:
+            diffs = self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
         for at, change in enumerate(order):
-            if all(i in failed for i in users[change]):
+            if failed and all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
                 if diffs is None:
@@ -461,7 +462,8 @@ class ChangeReader:
             if i in failed:
                 continue
             try:
-                got = [self._item(item, done) for item in lines]
+                # a plain change's row is in `done` already (nearly every file): no call for it
+                got = [done[item[0]] if len(item) == 1 else self._item(item, done) for item in lines]
                 files = [f for f, _ in got]
                 pid = None
                 if whole is not None:

@@ -8,9 +8,9 @@ git's default history simplification would hide them), a merge that differs from
 within the scope (as plain `git log -- <pathspecs>` shows merges). Its files and lines cover
 in-scope files only; its patch-id is the whole commit's (what was posted to the list).
 
-With `workers > 1` the history is split between forked processes, each with its own
-`Repository` (libgit2 objects do not cross processes): every worker walks the same history in the
-same order and takes a few long blocks of consecutive commits in turn with the others, so
+With `workers > 1` the history is split between the calling process and forked processes, each
+with its own `Repository` (libgit2 objects do not cross processes): the parent walks the history
+once and deals its commit ids out in a few long blocks of consecutive commits, in turn, so
 neighbouring commits, which share most trees and blob versions, stay in one process and its
 caches. Rows stream back in chunks
 through a bounded queue so memory does not grow with the history. A worker ends with its parent
@@ -38,7 +38,7 @@ from pygit2.enums import ObjectType
 from core.procs import init_worker
 from extractors.git.diffstat import ChangeReader, TreeChanges
 from extractors.git.identity import identity
-from extractors.git.rawcommit import commit_tree_id
+from extractors.git.rawcommit import RawCommit, commit_tree_id, read_commit
 from extractors.git.repository import resolve_branch
 from extractors.git.scope import PathScope
 from extractors.git.trailers import trailer_people
@@ -117,7 +117,11 @@ def _no_gc() -> bool:
     return was
 
 
-QUEUE_CHUNKS = 4  # chunks in flight per worker: bounds the parent's memory
+# With the parent diffing a share too, it looks at the queue every POLL_COMMITS commits of its own,
+# but a batch of its own (BATCH_COMMITS) is diffed in one go: room for the chunks a worker makes
+# meanwhile (a chunk is CHUNK_ROWS rows, about 1 MB), so that it does not wait.
+PARENT_QUEUE_CHUNKS = 16
+POLL_COMMITS = 256
 # Each worker takes this many blocks of consecutive commits, in turn with the others: few and
 # long blocks keep a file's or directory's successive versions, often hundreds of commits apart,
 # in one process and its caches (with blocks of 64 commits two workers were slower than one on
@@ -164,8 +168,12 @@ def _timestamp(seconds: int) -> datetime | None:
 
 def _subject(message: str) -> str:
     # git's %s: the first paragraph, lines joined with spaces
+    text = message.lstrip("\n")
+    first, _, rest = text.partition("\n")
+    if not rest.partition("\n")[0].strip():  # a one-line first paragraph, as nearly always
+        return first.strip()
     lines: list[str] = []
-    for line in message.lstrip("\n").split("\n"):
+    for line in text.split("\n"):
         if not line.strip():
             break
         lines.append(line.strip())
@@ -190,6 +198,7 @@ def commit_rows(
     ctx: _Context,
     reader: ChangeReader | None = None,
     diff: TreeChanges | Exception | None = None,
+    parent_ids: list[pygit2.Oid] | None = None,
 ) -> list[Row]:
     """All rows for one commit; empty when the commit is outside the scope. `diff` is the
     commit's `ChangeReader.changes` against its parent when already read (not for merges)."""
@@ -202,7 +211,8 @@ def commit_rows(
     def quarantine(reason: str, detail: str) -> None:
         out.append(("git_quarantine", {**base, "reason": reason, "detail": detail[:1000]}))
 
-    parent_ids = _parent_ids(commit, ctx)
+    if parent_ids is None:
+        parent_ids = _parent_ids(commit, ctx)
     if sha in ctx.shallow:
         quarantine(
             "shallow_boundary", "parents not in the clone: counted against the empty tree, as git does"
@@ -250,11 +260,14 @@ def commit_rows(
     for f in files or ():
         added += f.lines_added
         removed += f.lines_removed
+    project, repository = ctx.project, ctx.repository
     out.append(
         (
             "git_commits",
             {
-                **base,
+                "project": project,
+                "repository": repository,
+                "sha": sha,
                 "author_name": author_name,
                 "author_address": author_address,
                 "authored_at": authored_at,
@@ -273,7 +286,6 @@ def commit_rows(
             },
         )
     )
-    project, repository = ctx.project, ctx.repository
     for f in files or ():
         out.append(
             (
@@ -320,24 +332,39 @@ def _iter_share(
     until: date | None,
     skip: Iterable[str],
     hide: Iterable[str],
-    share: int,
-    shares: int,
-    block: int = MIN_BLOCK,
 ) -> Iterator[list[Row]]:
-    """Rows per commit of this worker's share (skipped commits left out), in walk order."""
+    """Rows per commit of the whole history (skipped commits left out), in walk order."""
+    yield from _iter_commit_rows(
+        repo, iter_commits(repo, tip, since=since, until=until, hide=hide), ctx, skip
+    )
+
+
+def _iter_commit_rows(
+    repo: pygit2.Repository,
+    commits: Iterable[pygit2.Commit | RawCommit],
+    ctx: _Context,
+    skip: Iterable[str],
+) -> Iterator[list[Row]]:
+    """Rows per commit of `commits` (skipped commits left out), in their order, in batches."""
     skip_set = skip if isinstance(skip, set | frozenset) else set(skip)
     reader = ChangeReader(repo, ctx.scope)
     batch: list[pygit2.Commit] = []
-    for index, commit in enumerate(iter_commits(repo, tip, since=since, until=until, hide=hide)):
-        if shares > 1 and (index // block) % shares != share:
-            continue
+    for commit in commits:
         if skip_set and str(commit.id) in skip_set:
             continue
-        batch.append(commit)
+        batch.append(commit)  # type: ignore[arg-type]
         if len(batch) >= BATCH_COMMITS:
             yield from _batch_rows(repo, batch, ctx, reader)
             batch = []
     yield from _batch_rows(repo, batch, ctx, reader)
+
+
+def split_blocks(ids: list[pygit2.Oid], shares: int, block: int) -> list[list[pygit2.Oid]]:
+    """Each worker's commits: blocks of `block` consecutive commits of the walk, dealt in turn."""
+    out: list[list[pygit2.Oid]] = [[] for _ in range(shares)]
+    for start in range(0, len(ids), block):
+        out[(start // block) % shares].extend(ids[start : start + block])
+    return out
 
 
 def _batch_rows(
@@ -350,9 +377,10 @@ def _batch_rows(
     # a commit's parent is nearly always in the same batch, its tree id at hand (reading the
     # parent commit again would cost a pack read per commit)
     trees = {commit.id: commit.tree_id for commit in commits}
+    parents: list[list[pygit2.Oid] | None] = [None] * len(commits)
     for k, commit in enumerate(commits):
         try:
-            parent_ids = _parent_ids(commit, ctx)
+            parent_ids = parents[k] = _parent_ids(commit, ctx)
             if len(parent_ids) > 1:
                 continue
             parent_tree = None
@@ -367,9 +395,9 @@ def _batch_rows(
             diffs[k] = diff
     except Exception:  # something unforeseen: diff each commit on its own, where it is reported
         diffs = [d if isinstance(d, Exception) else None for d in diffs]
-    for commit, diff in zip(commits, diffs, strict=True):
+    for commit, diff, parent_ids in zip(commits, diffs, parents, strict=True):
         try:
-            yield commit_rows(repo, commit, ctx, reader, diff)
+            yield commit_rows(repo, commit, ctx, reader, diff, parent_ids)
         except Exception as exc:  # never let one odd commit stop the repository
             yield [
                 (
@@ -387,15 +415,9 @@ def _batch_rows(
 
 def _worker(
     repo_path: str,
-    tip_hex: str,
+    ids: list[pygit2.Oid],
     ctx: _Context,
-    since: date | None,
-    until: date | None,
     skip: Iterable[str],
-    hide: list[str],
-    share: int,
-    shares: int,
-    block: int,
     queue: Any,
     parent_pid: int,
 ) -> None:
@@ -405,10 +427,10 @@ def _worker(
         _configure_libgit2()
         _keep_heap()  # a worker process ends with the extraction
         repo = pygit2.Repository(repo_path)  # libgit2 handles must not be shared across fork
-        tip = pygit2.Oid(hex=tip_hex)
         buf: list[Row] = []
         commits = 0
-        for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, share, shares, block):
+        # the parent walked the history once and dealt out the commit ids: no walk here
+        for rows in _iter_commit_rows(repo, (read_commit(repo, oid) for oid in ids), ctx, skip):
             commits += 1
             buf.extend(rows)
             if len(buf) >= CHUNK_ROWS:
@@ -449,7 +471,7 @@ def iter_repository_rows(
         _keep_heap()
         collecting = _no_gc()
         try:
-            for rows in _iter_share(repo, tip, ctx, since, until, skip, hide, 0, 1):
+            for rows in _iter_share(repo, tip, ctx, since, until, skip, hide):
                 done += 1
                 yield from rows
                 if progress is not None and done % 500 == 0:
@@ -462,29 +484,67 @@ def iter_repository_rows(
             progress(done)
         return
 
-    # every worker walks the same history in the same order: count it once to size the blocks
-    total = sum(1 for _ in iter_commits(repo, tip, since=since, until=until, hide=hide))
-    block = max(MIN_BLOCK, -(-total // (workers * BLOCKS_PER_WORKER)))
+    # the history is walked once, here; each worker reads only its own commits (by id: Oids
+    # hold no libgit2 handle, and the forked workers inherit the lists without pickling)
+    ids = [c.id for c in iter_commits(repo, tip, since=since, until=until, hide=hide)]
+    block = max(MIN_BLOCK, -(-len(ids) // (workers * BLOCKS_PER_WORKER)))
+    shares = split_blocks(ids, workers, block)
+    del ids
     mpctx = mp.get_context("fork")
-    queue = mpctx.Queue(maxsize=QUEUE_CHUNKS * workers)
+    # the parent diffs the first share itself (its rows need no pickling, no pipe); the queue
+    # holds what the others make meanwhile, between the parent's looks at it
+    queue = mpctx.Queue(maxsize=PARENT_QUEUE_CHUNKS * (workers - 1))
     procs = [
         mpctx.Process(
             target=_worker,
-            args=(repo.path, str(tip), ctx, since, until, skip, hide, k, workers, block, queue, os.getpid()),
+            args=(repo.path, shares[k], ctx, skip, queue, os.getpid()),
             daemon=True,
         )
-        for k in range(workers)
+        for k in range(1, workers)
     ]
     for p in procs:
         p.start()
+    own = shares[0]
+    del shares
     # the rows arrive pickled: unpickling them allocates as many dicts as the workers made,
     # and the cyclic collector would scan them again and again (no cycles among them)
     collecting = _no_gc()
+    _keep_heap()
+    running = len(procs)
+
+    def received(message: tuple[str, int, Any]) -> list[Row]:
+        nonlocal running, done
+        kind, commits, payload = message
+        if kind == "done":
+            running -= 1
+            return []
+        if kind == "error":
+            raise RuntimeError(f"git repository '{repo_name}': extraction worker failed:\n{payload}")
+        done += commits
+        if progress is not None:
+            progress(done)
+        return payload  # type: ignore[no-any-return]
+
     try:
-        running = workers
+        commits = (read_commit(repo, oid) for oid in own)
+        for rows in _iter_commit_rows(repo, commits, ctx, skip):
+            done += 1
+            yield from rows
+            if done % POLL_COMMITS == 0:
+                if progress is not None:
+                    progress(done)
+                while running:  # what the workers sent meanwhile, without waiting for more
+                    try:
+                        message = queue.get_nowait()
+                    except Empty:
+                        break
+                    yield from received(message)
+        del own
+        if progress is not None:
+            progress(done)
         while running:
             try:
-                kind, commits, payload = queue.get(timeout=10)
+                message = queue.get(timeout=10)
             except Empty:
                 # a worker killed from outside (e.g. out of memory) never reports: do not wait forever
                 dead = [p for p in procs if p.exitcode not in (None, 0)]
@@ -493,18 +553,11 @@ def iter_repository_rows(
                         f"git repository '{repo_name}': extraction worker exited with code {dead[0].exitcode}"
                     ) from None
                 continue
-            if kind == "done":
-                running -= 1
-            elif kind == "error":
-                raise RuntimeError(f"git repository '{repo_name}': extraction worker failed:\n{payload}")
-            else:
-                done += commits
-                yield from payload
-                if progress is not None:
-                    progress(done)
+            yield from received(message)
         for p in procs:
             p.join()
     finally:
+        _keep_heap(False)
         if collecting:
             gc.enable()
         _end(procs)

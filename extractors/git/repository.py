@@ -8,12 +8,15 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
 
-from core.config import RepositoryConfig
 from core.errors import CommstatsError
 from extractors.git.rawcommit import read_commit
+
+if TYPE_CHECKING:  # a type only: the config model (pydantic) is not needed to read a repository
+    from core.config import RepositoryConfig
 
 FETCH_REFSPEC = "+refs/heads/*:refs/remotes/origin/*"
 

@@ -46,10 +46,6 @@ _SCISSORS = "# ------------------------ >8 ------------------------\n"
 _PATCH_DIVIDER = re.compile(r"^---[ \t\n\r]", re.MULTILINE)
 
 
-def _is_blank(line: str) -> bool:
-    return line.strip(_SPACE) == ""
-
-
 def _patch_start(message: str) -> int:
     """Offset of the first `---` divider line (git's find_patch_start), else the length."""
     m = _PATCH_DIVIDER.search(message)
@@ -103,7 +99,7 @@ def find_trailer_lines(message: str) -> list[str]:
     for i, line in enumerate(lines):
         if line.startswith(_COMMENT):
             continue
-        if _is_blank(line):
+        if not line.strip(_SPACE):  # blank to git
             end_of_title = i
             break
 
@@ -117,7 +113,7 @@ def find_trailer_lines(message: str) -> list[str]:
         if line.startswith(_COMMENT):
             non_trailer_lines += possible_continuation
             possible_continuation = 0
-        elif _is_blank(line):
+        elif not line.strip(_SPACE):  # blank to git
             if not only_spaces:
                 non_trailer_lines += possible_continuation
                 if (recognized_prefix and trailer_lines * 3 >= non_trailer_lines) or (

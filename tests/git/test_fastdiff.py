@@ -273,6 +273,53 @@ def test_workers_split_into_blocks_agree(deep: Git, monkeypatch: pytest.MonkeyPa
             assert key == sorted(repr(sorted(r.items())) for r in many.get(table, [])), table
 
 
+def test_blocks_dealt_in_turn() -> None:
+    from extractors.git.extract import split_blocks
+
+    ids = [pygit2.Oid(raw=bytes([k]) * 20) for k in range(10)]
+    got = split_blocks(ids, 2, 3)
+    # blocks [0-2] [3-5] [6-8] [9]: the first and third to share 0, the others to share 1
+    assert got == [[ids[k] for k in (0, 1, 2, 6, 7, 8)], [ids[k] for k in (3, 4, 5, 9)]]
+    assert split_blocks(ids, 3, 4) == [ids[0:4], ids[4:8], ids[8:10]]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_history_walked_once_and_parent_takes_a_share(
+    deep: Git, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, workers: int
+) -> None:
+    """The parent walks the history once and deals the commit ids out: no worker walks it, and
+    the parent diffs the first share itself, so `workers - 1` processes are forked."""
+    import multiprocessing as mp
+
+    from extractors.git import extract as extract_module
+
+    log = tmp_path / "walks"
+    walk = extract_module.iter_commits
+
+    def logged_walk(*args, **kw):  # type: ignore[no-untyped-def]
+        with log.open("a") as f:
+            f.write(f"{os.getpid()}\n")
+        return walk(*args, **kw)
+
+    monkeypatch.setattr(extract_module, "iter_commits", logged_walk)
+    monkeypatch.setattr(extract_module, "MIN_BLOCK", 1)
+    forked = []
+    start = mp.context.ForkProcess.start
+
+    def counted_start(self):  # type: ignore[no-untyped-def]
+        forked.append(self)
+        return start(self)
+
+    monkeypatch.setattr(mp.context.ForkProcess, "start", counted_start)
+    many = extract(deep.path, workers=workers)
+    assert log.read_text().split() == [str(os.getpid())]
+    assert len(forked) == workers - 1
+    one = extract(deep.path)
+    for table in ("git_commits", "git_file_changes", "git_trailers"):
+        key = sorted(repr(sorted(r.items())) for r in one.get(table, []))
+        assert key == sorted(repr(sorted(r.items())) for r in many.get(table, [])), table
+
+
 @pytest.mark.parametrize("batch", [1, 3])
 def test_batches_agree(deep: Git, zoo: Git, monkeypatch: pytest.MonkeyPatch, batch: int) -> None:
     from extractors.git import extract as extract_module

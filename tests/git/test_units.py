@@ -254,3 +254,29 @@ def test_heap_settings_apply_and_restore() -> None:
     _keep_heap()
     _keep_heap(False)  # and the defaults come back (a no-op without glibc)
     assert _libc() is None or hasattr(_libc(), "mallopt")
+
+
+def _subject_reference(message: str) -> str:
+    # git's %s, line by line: the first paragraph's lines, stripped, joined with spaces
+    lines = []
+    for line in message.lstrip("\n").split("\n"):
+        if not line.strip():
+            break
+        lines.append(line.strip())
+    return " ".join(lines)
+
+
+def test_subject_shortcut_equals_the_line_by_line_rule() -> None:
+    import itertools
+
+    from extractors.git import extract as extract_module
+
+    subject = extract_module._subject
+    assert subject("\n\n  fix: a thing \n\nbody\n") == "fix: a thing"
+    assert subject("two\nlines\n\nbody") == "two lines"
+    assert subject(" \nbody") == ""
+    assert subject("one") == "one"
+    parts = ["", "\n", "a", " b ", "\t", "c d", "\u00a0", "x\n", " \n"]
+    for combo in itertools.product(parts, repeat=4):
+        message = "".join(combo)
+        assert subject(message) == _subject_reference(message), repr(message)
