@@ -26,7 +26,7 @@ GONE_WITHIN = 10.0  # seconds: the issue's bound for every process of a killed r
 WORKERS = 2
 
 
-def _git_repository(path: Path, commits: int = 20_000, files: int = 40) -> None:
+def _git_repository(path: Path, commits: int = 40_000, files: int = 40) -> None:
     """A linear history in which every commit changes two files: a few seconds of extraction."""
     subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
     out: list[bytes] = []
@@ -104,9 +104,18 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
     return out
 
 
-def _workers(run: psutil.Process, kids: list[psutil.Process]) -> bool:
-    """The run's forked workers are at work."""
-    return len([k for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()]) == WORKERS
+def _forked(count: int):
+    def ready(run: psutil.Process, kids: list[psutil.Process]) -> bool:
+        return len([k for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()]) == count
+
+    ready.__doc__ = f"the run's {count} forked worker(s) are at work"
+    return ready
+
+
+# mail parsing forks `parse_workers` processes; git extraction with two workers forks one and
+# diffs the first share in the run's own process
+FORKED = {"mail": WORKERS, "git": WORKERS - 1}
+_workers = _forked(WORKERS)
 
 
 def _dbt(run: psutil.Process, kids: list[psutil.Process]) -> bool:
@@ -139,7 +148,7 @@ def _kill_run_while(
             except psutil.Error:
                 continue
             time.sleep(0.05)
-        time.sleep(0.5)  # well under way
+        time.sleep(0.3)  # well under way
         seen.update((k.pid, k) for k in run.children(recursive=True))
         os.kill(proc.pid, sig)
         killed = time.monotonic()
@@ -161,7 +170,7 @@ def _kill_run_while(
 @pytest.mark.parametrize("source", ["git", "mail"])
 def test_no_process_of_a_killed_run_remains(source: str, sig: int, request):
     config = request.getfixturevalue(f"{source}_config")
-    proc, procs, took = _kill_run_while(config, sig)
+    proc, procs, took = _kill_run_while(config, sig, ready=_forked(FORKED[source]))
     assert not _alive(procs), (source, [(p.pid, p.cmdline()[:3]) for p in _alive(procs)])
     assert took < GONE_WITHIN, (source, took)
     if sig == signal.SIGKILL:
