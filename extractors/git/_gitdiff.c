@@ -480,21 +480,26 @@ static PyObject *odb(PyObject *self, PyObject *arg) {
     return capsule;
 }
 
+/* The error of a failed read of object `id`: KeyError naming it when missing, else ValueError. */
+static void object_error(const unsigned char *id, int rc) {
+    PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
+    PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
+    if (text != NULL) {
+        if (rc == GIT_ENOTFOUND)
+            PyErr_SetObject(PyExc_KeyError, text);
+        else
+            PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
+    }
+    Py_XDECREF(hex);
+    Py_XDECREF(text);
+}
+
 /* An object's raw content by its 20-byte id (KeyError when missing), a new reference. */
 static PyObject *read_object(void *db, const unsigned char *id) {
     void *obj = NULL;
     int rc = odb_read(&obj, db, id);
     if (rc < 0) {
-        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
-        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
-        if (text != NULL) {
-            if (rc == GIT_ENOTFOUND)
-                PyErr_SetObject(PyExc_KeyError, text);
-            else
-                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
-        }
-        Py_XDECREF(hex);
-        Py_XDECREF(text);
+        object_error(id, rc);
         return NULL;
     }
     PyObject *data =
@@ -551,16 +556,7 @@ static int lookup_blob(void *repo, const unsigned char *id, void **out) {
     *out = NULL;
     int rc = object_lookup(out, repo, id, GIT_OBJECT_ANY);
     if (rc < 0) {
-        PyObject *hex = PyBytes_FromStringAndSize((const char *)id, 20);
-        PyObject *text = hex ? PyObject_CallMethod(hex, "hex", NULL) : NULL;
-        if (text != NULL) {
-            if (rc == GIT_ENOTFOUND)
-                PyErr_SetObject(PyExc_KeyError, text);
-            else
-                PyErr_Format(PyExc_ValueError, "libgit2 could not read object %U (error %d)", text, rc);
-        }
-        Py_XDECREF(hex);
-        Py_XDECREF(text);
+        object_error(id, rc);
         return -1;
     }
     if (object_type(*out) != GIT_OBJECT_BLOB) {

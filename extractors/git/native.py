@@ -87,38 +87,28 @@ def _bind() -> tuple[BlobDiff | None, bool]:
     return diff, True
 
 
-def _bind_attr() -> bool:
-    """Whether libgit2's git_attr_get is bound (else attribute lookups stay with pygit2)."""
+def _bind_functions(binder: str, names: tuple[str, ...]) -> bool:
+    """Whether `_gitdiff.<binder>` was handed the addresses of `names` in the loaded libgit2."""
     if not _odb_bound:
         return False
     try:
         lib = ctypes.CDLL(_loaded_libgit2() or "")
-        _gitdiff.bind_attr(  # type: ignore[union-attr]
-            *(
-                ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
-                for name in ("git_attr_get", "git_attr_value")
-            )
+        getattr(_gitdiff, binder)(
+            *(ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0 for name in names)
         )
     except (OSError, AttributeError, ValueError):
         return False
     return True
+
+
+def _bind_attr() -> bool:
+    """Whether libgit2's git_attr_get is bound (else attribute lookups stay with pygit2)."""
+    return _bind_functions("bind_attr", ("git_attr_get", "git_attr_value"))
 
 
 def _bind_objects() -> bool:
     """Whether libgit2's object lookup is bound for `blob_differ`."""
-    if not _odb_bound:
-        return False
-    try:
-        lib = ctypes.CDLL(_loaded_libgit2() or "")
-        _gitdiff.bind_objects(  # type: ignore[union-attr]
-            *(
-                ctypes.cast(getattr(lib, name), ctypes.c_void_p).value or 0
-                for name in ("git_object_lookup", "git_object_type", "git_object_free")
-            )
-        )
-    except (OSError, AttributeError, ValueError):
-        return False
-    return True
+    return _bind_functions("bind_objects", ("git_object_lookup", "git_object_type", "git_object_free"))
 
 
 def blob_differ(repo: pygit2.Repository) -> Callable[[list[tuple[Any, ...]]], list[Any]] | None:

@@ -89,22 +89,7 @@ def test_refresh_fans_out_then_state_survives_a_restart(server: Server, env):
     )["startSchedule"]
     assert started["scheduleState"]["status"] == "RUNNING"
     # what the schedule launches at 03:00: the refresh job; the sensor fans it out per source
-    launched = server.gql(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-        {
-            "p": {
-                "selector": {
-                    "repositoryLocationName": "commstats",
-                    "repositoryName": "__repository__",
-                    "jobName": "refresh",
-                },
-                "runConfigData": {},
-            }
-        },
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    refresh_id = launched["run"]["runId"]
+    refresh_id = _launch(server, "refresh")
     deadline = time.monotonic() + 300
     fanned: list[dict] = []
     while time.monotonic() < deadline and len(fanned) < 4:
