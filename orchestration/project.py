@@ -2,13 +2,17 @@
 
 Under `dagster dev` (`commstats ui`) `prepare_if_dev()` prepares the project on every load, so model
 edits show up on reload; preparing parses only when a project file is newer than the manifest, so
-the run processes it starts do not each parse it again. Outside it Dagster expects the manifest to exist already, as a deployment
-makes it with `dagster-dbt project prepare-and-package --file orchestration/project.py`;
-`commstats run` calls `prepare()` itself before loading the definitions, and a fresh clone without
-a manifest is parsed once on import.
+the run processes it starts do not each parse it again. Outside it Dagster expects the manifest
+to exist already, as a deployment makes it with `dagster-dbt project prepare-and-package --file
+orchestration/project.py`; `commstats run` calls `prepare()` itself before loading the
+definitions, and a fresh clone without a manifest is parsed once on import. Parsing holds a lock,
+so processes starting together parse once and none reads a manifest being written.
 """
 
+import fcntl
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -32,10 +36,23 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
     """
 
     def prepare(self, project: DbtProject) -> None:
-        # every run process of `dagster dev` loads the definitions: parse only what changed
-        if manifest_is_current(project):
-            return
-        dbt_cli().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+        # every run process of `dagster dev` loads the definitions: parse only what changed. dbt
+        # writes the manifest in place, so processes starting together take turns: one parses,
+        # the others wait and then find it current instead of reading it half written
+        with preparing(project):
+            if manifest_is_current(project):
+                return
+            dbt_cli().cli(["parse", "--quiet"], target_path=project.target_path).wait()
+
+
+@contextmanager
+def preparing(project: DbtProject) -> Iterator[None]:
+    """Held while the manifest is (re)written: dbt writes it in place, so processes starting
+    together take turns, and a reader waits for a parse in progress instead of reading half a file."""
+    project.target_path.mkdir(parents=True, exist_ok=True)
+    with (project.target_path / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def manifest_is_current(project: DbtProject) -> bool:
@@ -68,3 +85,6 @@ def prepare() -> Path:
 dbt_project.prepare_if_dev()
 if not dbt_project.manifest_path.exists():
     prepare()
+else:
+    with preparing(dbt_project):  # an existing manifest is used as it is, once no parse is writing it
+        pass
