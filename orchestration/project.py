@@ -49,8 +49,10 @@ class VenvDbtPreparer(DagsterDbtProjectPreparer):
 def preparing(project: DbtProject) -> Iterator[None]:
     """Held while the manifest is (re)written: dbt writes it in place, so processes starting
     together take turns, and a reader waits for a parse in progress instead of reading half a file."""
-    project.target_path.mkdir(parents=True, exist_ok=True)
-    with (project.target_path / ".prepare.lock").open("w") as lock:
+    # target_path is relative to the project (dbt's convention), not to the working directory
+    target = project.project_dir / project.target_path
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".prepare.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

@@ -28,7 +28,7 @@ if sys.argv[2] == "prepare":
 """
 
 
-def _run(project_py: Path, step: str, dev: bool = False) -> list[list[str]]:
+def _run(project_py: Path, step: str, dev: bool = False, cwd: Path | None = None) -> list[list[str]]:
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_IS_DEV_CLI"}  # not `dagster dev`
     if dev:  # `dagster dev` started without the venv on PATH
         env.update(DAGSTER_IS_DEV_CLI="1", PATH="/usr/bin:/bin")
@@ -38,6 +38,7 @@ def _run(project_py: Path, step: str, dev: bool = False) -> list[list[str]]:
         text=True,
         env=env,
         timeout=300,
+        cwd=cwd,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return [json.loads(line) for line in out.stdout.splitlines() if line.startswith("[")]
@@ -53,8 +54,12 @@ def test_manifest_on_a_fresh_clone_and_prepare_follows_the_models(tmp_path: Path
     manifest = tmp_path / "dbt_project" / "target" / "manifest.json"
     assert not manifest.exists()
 
-    [fresh] = _run(project_py, "import")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    [fresh] = _run(project_py, "import", cwd=elsewhere)
     assert manifest.exists()
+    # the parse lock sits beside the manifest, whatever the working directory
+    assert (manifest.parent / ".prepare.lock").exists() and list(elsewhere.iterdir()) == []
     assert "community_health" in fresh and "zz_probe" not in fresh
 
     (tmp_path / "dbt_project" / "models" / "marts" / "zz_probe.sql").write_text("select 1 as one\n")

@@ -18,7 +18,7 @@ import psutil
 import pytest
 import yaml
 
-from commstats.watchdog import watch
+from commstats.watchdog import MARK, watch
 from core.procs import init_worker, set_parent_death_signal
 from tests.ops.conftest import COMMSTATS, write_config
 
@@ -370,3 +370,31 @@ def test_the_watchdog_ends_what_a_killed_process_leaves():
             p.kill()
             p.wait()
         parent.stdout.close()
+
+
+def test_the_watchdog_ends_the_processes_marked_with_the_runs_token():
+    """An orphan is no longer the run's descendant, and a poll misses a process started just before
+    the run died: the token in its environment still names it. An unmarked process, or one marked
+    with another run's token, is never touched."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    marked = subprocess.Popen(sleeper, env={**os.environ, MARK: "t-this-run"})
+    other_run = subprocess.Popen(sleeper, env={**os.environ, MARK: "t-other-run"})
+    bystander = subprocess.Popen(sleeper)
+    parent = subprocess.Popen(sleeper)
+    ended: list[list[int]] = []
+    watcher = threading.Thread(
+        target=lambda: ended.append(watch(parent.pid, token="t-this-run", poll=0.1, grace=1.0))
+    )
+    try:
+        watcher.start()
+        time.sleep(0.3)
+        parent.kill()
+        parent.wait()
+        watcher.join(timeout=10)
+        assert ended == [[marked.pid]]
+        assert marked.poll() is not None  # ended (reaped by the watchdog's wait, in this process)
+        assert other_run.poll() is None and bystander.poll() is None
+    finally:
+        for p in (marked, other_run, bystander, parent):
+            p.kill()
+            p.wait()
