@@ -27,5 +27,8 @@ defs = dg.Definitions.merge(
     automation.defs,
     publish.defs,
     build_record.defs,
-    dg.Definitions(resources={"commstats": CommstatsConfig()}),
+    # a run's steps execute in the run's own process, as `commstats run` executes them: the default
+    # executor starts a Python process per step, each importing these definitions again (seconds of
+    # CPU apiece, more than most steps take), and a refresh's rebuild alone has a dozen steps
+    dg.Definitions(resources={"commstats": CommstatsConfig()}, executor=dg.in_process_executor),
 )

@@ -123,6 +123,22 @@ def test_the_ui_runs_record_each_dbt_tables_row_count(backfill, env):
     } == counts
 
 
+def test_the_ui_runs_execute_their_steps_in_the_runs_own_process(backfill, env):
+    """As `commstats run` does: no Python process started per step (each would import the
+    definitions again). The rebuild run has a dozen steps, all in the process that started the run."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(env["home"])) as instance:
+        pids = {}
+        for run in backfill["runs"]:
+            events = [e.dagster_event for e in instance.all_logs(run["runId"]) if e.is_dagster_event]
+            started = {e.pid for e in events if e.event_type_value == "PIPELINE_START"}
+            steps = [e for e in events if e.event_type_value == "STEP_START"]
+            pids[run["runId"]] = (started, {e.pid for e in steps}, len(steps))
+    assert all(len(s) == 1 and steps == s and n >= 1 for s, steps, n in pids.values()), pids
+    assert max(n for _, _, n in pids.values()) >= 10  # the rebuild's steps
+
+
 def _dom(url: str, tmp: Path) -> str:
     profile = tmp / "chromium-profile"
     profile.mkdir(exist_ok=True)
