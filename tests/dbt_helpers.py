@@ -54,6 +54,8 @@ def dbt_build(
         "--log-path",
         str(target / "logs"),
     ]
+    if command == "build":  # as the pipeline builds: the unit tests run once, in tests/test_dbt_unit.py
+        cmd += ["--exclude-resource-type", "unit_test"]
     if dbt_vars:
         cmd += ["--vars", json.dumps(dict(dbt_vars))]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
