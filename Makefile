@@ -45,7 +45,7 @@ fmt: $(STAMP)
 # (tests/conftest.py orders them)
 test: $(STAMP)
 	@tests=0; lint=0; \
-	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder $(PYTEST_ARGS) || tests=$$?; \
+	$(BIN)/pytest -n 2 --dist loadscope --no-loadscope-reorder --durations=15 $(PYTEST_ARGS) || tests=$$?; \
 	$(MAKE) --no-print-directory lint || lint=$$?; \
 	if [ $$tests -ne 0 ] || [ $$lint -ne 0 ]; then \
 	  echo "make test: failed (tests exit $$tests, lint exit $$lint)" >&2; exit 1; \
