@@ -1,15 +1,18 @@
 """The refresh through the real UI's daemon: the schedule's job fans out one run per source, the
 rebuild follows when they are done, a second refresh with nothing new skips the rebuild (the sensor
-says so), and run history and schedule state are kept across a restart through `commstats ui`.
+says so), a rebuild terminated from the UI ends with its dbt build, and run history and schedule state are
+kept across a restart through `commstats ui`.
 A server of its own, beside test_ui.py's (the two run on two test workers at once): its first
 refresh loads every source into an empty warehouse, as the first one after a backfill re-reads them."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from tests.ops.conftest import COMMSTATS
@@ -74,6 +77,42 @@ def _launch(server: Server, job: str) -> str:
     return launched["run"]["runId"]
 
 
+def _dbt_of(home: Path) -> psutil.Process | None:
+    """The `dbt build` a run of the instance in `home` started (not another test's)."""
+    for proc in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.Error):
+            cmd = proc.info["cmdline"] or []
+            dbt_build = "build" in cmd and any(c.endswith("/dbt") for c in cmd)
+            if dbt_build and proc.environ().get("DAGSTER_HOME") == str(home):
+                return proc
+    return None
+
+
+def _cancel_a_rebuild_while_dbt_builds(server: Server, env) -> None:
+    """Terminating a run from the UI interrupts its step in the run's process: the run ends
+    CANCELED and its dbt build with it."""
+    run_id = _launch(server, "rebuild")
+    deadline = time.monotonic() + 300
+    while (dbt := _dbt_of(env["home"])) is None:
+        assert time.monotonic() < deadline, "the rebuild never started dbt"
+        time.sleep(0.2)
+    ended = server.gql(
+        """mutation($r: String!) { terminateRun(runId: $r) { __typename
+          ... on PythonError { message } } }""",
+        {"r": run_id},
+    )["terminateRun"]
+    assert ended["__typename"] == "TerminateRunSuccess", ended
+    deadline = time.monotonic() + 30
+    status = None
+    while time.monotonic() < deadline:
+        status = next(r["status"] for r in server.gql(RUNS)["runsOrError"]["results"] if r["runId"] == run_id)
+        if status == "CANCELED" and not psutil.pid_exists(dbt.pid):
+            break
+        time.sleep(0.5)
+    assert status == "CANCELED", status
+    assert not dbt.is_running() or dbt.status() == psutil.STATUS_ZOMBIE
+
+
 def test_refresh_fans_out_then_state_survives_a_restart(server: Server, env):
     selector = {
         "repositoryLocationName": "commstats",
@@ -126,6 +165,7 @@ def test_refresh_fans_out_then_state_survives_a_restart(server: Server, env):
         time.sleep(2)
     assert reason in reasons, reasons
     assert not _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], second, "rebuild", None)
+    _cancel_a_rebuild_while_dbt_builds(server, env)
     before = {r["runId"] for r in server.gql(RUNS)["runsOrError"]["results"]}
     server.stop()
 
