@@ -20,14 +20,12 @@ CORPUS = REPO.parent / "shared" / "corpus"
 # cores with the corpus). `make test` hands whole modules to the two workers (`--dist loadscope
 # --no-loadscope-reorder`) in collection order, a worker taking its next module while its current
 # one still has two tests to go; starting these first keeps one long module from running alone at
-# the end. The two UI modules spend much of their time waiting on Dagster's daemon (its backfill
-# loop wakes every 30 s): each starts beside a module that keeps the other core busy, rather than
-# beside the other UI module.
+# the end. The two UI modules (a server each) go to the two workers at once.
 SLOW_FIRST = (
     "tests/ops/test_ui.py",
-    "tests/incremental/test_incremental_marts.py",
     "tests/ops/test_ui_refresh.py",
     "tests/ops/test_processes.py",
+    "tests/incremental/test_incremental_marts.py",
     "tests/ops/test_failures.py",
     "tests/communities/test_defects.py",
     "tests/test_metrics_sample.py",
