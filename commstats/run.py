@@ -128,6 +128,9 @@ def run_assets(
         _stop_signals() as stop_requested,
     ):
         for stage in stages:
+            if stop_requested():  # a signal between two stages
+                failures.append(Failed("interrupted: the remaining stages were not run", ""))
+                break
             stage_started = time.monotonic()
             # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
             whole = selection is None and stage.partition is None
@@ -243,6 +246,12 @@ def _stop_signals() -> Iterator[Callable[[], bool]]:
         yield lambda: False
         return
     seen: set[int] = set()
+    # between stages no Dagster handler is installed: without one of ours a SIGTERM would end the
+    # process on the spot and Ctrl-C raise wherever it lands. Ours only lets the wakeup fd note it
+    # (Dagster's handler replaces it during a stage and restores it after)
+    handlers = {
+        sig: signal.signal(sig, lambda signum, frame: None) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
 
     def stop_requested() -> bool:
         try:
@@ -255,6 +264,8 @@ def _stop_signals() -> Iterator[Callable[[], bool]]:
     try:
         yield stop_requested
     finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
         signal.set_wakeup_fd(previous)
         os.close(read)
         os.close(write)
