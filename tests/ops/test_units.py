@@ -122,6 +122,15 @@ def test_instance_settings_keep_a_deployments_own_keys(cfg):
         "default_limit": 1,
         "granularity": "run",
     }
+    # the queue passes every second, not every 5 s, so the runs of a fan-out start one after the other
+    code = "import dagster as dg; print(dg.DagsterInstance.get().run_coordinator.dequeue_interval_seconds)"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"DAGSTER_HOME": str(home), "PATH": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert out.stdout.split() == ["1"], out.stderr[-2000:]
     # a deployment swaps the run coordinator and launcher in dagster.yaml: only configuration
     custom = {
         "run_coordinator": {"module": "dagster._core.run_coordinator", "class": "QueuedRunCoordinator"},
@@ -132,6 +141,7 @@ def test_instance_settings_keep_a_deployments_own_keys(cfg):
     ensure_instance(cfg)
     kept = yaml.safe_load((home / "dagster.yaml").read_text())
     assert kept["run_coordinator"] == custom["run_coordinator"]
+    assert "run_queue" not in kept  # Dagster refuses it beside a run coordinator of the deployment's
     assert kept["run_launcher"] == custom["run_launcher"]
     assert kept["concurrency"] == {
         "runs": {"max_concurrent_runs": 8},
