@@ -44,10 +44,11 @@ from pathlib import Path
 
 import psutil
 
+from core.warehouse import dbt_target_path
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "data" / "bench"
 COMMSTATS = Path(sys.executable).with_name("commstats")
-DBT_TARGET = ROOT / "dbt_project" / "target"
 
 WORDS = [
     "kvm",
@@ -321,18 +322,14 @@ def compact_size(warehouse: Path) -> int:
 
 
 def dbt_times(since: float, warehouse: Path) -> dict | None:
-    """dbt's own times of the step's `dbt build` (its run_results.json, the one on `warehouse`:
-    other runs of the project may write theirs beside it), None without one."""
-    found = []
-    for path in DBT_TARGET.glob("*/run_results.json"):
-        if path.stat().st_mtime >= since:
-            results = json.loads(path.read_text())
-            if str(warehouse) in json.dumps(results.get("args", {})):
-                found.append((path.stat().st_mtime, results))
-    if not found:
+    """dbt's own times of the step's `dbt build` (the run_results.json beside `warehouse`, which
+    each build of it writes again), None when no build ran since `since`."""
+    target = dbt_target_path(warehouse)
+    path = target / "run_results.json"
+    if not path.exists() or path.stat().st_mtime < since:
         return None
-    results = max(found, key=lambda found: found[0])[1]
-    manifest = json.loads((DBT_TARGET / "manifest.json").read_text())
+    results = json.loads(path.read_text())
+    manifest = json.loads((target / "manifest.json").read_text())
     incremental = {
         uid
         for uid, node in manifest["nodes"].items()

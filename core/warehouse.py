@@ -23,6 +23,18 @@ _MAGIC_AT = 8
 _WHERE = "check `warehouse:` in the config, --warehouse or $COMMSTATS_WAREHOUSE"
 
 
+def dbt_target_path(warehouse: str | Path) -> Path:
+    """Where the builds of one warehouse keep dbt's files: `warehouse.duckdb` -> `warehouse.dbt/`.
+
+    One folder per warehouse, written again by each build (the builds of a warehouse run one at a
+    time: the warehouse pool), rather than Dagster's folder per build under the project, which grew
+    by about 6 MB a build without end. It keeps dbt's partial parse state, so a refresh of the same
+    warehouse with the same project parses only what changed, and its log (`dbt.log`, which dbt
+    rotates at 10 MB)."""
+    warehouse = Path(warehouse)
+    return warehouse.with_name(f"{warehouse.stem}.dbt")
+
+
 def database_file_problem(path: Path) -> str | None:
     """One line naming `path` when it exists and cannot be the warehouse; None when it can.
 

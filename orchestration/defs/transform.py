@@ -8,6 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from core.config import CommunitiesConfig
+from core.warehouse import dbt_target_path
 from orchestration.defs.dbt_row_counts import with_row_counts
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.project import dbt_cli, dbt_project
@@ -59,7 +60,7 @@ def dbt_build_args(cfg: CommunitiesConfig) -> list[str]:
 )
 def commstats_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, commstats: CommstatsConfig):
     cfg = commstats.load()
-    build = dbt.cli(dbt_build_args(cfg), context=context)
+    build = dbt.cli(dbt_build_args(cfg), context=context, target_path=dbt_target_path(cfg.warehouse))
     # counted in the warehouse dbt was given (the `warehouse` var), once dbt has released it
     yield from with_row_counts(build.stream(), build.manifest, cfg.warehouse, context.log)
 

@@ -4,6 +4,7 @@ uncounted; a failed build still reports what it built, an interrupted one stops 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
@@ -17,6 +18,8 @@ from core.warehouse import table_row_counts
 from orchestration.defs.dbt_row_counts import with_row_counts
 
 ROW_COUNT = "dagster/row_count"
+DBT_PROJECT_TARGET = Path(__file__).resolve().parents[2] / "dbt_project" / "target"
+PEOPLE = dg.AssetKey(["marts", "people"])
 
 
 def _dbt_keys() -> list[dg.AssetKey]:
@@ -89,19 +92,36 @@ def test_the_counts_follow_the_warehouse_the_build_used(pipeline_run: dict, tmp_
     shutil.copy(pipeline_run["warehouse"], warehouse)
     with duckdb.connect(str(warehouse)) as con:  # dbt loads the seed again
         con.execute("delete from reference.webmail_domains")
+    resources = {
+        "dbt": dbt_cli(),
+        "commstats": CommstatsConfig(
+            config_path=str(pipeline_run["sample"] / "communities.yaml"), warehouse=str(warehouse)
+        ),
+    }
+    per_build = set(DBT_PROJECT_TARGET.glob("commstats_dbt_models-*"))
     with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [commstats_dbt_models],
-            resources={
-                "dbt": dbt_cli(),
-                "commstats": CommstatsConfig(
-                    config_path=str(pipeline_run["sample"] / "communities.yaml"), warehouse=str(warehouse)
-                ),
-            },
-            instance=instance,
-        )
+        result = dg.materialize([commstats_dbt_models], resources=resources, instance=instance)
         assert result.success
         metadata = _recorded(instance, _dbt_keys())
+        # a second build of the same warehouse (one mart here) parses only what changed: dbt
+        # logs why it parses in full, once, for the first build
+        again = dg.materialize(
+            [commstats_dbt_models], resources=resources, instance=instance, selection=[PEOPLE]
+        )
+        assert again.success
+    # dbt's files of this warehouse's builds sit beside it, none under the project
+    target = tmp_path / "elsewhere" / "other-name.dbt"
+    assert {"manifest.json", "run_results.json", "dbt.log", "partial_parse.msgpack"} <= {
+        p.name for p in target.iterdir()
+    }
+    assert set(DBT_PROJECT_TARGET.glob("commstats_dbt_models-*")) <= per_build
+    builds = (target / "dbt.log").read_text().split("Running with dbt=")[1:]
+    assert len(builds) == 2
+    assert "Unable to do partial parsing" in builds[0] and "Unable to do partial parsing" not in builds[1]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert {r["unique_id"] for r in results if r["unique_id"].startswith("model.")} == {
+        "model.commstats.people"
+    }
     _assert_counts_match(metadata, warehouse)
     # the seed emptied before the build is counted as dbt left it: after the build, not before
     shared, _ = _tables_and_views(pipeline_run["warehouse"])
