@@ -115,7 +115,9 @@ def test_the_counts_follow_the_warehouse_the_build_used(pipeline_run: dict, tmp_
         p.name for p in target.iterdir()
     }
     assert set(DBT_PROJECT_TARGET.glob("commstats_dbt_models-*")) <= per_build
-    builds = (target / "dbt.log").read_text().split("Running with dbt=")[1:]
+    log = (target / "dbt.log").read_text()
+    assert '"level": "info"' in log and '"level": "debug"' not in log  # dbt_project.yml's log_level_file
+    builds = log.split("Running with dbt=")[1:]
     assert len(builds) == 2
     assert "Unable to do partial parsing" in builds[0] and "Unable to do partial parsing" not in builds[1]
     results = json.loads((target / "run_results.json").read_text())["results"]
