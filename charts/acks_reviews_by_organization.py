@@ -11,8 +11,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure
+from charts.titles import TITLES
 
-TITLE = "Reviews and acks given vs. received per organization"
+TITLE = TITLES["acks_reviews_by_organization"]
 KINDS = {"reviews": "Reviewed-by", "acks": "Acked-by"}
 DIRECTIONS = {"given": "Given", "received": "Received"}
 COLUMNS = [f"{kind}_{direction}" for kind in KINDS for direction in DIRECTIONS]

@@ -7,8 +7,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure, years
+from charts.titles import TITLES
 
-TITLE = "List correspondents vs. code submitters per year"
+TITLE = TITLES["correspondents_vs_submitters"]
 SERIES = {"correspondents": "List correspondents", "submitters": "Code submitters"}
 
 

@@ -9,8 +9,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure
+from charts.titles import TITLES
 
-TITLE = "Cumulative growth"
+TITLE = TITLES["cumulative_growth"]
 # column -> (panel title, y axis label)
 METRICS = {
     "commits": ("Commits", "Commits (cumulative)"),

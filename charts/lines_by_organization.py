@@ -17,8 +17,9 @@ from charts.style import (
     themed_figure,
     top_n_with_other,
 )
+from charts.titles import TITLES
 
-TITLE = "Lines changed by organization"
+TITLE = TITLES["lines_by_organization"]
 
 
 def lines_by_organization(

@@ -24,8 +24,9 @@ from charts.style import (
     top_n_with_other,
     years,
 )
+from charts.titles import TITLES
 
-TITLE = "Organization share of commits per year"
+TITLE = TITLES["organization_commit_share"]
 MAX_PIES = 6  # pies per project: more than this no longer fits across a page
 
 

@@ -8,8 +8,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure, years
+from charts.titles import TITLES
 
-TITLE = "Organizational diversity: elephant factor and HHI"
+TITLE = TITLES["organizational_diversity"]
 
 
 def organizational_diversity(

@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from charts.style import NO_DATA, finish, no_data_axes, no_data_figure, themed_figure, years
+from charts.titles import TITLES
 
-TITLE = "Responsiveness to patches"
+TITLE = TITLES["responsiveness"]
 INSIDER, OUTSIDER = "Insider (employs a maintainer)", "Outsider"
 
 

@@ -7,8 +7,9 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from charts.style import NO_DATA, OTHER, finish, no_data_axes, no_data_figure, themed_figure
+from charts.titles import TITLES
 
-TITLE = "Review exchange between organizations"
+TITLE = TITLES["review_exchange"]
 
 
 def exchange_matrix(exchange: pd.DataFrame, project: str, top_n: int) -> pd.DataFrame:

@@ -76,3 +76,30 @@ def test_subcommand_help_imports_no_dagster_dbt_or_pandas(tmp_path: Path, comman
     assert done.returncode == 0
     assert f"usage: commstats {command}" in done.stdout
     assert sorted(m for m in modules if HEAVY.match(m)) == []
+
+
+def test_the_definitions_load_without_pandas_matplotlib_or_seaborn(tmp_path: Path) -> None:
+    # every Dagster run process loads them, and only the chart, report and export steps draw or
+    # build frames: those three libraries were about 0.8 s of each load
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-c",
+            "import orchestration.definitions as d; print(sum(len(a.keys) for a in d.defs.assets))",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout) > 50  # the definitions were built: raw, dbt, chart and output assets
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+    assert "dagster_dbt" in modules and "charts.titles" in modules
+    assert sorted(m for m in modules if m.split(".")[0] in {"pandas", "matplotlib", "seaborn"}) == []

@@ -6,33 +6,28 @@ the marts it depends on and its description. Each asset names the marts it reads
 lineage runs marts -> charts. A mart or column the
 warehouse does not have yet (an older warehouse, or a model still to come) gives the chart's
 "no data" figure naming what is missing, never a failed run.
+
+Every Dagster run process loads these definitions, and most of them draw nothing: matplotlib,
+seaborn and pandas (about 0.8 s of a load) are imported by the steps that draw, not here.
 """
 
 import base64
-import sys
+import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
-import pandas as pd
-from matplotlib.figure import Figure
 
-from charts import (
-    acks_reviews_by_organization,
-    correspondents_vs_submitters,
-    cumulative_growth,
-    lines_by_organization,
-    organization_commit_share,
-    organizational_diversity,
-    responsiveness,
-    review_exchange,
-)
-from charts.style import caption_text, data_range, is_no_data, save_png
+from charts.titles import TITLES
 from core.config import CommunitiesConfig
 from orchestration.defs.resources import CommstatsConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
 
 GROUP = "charts"
 COMMUNITY_HEALTH = dg.AssetKey(["marts", "community_health"])
@@ -82,7 +77,7 @@ def columns_of(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[s
 
 def query(
     con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[object], projects: Sequence[str]
-) -> tuple[pd.DataFrame, str | None]:
+) -> "tuple[pd.DataFrame, str | None]":
     """The rows of `sql` for the configured projects, or an empty frame and the reason when the
     warehouse lacks the table or a column (e.g. a mart from a newer model version)."""
     # without this DuckDB resolves a missing table by a Python variable of the same name in the
@@ -94,6 +89,8 @@ def query(
         # DuckDB's first line names the table or column, e.g. "Catalog Error: Table with name
         # review_exchange does not exist!"; the figure shows it as the reason
         detail = str(exc).splitlines()[0].split(": ", 1)[-1]
+        import pandas as pd
+
         return pd.DataFrame(), f"Not in this warehouse yet (rebuild the marts):\n{detail[:100]}"
     if "project" in df.columns:
         df = df[df["project"].isin(projects)].reset_index(drop=True)
@@ -117,7 +114,7 @@ class Rows:
     """What a chart draws: its frame (whose periods make the caption and whose length is the row
     count), why it is empty, the grain of its periods, and what else its drawing function takes."""
 
-    frame: pd.DataFrame
+    frame: "pd.DataFrame"
     reason: str | None = None
     grain: str = "year"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -139,12 +136,14 @@ def rows(sql: str, grain: str = "year") -> Reader:
 
 def cumulative_frame(
     con: duckdb.DuckDBPyConnection, projects: Sequence[str]
-) -> tuple[pd.DataFrame, str | None, str]:
+) -> "tuple[pd.DataFrame, str | None, str]":
     """Running totals per project: the `cumulative` grain of marts.community_health (one row per
     year, covering everything from the project's first act through the end of that year) when the
     warehouse has it, else summed from marts.person_activity at month grain with the same
     definitions (commits and lines add up, contributors are the distinct commit authors so far).
     Returns the frame, the reason when there is nothing, and the grain of its rows."""
+    from charts import cumulative_growth
+
     health, reason = query(
         con,
         "select project, period_start, commits, lines_changed, submitters as contributors "
@@ -172,7 +171,7 @@ def cumulative_rows(con: duckdb.DuckDBPyConnection, projects: list[str]) -> Rows
 
 def reply_times_by_organization(
     con: duckdb.DuckDBPyConnection, projects: Sequence[str]
-) -> tuple[pd.DataFrame, str | None]:
+) -> "tuple[pd.DataFrame, str | None]":
     """Median hours to first reply per (project, submitter organization) over all periods: the
     all-time (latest `cumulative`) row of marts.organization_activity when that mart carries the
     column, else the median over the patch_posted acts of intermediate.int_activity_events (each
@@ -201,6 +200,8 @@ def responsiveness_rows(con: duckdb.DuckDBPyConnection, projects: list[str]) -> 
     health, reason = query(con, HEALTH_SQL, ["year"], projects)
     activity, _ = query(con, ORG_SQL, ["year"], projects)
     by_org, org_reason = reply_times_by_organization(con, projects)
+    from charts import responsiveness
+
     insiders = responsiveness.insider_organizations(activity)
     return Rows(health, reason, extra={"by_organization": by_org, "insiders": insiders}, note=org_reason)
 
@@ -222,11 +223,11 @@ class CommitShareConfig(ChartConfig):
 
 @dataclass(frozen=True)
 class ChartSpec:
-    """One chart asset: `draw(frame, caption=..., no_data_reason=..., **options, **extra)` is its
-    function in charts/, `read` the rows it draws from the marts listed in `deps`."""
+    """One chart asset: `draw(frame, caption=..., no_data_reason=..., **options, **extra)` is the
+    function `name` of the module charts/<name>.py, `read` the rows it draws from the marts listed
+    in `deps`."""
 
     name: str
-    draw: Callable[..., Figure]
     read: Reader
     deps: tuple[dg.AssetKey, ...]
     no_data: str  # the "no data" figure's text when the marts have no rows for it
@@ -236,14 +237,17 @@ class ChartSpec:
 
     @property
     def title(self) -> str:
-        return sys.modules[self.draw.__module__].TITLE
+        return TITLES[self.name]
+
+    @property
+    def draw(self) -> "Callable[..., Figure]":
+        return getattr(importlib.import_module(f"charts.{self.name}"), self.name)
 
 
 # the report lists the charts in this order
 CHART_SPECS: list[ChartSpec] = [
     ChartSpec(
         "correspondents_vs_submitters",
-        correspondents_vs_submitters.correspondents_vs_submitters,
         rows(HEALTH_SQL),
         (COMMUNITY_HEALTH,),
         "No data",
@@ -251,7 +255,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "organization_commit_share",
-        organization_commit_share.organization_commit_share,
         rows(ORG_SQL),
         (ORGANIZATION_ACTIVITY,),
         "No commits",
@@ -260,7 +263,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "cumulative_growth",
-        cumulative_growth.cumulative_growth,
         cumulative_rows,
         (COMMUNITY_HEALTH, PERSON_ACTIVITY),
         "No commits",
@@ -268,7 +270,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "lines_by_organization",
-        lines_by_organization.lines_by_organization,
         rows(ORG_SQL, "quarter"),
         (ORGANIZATION_ACTIVITY,),
         "No lines changed",
@@ -277,7 +278,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "acks_reviews_by_organization",
-        acks_reviews_by_organization.acks_reviews_by_organization,
         rows(ORG_SQL),
         (ORGANIZATION_ACTIVITY,),
         "No acks or reviews",
@@ -285,7 +285,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "review_exchange",
-        review_exchange.review_exchange,
         rows(EXCHANGE_SQL),
         (REVIEW_EXCHANGE,),
         "No acks or reviews",
@@ -293,7 +292,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "responsiveness",
-        responsiveness.responsiveness,
         responsiveness_rows,
         (COMMUNITY_HEALTH, ORGANIZATION_ACTIVITY, ACTIVITY_EVENTS),
         "No patch reply figures in the marts yet",
@@ -302,7 +300,6 @@ CHART_SPECS: list[ChartSpec] = [
     ),
     ChartSpec(
         "organizational_diversity",
-        organizational_diversity.organizational_diversity,
         rows(HEALTH_SQL),
         (COMMUNITY_HEALTH,),
         "No commits",
@@ -314,7 +311,7 @@ CHART_SPECS: list[ChartSpec] = [
 CHARTS: dict[str, tuple[str, str]] = {s.name: (s.title, s.description) for s in CHART_SPECS}
 
 
-def draw_chart(spec: ChartSpec, got: Rows, caption: str, config: ChartConfig | None = None) -> Figure:
+def draw_chart(spec: ChartSpec, got: Rows, caption: str, config: ChartConfig | None = None) -> "Figure":
     options = {**spec.options, **(config or spec.config()).draw_options(), **got.extra}
     return spec.draw(got.frame, caption=caption, no_data_reason=got.reason or spec.no_data, **options)
 
@@ -339,6 +336,8 @@ def chart_asset(spec: ChartSpec) -> dg.AssetsDefinition:
         if got.note:
             context.log.info(got.note)
         periods = got.frame["period_start"] if "period_start" in got.frame.columns else []
+        from charts.style import caption_text, data_range, is_no_data, save_png
+
         caption = caption_text(data_range(periods, got.grain), sources_text(cfg))
         fig = draw_chart(spec, got, caption, config)
         empty = is_no_data(fig)

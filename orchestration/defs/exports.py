@@ -5,7 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from charts.exports import export_csvs
 from orchestration.defs.charts import ORGANIZATION_ACTIVITY, PERSON_ACTIVITY, query
 from orchestration.defs.resources import CommstatsConfig
 
@@ -26,6 +25,9 @@ class CsvExportConfig(dg.Config):
     description="people.csv and organizations.csv per period (<output_dir>/csv/<period>/<project>/).",
 )
 def csv_exports(context: dg.AssetExecutionContext, config: CsvExportConfig, commstats: CommstatsConfig):
+    # imported here, not with the definitions: pandas (orchestration/defs/charts.py)
+    from charts.exports import export_csvs
+
     cfg = commstats.load()
     grains = [g for g in config.grains if g in GRAINS]
     if unknown := sorted(set(config.grains) - set(GRAINS)):

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from charts.report import ChartImage, ProjectInfo, build_report, top_rows
-from charts.style import data_range
 from orchestration.defs.charts import (
     CHARTS,
     COMMUNITY_HEALTH,
@@ -45,6 +43,10 @@ def project_sources(project) -> list[str]:
     "data range, data quality (<output_dir>/report.html).",
 )
 def report_html(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
+    # imported here, not with the definitions: pandas and matplotlib (orchestration/defs/charts.py)
+    from charts.report import ChartImage, ProjectInfo, build_report, top_rows
+    from charts.style import data_range
+
     cfg = commstats.load()
     projects = list(cfg.projects)
     with commstats.read_only() as con:
