@@ -10,7 +10,8 @@ A poll misses a process started just before the run died, and an orphan is no lo
 descendant. So the run also marks its environment with a token of its own (MARK), which every
 descendant inherits: once the run has ended, the watchdog ends the processes that carry it too.
 psutil tells a process from a later one that reuses its pid, and the token is the run's alone, so
-nothing else is ever signalled.
+nothing else is ever signalled. Then it removes the temporary files and folders named with the
+token (core.procs.temp_prefix): the Parquet spools of the sources a killed run was loading.
 
 Usage: `python -m commstats.watchdog PID [TOKEN]`; `start()` does it for the calling process.
 """
@@ -26,9 +27,11 @@ import time
 
 import psutil
 
+from core.procs import RUN_TOKEN, remove_run_temp
+
 POLL_SECONDS = 0.5
 GRACE_SECONDS = 3.0
-MARK = "COMMSTATS_RUN_TOKEN"
+MARK = RUN_TOKEN
 
 
 def start() -> subprocess.Popen | None:
@@ -71,7 +74,7 @@ def watch(
     pid: int, token: str | None = None, poll: float = POLL_SECONDS, grace: float = GRACE_SECONDS
 ) -> list[int]:
     """Wait for `pid` to end, then end its descendants seen while it ran and the processes that
-    carry the run's `token`; their pids."""
+    carry the run's `token`, and remove the run's temporary files; the pids ended."""
     me = psutil.Process().pid
     try:
         target = psutil.Process(pid)
@@ -101,6 +104,8 @@ def watch(
             proc.kill()
     # SIGKILL takes effect when the kernel next schedules the process: return once it has
     psutil.wait_procs(alive, timeout=grace)
+    if token:  # nothing of the run writes them any more
+        remove_run_temp(token)
     return sorted(proc.pid for proc in left)
 
 

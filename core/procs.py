@@ -12,12 +12,42 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+# The variable commstats.watchdog.start() sets to the run's own token, inherited by everything the
+# run starts. The run's temporary files carry it in their names, so once a killed run is gone the
+# watchdog can remove what it left (a spool holds a source's rows as Parquet: hundreds of MB).
+RUN_TOKEN = "COMMSTATS_RUN_TOKEN"
+TEMP_KINDS = ("spool", "mail")
+
+
+def temp_prefix(kind: str) -> str:
+    """`commstats-<kind>-<run token>-` inside a watched run, `commstats-<kind>-` outside one."""
+    token = os.environ.get(RUN_TOKEN)
+    return f"commstats-{kind}-{token}-" if token else f"commstats-{kind}-"
+
+
+def remove_run_temp(token: str) -> list[Path]:
+    """Remove the temporary files and folders of the run `token`; the paths removed."""
+    removed = []
+    for kind in TEMP_KINDS:
+        for path in sorted(Path(tempfile.gettempdir()).glob(f"commstats-{kind}-{token}-*")):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
 PARENT_POLL_SECONDS = 0.5  # the fallback's delay in noticing a dead parent
 
 

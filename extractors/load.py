@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.procs import temp_prefix
 from core.warehouse import connect_for_write
 from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
 
@@ -43,7 +44,7 @@ class Spool:
     # as Python dicts (a few KB each for messages) stay in the tens of MB
     def __init__(self, directory: Path | None = None, batch_rows: int = 20_000) -> None:
         self._own_dir = directory is None
-        self.directory = Path(directory or tempfile.mkdtemp(prefix="commstats-spool-"))
+        self.directory = Path(directory or tempfile.mkdtemp(prefix=temp_prefix("spool")))
         self.directory.mkdir(parents=True, exist_ok=True)
         self.batch_rows = batch_rows
         self._buffers: dict[str, list[Mapping[str, Any]]] = {}

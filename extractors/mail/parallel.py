@@ -38,7 +38,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from core.procs import init_worker
+from core.procs import init_worker, temp_prefix
 from extractors.mail.compression import DECOMPRESS_ERRORS, open_archive
 from extractors.mail.limits import DEFAULT_LIMITS, MailLimits
 from extractors.mail.mbox import CHUNK_SIZE, ESCAPINGS, STRICT_SEPARATOR, iter_mbox, iter_mbox_stream
@@ -202,7 +202,7 @@ class _Slots:
         """Store the concatenation of `pieces` for the other side; where it went."""
         total = sum(len(p) for p in pieces)
         if total > self.size:
-            fd, path = tempfile.mkstemp(prefix="commstats-mail-")
+            fd, path = tempfile.mkstemp(prefix=temp_prefix("mail"))
             with os.fdopen(fd, "wb") as f:
                 f.writelines(pieces)
             return "file", path

@@ -80,6 +80,11 @@ def recovered(sample_dir: Path, tmp_path_factory, fresh) -> Path:
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
+    # the watchdog removes the spools of the sources the killed run was loading
+    deadline = time.monotonic() + 30
+    while list(spools.glob("commstats-spool-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert seen and list(spools.iterdir()) == []
     # what the killed run left: some sources, never half of one
     partial = table_counts(warehouse) if warehouse.exists() else {}
     assert partial.get("raw.mail_messages", 0) < fresh["raw.mail_messages"] or not partial.get(

@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 import yaml
 
 from commstats.watchdog import MARK, watch
-from core.procs import init_worker, set_parent_death_signal
+from core.procs import init_worker, set_parent_death_signal, temp_prefix
 from tests.ops.conftest import COMMSTATS, write_config
 
 GONE_WITHIN = 10.0  # seconds: the issue's bound for every process of a killed run
@@ -377,10 +378,20 @@ def test_the_watchdog_ends_what_a_killed_process_leaves():
         parent.stdout.close()
 
 
-def test_the_watchdog_ends_the_processes_marked_with_the_runs_token():
+def test_the_watchdog_ends_the_processes_marked_with_the_runs_token(tmp_path, monkeypatch):
     """An orphan is no longer the run's descendant, and a poll misses a process started just before
     the run died: the token in its environment still names it. An unmarked process, or one marked
-    with another run's token, is never touched."""
+    with another run's token, is never touched. The temporary files named with the token go too."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv(MARK, "t-this-run")
+    spool = Path(tempfile.mkdtemp(prefix=temp_prefix("spool")))
+    (spool / "mail_messages.parquet").write_bytes(b"PAR1")
+    _, slot = tempfile.mkstemp(prefix=temp_prefix("mail"))
+    monkeypatch.setenv(MARK, "t-other-run")
+    others = [Path(tempfile.mkdtemp(prefix=temp_prefix("spool"))), tmp_path / "commstats-spool-unmarked"]
+    others[1].mkdir()
+    monkeypatch.delenv(MARK)
+    assert spool.name.startswith("commstats-spool-t-this-run-")
     sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
     marked = subprocess.Popen(sleeper, env={**os.environ, MARK: "t-this-run"})
     other_run = subprocess.Popen(sleeper, env={**os.environ, MARK: "t-other-run"})
@@ -399,6 +410,8 @@ def test_the_watchdog_ends_the_processes_marked_with_the_runs_token():
         assert ended == [[marked.pid]]
         assert marked.poll() is not None  # ended (reaped by the watchdog's wait, in this process)
         assert other_run.poll() is None and bystander.poll() is None
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in others)
+        assert not Path(slot).exists()
     finally:
         for p in (marked, other_run, bystander, parent):
             p.kill()
