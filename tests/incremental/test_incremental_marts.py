@@ -7,10 +7,7 @@ change them in place and run dbt again on the same warehouse, as a daily refresh
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,11 +15,10 @@ import pytest
 
 from core.warehouse import RECLAIM_FREE_SHARE, connect_for_write, free_block_share, reclaim_free_blocks
 from extractors.schema import RAW_TABLES
-from tests.dbt_helpers import query
+from tests.dbt_helpers import query, run_dbt
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 INCREMENTAL = [
     "intermediate.int_period_events",
     "marts.person_activity",
@@ -44,13 +40,7 @@ COMPARED = [
 
 def dbt_run(warehouse: Path, target: Path) -> str:
     """`dbt run` of the project on `warehouse`; its output (the log lines)."""
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "run", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
+    return run_dbt(warehouse, target, "run").stdout
 
 
 def copy_raw(source: Path, dest: Path) -> None:
