@@ -108,8 +108,10 @@ def refresh_and_compare(state: dict) -> tuple[str, int, int]:
     state["step"] += 1
     tmp: Path = state["tmp"]
     output = dbt_run(state["warehouse"], tmp / "target-incremental")
-    # one path and one target folder for every full build: dbt's partial parse carries over
-    full = tmp / "full.duckdb"
+    # one target folder for every full build, and every warehouse of the module has the same file
+    # name (in its own folder): dbt's partial parse state carries over from build to build
+    full = tmp / "full" / state["warehouse"].name
+    full.parent.mkdir(exist_ok=True)
     copy_raw(state["warehouse"], full)
     dbt_run(full, tmp / "target-full")
     assert differences(state["warehouse"], full) == {}
@@ -237,7 +239,8 @@ def test_refreshed_warehouse_is_as_small_as_a_fresh_build(refreshed: dict) -> No
     finally:
         con.close()
     # a fresh build of the same raw rows, reclaimed as every build is when it is published
-    fresh = tmp / "fresh.duckdb"
+    fresh = tmp / "fresh" / warehouse.name
+    fresh.parent.mkdir(exist_ok=True)
     copy_raw(warehouse, fresh)
     dbt_run(fresh, tmp / "target-full")
     fresh_unreclaimed = fresh.stat().st_size
