@@ -81,6 +81,18 @@ def built_once(root: Path, name: str, build: Callable[[Path], None]) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_parse_cache(tmp_path_factory) -> Path:
+    """One folder of dbt partial parse states for the session, shared by the xdist workers (see
+    `tests.dbt_helpers.run_dbt`)."""
+    from tests import dbt_helpers
+
+    folder = session_root(tmp_path_factory) / "dbt-parse-cache"
+    folder.mkdir(exist_ok=True)
+    dbt_helpers.PARSE_CACHE = folder
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     from commstats.sample import generate

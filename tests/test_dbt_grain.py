@@ -9,16 +9,13 @@ in its description."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.dbt_helpers import write_raw
+from tests.dbt_helpers import run_dbt, write_raw
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -141,25 +138,7 @@ def test_a_repeated_key_fails_the_build(tmp_path):
         "position": 0,
     }
     write_raw(warehouse, {"git_trailers": [trailer, {**trailer, "name": "Rob"}]})
-    proc = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("dbt")),
-            "build",
-            "--select",
-            "+stg_raw__git_trailers",
-            "--profiles-dir",
-            str(DBT_DIR),
-            "--project-dir",
-            str(DBT_DIR),
-            "--target-path",
-            str(tmp_path / "target"),
-            "--log-path",
-            str(tmp_path / "logs"),
-        ],
-        env={**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-    )
+    proc = run_dbt(warehouse, tmp_path / "target", "build", "--select", "+stg_raw__git_trailers", check=False)
     assert proc.returncode != 0
     failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
     assert any("unique_combination_stg_raw__git_trailers" in line for line in failed), proc.stdout[-3000:]

@@ -7,9 +7,6 @@ relations they read) with the pipeline's own build arguments, which shows what t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -17,7 +14,7 @@ import pytest
 import yaml
 
 from orchestration.defs.transform import DBT_BUILD_ARGS
-from tests.dbt_helpers import DBT_DIR, write_raw
+from tests.dbt_helpers import DBT_DIR, run_dbt, write_raw
 
 
 def defined_unit_tests() -> set[str]:
@@ -32,12 +29,7 @@ def defined_unit_tests() -> set[str]:
 
 def dbt(warehouse: Path, target: Path, *args: str) -> list[dict]:
     """Run dbt with `args` on `warehouse`; the results of its run_results.json."""
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
-    cmd = [str(Path(sys.executable).with_name("dbt")), *args]
-    cmd += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    run_dbt(warehouse, target, *args)
     return json.loads((target / "run_results.json").read_text())["results"]
 
 

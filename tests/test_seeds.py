@@ -3,38 +3,20 @@ duplicated key, which would otherwise count one domain or robot twice in the aff
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.dbt_helpers import run_dbt
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 
 def build_seeds(project: Path, warehouse: Path) -> subprocess.CompletedProcess:
-    dbt = Path(sys.executable).with_name("dbt")
-    return subprocess.run(
-        [
-            str(dbt),
-            "build",
-            "--select",
-            "resource_type:seed",
-            "--profiles-dir",
-            str(project),
-            "--project-dir",
-            str(project),
-            "--target-path",
-            str(warehouse.parent / "target"),
-            "--log-path",
-            str(warehouse.parent / "logs"),
-        ],
-        env={**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)},
-        capture_output=True,
-        text=True,
-    )
+    target = warehouse.parent / "target"
+    return run_dbt(warehouse, target, "build", "--select", "resource_type:seed", project=project, check=False)
 
 
 def copy_project(dest: Path) -> Path:

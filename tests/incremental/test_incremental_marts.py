@@ -7,10 +7,7 @@ change them in place and run dbt again on the same warehouse, as a daily refresh
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,11 +15,10 @@ import pytest
 
 from core.warehouse import RECLAIM_FREE_SHARE, connect_for_write, free_block_share, reclaim_free_blocks
 from extractors.schema import RAW_TABLES
-from tests.dbt_helpers import query
+from tests.dbt_helpers import query, run_dbt
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 INCREMENTAL = [
     "intermediate.int_period_events",
     "marts.person_activity",
@@ -44,13 +40,7 @@ COMPARED = [
 
 def dbt_run(warehouse: Path, target: Path) -> str:
     """`dbt run` of the project on `warehouse`; its output (the log lines)."""
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "run", "--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
-    return proc.stdout
+    return run_dbt(warehouse, target, "run").stdout
 
 
 def copy_raw(source: Path, dest: Path) -> None:
@@ -118,8 +108,10 @@ def refresh_and_compare(state: dict) -> tuple[str, int, int]:
     state["step"] += 1
     tmp: Path = state["tmp"]
     output = dbt_run(state["warehouse"], tmp / "target-incremental")
-    # one path and one target folder for every full build: dbt's partial parse carries over
-    full = tmp / "full.duckdb"
+    # one target folder for every full build, and every warehouse of the module has the same file
+    # name (in its own folder): dbt's partial parse state carries over from build to build
+    full = tmp / "full" / state["warehouse"].name
+    full.parent.mkdir(exist_ok=True)
     copy_raw(state["warehouse"], full)
     dbt_run(full, tmp / "target-full")
     assert differences(state["warehouse"], full) == {}
@@ -247,7 +239,8 @@ def test_refreshed_warehouse_is_as_small_as_a_fresh_build(refreshed: dict) -> No
     finally:
         con.close()
     # a fresh build of the same raw rows, reclaimed as every build is when it is published
-    fresh = tmp / "fresh.duckdb"
+    fresh = tmp / "fresh" / warehouse.name
+    fresh.parent.mkdir(exist_ok=True)
     copy_raw(warehouse, fresh)
     dbt_run(fresh, tmp / "target-full")
     fresh_unreclaimed = fresh.stat().st_size

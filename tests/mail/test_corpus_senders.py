@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import json
 import mailbox
-import os
 import re
 import shutil
-import subprocess
-import sys
 from collections import defaultdict
 from datetime import UTC
 from email.header import decode_header, make_header
@@ -25,7 +21,7 @@ import pytest
 from core.config import MailingListConfig
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
-from tests.dbt_helpers import DBT_DIR, query
+from tests.dbt_helpers import query, run_dbt
 
 ARCHIVE = "mail/lore/bridge.lists.linux-foundation.org.0.mbox.gz"
 LIST = "bridge@lists.linux-foundation.org"
@@ -76,13 +72,13 @@ def independent(path: Path, tmp: Path) -> dict[str, object]:
 
 
 def _dbt(warehouse: Path, target: Path) -> None:
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
-    cmd = [str(Path(sys.executable).with_name("dbt")), "build", "--select", "+int_addresses_resolved"]
-    cmd += ["+stg_raw__mail_messages", "--indirect-selection", "cautious", "--vars", json.dumps({})]
-    cmd += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    run_dbt(
+        warehouse,
+        target,
+        *("build", "--select", "+int_addresses_resolved", "+stg_raw__mail_messages"),
+        *("--indirect-selection", "cautious"),
+        dbt_vars={},
+    )
 
 
 @pytest.fixture(scope="module")

@@ -14,10 +14,6 @@ another time zone, and the scrubbed-attachment link rewritten from
 from __future__ import annotations
 
 import gzip
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -27,7 +23,7 @@ from core.config import MailingListConfig
 from extractors.identities.build import ingest_identities
 from extractors.mail import parallel
 from extractors.mail.ingest import ingest_mailing_list
-from tests.dbt_helpers import DBT_DIR, query
+from tests.dbt_helpers import query, run_dbt
 from tests.mail_sources.inbox_builder import Epoch
 
 N_ATTACHED = 6  # messages with a scrubbed attachment: the copy's bytes differ
@@ -120,20 +116,16 @@ def test_one_run(tmp_path: Path) -> None:
     assert _counts(wh) == counts
     # marts.data_quality counts the skipped copies next to the messages
     ingest_identities(wh, [], [], [], [])
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(wh)}
-    target = tmp_path / "target"
-    cmd = [
-        str(Path(sys.executable).with_name("dbt")),
+    run_dbt(
+        wh,
+        tmp_path / "target",
         "build",
         "--select",
         "+data_quality",
         "--indirect-selection",
         "cautious",
-    ]
-    cmd += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR), "--vars", json.dumps({})]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs")]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
+        dbt_vars={},
+    )
     quality = dict(
         query(wh, "select \"check\", count from marts.data_quality where project = 'p' and source = 'mail'")
     )

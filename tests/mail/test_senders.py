@@ -4,10 +4,6 @@ values, the list addresses of the config, and the effective sender staging deriv
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +13,7 @@ from core.config import ConfigError, MailingListConfig, load_config
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.mail.lists import list_addresses
-from tests.dbt_helpers import DBT_DIR, query
+from tests.dbt_helpers import query, run_dbt
 
 from .helpers import mail, parse
 
@@ -149,21 +145,13 @@ def _defect2_mbox(path: Path) -> None:
 
 
 def _dbt(warehouse: Path, target: Path) -> None:
-    env = {**os.environ, "COMMSTATS_WAREHOUSE": str(warehouse)}
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [
-        str(dbt),
-        "build",
-        "--select",
-        "+int_addresses_resolved",
-        "+stg_raw__mail_messages",
-        "--indirect-selection",
-        "cautious",
-    ]
-    cmd += ["--profiles-dir", str(DBT_DIR), "--project-dir", str(DBT_DIR)]
-    cmd += ["--target-path", str(target), "--log-path", str(target / "logs"), "--vars", json.dumps({})]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stdout[-4000:]
+    run_dbt(
+        warehouse,
+        target,
+        *("build", "--select", "+int_addresses_resolved", "+stg_raw__mail_messages"),
+        *("--indirect-selection", "cautious"),
+        dbt_vars={},
+    )
 
 
 @pytest.mark.parametrize("configured", [True, False], ids=["addresses configured", "via name only"])
