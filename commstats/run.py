@@ -86,84 +86,93 @@ def run_assets(
         print_summary(cfg, time.monotonic() - checked, quiet)
         print("  stages:    sources 0.0 s, rebuild 0.0 s (no source changed)")
         return 0
-    home = ensure_instance(cfg)  # opens the Dagster instance: after the check, which needs none
+    # from here on a SIGINT or SIGTERM is noted and stops the run before its next stage, with its
+    # one line: also while it starts (the instance, the definitions, the dbt parse)
+    with _stop_signals() as stop_requested:
+        home = ensure_instance(cfg)  # opens the Dagster instance: after the check, which needs none
 
-    import dagster as dg
+        import dagster as dg
 
-    from orchestration.project import prepare
+        from orchestration.project import prepare
 
-    # not `dagster dev`: parse the dbt project here, so the asset graph follows the models as they are
-    prepare()
-    from orchestration.definitions import defs
-    from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
-    from orchestration.defs.ingest import git_repositories, mail_lists
-    from orchestration.defs.resources import CommstatsConfig
+        # not `dagster dev`: parse the dbt project here, so the asset graph follows the models as they are
+        try:
+            prepare()
+        except Exception:
+            if not stop_requested():
+                raise
+            # Ctrl-C reaches the terminal's whole process group: the parse died of it too
+            print("commstats: interrupted: the remaining stages were not run", file=sys.stderr)
+            return 1
+        from orchestration.definitions import defs
+        from orchestration.defs.archives import ASSET_KEY as ARCHIVE_MONTHS
+        from orchestration.defs.ingest import git_repositories, mail_lists
+        from orchestration.defs.resources import CommstatsConfig
 
-    graph = defs.resolve_asset_graph()
-    chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
-    # months of HTTP archives are re-run or backfilled from the UI; a list's partition already
-    # fetches what it lacks
-    selected = set(chosen.resolve(graph)) - {ARCHIVE_MONTHS}
-    stages = plan_stages(
-        selected,
-        [
-            (set(a.keys), a.partitions_def.get_partition_keys() if a.partitions_def else [])
-            for a in (mail_lists, git_repositories)
-        ],
-    )
-    started = time.monotonic()
-    assets = [*defs.assets, *(defs.asset_checks or [])]
-    resources = {
-        **defs.resources,
-        "commstats": CommstatsConfig(
-            config_path=str(cfg.source_file), warehouse=str(warehouse) if warehouse else None
-        ),
-    }
-    failures: list[Failed] = []
-    timings = {"sources": 0.0, "rebuild": 0.0}
-    with (
-        dg.DagsterInstance.from_config(str(home)) as instance,
-        live_display(None if not quiet else False),
-        _failure_events_hidden(not verbose),
-        _stop_signals() as stop_requested,
-    ):
-        for stage in stages:
-            if stop_requested():  # a signal between two stages
-                failures.append(Failed("interrupted: the remaining stages were not run", ""))
-                break
-            stage_started = time.monotonic()
-            # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
-            whole = selection is None and stage.partition is None
-            if whole and not force and nothing_new(cfg, home):
-                print(
-                    "commstats: nothing new since the last build: marts, charts and the published copy are current"
+        graph = defs.resolve_asset_graph()
+        chosen = dg.AssetSelection.from_coercible(selection) if selection else dg.AssetSelection.all()
+        # months of HTTP archives are re-run or backfilled from the UI; a list's partition already
+        # fetches what it lacks
+        selected = set(chosen.resolve(graph)) - {ARCHIVE_MONTHS}
+        stages = plan_stages(
+            selected,
+            [
+                (set(a.keys), a.partitions_def.get_partition_keys() if a.partitions_def else [])
+                for a in (mail_lists, git_repositories)
+            ],
+        )
+        started = time.monotonic()
+        assets = [*defs.assets, *(defs.asset_checks or [])]
+        resources = {
+            **defs.resources,
+            "commstats": CommstatsConfig(
+                config_path=str(cfg.source_file), warehouse=str(warehouse) if warehouse else None
+            ),
+        }
+        failures: list[Failed] = []
+        timings = {"sources": 0.0, "rebuild": 0.0}
+        with (
+            dg.DagsterInstance.from_config(str(home)) as instance,
+            live_display(None if not quiet else False),
+            _failure_events_hidden(not verbose),
+        ):
+            for stage in stages:
+                if stop_requested():  # a signal between two stages
+                    failures.append(Failed("interrupted: the remaining stages were not run", ""))
+                    break
+                stage_started = time.monotonic()
+                # the downstream stage of a whole-graph run: skipped when nothing it reads has changed
+                whole = selection is None and stage.partition is None
+                if whole and not force and nothing_new(cfg, home):
+                    print(
+                        "commstats: nothing new since the last build: marts, charts and the published copy are current"
+                    )
+                    timings["rebuild"] += time.monotonic() - stage_started
+                    continue
+                result = dg.materialize(
+                    assets,
+                    selection=sorted(stage.keys),
+                    partition_key=stage.partition,
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                    tags={"commstats/trigger": "cli"},
+                    # progress and per-source lines without the step-by-step debug events; --quiet: none (failures
+                    # are printed once, one line each, after the run)
+                    run_config={
+                        "loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}
+                    },
                 )
-                timings["rebuild"] += time.monotonic() - stage_started
-                continue
-            result = dg.materialize(
-                assets,
-                selection=sorted(stage.keys),
-                partition_key=stage.partition,
-                instance=instance,
-                resources=resources,
-                raise_on_error=False,
-                tags={"commstats/trigger": "cli"},
-                # progress and per-source lines without the step-by-step debug events; --quiet: none (failures
-                # are printed once, one line each, after the run)
-                run_config={
-                    "loggers": {"console": {"config": {"log_level": "CRITICAL" if quiet else "INFO"}}}
-                },
-            )
-            stage_failures = _failures(result)
-            failures += stage_failures
-            # Ctrl-C or SIGTERM: Dagster ends the stage (or, landing after its last step, finishes it),
-            # and the run ends here
-            if _interrupted(result) or stop_requested():
-                failures.append(Failed("interrupted: the remaining stages were not run", ""))
-                break
-            if whole and not stage_failures:
-                record_build(cfg, home)
-            timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
+                stage_failures = _failures(result)
+                failures += stage_failures
+                # Ctrl-C or SIGTERM: Dagster ends the stage (or, landing after its last step, finishes it),
+                # and the run ends here
+                if _interrupted(result) or stop_requested():
+                    failures.append(Failed("interrupted: the remaining stages were not run", ""))
+                    break
+                if whole and not stage_failures:
+                    record_build(cfg, home)
+                timings["sources" if stage.partition else "rebuild"] += time.monotonic() - stage_started
     elapsed = time.monotonic() - started
     if selection is None:
         store_sources_snapshot(home, None if failures else snapshot)

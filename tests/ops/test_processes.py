@@ -106,8 +106,15 @@ def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
 
 
 def _forked(count: int):
+    # a child between fork and exec (a subprocess on its way to dbt or git) also has the run's
+    # command line for a moment: only the same children in two polls 50 ms apart are workers
+    before: set[int] = set()
+
     def ready(run: psutil.Process, kids: list[psutil.Process]) -> bool:
-        return len([k for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()]) == count
+        nonlocal before
+        now = {k.pid for k in kids if k.ppid() == run.pid and k.cmdline() == run.cmdline()}
+        stable, before = now == before, now
+        return stable and len(now) == count
 
     ready.__doc__ = f"the run's {count} forked worker(s) are at work"
     return ready
@@ -116,7 +123,6 @@ def _forked(count: int):
 # mail parsing forks `parse_workers` processes; git extraction with two workers forks one and
 # diffs the first share in the run's own process
 FORKED = {"mail": WORKERS, "git": WORKERS - 1}
-_workers = _forked(WORKERS)
 
 
 def _dbt(run: psutil.Process, kids: list[psutil.Process]) -> bool:
@@ -125,10 +131,11 @@ def _dbt(run: psutil.Process, kids: list[psutil.Process]) -> bool:
 
 
 def _kill_run_while(
-    config: Path, sig: int, ready=_workers
+    config: Path, sig: int, ready=None
 ) -> tuple[subprocess.Popen, list[psutil.Process], float]:
     """Start `commstats run`, wait until `ready(run, descendants)`, send `sig` to the run's process;
     (the run, every descendant seen before the signal, seconds until all of them and the run ended)."""
+    ready = ready or _forked(WORKERS)
     env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
     log = (config.parent / "run.log").open("wb")
     proc = subprocess.Popen(
@@ -236,6 +243,51 @@ def test_a_signal_after_a_stages_last_step_still_stops_the_run(name: str, where:
             r[0] for r in con.execute("select schema_name from information_schema.schemata").fetchall()
         }
     assert "marts" not in schemas, schemas  # the rebuild never ran
+
+
+_EARLY_SIGNAL = """
+import os, signal, sys
+from orchestration import project
+from commstats.cli import main
+
+prepare = project.prepare
+
+def early():  # while the run starts: after the instance, during the dbt project's preparation
+    prepare()
+    os.kill(os.getpid(), signal.SIG{name})
+
+project.prepare = early
+sys.exit(main(["run", "--config", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_signal_while_the_run_starts_stops_it_before_any_stage(name: str, tmp_path: Path):
+    """Before the first stage no Dagster handler is installed: the run notes the signal, stops
+    before loading anything and says so, instead of dying on the spot (SIGTERM) or with a
+    traceback (Ctrl-C)."""
+    _mbox(tmp_path / "small.mbox", messages=20)
+    config = _config(
+        tmp_path, {"mailing_lists": [{"name": "small", "kind": "mbox", "path": str(tmp_path / "small.mbox")}]}
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
+    out = subprocess.run(
+        [sys.executable, "-c", _EARLY_SIGNAL.replace("{name}", name), str(config)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+        env=env,
+    )
+    text = out.stdout + out.stderr
+    assert out.returncode == 1, text[-3000:]
+    assert "interrupted: the remaining stages were not run" in text, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    warehouse = tmp_path / "warehouse.duckdb"
+    if warehouse.exists():  # nothing was loaded
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            tables = con.execute("select table_schema || '.' || table_name from information_schema.tables")
+            assert "raw.mail_messages" not in {t for (t,) in tables.fetchall()}
 
 
 @pytest.mark.slow
