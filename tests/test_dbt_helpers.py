@@ -12,51 +12,10 @@ import pytest
 from extractors.identities.build import ingest_identities
 from tests import dbt_helpers
 from tests.dbt_helpers import dbt_build, query, write_raw
+from tests.test_marts_rules import commit, message
 
 FULL_PARSE = "Unable to do partial parsing"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
-
-
-def commit(sha: str, author: str, when: datetime) -> dict:
-    return {
-        "project": "p",
-        "repository": "r",
-        "sha": sha,
-        "author_name": author.split("@")[0],
-        "author_address": author,
-        "authored_at": when,
-        "committer_name": "Maint",
-        "committer_address": "maint@redhat.com",
-        "committed_at": when,
-        "is_merge": False,
-        "parent_count": 1,
-        "subject": f"change {sha}",
-        "files_changed": 1,
-        "lines_added": 3,
-        "lines_removed": 1,
-    }
-
-
-def message(mid: str, sender: str, when: datetime, reply_to: str | None = None) -> dict:
-    return {
-        "project": "p",
-        "list_name": "l",
-        "message_id": mid,
-        "from_name": sender.split("@")[0],
-        "from_address": sender,
-        "sent_at": when,
-        "date_source": "header",
-        "subject": "[PATCH] x" if reply_to is None else "Re: [PATCH] x",
-        "in_reply_to": reply_to,
-        "references": [reply_to] if reply_to else [],
-        "is_patch": reply_to is None,
-        "is_cover_letter": False,
-        "is_pull_request": False,
-        "is_rfc": False,
-        "is_resend": False,
-        "patch_version": 1,
-        "source_location": f"f:{mid}",
-    }
 
 
 D = datetime
@@ -67,8 +26,8 @@ ROWS = {
         commit("c3", "a@de.ibm.com", D(2022, 2, 1)),
     ],
     "mail_messages": [
-        message("m1", "a@de.ibm.com", D(2021, 4, 1)),
-        message("m2", "b@intel.com", D(2021, 4, 2), reply_to="m1"),
+        message("m1", "a@de.ibm.com", D(2021, 4, 1), subject="[PATCH] x", is_patch=True),
+        message("m2", "b@intel.com", D(2021, 4, 2), reply_to="m1", subject="Re: [PATCH] x"),
     ],
 }
 

@@ -213,27 +213,33 @@ sys.exit(main(["run", "--config", sys.argv[1]]))
 """
 
 
-@pytest.mark.parametrize("where", ["in-dagster", "between-stages"])
-@pytest.mark.parametrize("name", ["TERM", "INT"])
-def test_a_signal_after_a_stages_last_step_still_stops_the_run(name: str, where: str, tmp_path: Path):
-    """Dagster only notes a signal that lands after a stage's last step and forgets it when the
-    stage ends; between two stages no Dagster handler is installed at all: either way the run
-    must still stop there, saying so, not go on to the rebuild nor die on the spot."""
+def _run_with_a_signal(script: str, tmp_path: Path) -> tuple[int, str]:
+    """`script` (a `commstats run` that signals itself somewhere) on a 20-message list; its exit
+    status and output."""
     _mbox(tmp_path / "small.mbox", messages=20)
     config = _config(
         tmp_path, {"mailing_lists": [{"name": "small", "kind": "mbox", "path": str(tmp_path / "small.mbox")}]}
     )
     env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
     out = subprocess.run(
-        [sys.executable, "-c", _LATE_SIGNAL.replace("{name}", name).replace("{where}", where), str(config)],
+        [sys.executable, "-c", script, str(config)],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=Path(__file__).parents[2],
         env=env,
     )
-    text = out.stdout + out.stderr
-    assert out.returncode == 1, text[-3000:]
+    return out.returncode, out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("where", ["in-dagster", "between-stages"])
+@pytest.mark.parametrize("name", ["TERM", "INT"])
+def test_a_signal_after_a_stages_last_step_still_stops_the_run(name: str, where: str, tmp_path: Path):
+    """Dagster only notes a signal that lands after a stage's last step and forgets it when the
+    stage ends; between two stages no Dagster handler is installed at all: either way the run
+    must still stop there, saying so, not go on to the rebuild nor die on the spot."""
+    code, text = _run_with_a_signal(_LATE_SIGNAL.replace("{name}", name).replace("{where}", where), tmp_path)
+    assert code == 1, text[-3000:]
     assert "interrupted: the remaining stages were not run" in text, text[-3000:]
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         assert con.execute("select count(*) from raw.mail_messages").fetchone() == (
@@ -266,21 +272,8 @@ def test_a_signal_while_the_run_starts_stops_it_before_any_stage(name: str, tmp_
     """Before the first stage no Dagster handler is installed: the run notes the signal, stops
     before loading anything and says so, instead of dying on the spot (SIGTERM) or with a
     traceback (Ctrl-C)."""
-    _mbox(tmp_path / "small.mbox", messages=20)
-    config = _config(
-        tmp_path, {"mailing_lists": [{"name": "small", "kind": "mbox", "path": str(tmp_path / "small.mbox")}]}
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
-    out = subprocess.run(
-        [sys.executable, "-c", _EARLY_SIGNAL.replace("{name}", name), str(config)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=Path(__file__).parents[2],
-        env=env,
-    )
-    text = out.stdout + out.stderr
-    assert out.returncode == 1, text[-3000:]
+    code, text = _run_with_a_signal(_EARLY_SIGNAL.replace("{name}", name), tmp_path)
+    assert code == 1, text[-3000:]
     assert "interrupted: the remaining stages were not run" in text, text[-3000:]
     assert "Traceback" not in text, text[-3000:]
     warehouse = tmp_path / "warehouse.duckdb"
