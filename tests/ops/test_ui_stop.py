@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -40,24 +41,43 @@ def _port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["sigterm", "sigint", "kill-9"]
-)
-def test_ui_stops_with_everything_it_started(sig: int, sample_dir: Path, tmp_path: Path):
-    config = write_config(sample_dir, tmp_path)
-    port = free_port()
+SIGNALS = {"sigterm": signal.SIGTERM, "sigint": signal.SIGINT, "kill-9": signal.SIGKILL}
+
+
+@pytest.fixture(scope="module")
+def servers(sample_dir: Path, tmp_path_factory) -> Iterator[dict[str, Server]]:
+    """One `commstats ui` per signal, each over a config of its own, started together (each spends
+    most of its start waiting on its code server, so three starts take little longer than one)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("DAGSTER_HOME", "COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")
     }
-    srv = Server(
-        [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)], env, port, tmp_path / "ui.log"
-    )
+    started: dict[str, Server] = {}
+    try:
+        for name in SIGNALS:
+            root = tmp_path_factory.mktemp(f"ui-stop-{name}")
+            config = write_config(sample_dir, root)
+            port = free_port()
+            started[name] = Server(
+                [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)], env, port, root / "ui.log"
+            )
+        for srv in started.values():
+            srv.wait_loaded()
+        yield started
+    finally:
+        for srv in started.values():
+            srv.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SIGNALS))
+def test_ui_stops_with_everything_it_started(name: str, servers: dict[str, Server]):
+    sig = SIGNALS[name]
+    srv = servers[name]
+    port = srv.port
     seen: list[psutil.Process] = []
     try:
-        srv.wait_loaded()
         ui = psutil.Process(srv.proc.pid)
         seen = ui.children(recursive=True)
         commands = [" ".join(p.cmdline()) for p in seen]
