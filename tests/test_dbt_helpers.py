@@ -11,11 +11,12 @@ import pytest
 
 from extractors.identities.build import ingest_identities
 from tests import dbt_helpers
-from tests.dbt_helpers import dbt_build, query, write_raw
+from tests.dbt_helpers import query, run_dbt, write_raw
 from tests.test_marts_rules import commit, message
 
 FULL_PARSE = "Unable to do partial parsing"
 MODEL_SCHEMAS = ("staging", "intermediate", "marts")
+NO_TESTS = ("--exclude-resource-type", "test", "--exclude-resource-type", "unit_test")
 
 
 D = datetime
@@ -33,12 +34,13 @@ ROWS = {
 
 
 def build(folder: Path) -> Path:
-    """The rows above in `folder`/warehouse.duckdb, built by dbt with its target in `folder`."""
+    """The rows above in `folder`/warehouse.duckdb, its seeds and models built by dbt with its
+    target in `folder` (the parse is the point here: the data tests run everywhere else)."""
     folder.mkdir(parents=True)
     wh = folder / "warehouse.duckdb"
     write_raw(wh, ROWS)
     ingest_identities(wh)
-    dbt_build(wh, folder / "target")
+    run_dbt(wh, folder / "target", "build", *NO_TESTS)
     return wh
 
 

@@ -60,7 +60,10 @@ def servers(sample_dir: Path, tmp_path_factory) -> Iterator[dict[str, Server]]:
             config = write_config(sample_dir, root)
             port = free_port()
             started[name] = Server(
-                [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)], env, port, root / "ui.log"
+                [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)],
+                env,
+                port,
+                root / "ui.log",
             )
         for srv in started.values():
             srv.wait_loaded()
