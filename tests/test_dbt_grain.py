@@ -1,8 +1,10 @@
 """Rules of the dbt project's YAML, so they hold for models added later: every model and seed has a
-test of its grain (the columns that identify one row) with not_null on each key column, and every
-unit test sits in the YAML of the folder of the model it tests.
+test of its grain (the columns that identify one row) with each key column tested never null, and
+every unit test sits in the YAML of the folder of the model it tests.
 
-A grain test is `unique` on one column or `unique_combination` on several. A key column that may be
+A grain test is `unique` on one column or `unique_combination` on several. A column is tested never
+null when the model's `not_null_columns` test lists it (or by dbt's `not_null` on the column). A key
+column that may be
 null by design (null = "since always") says so with `config: meta: nullable_key: true`; a model
 without any grain (duplicates by design) says so with `config: meta: grain: none` and explains it
 in its description."""
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.dbt_helpers import run_dbt, write_raw
+from tests.dbt_helpers import query, run_dbt, write_raw
 
 DBT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
@@ -55,12 +57,18 @@ def grain_problems(name: str, entry: dict[str, Any]) -> list[str]:
         )
     if not keys:
         return [f"{name}: no grain test (unique on a column or unique_combination)"]
+    never_null = {
+        column
+        for test in entry.get("data_tests") or []
+        if name_of_test(test) == "not_null_columns"
+        for column in test["not_null_columns"]["arguments"]["columns"]
+    }
     problems = []
-    for column in {c for key in keys for c in key}:
+    for column in sorted({c for key in keys for c in key}):
         spec = columns.get(column, {})
         tests = list(map(name_of_test, spec.get("data_tests") or []))
-        if "not_null" not in tests and not meta(spec).get("nullable_key"):
-            problems.append(f"{name}: key column {column} has no not_null test (nor meta nullable_key)")
+        if column not in never_null and "not_null" not in tests and not meta(spec).get("nullable_key"):
+            problems.append(f"{name}: key column {column} is not tested never null (nor meta nullable_key)")
     return problems
 
 
@@ -87,10 +95,14 @@ def test_the_rule_catches_a_missing_grain_or_not_null():
     combination = {"unique_combination": {"arguments": {"columns": ["project", "sha"]}}}
     bare = {"columns": [{"name": "project"}, {"name": "sha"}]}
     assert grain_problems("m", bare) == ["m: no grain test (unique on a column or unique_combination)"]
-    half = {"data_tests": [combination], "columns": [{"name": "project", "data_tests": ["not_null"]}]}
-    assert grain_problems("m", half) == ["m: key column sha has no not_null test (nor meta nullable_key)"]
+    never_null = {"not_null_columns": {"arguments": {"columns": ["project"]}}}
+    half = {"data_tests": [combination, never_null], "columns": [{"name": "project"}, {"name": "sha"}]}
+    assert grain_problems("m", half) == ["m: key column sha is not tested never null (nor meta nullable_key)"]
     nullable = {"name": "sha", "config": {"meta": {"nullable_key": True}}}
-    assert grain_problems("m", {**half, "columns": [*half["columns"], nullable]}) == []
+    assert grain_problems("m", {**half, "columns": [{"name": "project"}, nullable]}) == []
+    # dbt's not_null on the column counts too
+    column_level = {"name": "sha", "data_tests": ["not_null"]}
+    assert grain_problems("m", {**half, "columns": [{"name": "project"}, column_level]}) == []
     assert grain_problems("m", {"columns": [{"name": "id", "data_tests": ["unique", "not_null"]}]}) == []
     undocumented = {"config": {"meta": {"grain": "none"}}, "description": "Events."}
     assert grain_problems("m", undocumented) == ["m: grain none but no 'No grain' in its description"]
@@ -142,3 +154,40 @@ def test_a_repeated_key_fails_the_build(tmp_path):
     assert proc.returncode != 0
     failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
     assert any("unique_combination_stg_raw__git_trailers" in line for line in failed), proc.stdout[-3000:]
+
+
+def test_a_null_in_a_never_null_column_fails_the_build_naming_the_columns(tmp_path):
+    """`not_null_columns` gives one failing row per column holding nulls, with their count."""
+    warehouse = tmp_path / "w.duckdb"
+    trailer = {
+        "project": "p",
+        "repository": "r",
+        "sha": "c1",
+        "kind": "acked-by",
+        "name": "Bob",
+        "address": "bob@b.org",
+        "raw_value": "Bob <bob@b.org>",
+        "position": 0,
+    }
+    rows = [
+        trailer,
+        {**trailer, "sha": None, "position": 1},
+        {**trailer, "sha": None, "position": 2},
+        {**trailer, "sha": "c2", "position": None},
+    ]
+    write_raw(warehouse, {"git_trailers": rows})
+    select = ("--select", "+stg_raw__git_trailers", "--store-failures")
+    proc = run_dbt(warehouse, tmp_path / "target", "build", *select, check=False)
+    assert proc.returncode != 0
+    failed = [line for line in proc.stdout.splitlines() if "FAIL" in line and "not_null_columns" in line]
+    assert len(failed) == 1 and "FAIL 2" in failed[0], proc.stdout[-3000:]
+    # dbt names the stored failures after the test, cut to 63 characters and ended by a hash
+    [(table,)] = query(
+        warehouse,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_name like 'not_null_columns_stg_raw__git__%'",
+    )
+    assert sorted(query(warehouse, f"select column_name, null_rows from {table}")) == [
+        ("position", 1),
+        ("sha", 2),
+    ]
