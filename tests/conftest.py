@@ -20,10 +20,9 @@ CORPUS = REPO.parent / "shared" / "corpus"
 # cores with the corpus). `make test` hands whole modules to the two workers (`--dist loadscope
 # --no-loadscope-reorder`) in collection order, a worker taking its next module while its current
 # one still has two tests to go; starting these first keeps one long module from running alone at
-# the end. The two UI modules (a server each) go to the two workers at once.
+# the end. The UI module (two servers, whose daemons do most of its work) starts first.
 SLOW_FIRST = (
     "tests/ops/test_ui.py",
-    "tests/ops/test_ui_refresh.py",
     "tests/ops/test_processes.py",
     "tests/incremental/test_incremental_marts.py",
     "tests/ops/test_failures.py",

@@ -110,16 +110,30 @@ def ui_env(sample: Path, root: Path) -> dict:
 
 
 @contextlib.contextmanager
-def dagster_dev(env: dict) -> Iterator[Server]:
-    """`dagster dev` over the workspace, its code location loaded; stopped on leaving."""
-    port = free_port()
-    cmd = [str(DAGSTER), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(port)]
-    srv = Server(cmd, env["env"], port, env["root"] / "dagster-dev.log")
+def dagster_devs(*envs: dict) -> Iterator[list[Server]]:
+    """`dagster dev` over the workspace for each of `envs`, started together (each start waits
+    mostly on its code server), each with its code location loaded; all stopped on leaving."""
+    servers: list[Server] = []
     try:
-        srv.wait_loaded()
-        yield srv
+        for env in envs:
+            port = free_port()
+            cmd = [
+                str(DAGSTER),
+                "dev",
+                "-w",
+                str(REPO_ROOT / "workspace.yaml"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ]
+            servers.append(Server(cmd, env["env"], port, env["root"] / "dagster-dev.log"))
+        for srv in servers:
+            srv.wait_loaded()
+        yield servers
     finally:
-        srv.stop()
+        for srv in servers:
+            srv.stop()
 
 
 def tags(run: dict) -> dict[str, str]:
