@@ -91,7 +91,8 @@ class Server:
 
 def ui_env(sample: Path, root: Path) -> dict:
     """The sample config under `root`, its instance directory (the one `commstats ui` uses) and
-    the environment `dagster dev` runs in, with the refresh sensor ticking every 2 seconds."""
+    the environment `dagster dev` runs in, with the refresh sensor ticking every 2 seconds and the
+    backfill daemon passing every 3 (daemon_clock/sitecustomize.py)."""
     config = write_config(sample, root)
     home = ensure_instance(load_config(config))
     environ = {
@@ -99,6 +100,10 @@ def ui_env(sample: Path, root: Path) -> dict:
         "DAGSTER_HOME": str(home),
         "COMMSTATS_CONFIG": str(config),
         "COMMSTATS_REFRESH_SENSOR_SECONDS": "2",
+        "COMMSTATS_TEST_BACKFILL_SECONDS": "3",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(Path(__file__).with_name("daemon_clock")), os.environ.get("PYTHONPATH")) if p
+        ),
     }
     environ.pop("COMMSTATS_WAREHOUSE", None)
     return {"root": root, "config": config, "home": home, "env": environ}
