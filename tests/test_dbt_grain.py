@@ -136,20 +136,23 @@ def test_unit_tests_sit_beside_the_model_they_test():
     }
 
 
+# one Acked-by trailer row of raw.git_trailers, for the two build-failure tests below
+TRAILER = {
+    "project": "p",
+    "repository": "r",
+    "sha": "c1",
+    "kind": "acked-by",
+    "name": "Bob",
+    "address": "bob@b.org",
+    "raw_value": "Bob <bob@b.org>",
+    "position": 0,
+}
+
+
 def test_a_repeated_key_fails_the_build(tmp_path):
     """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it."""
     warehouse = tmp_path / "w.duckdb"
-    trailer = {
-        "project": "p",
-        "repository": "r",
-        "sha": "c1",
-        "kind": "acked-by",
-        "name": "Bob",
-        "address": "bob@b.org",
-        "raw_value": "Bob <bob@b.org>",
-        "position": 0,
-    }
-    write_raw(warehouse, {"git_trailers": [trailer, {**trailer, "name": "Rob"}]})
+    write_raw(warehouse, {"git_trailers": [TRAILER, {**TRAILER, "name": "Rob"}]})
     proc = run_dbt(warehouse, tmp_path / "target", "build", "--select", "+stg_raw__git_trailers", check=False)
     assert proc.returncode != 0
     failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
@@ -159,21 +162,11 @@ def test_a_repeated_key_fails_the_build(tmp_path):
 def test_a_null_in_a_never_null_column_fails_the_build_naming_the_columns(tmp_path):
     """`not_null_columns` gives one failing row per column holding nulls, with their count."""
     warehouse = tmp_path / "w.duckdb"
-    trailer = {
-        "project": "p",
-        "repository": "r",
-        "sha": "c1",
-        "kind": "acked-by",
-        "name": "Bob",
-        "address": "bob@b.org",
-        "raw_value": "Bob <bob@b.org>",
-        "position": 0,
-    }
     rows = [
-        trailer,
-        {**trailer, "sha": None, "position": 1},
-        {**trailer, "sha": None, "position": 2},
-        {**trailer, "sha": "c2", "position": None},
+        TRAILER,
+        {**TRAILER, "sha": None, "position": 1},
+        {**TRAILER, "sha": None, "position": 2},
+        {**TRAILER, "sha": "c2", "position": None},
     ]
     write_raw(warehouse, {"git_trailers": rows})
     select = ("--select", "+stg_raw__git_trailers", "--store-failures")

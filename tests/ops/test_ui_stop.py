@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -19,7 +19,7 @@ import pytest
 
 from commstats.ui import stop_group
 from tests.ops.conftest import COMMSTATS, write_config
-from tests.ops.ui_server import Server, free_port
+from tests.ops.ui_server import Server, servers_loaded
 
 GONE_WITHIN = 15.0  # seconds from the signal to the last process gone
 # kill -9: `dagster dev` shuts its services down at its own pace (its own grace is 60 s a service)
@@ -53,24 +53,18 @@ def servers(sample_dir: Path, tmp_path_factory) -> Iterator[dict[str, Server]]:
         for k, v in os.environ.items()
         if k not in ("DAGSTER_HOME", "COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")
     }
-    started: dict[str, Server] = {}
-    try:
-        for name in SIGNALS:
-            root = tmp_path_factory.mktemp(f"ui-stop-{name}")
-            config = write_config(sample_dir, root)
-            port = free_port()
-            started[name] = Server(
-                [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)],
-                env,
-                port,
-                root / "ui.log",
-            )
-        for srv in started.values():
-            srv.wait_loaded()
-        yield started
-    finally:
-        for srv in started.values():
-            srv.stop()
+
+    def spec(name: str) -> tuple[Callable[[int], list[str]], dict, Path]:
+        root = tmp_path_factory.mktemp(f"ui-stop-{name}")
+        config = write_config(sample_dir, root)
+        return (
+            lambda port: [str(COMMSTATS), "ui", "--config", str(config), "--port", str(port)],
+            env,
+            root / "ui.log",
+        )
+
+    with servers_loaded(spec(name) for name in SIGNALS) as started:
+        yield dict(zip(SIGNALS, started, strict=True))
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from core.config import REPO_ROOT, load_config
@@ -110,30 +110,30 @@ def ui_env(sample: Path, root: Path) -> dict:
 
 
 @contextlib.contextmanager
-def dagster_devs(*envs: dict) -> Iterator[list[Server]]:
-    """`dagster dev` over the workspace for each of `envs`, started together (each start waits
+def servers_loaded(specs: Iterable[tuple[Callable[[int], list[str]], dict, Path]]) -> Iterator[list[Server]]:
+    """A server per (command for a port, environment, log), started together (each start waits
     mostly on its code server), each with its code location loaded; all stopped on leaving."""
     servers: list[Server] = []
     try:
-        for env in envs:
+        for command, environ, log in specs:
             port = free_port()
-            cmd = [
-                str(DAGSTER),
-                "dev",
-                "-w",
-                str(REPO_ROOT / "workspace.yaml"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ]
-            servers.append(Server(cmd, env["env"], port, env["root"] / "dagster-dev.log"))
+            servers.append(Server(command(port), environ, port, log))
         for srv in servers:
             srv.wait_loaded()
         yield servers
     finally:
         for srv in servers:
             srv.stop()
+
+
+def dagster_devs(*envs: dict) -> contextlib.AbstractContextManager[list[Server]]:
+    """`dagster dev` over the workspace for each of `envs` (ui_env), see servers_loaded."""
+
+    def command(port: int) -> list[str]:
+        workspace = str(REPO_ROOT / "workspace.yaml")
+        return [str(DAGSTER), "dev", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)]
+
+    return servers_loaded((command, env["env"], env["root"] / "dagster-dev.log") for env in envs)
 
 
 def tags(run: dict) -> dict[str, str]:
