@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConfigError
 
@@ -20,20 +22,36 @@ def _fail(message: str, code: int = 1) -> int:
     return code
 
 
-def _warehouse(args: argparse.Namespace) -> Path:
+def _warehouse(args: argparse.Namespace) -> Any:
+    """The warehouse a command reads: --warehouse (a DuckDB file), $COMMSTATS_WAREHOUSE, or the
+    config's `warehouse:` (a file or a DuckLake)."""
     if getattr(args, "warehouse", None):
         return Path(args.warehouse).expanduser().resolve()
     if os.environ.get("COMMSTATS_WAREHOUSE"):
         return Path(os.environ["COMMSTATS_WAREHOUSE"]).expanduser().resolve()
     from core.config import load_config  # pydantic and YAML only when the config is read
 
-    return Path(load_config(args.config).warehouse)
+    return load_config(args.config).warehouse
 
 
-def _check_warehouse(path: Path) -> None:
-    from core.warehouse import database_file_problem
+def _as_of(text: str) -> int | datetime:
+    """--as-of: a snapshot id, or a date or time (UTC when no offset is given)."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is neither a snapshot id nor a date or time (want 42, 2026-09-30 or '2026-09-30 18:00')"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
-    if problem := database_file_problem(path):
+
+def _check_warehouse(path: Any) -> None:
+    from core.warehouse import database_file_problem, lake_of
+
+    if lake_of(path) is None and (problem := database_file_problem(path)):
         raise ConfigError(problem)
 
 
@@ -47,7 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["COMMSTATS_CONFIG"] = str(cfg_file)
     if args.warehouse:
         os.environ["COMMSTATS_WAREHOUSE"] = str(Path(args.warehouse).expanduser().resolve())
-    _check_warehouse(_warehouse(args) if args.warehouse else Path(cfg.warehouse))
+    _check_warehouse(_warehouse(args) if args.warehouse else cfg.warehouse)
     # ends what this run leaves behind should it be killed (dbt, started by dagster-dbt, among others)
     watchdog.start()
     return run_assets(selection=args.select, quiet=args.quiet, force=args.rebuild, verbose=args.verbose)
@@ -57,11 +75,13 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from commstats.sql import interactive, run_query
 
     warehouse = _warehouse(args)
-    if not warehouse.exists():
+    if isinstance(warehouse, Path) and not warehouse.exists():
         return _fail(f"{warehouse}: warehouse not found (run `commstats run` first)")
+    if args.as_of is not None and isinstance(warehouse, Path):
+        return _fail(f"{warehouse}: --as-of reads a DuckLake warehouse's snapshots; a DuckDB file has none")
     if args.query:
-        return run_query(warehouse, args.query, csv_out=args.csv, live=args.live)
-    return interactive(warehouse, csv_out=args.csv, live=args.live)
+        return run_query(warehouse, args.query, csv_out=args.csv, live=args.live, as_of=args.as_of)
+    return interactive(warehouse, csv_out=args.csv, live=args.live, as_of=args.as_of)
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -119,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the warehouse itself instead of the copy published by the last build "
         "(fails while a refresh writes, and holds refreshes back while open)",
+    )
+    sql.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="SNAPSHOT|TIME",
+        help="a DuckLake warehouse as it was: at a snapshot id, or at a time (2026-09-30 or "
+        "'2026-09-30 18:00', UTC)",
     )
     sql.set_defaults(func=cmd_sql)
 

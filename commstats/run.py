@@ -20,12 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from core.config import load_config
 from core.errors import one_line
 from core.progress import live_display
-from core.warehouse import summary_tables
+from core.warehouse import connect_now, describe, summary_tables, warehouse_exists
 from orchestration.buildstate import (
     last_sources_snapshot,
     nothing_new,
@@ -331,11 +329,11 @@ def _one_line(message: str) -> str:
 
 
 def print_summary(cfg, elapsed: float, quiet: bool) -> None:
-    warehouse = Path(cfg.warehouse)
+    warehouse = cfg.warehouse
     print()
     print(f"commstats run finished in {elapsed:.1f} s")
-    if warehouse.exists():
-        con = duckdb.connect(str(warehouse), read_only=True)
+    if warehouse_exists(warehouse):
+        con = connect_now(warehouse)
         try:
             tables = summary_tables(con)
             for schema, table in tables:
@@ -355,7 +353,7 @@ def print_summary(cfg, elapsed: float, quiet: bool) -> None:
         finally:
             con.close()
     out = Path(cfg.output_dir)
-    print(f"  warehouse: {warehouse}")
+    print(f"  warehouse: {describe(warehouse)}")
     charts = sorted((out / "charts").glob("*.png")) if (out / "charts").exists() else []
     print(f"  charts:    {out / 'charts'} ({len(charts)} PNG)")
     report = out / "report.html"

@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 import re
 import sys
-from pathlib import Path
+from datetime import datetime
 
 import duckdb
 
-from core.errors import ConfigError
-from core.published import published_path
-from core.warehouse import database_file_problem
+from core.errors import CommstatsError, ConfigError
+from core.published import published_path, published_snapshot
+from core.warehouse import Warehouse, attach_lake, database_file_problem, describe, lake_config, lake_of
 
 # Settings of the query connection. They are given when the database is opened, so no statement
 # ever runs without them; DuckDB still opens the database file itself (it adds the file, its WAL
@@ -41,14 +41,57 @@ SANDBOX: dict[str, object] = {
 }
 
 
-def source_file(warehouse: Path, live: bool = False) -> Path:
-    """The file queries read: the published copy when there is one (and `live` is not asked)."""
-    copy = published_path(warehouse)
+def source_file(warehouse: Warehouse, live: bool = False) -> Warehouse:
+    """The file queries read: the published copy when there is one (and `live` is not asked); a
+    DuckLake is read in place."""
+    if lake_of(warehouse) is not None:
+        return warehouse
+    copy = published_path(warehouse)  # type: ignore[arg-type]
     return warehouse if live or not copy.exists() else copy
 
 
-def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    if problem := database_file_problem(warehouse):
+AsOf = int | datetime | None
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_sql_literal(v) for v in value) + "]"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> duckdb.DuckDBPyConnection:
+    """The DuckLake at the snapshot asked for (`as_of`), else at the last complete build's (unless
+    `live`), else its latest; then the same sandbox as a file's, set once the lake is attached
+    (attaching reads the catalog and the extension)."""
+    lake = lake_of(warehouse)
+    assert lake is not None
+    snapshot = as_of if isinstance(as_of, int) else None
+    if as_of is None and not live:
+        snapshot = published_snapshot(warehouse)
+    con = duckdb.connect(config=lake_config())
+    try:
+        attach_lake(
+            con, lake, read_only=True, snapshot=snapshot, as_of=as_of if isinstance(as_of, datetime) else None
+        )
+        if lake.data_is_local():
+            # the Parquet files of the lake, and nothing else on disk
+            con.execute(f"SET allowed_directories = {_sql_literal([lake.data_path])}")
+        settings = {k: v for k, v in SANDBOX.items() if k != "lock_configuration"}
+        for key, value in settings.items():
+            con.execute(f"SET {key} = {_sql_literal(value)}")
+        con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def _connect(warehouse: Warehouse, live: bool = False, as_of: AsOf = None) -> duckdb.DuckDBPyConnection:
+    if lake_of(warehouse) is not None:
+        return _connect_lake(warehouse, live, as_of)
+    if problem := database_file_problem(warehouse):  # type: ignore[arg-type]
         raise ConfigError(problem)
     try:
         return duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
@@ -95,12 +138,16 @@ def _error_line(exc: duckdb.Error) -> str:
     return text
 
 
-def run_query(warehouse: Path, query: str, csv_out: bool = False, live: bool = False) -> int:
-    warehouse = source_file(warehouse, live)
+def run_query(
+    warehouse: Warehouse, query: str, csv_out: bool = False, live: bool = False, as_of: AsOf = None
+) -> int:
     try:
-        con = _connect(warehouse)
+        con = _connect(source_file(warehouse, live), live, as_of)
     except duckdb.Error as exc:
-        print(f"commstats: {warehouse}: {_error_line(exc)}", file=sys.stderr)
+        print(f"commstats: {describe(source_file(warehouse, live))}: {_error_line(exc)}", file=sys.stderr)
+        return 1
+    except CommstatsError as exc:
+        print(f"commstats: {exc}", file=sys.stderr)
         return 1
     try:
         _print(con, query, csv_out)
@@ -112,15 +159,20 @@ def run_query(warehouse: Path, query: str, csv_out: bool = False, live: bool = F
         con.close()
 
 
-def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> int:
+def interactive(warehouse: Warehouse, csv_out: bool = False, live: bool = False, as_of: AsOf = None) -> int:
     """A prompt on stdin; exits 1 when any statement failed (so a piped script's failure shows)."""
     warehouse = source_file(warehouse, live)
     try:
-        con = _connect(warehouse)
+        con = _connect(warehouse, live, as_of)
     except duckdb.Error as exc:
-        print(f"commstats: {warehouse}: {_error_line(exc)}", file=sys.stderr)
+        print(f"commstats: {describe(warehouse)}: {_error_line(exc)}", file=sys.stderr)
         return 1
-    print(f"commstats sql on {warehouse} (read-only). End a query with ';', quit with \\q or Ctrl-D.")
+    except CommstatsError as exc:
+        print(f"commstats: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"commstats sql on {describe(warehouse)} (read-only). End a query with ';', quit with \\q or Ctrl-D."
+    )
     buffer: list[str] = []
     failed = False
     try:

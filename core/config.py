@@ -184,8 +184,52 @@ class IdentitiesConfig(_Strict):
     gitdm_maps: list[Path] = Field(default_factory=list)
 
 
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
+# DuckLake catalogs in another database: `postgres:<libpq string>`, `sqlite:<file>`, `mysql:...`
+_CATALOG_KINDS = ("postgres:", "sqlite:", "mysql:")
+
+
+class DuckLakeConfig(_Strict):
+    """A DuckLake warehouse: the catalog in a SQL database, the data in Parquet files.
+
+    `catalog` is `postgres:<libpq connection string>` (what several machines share), `sqlite:<file>`
+    or a local DuckDB catalog file; `data_path` a directory or an object-store URL. The local
+    state of this machine's runs (dbt's files, the Dagster instance) goes to `state_dir`, by
+    default `<cache_dir>/ducklake`.
+    """
+
+    catalog: str = Field(min_length=1)
+    data_path: str = Field(min_length=1)
+    state_dir: Path | None = None
+
+    @field_validator("catalog", "data_path")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if "'" in v or "\n" in v:
+            raise ValueError("must be one line without a single quote")
+        return v.strip()
+
+    def catalog_is_file(self) -> bool:
+        return not self.catalog.startswith(_CATALOG_KINDS)
+
+    def data_is_local(self) -> bool:
+        return not _URL.match(self.data_path)
+
+    def describe(self) -> str:
+        """For messages: the catalog without a password."""
+        catalog = re.sub(r"(password\s*=\s*)\S+", r"\1***", self.catalog)
+        return f"DuckLake {catalog} (data {self.data_path})"
+
+
+class WarehouseTarget(_Strict):
+    """`warehouse:` as a mapping: the one kind it takes so far is `ducklake:`."""
+
+    ducklake: DuckLakeConfig
+
+
 class CommunitiesConfig(_Strict):
-    warehouse: Path = Path("data/warehouse.duckdb")
+    # a DuckDB file (the default), or a DuckLake: `warehouse: {ducklake: {catalog: ..., data_path: ...}}`
+    warehouse: Path | WarehouseTarget = Path("data/warehouse.duckdb")
     output_dir: Path = Path("data/output")
     cache_dir: Path = Path("data/cache")  # clones of remote repositories and archives
     period_date: Literal["author", "committer"] = "author"
@@ -210,9 +254,19 @@ class CommunitiesConfig(_Strict):
             p = Path(os.path.expanduser(str(p)))
             return p if p.is_absolute() else (base / p)
 
-        self.warehouse = fix(self.warehouse)  # type: ignore[assignment]
         self.output_dir = fix(self.output_dir)  # type: ignore[assignment]
         self.cache_dir = fix(self.cache_dir)  # type: ignore[assignment]
+        if isinstance(self.warehouse, WarehouseTarget):
+            lake = self.warehouse.ducklake
+            if lake.catalog_is_file():
+                lake.catalog = str(fix(Path(lake.catalog)))
+            elif lake.catalog.startswith("sqlite:"):
+                lake.catalog = "sqlite:" + str(fix(Path(lake.catalog.removeprefix("sqlite:"))))
+            if lake.data_is_local():
+                lake.data_path = str(fix(Path(lake.data_path))).rstrip("/") + "/"
+            lake.state_dir = fix(lake.state_dir) or self.cache_dir / "ducklake"  # type: ignore[operator]
+        else:
+            self.warehouse = fix(self.warehouse)  # type: ignore[assignment]
         for project in self.projects.values():
             for ml in project.mailing_lists:
                 ml.path = fix(ml.path)

@@ -6,6 +6,11 @@ successful build the warehouse is checkpointed (and rewritten without its free b
 exceed a share: core.warehouse.reclaim_free_blocks) and copied, while its write lock is held so nothing
 changes underneath, to a temporary file that then replaces the published copy atomically
 (os.replace). A reader keeps the copy it opened; the next reader gets the new one.
+
+A DuckLake needs no copy: its readers never block its writers, and every commit is a snapshot. A
+build's models are committed one by one, though, so after a complete build the snapshot it ended
+on is recorded in `meta.published`; readers attach the lake at that snapshot, as they would open
+the copy.
 """
 
 from __future__ import annotations
@@ -14,13 +19,44 @@ import os
 import shutil
 from pathlib import Path
 
-from core.warehouse import connect_for_write, reclaim_free_blocks
+import duckdb
+
+from core.warehouse import Warehouse, connect, connect_for_write, reclaim_free_blocks
+
+PUBLISHED_TABLE = "meta.published"
 
 
 def published_path(warehouse: str | Path) -> Path:
     """`warehouse.duckdb` -> `warehouse.published.duckdb`, beside it."""
     warehouse = Path(warehouse)
     return warehouse.with_name(f"{warehouse.stem}.published{warehouse.suffix or '.duckdb'}")
+
+
+def publish_snapshot(warehouse: Warehouse) -> int:
+    """Record the DuckLake's current snapshot as the one readers read; returns its id."""
+    con = connect_for_write(warehouse)
+    try:
+        snapshot = con.execute("select id from current_snapshot()").fetchone()[0]
+        con.execute("create schema if not exists meta")
+        con.execute(
+            f"create table if not exists {PUBLISHED_TABLE} "
+            "(snapshot_id bigint, published_at timestamp with time zone)"
+        )
+        con.execute(f"insert into {PUBLISHED_TABLE} values (?, now())", [snapshot])
+        return snapshot
+    finally:
+        con.close()
+
+
+def published_snapshot(warehouse: Warehouse) -> int | None:
+    """The snapshot of the DuckLake's last complete build; None before the first."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(f"select max(snapshot_id) from {PUBLISHED_TABLE}").fetchone()[0]
+    except duckdb.CatalogException:
+        return None
+    finally:
+        con.close()
 
 
 def publish_copy(warehouse: str | Path) -> Path:

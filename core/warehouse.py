@@ -7,15 +7,21 @@ first and stops with one line naming it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import stat
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import tenacity
 
+from core.config import DuckLakeConfig, WarehouseTarget
 from core.errors import CommstatsError
+
+# What `warehouse:` names: a DuckDB file, or a DuckLake (a catalog database and Parquet files)
+Warehouse = Path | WarehouseTarget
 
 # A DuckDB database file starts with its main header: an 8-byte checksum, then the magic bytes.
 _MAGIC = b"DUCK"
@@ -23,7 +29,27 @@ _MAGIC_AT = 8
 _WHERE = "check `warehouse:` in the config, --warehouse or $COMMSTATS_WAREHOUSE"
 
 
-def dbt_target_path(warehouse: str | Path) -> Path:
+def lake_of(warehouse: str | Path | WarehouseTarget) -> DuckLakeConfig | None:
+    """The DuckLake the warehouse is, or None for a DuckDB file."""
+    return warehouse.ducklake if isinstance(warehouse, WarehouseTarget) else None
+
+
+def local_home(warehouse: str | Path | WarehouseTarget) -> Path:
+    """The local path a warehouse's files on this machine are named after: the DuckDB file
+    itself, or for a DuckLake `<state_dir>/lake.ducklake` (a name, never a file of its own)."""
+    lake = lake_of(warehouse)
+    if lake is None:
+        return Path(warehouse)  # type: ignore[arg-type]
+    assert lake.state_dir is not None, "state_dir is set when the config is read"
+    return Path(lake.state_dir) / "lake.ducklake"
+
+
+def describe(warehouse: str | Path | WarehouseTarget) -> str:
+    lake = lake_of(warehouse)
+    return lake.describe() if lake else str(warehouse)
+
+
+def dbt_target_path(warehouse: str | Path | WarehouseTarget) -> Path:
     """Where the builds of one warehouse keep dbt's files: `warehouse.duckdb` -> `warehouse.dbt/`.
 
     One folder per warehouse, written again by each build (the builds of a warehouse run one at a
@@ -31,7 +57,7 @@ def dbt_target_path(warehouse: str | Path) -> Path:
     by about 6 MB a build without end. It keeps dbt's partial parse state, so a refresh of the same
     warehouse with the same project parses only what changed, and its log (`dbt.log`, which dbt
     rotates at 10 MB)."""
-    warehouse = Path(warehouse)
+    warehouse = local_home(warehouse)
     return warehouse.with_name(f"{warehouse.stem}.dbt")
 
 
@@ -71,8 +97,83 @@ def _locked(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
 
 
+LAKE_ALIAS = "lake"  # the name a DuckLake is attached under (dbt's database, `current_database()`)
+_LAKE_PACKAGES = "duckdb-ext-ducklake and duckdb-ext-postgres"
+
+
+def extension_directory() -> str:
+    """The folder of the DuckDB extensions installed from the package registry (the
+    duckdb-ext-* packages): DuckDB loads them from there and never downloads one."""
+    spec = importlib.util.find_spec("duckdb_ext")
+    if spec is None or not spec.submodule_search_locations:
+        raise CommstatsError(f"a DuckLake warehouse needs the packages {_LAKE_PACKAGES} (pip install them)")
+    return str(Path(next(iter(spec.submodule_search_locations))) / "extensions")
+
+
+def lake_config() -> dict[str, str | bool]:
+    """Connection settings that load the packaged extensions only: no download at run time."""
+    return {
+        "extension_directory": extension_directory(),
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+    }
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def attach_lake(
+    con: duckdb.DuckDBPyConnection,
+    lake: DuckLakeConfig,
+    *,
+    read_only: bool = False,
+    snapshot: int | None = None,
+    as_of: datetime | None = None,
+) -> None:
+    """Attach `lake` to `con` as LAKE_ALIAS and make it the default database.
+
+    `snapshot` or `as_of` attach the lake as it was at that snapshot or time (read-only)."""
+    con.execute("LOAD ducklake")
+    if lake.catalog.startswith("postgres:"):
+        con.execute("LOAD postgres")
+    options = [f"DATA_PATH {_sql_string(lake.data_path)}"]
+    if read_only or snapshot is not None or as_of is not None:
+        options.append("READ_ONLY")
+    if snapshot is not None:
+        options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+    if as_of is not None:
+        options.append(f"SNAPSHOT_TIME {_sql_string(as_of.isoformat(sep=' '))}")
+    if lake.data_is_local():
+        Path(lake.data_path).mkdir(parents=True, exist_ok=True)
+    try:
+        con.execute(
+            f"ATTACH {_sql_string('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({', '.join(options)})"
+        )
+    except duckdb.Error as exc:
+        if _locked(exc):
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WarehouseUnavailable(f"{lake.describe()}: cannot open the warehouse: {first}") from None
+    con.execute(f"USE {LAKE_ALIAS}")
+
+
+class WarehouseUnavailable(CommstatsError):
+    """The DuckLake's catalog cannot be reached or read."""
+
+
+def _connect_lake(lake: DuckLakeConfig, read_only: bool) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config=lake_config())
+    try:
+        attach_lake(con, lake, read_only=read_only)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 def connect(
-    path: str | Path, *, read_only: bool = False, timeout_s: float = LOCK_TIMEOUT_S
+    path: str | Path | WarehouseTarget, *, read_only: bool = False, timeout_s: float = LOCK_TIMEOUT_S
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, waiting while another process holds DuckDB's lock on it.
 
@@ -85,18 +186,39 @@ def connect(
         wait=tenacity.wait_exponential(multiplier=0.2, max=5.0),
         stop=tenacity.stop_after_delay(timeout_s),
     )
+    lake = lake_of(path)
     try:
+        if lake is not None:
+            # a DuckLake with a local DuckDB catalog file has that file's one writer
+            return retrying(_connect_lake, lake, read_only)
         return retrying(duckdb.connect, str(path), read_only=read_only)
     except tenacity.RetryError:
         raise WarehouseLocked(
-            f"{path}: the warehouse is still locked by another process after {timeout_s:.0f} s "
+            f"{describe(path)}: the warehouse is still locked by another process after {timeout_s:.0f} s "
             "(a running `commstats run`, `commstats ui` run or `commstats sql --live`?)"
         ) from None
 
 
-def connect_for_write(path: str | Path, timeout_s: float = LOCK_TIMEOUT_S) -> duckdb.DuckDBPyConnection:
+def connect_now(path: str | Path | WarehouseTarget, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """One attempt, no waiting: DuckDB's own error when another process holds the file."""
+    lake = lake_of(path)
+    if lake is not None:
+        return _connect_lake(lake, read_only)
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+def warehouse_exists(path: str | Path | WarehouseTarget) -> bool:
+    """Whether there is a warehouse to read yet: a DuckLake is created by its first attach, so it
+    always is (its tables may still be missing)."""
+    return lake_of(path) is not None or Path(path).exists()  # type: ignore[arg-type]
+
+
+def connect_for_write(
+    path: str | Path | WarehouseTarget, timeout_s: float = LOCK_TIMEOUT_S
+) -> duckdb.DuckDBPyConnection:
     """Open the warehouse read-write (creating its directory), waiting for the lock as connect() does."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if lake_of(path) is None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # type: ignore[arg-type]
     con = connect(path, timeout_s=timeout_s)
     # DuckDB's default is 80 % of the machine's memory; a load spills to disk instead
     con.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
@@ -108,7 +230,7 @@ def summary_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
     fingerprint read."""
     return con.execute(
         "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('raw', 'marts') order by 1, 2"
+        "where table_catalog = current_database() and table_schema in ('raw', 'marts') order by 1, 2"
     ).fetchall()
 
 
@@ -194,3 +316,22 @@ def reclaim_free_blocks(
     con.close()
     compact.execute(f"SET memory_limit = '{LOAD_MEMORY_LIMIT}'")
     return compact
+
+
+# Writers of a DuckLake commit optimistically: a transaction that deleted or replaced what another
+# committed meanwhile fails at COMMIT and is run again from its start.
+CONFLICT_RETRIES = 8
+
+
+def conflicted(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+def retrying_conflicts() -> tenacity.Retrying:
+    """Run a whole transaction again when its commit conflicts with another writer's."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception(conflicted),
+        wait=tenacity.wait_random_exponential(multiplier=0.2, max=5.0),
+        stop=tenacity.stop_after_attempt(CONFLICT_RETRIES),
+        reraise=True,
+    )

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from core.procs import temp_prefix
-from core.warehouse import connect_for_write
+from core.warehouse import Warehouse, connect_for_write, retrying_conflicts
 from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
 
 _ARROW_TYPES: dict[str, pa.DataType] = {
@@ -94,7 +94,7 @@ class Spool:
 
 
 def publish(
-    warehouse: str | Path,
+    warehouse: Warehouse,
     spool: Spool,
     tables: Iterable[str],
     owner: Mapping[str, str],
@@ -112,6 +112,20 @@ def publish(
     """
     spool.close()
     tables = list(tables)
+    for attempt in retrying_conflicts():
+        with attempt:
+            return _publish_once(warehouse, spool, tables, owner, replace_keys, delete_by)
+    raise AssertionError("unreachable: the retries re-raise")
+
+
+def _publish_once(
+    warehouse: Warehouse,
+    spool: Spool,
+    tables: list[str],
+    owner: Mapping[str, str],
+    replace_keys: Mapping[str, tuple[str, ...]] | None,
+    delete_by: Mapping[str, tuple[str, tuple[str, ...]]] | None,
+) -> dict[str, int]:
     con = connect_for_write(warehouse)
     try:
         ensure_raw_tables(con)

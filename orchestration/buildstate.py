@@ -29,7 +29,7 @@ import duckdb
 
 from core.config import REPO_ROOT, CommunitiesConfig
 from core.published import published_path
-from core.warehouse import summary_tables
+from core.warehouse import Warehouse, connect_now, lake_of, summary_tables, warehouse_exists
 
 CODE_DIRS = ("dbt_project/models", "dbt_project/macros", "dbt_project/seeds", "dbt_project/tests", "charts")
 CODE_FILES = ("dbt_project/dbt_project.yml", "orchestration")
@@ -54,12 +54,12 @@ def _hash_files(h: hashlib._Hash, paths: list[Path], base: Path | None = None) -
             h.update(b"<missing>")
 
 
-def raw_digest(warehouse: Path) -> str | None:
+def raw_digest(warehouse: Warehouse) -> str | None:
     """Row count and hash of every raw table; None when the warehouse or its marts are missing."""
-    if not warehouse.exists():
+    if not warehouse_exists(warehouse):
         return None
     # not core.warehouse.connect: the refresh sensor must not wait for a writer (it asks again later)
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_now(warehouse)
     try:
         tables = summary_tables(con)
         if not any(schema == "marts" for schema, _ in tables):
@@ -85,7 +85,7 @@ def raw_digest(warehouse: Path) -> str | None:
         con.close()
 
 
-def fingerprint(cfg: CommunitiesConfig, warehouse: Path, root: Path = REPO_ROOT) -> str | None:
+def fingerprint(cfg: CommunitiesConfig, warehouse: Warehouse, root: Path = REPO_ROOT) -> str | None:
     raw = raw_digest(warehouse)
     if raw is None:
         return None
@@ -114,8 +114,9 @@ def store_fingerprint(state_dir: Path, value: str) -> None:
 def nothing_new(cfg: CommunitiesConfig, state_dir: Path) -> bool:
     """The raw rows, config and code are those the last full build was made from, and its
     published copy exists: the rebuild would change nothing."""
-    warehouse = Path(cfg.warehouse)
-    if not published_path(warehouse).exists():
+    warehouse = cfg.warehouse
+    # a DuckLake has no published copy: readers read its latest snapshot
+    if lake_of(warehouse) is None and not published_path(warehouse).exists():
         return False
     try:
         current = fingerprint(cfg, warehouse)
@@ -126,7 +127,7 @@ def nothing_new(cfg: CommunitiesConfig, state_dir: Path) -> bool:
 
 def record_build(cfg: CommunitiesConfig, state_dir: Path) -> str | None:
     """Store the fingerprint of what a complete build was made from; None when there is none yet."""
-    value = fingerprint(cfg, Path(cfg.warehouse))
+    value = fingerprint(cfg, cfg.warehouse)
     if value is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         store_fingerprint(state_dir, value)

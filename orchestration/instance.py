@@ -13,9 +13,12 @@ from typing import Any
 import yaml
 
 from core.config import CommunitiesConfig
+from core.warehouse import lake_of, local_home
 from core.yamlfile import safe_load
 
-POOLS = ("warehouse",)  # orchestration.defs.resources.WAREHOUSE_POOL
+POOLS = ("warehouse", "extract")  # orchestration.defs.resources.WAREHOUSE_POOL, EXTRACT_POOL
+# how many sources of a DuckLake warehouse load at once (their runs are in the extract pool)
+LAKE_CONCURRENT_SOURCES = 4
 
 # DuckDB allows one writer: every writing asset is in the "warehouse" pool, limited to one at a
 # time. Run granularity lets the run queue enforce it before a run starts, so a crashed run can
@@ -33,7 +36,7 @@ RUN_QUEUE: dict[str, Any] = {"dequeue_interval_seconds": 1}
 
 
 def instance_dir(cfg: CommunitiesConfig) -> Path:
-    return Path(cfg.warehouse).parent / "dagster-home"
+    return local_home(cfg.warehouse).parent / "dagster-home"
 
 
 def merged_settings(current: dict[str, Any] | None) -> dict[str, Any]:
@@ -62,11 +65,11 @@ def ensure_instance(cfg: CommunitiesConfig) -> Path:
     wanted = merged_settings(current if isinstance(current, dict) else None)
     if wanted != current:
         settings.write_text(yaml.safe_dump(wanted, sort_keys=False))
-    ensure_pool_limits(home)
+    ensure_pool_limits(home, {"extract": LAKE_CONCURRENT_SOURCES} if lake_of(cfg.warehouse) else {})
     return home
 
 
-def ensure_pool_limits(home: Path) -> None:
+def ensure_pool_limits(home: Path, limits: dict[str, int] | None = None) -> None:
     """Give the pools their limits in the instance storage now, before any run is queued.
 
     The run queue creates a pool's default limit lazily, in the pass that first sees a run of the
@@ -80,7 +83,9 @@ def ensure_pool_limits(home: Path) -> None:
         storage = instance.event_log_storage
         known = storage.get_concurrency_keys()
         for pool in POOLS:
-            if pool not in known:
+            if pool in (limits or {}):
+                storage.set_concurrency_slots(pool, limits[pool])  # type: ignore[index]
+            elif pool not in known:
                 storage.initialize_concurrency_limit_to_default(pool)
     finally:
         instance.dispose()

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pygit2
 
 from core.config import RepositoryConfig
-from core.warehouse import connect
+from core.warehouse import Warehouse, connect, warehouse_exists
 from extractors.git.extract import Progress, iter_repository_rows
 from extractors.git.repository import open_repository, resolve_branch
 from extractors.git.walk import reachable_shas
@@ -47,9 +47,9 @@ def _fingerprint(repo_cfg: RepositoryConfig, since: date | None, until: date | N
     )
 
 
-def existing_shas(warehouse: Path, project: str, repository: str, timeout_s: float = 600.0) -> set[str]:
+def existing_shas(warehouse: Warehouse, project: str, repository: str, timeout_s: float = 600.0) -> set[str]:
     """SHAs in raw.git_commits for (project, repository); empty when there is no warehouse yet."""
-    if not Path(warehouse).exists():
+    if not warehouse_exists(warehouse):
         return set()
     con = connect(warehouse, read_only=True, timeout_s=timeout_s)  # waits for a writer
     try:
@@ -76,7 +76,7 @@ def _load_state(path: Path) -> dict[str, Any] | None:
 
 
 def ingest_repository(
-    warehouse: Path,
+    warehouse: Warehouse,
     project: str,
     repo_cfg: RepositoryConfig,
     cache_dir: Path,

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from core.warehouse import connect_for_write
+from core.warehouse import Warehouse, connect_for_write, connect_now, warehouse_exists
 from extractors.identities.addresses import domain_of, normalize_address
 from extractors.identities.domains import registrable_domain
 from extractors.identities.files import read_affiliations, read_aliases
@@ -139,12 +139,12 @@ def _columns(con: duckdb.DuckDBPyConnection) -> set[tuple[str, str]]:
     }
 
 
-def seen_addresses(warehouse: Path) -> set[str]:
+def seen_addresses(warehouse: Warehouse) -> set[str]:
     """Every address any event can carry, so each gets its registrable domain below (obfuscated
     ones, `Jane <jane at example.com>`, were de-obfuscated at extraction)."""
-    if not Path(warehouse).exists():
+    if not warehouse_exists(warehouse):
         return set()
-    con = duckdb.connect(str(warehouse), read_only=True)
+    con = connect_now(warehouse)
     try:
         present = _columns(con)
         found: set[str] = set()
@@ -163,10 +163,10 @@ def seen_addresses(warehouse: Path) -> set[str]:
         con.close()
 
 
-def _add_missing_identity_columns(warehouse: Path) -> None:
+def _add_missing_identity_columns(warehouse: Warehouse) -> None:
     """A warehouse made before a column was added to an identity table gains it (null), so the
     load that replaces the table's rows can write every column."""
-    if not Path(warehouse).exists():
+    if not warehouse_exists(warehouse):
         return
     con = connect_for_write(warehouse)
     try:
@@ -192,7 +192,7 @@ def placeable_addresses(values: Iterable[str]) -> list[str]:
 
 
 def ingest_identities(
-    warehouse: Path,
+    warehouse: Warehouse,
     mailmaps: Iterable[Path] = (),
     alias_files: Iterable[Path] = (),
     affiliation_files: Iterable[Path] = (),

@@ -30,13 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from core.config import MailingListConfig
-from core.warehouse import connect_for_write
+from core.warehouse import Warehouse, connect_for_write, warehouse_exists
 from extractors.load import Spool
 from extractors.mail.dedup import KnownMessages
 from extractors.mail.parse import ParsedMessage, parse_message
@@ -84,9 +83,9 @@ def full_refresh(lst: MailingListConfig) -> bool:
     return bool(getattr(lst.options, "full_refresh", False))
 
 
-def load_state(warehouse: str | Path, project: str, list_name: str) -> dict[str, str]:
+def load_state(warehouse: Warehouse, project: str, list_name: str) -> dict[str, str]:
     """The stored cursors of one list; empty when there are none (or no warehouse yet)."""
-    if not Path(warehouse).exists():
+    if not warehouse_exists(warehouse):
         return {}
     con = connect_for_write(warehouse)
     try:
@@ -102,9 +101,9 @@ def load_state(warehouse: str | Path, project: str, list_name: str) -> dict[str,
     return {key: value for key, value in rows}
 
 
-def load_known(warehouse: str | Path, project: str, list_name: str) -> KnownMessages:
+def load_known(warehouse: Warehouse, project: str, list_name: str) -> KnownMessages:
     """The messages earlier runs stored for one list, with their digests where recorded."""
-    if not Path(warehouse).exists():
+    if not warehouse_exists(warehouse):
         return KnownMessages(())
     con = connect_for_write(warehouse)
     try:
@@ -201,7 +200,7 @@ class Bookkeeping:
 
 
 def source_kwargs(
-    warehouse: str | Path, project: str, lst: MailingListConfig
+    warehouse: Warehouse, project: str, lst: MailingListConfig
 ) -> tuple[Mapping[str, Any], Bookkeeping | None]:
     """Extra arguments for the source function, and the bookkeeping for this list (None for the
     full-load kinds)."""

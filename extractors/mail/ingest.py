@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from core.config import MailingListConfig
+from core.warehouse import Warehouse
 from extractors.load import Spool, publish
 from extractors.mail import parallel
 from extractors.mail.dedup import dedup_rows
@@ -67,7 +68,7 @@ def _entries(
 
 
 def ingest_mailing_list(
-    warehouse: Path,
+    warehouse: Warehouse,
     project: str,
     lst: MailingListConfig,
     cache_dir: Path,

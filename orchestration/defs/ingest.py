@@ -18,7 +18,7 @@ from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import GIT_TABLES, IDENTITY_TABLES, MAIL_TABLES
-from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS
+from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS, SOURCE_POOL
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 
 
@@ -74,7 +74,7 @@ def _load_source(
 @dg.multi_asset(
     specs=_raw_specs(MAIL_TABLES, "mail", partitions_def=MAIL_PARTITIONS),
     partitions_def=MAIL_PARTITIONS,
-    pool=WAREHOUSE_POOL,
+    pool=SOURCE_POOL,
     can_subset=False,
 )
 def mail_lists(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
@@ -91,7 +91,7 @@ def mail_lists(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
 @dg.multi_asset(
     specs=_raw_specs(GIT_TABLES, "git", partitions_def=GIT_PARTITIONS),
     partitions_def=GIT_PARTITIONS,
-    pool=WAREHOUSE_POOL,
+    pool=SOURCE_POOL,
     can_subset=False,
 )
 def git_repositories(context: dg.AssetExecutionContext, commstats: CommstatsConfig):

@@ -10,6 +10,8 @@ import dagster as dg
 
 from core.config import CommunitiesConfig, load_config
 from core.partitions import git_partition_keys, mail_partition_keys
+from core.warehouse import lake_of
+from orchestration.defs.resources import EXTRACT_POOL, WAREHOUSE_POOL
 
 
 def _definitions(
@@ -22,4 +24,10 @@ def _definitions(
 
 
 # A bad config fails the code location with the config's own one-line message.
-MAIL_PARTITIONS, GIT_PARTITIONS = _definitions(load_config())
+_CONFIG = load_config()
+MAIL_PARTITIONS, GIT_PARTITIONS = _definitions(_CONFIG)
+
+# The pool of the assets that load one source: a DuckDB file has one writer, so its sources wait
+# for each other and for the rebuild (one pool of limit 1); the sources of a DuckLake commit
+# concurrently, so they have a pool of their own (orchestration.instance sets its limit).
+SOURCE_POOL = EXTRACT_POOL if lake_of(_CONFIG.warehouse) is not None else WAREHOUSE_POOL

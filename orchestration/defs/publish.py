@@ -2,7 +2,8 @@
 
 import dagster as dg
 
-from core.published import publish_copy
+from core.published import publish_copy, publish_snapshot
+from core.warehouse import lake_of
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.defs.transform import commstats_dbt_models
 
@@ -16,8 +17,13 @@ from orchestration.defs.transform import commstats_dbt_models
     pool=WAREHOUSE_POOL,
 )
 def published_copy(commstats: CommstatsConfig) -> dg.MaterializeResult:
-    """A consistent copy of the warehouse that `commstats sql` reads while refreshes write."""
-    path = publish_copy(commstats.load().warehouse)
+    """A consistent copy of the warehouse that `commstats sql` reads while refreshes write (for a
+    DuckLake, the snapshot they read)."""
+    warehouse = commstats.load().warehouse
+    if lake_of(warehouse) is not None:
+        snapshot = publish_snapshot(warehouse)
+        return dg.MaterializeResult(metadata={"snapshot": snapshot})
+    path = publish_copy(warehouse)
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
     )

@@ -14,6 +14,8 @@ from core.warehouse import connect
 # DuckDB has a single writer: every asset that writes the warehouse runs in this pool, whose
 # limit is 1 in the instance settings written by `commstats ui` (dagster.yaml).
 WAREHOUSE_POOL = "warehouse"  # also in orchestration.instance.POOLS
+# the sources of a DuckLake warehouse, which commit concurrently (orchestration.instance.POOLS)
+EXTRACT_POOL = "extract"
 
 
 class CommstatsConfig(dg.ConfigurableResource):

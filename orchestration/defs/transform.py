@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from core.config import CommunitiesConfig
-from core.warehouse import dbt_target_path
+from core.warehouse import dbt_target_path, extension_directory, lake_of
 from orchestration.defs.dbt_row_counts import with_row_counts
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.project import dbt_cli, dbt_project
@@ -34,12 +34,18 @@ def dbt_vars(cfg: CommunitiesConfig) -> dict[str, Any]:
     committer_projects = sorted(
         key for key, p in cfg.projects.items() if (p.period_date or cfg.period_date) == "committer"
     )
-    return {
-        # profiles.yml opens this file (falling back on $COMMSTATS_WAREHOUSE for dbt run by hand)
-        "warehouse": str(cfg.warehouse),
-        "period_date": cfg.period_date,
-        "committer_date_projects": committer_projects,
-    }
+    common = {"period_date": cfg.period_date, "committer_date_projects": committer_projects}
+    lake = lake_of(cfg.warehouse)
+    if lake is not None:
+        # profiles.yml's `lake` target attaches it
+        return {
+            "ducklake_catalog": lake.catalog,
+            "ducklake_data_path": lake.data_path,
+            "duckdb_extensions": extension_directory(),
+            **common,
+        }
+    # profiles.yml opens this file (falling back on $COMMSTATS_WAREHOUSE for dbt run by hand)
+    return {"warehouse": str(cfg.warehouse), **common}
 
 
 # dbt's unit tests check the project's SQL against fixed rows, not the data: the same result on
@@ -49,7 +55,8 @@ DBT_BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 def dbt_build_args(cfg: CommunitiesConfig) -> list[str]:
     """The pipeline's `dbt build` command line (without the selection Dagster adds)."""
-    return [*DBT_BUILD_ARGS, "--vars", json.dumps(dbt_vars(cfg))]
+    target = ["--target", "lake"] if lake_of(cfg.warehouse) is not None else []
+    return [*DBT_BUILD_ARGS, *target, "--vars", json.dumps(dbt_vars(cfg))]
 
 
 @dbt_assets(
