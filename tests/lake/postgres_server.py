@@ -69,7 +69,9 @@ class PostgresServer:
             capture_output=True, text=True, timeout=60, env=_client_env(),
         )  # fmt: skip
         if done.returncode != 0:
-            raise RuntimeError(f"psql on {self.host}:{self.port}/{dbname or self.dbname}: {done.stderr.strip()}")
+            raise RuntimeError(
+                f"psql on {self.host}:{self.port}/{dbname or self.dbname}: {done.stderr.strip()}"
+            )
         return done.stdout.strip()
 
     def create_database(self, prefix: str = "lake") -> str:
@@ -229,7 +231,9 @@ def stop(process: subprocess.Popen[bytes], timeout: float = STOP_SECONDS) -> Non
     process.wait(timeout=timeout)
 
 
-def _start(binaries: Binaries, user: RunAs, data: Path, sockets: Path, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def _start(
+    binaries: Binaries, user: RunAs, data: Path, sockets: Path, log: Path
+) -> tuple[subprocess.Popen[bytes], int]:
     """The postmaster on a free loopback port, ready to accept connections; a port taken between
     picking and binding it is picked again."""
     last = ""

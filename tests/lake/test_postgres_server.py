@@ -40,7 +40,9 @@ def server_processes(pid: int) -> list[psutil.Process]:
 def gone(processes: list[psutil.Process]) -> list[str]:
     """The processes among `processes` still running (a process matches only with its start time,
     so a reused pid does not count)."""
-    return [f"{proc.pid}" for proc in processes if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE]
+    return [
+        f"{proc.pid}" for proc in processes if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    ]
 
 
 def test_server_answers_psql_over_loopback(postgres: PostgresServer) -> None:
@@ -70,7 +72,10 @@ def test_listens_on_loopback_only(postgres: PostgresServer) -> None:
         if addr.family == socket.AF_INET and not addr.address.startswith("127.")
     ]
     for address in others:
-        with pytest.raises(ConnectionRefusedError), socket.create_connection((address, postgres.port), timeout=5):
+        with (
+            pytest.raises(ConnectionRefusedError),
+            socket.create_connection((address, postgres.port), timeout=5),
+        ):
             pass
 
 
@@ -86,7 +91,10 @@ def test_each_test_gets_an_empty_database_of_its_own(
     postgres: PostgresServer, lake_database: PostgresServer
 ) -> None:
     assert lake_database.dbname != postgres.dbname
-    assert lake_database.libpq == f"dbname={lake_database.dbname} host=127.0.0.1 port={postgres.port} user=commstats"
+    assert (
+        lake_database.libpq
+        == f"dbname={lake_database.dbname} host=127.0.0.1 port={postgres.port} user=commstats"
+    )
     assert lake_database.run_sql("select current_database()") == lake_database.dbname
     tables = "select count(*) from information_schema.tables where table_schema = 'public'"
     assert lake_database.run_sql(tables) == "0"
@@ -120,7 +128,10 @@ def test_teardown_stops_every_process_and_removes_the_folder() -> None:
     client.wait(timeout=30)
     assert gone(processes) == []
     assert not server.folder.exists()
-    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", server.port), timeout=5):
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection(("127.0.0.1", server.port), timeout=5),
+    ):
         pass
     print(f"postgres start {ready - started:.2f} s, stop {stopped - stopping:.2f} s")
 
