@@ -154,7 +154,8 @@ def _spawn_kwargs(user: RunAs) -> dict[str, object]:
 
 def _server_env(user: RunAs) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "LC_"))}
-    env["LANG"] = "C.UTF-8" if Path("/usr/lib/locale/C.utf8").exists() else "C"
+    # the cluster's own locale is C (initdb --locale=C); this keeps the server's messages in English
+    env["LC_ALL"] = "C"
     if user.uid is not None:
         # root's HOME is not readable by nobody; initdb and postgres read nothing from it
         env["HOME"] = "/"
@@ -163,7 +164,8 @@ def _server_env(user: RunAs) -> dict[str, str]:
 
 def available() -> str | None:
     """Why a server cannot be started here (the reason to skip), or None when it can."""
-    if find_binaries() is None:
+    binaries = find_binaries()
+    if binaries is None:
         return "PostgreSQL is not installed (no initdb/postgres on PATH or under /usr/lib/postgresql/*/bin)"
     user = run_as()
     if isinstance(user, str):
@@ -171,15 +173,13 @@ def available() -> str | None:
     base = base_folder(user)
     if isinstance(base, str):
         return base
-    binaries = find_binaries()
-    assert binaries is not None
     try:
         probe = subprocess.run(
             [str(binaries.postgres), "--version"], capture_output=True, text=True, timeout=30,
             env=_server_env(user), **_spawn_kwargs(user),  # type: ignore[arg-type]
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError) as error:
-        return f"cannot run {binaries.postgres} as {UNPRIVILEGED!r}: {error}"
+        return f"cannot run {binaries.postgres} as {UNPRIVILEGED if user.uid is not None else 'this user'!r}: {error}"
     if probe.returncode != 0:
         return f"{binaries.postgres} --version failed: {probe.stderr.strip()}"
     return None
