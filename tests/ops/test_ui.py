@@ -27,6 +27,7 @@ import pytest
 
 from tests.ops.conftest import COMMSTATS
 from tests.ops.ui_server import (
+    FINISHED,
     RUNS,
     SCHEDULE,
     SENSOR_TICKS,
@@ -34,8 +35,11 @@ from tests.ops.ui_server import (
     Server,
     dagster_devs,
     free_port,
+    launch,
+    refresh_runs,
     tags,
     ui_env,
+    wait_for,
 )
 
 pytestmark = pytest.mark.slow
@@ -112,51 +116,6 @@ def test_code_location_loads_without_errors(server: Server, launched):
     )
 
 
-FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
-
-
-def _refresh_runs(
-    runs: list[dict], refresh_id: str, job: str | None, statuses: set[str] | None
-) -> list[dict]:
-    return [
-        r
-        for r in runs
-        if tags(r).get("commstats/refresh") == refresh_id
-        and (job is None or r["jobName"] == job)
-        and (statuses is None or r["status"] in statuses)
-    ]
-
-
-def _wait_for(server: Server, done, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if done(server.gql(RUNS)["runsOrError"]["results"]):
-            return
-        time.sleep(3)
-    raise AssertionError(
-        "timed out waiting for runs: " + str(server.gql(RUNS)["runsOrError"]["results"])[:2000]
-    )
-
-
-def _launch(server: Server, job: str) -> str:
-    launched = server.gql(
-        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
-          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
-        {
-            "p": {
-                "selector": {
-                    "repositoryLocationName": "commstats",
-                    "repositoryName": "__repository__",
-                    "jobName": job,
-                },
-                "runConfigData": {},
-            }
-        },
-    )["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    return launched["run"]["runId"]
-
-
 def _dbt_of(home: Path) -> psutil.Process | None:
     """The `dbt build` a run of the instance in `home` started (not another test's)."""
     for proc in psutil.process_iter(["cmdline"]):
@@ -171,7 +130,7 @@ def _dbt_of(home: Path) -> psutil.Process | None:
 def _cancel_a_rebuild_while_dbt_builds(server: Server, env) -> None:
     """Terminating a run from the UI interrupts its step in the run's process: the run ends
     CANCELED and its dbt build with it."""
-    run_id = _launch(server, "rebuild")
+    run_id = launch(server, "rebuild")
     deadline = time.monotonic() + 300
     while (dbt := _dbt_of(env["home"])) is None:
         assert time.monotonic() < deadline, "the rebuild never started dbt"
@@ -210,7 +169,7 @@ def test_refresh_fans_out_then_state_survives_a_restart(refresh_server: Server, 
     )["startSchedule"]
     assert started["scheduleState"]["status"] == "RUNNING"
     # what the schedule launches at 03:00: the refresh job; the sensor fans it out per source
-    refresh_id = _launch(server, "refresh")
+    refresh_id = launch(server, "refresh")
     deadline = time.monotonic() + 300
     fanned: list[dict] = []
     while time.monotonic() < deadline and len(fanned) < 4:
@@ -226,13 +185,13 @@ def test_refresh_fans_out_then_state_survives_a_restart(refresh_server: Server, 
         ]
     )
     # the first refresh rebuilds (no full rebuild was recorded yet) ...
-    _wait_for(server, lambda runs: _refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
+    wait_for(server, lambda runs: refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
     runs = server.gql(RUNS)["runsOrError"]["results"]
-    assert _refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS"})
-    first = {refresh_id} | {r["runId"] for r in _refresh_runs(runs, refresh_id, None, None)}
+    assert refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS"})
+    first = {refresh_id} | {r["runId"] for r in refresh_runs(runs, refresh_id, None, None)}
     # ... a second one finds nothing new: its sources run, the rebuild is skipped, the sensor says so
-    second = _launch(server, "refresh")
-    _wait_for(server, lambda runs: len(_refresh_runs(runs, second, None, FINISHED)) == 4)
+    second = launch(server, "refresh")
+    wait_for(server, lambda runs: len(refresh_runs(runs, second, None, FINISHED)) == 4)
     sensor = {
         "repositoryLocationName": "commstats",
         "repositoryName": "__repository__",
@@ -246,7 +205,7 @@ def test_refresh_fans_out_then_state_survives_a_restart(refresh_server: Server, 
         reasons = [t["skipReason"] for t in ticks if t["skipReason"]]
         time.sleep(2)
     assert reason in reasons, reasons
-    assert not _refresh_runs(server.gql(RUNS)["runsOrError"]["results"], second, "rebuild", None)
+    assert not refresh_runs(server.gql(RUNS)["runsOrError"]["results"], second, "rebuild", None)
     _cancel_a_rebuild_while_dbt_builds(server, env)
     before = {r["runId"] for r in server.gql(RUNS)["runsOrError"]["results"]}
     server.stop()

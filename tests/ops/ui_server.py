@@ -89,11 +89,11 @@ class Server:
         self._out.close()
 
 
-def ui_env(sample: Path, root: Path) -> dict:
+def ui_env(sample: Path, root: Path, **overrides) -> dict:
     """The sample config under `root`, its instance directory (the one `commstats ui` uses) and
     the environment `dagster dev` runs in, with the refresh sensor ticking every 2 seconds and the
     backfill daemon passing every 3 (daemon_clock/sitecustomize.py)."""
-    config = write_config(sample, root)
+    config = write_config(sample, root, **overrides)
     home = ensure_instance(load_config(config))
     environ = {
         **os.environ,
@@ -138,3 +138,46 @@ def dagster_devs(*envs: dict) -> contextlib.AbstractContextManager[list[Server]]
 
 def tags(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
+
+
+FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def refresh_runs(runs: list[dict], refresh_id: str, job: str | None, statuses: set[str] | None) -> list[dict]:
+    return [
+        r
+        for r in runs
+        if tags(r).get("commstats/refresh") == refresh_id
+        and (job is None or r["jobName"] == job)
+        and (statuses is None or r["status"] in statuses)
+    ]
+
+
+def wait_for(server: Server, done, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if done(server.gql(RUNS)["runsOrError"]["results"]):
+            return
+        time.sleep(3)
+    raise AssertionError(
+        "timed out waiting for runs: " + str(server.gql(RUNS)["runsOrError"]["results"])[:2000]
+    )
+
+
+def launch(server: Server, job: str) -> str:
+    launched = server.gql(
+        """mutation($p: ExecutionParams!) { launchRun(executionParams: $p) { __typename
+          ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }""",
+        {
+            "p": {
+                "selector": {
+                    "repositoryLocationName": "commstats",
+                    "repositoryName": "__repository__",
+                    "jobName": job,
+                },
+                "runConfigData": {},
+            }
+        },
+    )["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]

@@ -1,0 +1,185 @@
+"""Many writers on one DuckLake catalogued in a real PostgreSQL server.
+
+- Through the Dagster daemon: the refresh fans out one run per source (four), which load at the
+  same time (the `extract` pool of a lake), then the rebuild; the marts equal the DuckDB-file
+  build's row for row.
+- A source load killed in the middle of its commit leaves the catalog as before that source, and
+  the next load of it completes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from core.config import load_config
+from core.warehouse import connect
+from tests.lake.conftest import extension_directory
+from tests.lake.postgres_server import PostgresServer
+from tests.ops.conftest import write_config
+from tests.ops.ui_server import RUNS, dagster_devs, launch, refresh_runs, tags, ui_env, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def lake_db(postgres: PostgresServer) -> PostgresServer:
+    if isinstance(reason := extension_directory(), str):
+        pytest.skip(reason)
+    name = postgres.create_database()
+    try:
+        yield dataclasses.replace(postgres, dbname=name)
+    finally:
+        postgres.drop_database(name)
+
+
+def lake_key(db: PostgresServer, root: Path) -> dict:
+    return {"ducklake": {"catalog": f"postgres:{db.libpq}", "data_path": str(root / "lake")}}
+
+
+def _when(value: float | None) -> float:
+    assert value is not None
+    return float(value)
+
+
+def test_four_sources_load_at_once_through_the_daemon_then_the_marts_equal_a_file_build(
+    lake_db: PostgresServer, sample_dir: Path, pipeline_run: dict, tmp_path: Path
+) -> None:
+    env = ui_env(sample_dir, tmp_path, warehouse=lake_key(lake_db, tmp_path))
+    with dagster_devs(env) as (server,):
+        refresh_id = launch(server, "refresh")
+        wait_for(server, lambda runs: refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
+        runs = server.gql(RUNS)["runsOrError"]["results"]
+    assert refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS"}), runs
+    sources = [r for r in refresh_runs(runs, refresh_id, None, {"SUCCESS"}) if r["jobName"] != "rebuild"]
+    assert sorted(tags(r)["dagster/partition"] for r in sources) == sorted(
+        ["vmcore/vmcore-devel", "kernel-virt/kvm", "vmcore/vmcore", "kernel-virt/minikernel"]
+    )
+    # none waited for another: each started before the one started before it had ended (in the
+    # one pool of a DuckDB file, each starts after the previous one's end)
+    spans = sorted((_when(r["startTime"]), _when(r["endTime"])) for r in sources)
+    assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), spans
+
+    con = connect(load_config(env["config"]).warehouse, read_only=True)
+    try:
+        con.execute(f"attach '{pipeline_run['warehouse']}' as file_build (read_only)")
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_catalog = 'file_build' and table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        differing = {
+            table: con.execute(
+                f"select (select count(*) from (from lake.marts.{table} except all from file_build.marts.{table})),"
+                f" (select count(*) from (from file_build.marts.{table} except all from lake.marts.{table}))"
+            ).fetchone()
+            for table in tables
+        }
+        assert len(tables) >= 9 and all(d == (0, 0) for d in differing.values()), differing
+        assert con.execute("select count(*) from lake.marts.community_health").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+# A load of one source in its own process, whose COMMIT waits until the test kills it: the
+# connection is wrapped so that COMMIT first announces itself, then sleeps.
+KILLED_LOAD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+
+    import extractors.load as load
+    from core.config import load_config
+    from core.partitions import mailing_list
+    from extractors.mail.ingest import ingest_mailing_list
+
+    config, key, flag = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    opened = load.connect_for_write
+
+    class PausedCommit:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            if sql.strip().upper() == "COMMIT":
+                flag.write_text("committing")
+                time.sleep(600)
+            return self.con.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self.con, name)
+
+    load.connect_for_write = lambda warehouse: PausedCommit(opened(warehouse))
+    cfg = load_config(config)
+    project, _, lst = mailing_list(cfg, key)
+    ingest_mailing_list(cfg.warehouse, project, lst, cfg.cache_dir)
+    """
+)
+
+
+def _counts(warehouse) -> tuple[int, int, int]:
+    con = connect(warehouse, read_only=True)
+    try:
+        snapshot = con.execute("select id from current_snapshot()").fetchone()[0]
+        kvm, vmcore = (
+            con.execute("select count(*) from raw.mail_messages where list_name = ?", [name]).fetchone()[0]
+            for name in ("kvm", "vmcore-devel")
+        )
+        return snapshot, kvm, vmcore
+    finally:
+        con.close()
+
+
+def test_a_load_killed_mid_commit_leaves_the_catalog_as_before_and_the_next_load_completes(
+    lake_db: PostgresServer, sample_dir: Path, tmp_path: Path
+) -> None:
+    config = write_config(sample_dir, tmp_path, warehouse=lake_key(lake_db, tmp_path))
+    cfg = load_config(config)
+    from core.partitions import mailing_list
+    from extractors.mail.ingest import ingest_mailing_list
+
+    project, _, vmcore = mailing_list(cfg, "vmcore/vmcore-devel")
+    loaded = ingest_mailing_list(cfg.warehouse, project, vmcore, cfg.cache_dir)
+    before = _counts(cfg.warehouse)
+    assert before[1:] == (0, loaded["mail_messages"]) and loaded["mail_messages"] > 1000
+
+    flag = tmp_path / "committing"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOAD, str(config), "kernel-virt/kvm", str(flag)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert flag.exists(), f"the load never reached its commit (exit {proc.poll()})"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    # nothing of the killed load: the same snapshot, the same rows
+    assert _counts(cfg.warehouse) == before
+
+    project, _, kvm = mailing_list(cfg, "kernel-virt/kvm")
+    again = ingest_mailing_list(cfg.warehouse, project, kvm, cfg.cache_dir)
+    after = _counts(cfg.warehouse)
+    assert after[0] > before[0]
+    assert after[1:] == (again["mail_messages"], before[2]) and again["mail_messages"] > 1000
+    con = connect(cfg.warehouse, read_only=True)
+    try:
+        committed = con.execute(
+            "select count(*) from snapshots() where snapshot_time > ?", [datetime.fromtimestamp(0)]
+        ).fetchone()[0]
+    finally:
+        con.close()
+    assert committed == after[0] + 1  # snapshots are numbered from 0, none lost or half-made
