@@ -18,10 +18,12 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     NonNegativeFloat,
     PositiveFloat,
     PositiveInt,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -209,6 +211,16 @@ class DuckLakeConfig(_Strict):
             raise ValueError("must be one line without a single quote")
         return v.strip()
 
+    @field_validator("data_path")
+    @classmethod
+    def _a_directory(cls, v: str) -> str:
+        if _URL.match(v):
+            raise ValueError(
+                "an object-store URL needs DuckDB's httpfs extension, which commstats does not load "
+                "yet: give a directory (shared storage mounted on every machine)"
+            )
+        return v
+
     def catalog_is_file(self) -> bool:
         return not self.catalog.startswith(_CATALOG_KINDS)
 
@@ -227,9 +239,19 @@ class WarehouseTarget(_Strict):
     ducklake: DuckLakeConfig
 
 
+def _warehouse_kind(value: Any) -> str:
+    return "lake" if isinstance(value, dict | WarehouseTarget) else "file"
+
+
+# a DuckDB file (the default), or a DuckLake: `warehouse: {ducklake: {catalog: ..., data_path: ...}}`;
+# told apart by their shape, so an error names the keys of the one meant
+WarehouseSetting = Annotated[
+    Annotated[Path, Tag("file")] | Annotated[WarehouseTarget, Tag("lake")], Discriminator(_warehouse_kind)
+]
+
+
 class CommunitiesConfig(_Strict):
-    # a DuckDB file (the default), or a DuckLake: `warehouse: {ducklake: {catalog: ..., data_path: ...}}`
-    warehouse: Path | WarehouseTarget = Path("data/warehouse.duckdb")
+    warehouse: WarehouseSetting = Path("data/warehouse.duckdb")
     output_dir: Path = Path("data/output")
     cache_dir: Path = Path("data/cache")  # clones of remote repositories and archives
     period_date: Literal["author", "committer"] = "author"
@@ -286,6 +308,8 @@ def _user_loc(loc: tuple) -> tuple:
         if str(part).startswith("function-"):
             continue
         if out and out[-1] == "options" and part in _KIND_TAGS:
+            continue
+        if out == ["warehouse"] and part in ("file", "lake"):
             continue
         out.append(part)
     return tuple(out)
