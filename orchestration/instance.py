@@ -83,9 +83,11 @@ def ensure_pool_limits(home: Path, limits: dict[str, int] | None = None) -> None
         storage = instance.event_log_storage
         known = storage.get_concurrency_keys()
         for pool in POOLS:
+            if pool in known:
+                continue  # a limit set before (by a deployment's owner too) is kept
             if pool in (limits or {}):
                 storage.set_concurrency_slots(pool, limits[pool])  # type: ignore[index]
-            elif pool not in known:
+            else:
                 storage.initialize_concurrency_limit_to_default(pool)
     finally:
         instance.dispose()

@@ -17,6 +17,7 @@ PROJECTS = "projects:\n  a: {}\n"
 
 
 def config(tmp_path: Path, warehouse: str) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "communities.yaml"
     path.write_text(f"cache_dir: cache\n{warehouse}{PROJECTS}")
     return path
@@ -116,3 +117,33 @@ def test_as_of_takes_a_snapshot_id_or_a_utc_date_or_time() -> None:
     assert str(err.value) == (
         "'last quarter' is neither a snapshot id nor a date or time (want 42, 2026-09-30 or '2026-09-30 18:00')"
     )
+
+
+def _pool_limits(home: Path) -> dict[str, int]:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        return {
+            pool: storage.get_concurrency_info(pool).slot_count for pool in storage.get_concurrency_keys()
+        }
+
+
+def test_the_sources_of_a_lake_get_a_pool_of_four_which_an_owner_may_raise(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from orchestration.instance import ensure_instance
+
+    lake = load_config(
+        config(tmp_path, "warehouse:\n  ducklake:\n    catalog: c.ducklake\n    data_path: d\n")
+    )
+    home = ensure_instance(lake)
+    assert home == tmp_path / "cache" / "ducklake" / "dagster-home"
+    assert _pool_limits(home) == {"warehouse": 1, "extract": 4}
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.event_log_storage.set_concurrency_slots("extract", 16)
+    ensure_instance(lake)  # every start: the owner's limit stays
+    assert _pool_limits(home) == {"warehouse": 1, "extract": 16}
+    # a file warehouse's sources stay in the warehouse pool; its extract pool is never used
+    file_home = ensure_instance(load_config(config(tmp_path / "f", "warehouse: w.duckdb\n")))
+    assert _pool_limits(file_home) == {"warehouse": 1, "extract": 1}
