@@ -1,56 +1,76 @@
-"""The whole pipeline into a DuckLake catalogued in a real PostgreSQL server: one config key moves
-every part (extraction, dbt, charts, report, `commstats sql`), and the marts equal, row for row,
-those of the same sample built into a DuckDB file (the shared `pipeline_run`)."""
+"""The whole pipeline into a DuckLake catalogued in a real PostgreSQL server, through the Dagster
+daemon as a scheduled refresh runs it: one config key moves every part (extraction, dbt, charts,
+report, `commstats run`, `commstats sql`); the four sources load at the same time; and the marts
+equal, row for row, those of the same sample built into a DuckDB file (the shared `pipeline_run`)."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from core.config import load_config
 from core.warehouse import connect
 from tests.lake.conftest import extension_directory
 from tests.lake.postgres_server import PostgresServer
+from tests.ops.ui_server import RUNS, dagster_devs, launch, refresh_runs, tags, ui_env, wait_for
 
 pytestmark = pytest.mark.slow
 
 COMMSTATS = Path(sys.executable).with_name("commstats")
-
-
-def lake_config(sample: Path, tmp: Path, libpq: str) -> Path:
-    """The sample's config with `warehouse:` switched to a DuckLake, everything else as it is."""
-    data = yaml.safe_load((sample / "communities.yaml").read_text())
-    data["warehouse"] = {"ducklake": {"catalog": f"postgres:{libpq}", "data_path": str(tmp / "lake")}}
-    data["output_dir"] = str(tmp / "output")
-    data["cache_dir"] = str(tmp / "cache")
-    config = sample / f"lake-{tmp.name}.yaml"  # beside the sample: its relative paths still hold
-    config.write_text(yaml.safe_dump(data, sort_keys=False))
-    return config
+SOURCES = ["vmcore/vmcore-devel", "kernel-virt/kvm", "vmcore/vmcore", "kernel-virt/minikernel"]
 
 
 def commstats(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(COMMSTATS), *args], capture_output=True, text=True, timeout=900)
+    env = {k: v for k, v in os.environ.items() if k not in ("COMMSTATS_CONFIG", "COMMSTATS_WAREHOUSE")}
+    return subprocess.run([str(COMMSTATS), *args], capture_output=True, text=True, timeout=900, env=env)
+
+
+def _launched_to_ended(home: Path, run_ids: list[str]) -> list[tuple[float, float]]:
+    """(launch, end) of each run, from the instance: when the queue let it go, when it ended."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        stats = [instance.get_run_stats(run_id) for run_id in run_ids]
+    assert all(s.launch_time and s.end_time for s in stats), stats
+    return [(float(s.launch_time), float(s.end_time)) for s in stats]  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
 def lake_run(postgres: PostgresServer, sample_dir: Path, tmp_path_factory) -> dict:
+    """The refresh job launched on `dagster dev` over the sample with a DuckLake warehouse: the
+    daemon's sensor fans out one run per source, then the rebuild."""
     if isinstance(reason := extension_directory(), str):
         pytest.skip(reason)
     tmp = tmp_path_factory.mktemp("lake-run")
     dbname = postgres.create_database()
-    config = lake_config(sample_dir, tmp, dataclasses.replace(postgres, dbname=dbname).libpq)
-    proc = commstats("run", "--config", str(config))
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    libpq = dataclasses.replace(postgres, dbname=dbname).libpq
+    lake = {"ducklake": {"catalog": f"postgres:{libpq}", "data_path": str(tmp / "lake")}}
+    env = ui_env(sample_dir, tmp, warehouse=lake)
     try:
-        yield {"config": config, "tmp": tmp, "stdout": proc.stdout, "cfg": load_config(config)}
+        with dagster_devs(env) as (server,):
+            refresh_id = launch(server, "refresh")
+            wait_for(server, lambda runs: refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
+            runs = refresh_runs(server.gql(RUNS)["runsOrError"]["results"], refresh_id, None, None)
+        yield {**env, "runs": runs, "cfg": load_config(env["config"]), "tmp": tmp}
     finally:
-        config.unlink(missing_ok=True)
         postgres.drop_database(dbname)
+
+
+def test_the_refresh_loads_the_four_sources_at_once_then_rebuilds(lake_run: dict) -> None:
+    runs = lake_run["runs"]
+    assert [r["status"] for r in runs if r["jobName"] == "rebuild"] == ["SUCCESS"], runs
+    sources = [r for r in runs if r["jobName"] != "rebuild"]
+    assert sorted(tags(r)["dagster/partition"] for r in sources) == sorted(SOURCES)
+    assert {r["status"] for r in sources} == {"SUCCESS"}
+    # none waited for another: the run queue launched each before the one launched before it had
+    # ended (in the one pool of a DuckDB file, it launches each after the previous one's end)
+    spans = sorted(_launched_to_ended(lake_run["home"], [r["runId"] for r in sources]))
+    assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), spans
 
 
 def marts_tables(con) -> list[str]:
@@ -110,7 +130,7 @@ def test_the_raw_rows_are_the_file_builds(lake_run: dict, pipeline_run: dict) ->
 
 
 def test_charts_and_report_are_drawn_from_the_lake(lake_run: dict, pipeline_run: dict) -> None:
-    out = lake_run["tmp"] / "output"
+    out = Path(lake_run["cfg"].output_dir)
     lake_charts = sorted(p.name for p in (out / "charts").glob("*.png"))
     file_charts = sorted(p.name for p in (pipeline_run["out"] / "charts").glob("*.png"))
     assert lake_charts == file_charts and len(lake_charts) == 8
@@ -120,9 +140,20 @@ def test_charts_and_report_are_drawn_from_the_lake(lake_run: dict, pipeline_run:
         assert (out / "csv" / csv.name).read_text() == csv.read_text(), csv.name
 
 
-def test_the_run_summary_names_the_lake(lake_run: dict) -> None:
-    assert "warehouse: DuckLake postgres:dbname=" in lake_run["stdout"]
-    assert "marts.community_health" in lake_run["stdout"]
+def test_commstats_run_on_the_built_lake_loads_nothing_new_and_names_the_lake(lake_run: dict) -> None:
+    proc = commstats("run", "--config", str(lake_run["config"]))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "nothing new since the last build" in proc.stdout
+    assert "warehouse: DuckLake postgres:dbname=" in proc.stdout
+    counts = dict(
+        line.split()[:2] for line in proc.stdout.splitlines() if line.strip().startswith(("raw.", "marts."))
+    )
+    con = connect(lake_run["cfg"].warehouse, read_only=True)
+    try:
+        messages = con.execute("select count(*) from raw.mail_messages").fetchone()[0]
+    finally:
+        con.close()
+    assert counts["raw.mail_messages"] == f"{messages:,}" and messages > 1000
 
 
 def test_commstats_sql_reads_the_published_snapshot_and_as_of_an_earlier_one(lake_run: dict) -> None:

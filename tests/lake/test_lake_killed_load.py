@@ -1,11 +1,5 @@
-"""Many writers on one DuckLake catalogued in a real PostgreSQL server.
-
-- Through the Dagster daemon: the refresh fans out one run per source (four), which load at the
-  same time (the `extract` pool of a lake), then the rebuild; the marts equal the DuckDB-file
-  build's row for row.
-- A source load killed in the middle of its commit leaves the catalog as before that source, and
-  the next load of it completes.
-"""
+"""A source load into a DuckLake (catalogued in a real PostgreSQL server) killed at its commit
+leaves the catalog as before that source, and the next load of it completes."""
 
 from __future__ import annotations
 
@@ -26,7 +20,6 @@ from core.warehouse import connect
 from tests.lake.conftest import extension_directory
 from tests.lake.postgres_server import PostgresServer
 from tests.ops.conftest import write_config
-from tests.ops.ui_server import RUNS, dagster_devs, launch, refresh_runs, tags, ui_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,57 +37,6 @@ def lake_db(postgres: PostgresServer) -> PostgresServer:
 
 def lake_key(db: PostgresServer, root: Path) -> dict:
     return {"ducklake": {"catalog": f"postgres:{db.libpq}", "data_path": str(root / "lake")}}
-
-
-def _launched_to_ended(home: Path, run_ids: list[str]) -> list[tuple[float, float]]:
-    """(launch, end) of each run, from the instance: when the queue let it go, when it ended."""
-    import dagster as dg
-
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        stats = [instance.get_run_stats(run_id) for run_id in run_ids]
-    assert all(s.launch_time and s.end_time for s in stats), stats
-    return [(float(s.launch_time), float(s.end_time)) for s in stats]  # type: ignore[arg-type]
-
-
-def test_four_sources_load_at_once_through_the_daemon_then_the_marts_equal_a_file_build(
-    lake_db: PostgresServer, sample_dir: Path, pipeline_run: dict, tmp_path: Path
-) -> None:
-    env = ui_env(sample_dir, tmp_path, warehouse=lake_key(lake_db, tmp_path))
-    with dagster_devs(env) as (server,):
-        refresh_id = launch(server, "refresh")
-        wait_for(server, lambda runs: refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS", "FAILURE"}))
-        runs = server.gql(RUNS)["runsOrError"]["results"]
-    assert refresh_runs(runs, refresh_id, "rebuild", {"SUCCESS"}), runs
-    sources = [r for r in refresh_runs(runs, refresh_id, None, {"SUCCESS"}) if r["jobName"] != "rebuild"]
-    assert sorted(tags(r)["dagster/partition"] for r in sources) == sorted(
-        ["vmcore/vmcore-devel", "kernel-virt/kvm", "vmcore/vmcore", "kernel-virt/minikernel"]
-    )
-    # none waited for another: the run queue launched each before the one launched before it had
-    # ended (in the one pool of a DuckDB file, it launches each after the previous one's end)
-    spans = sorted(_launched_to_ended(env["home"], [r["runId"] for r in sources]))
-    assert all(later[0] < earlier[1] for earlier, later in zip(spans, spans[1:], strict=False)), spans
-
-    con = connect(load_config(env["config"]).warehouse, read_only=True)
-    try:
-        con.execute(f"attach '{pipeline_run['warehouse']}' as file_build (read_only)")
-        tables = [
-            t
-            for (t,) in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_catalog = 'file_build' and table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        differing = {
-            table: con.execute(
-                f"select (select count(*) from (from lake.marts.{table} except all from file_build.marts.{table})),"
-                f" (select count(*) from (from file_build.marts.{table} except all from lake.marts.{table}))"
-            ).fetchone()
-            for table in tables
-        }
-        assert len(tables) >= 9 and all(d == (0, 0) for d in differing.values()), differing
-        assert con.execute("select count(*) from lake.marts.community_health").fetchone()[0] > 0
-    finally:
-        con.close()
 
 
 # A load of one source in its own process, whose COMMIT waits until the test kills it: the
