@@ -31,12 +31,9 @@ SANDBOX: dict[str, object] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
-    "allow_extension_repositories": "forbidden",
     "allow_persistent_secrets": False,
     # a table name must not resolve to a Python object of this process
     "python_enable_replacements": False,
-    # harmless for the sandbox, and what an analyst sets: `use marts`
-    "allowed_configs": ["schema", "search_path"],
     "lock_configuration": True,
 }
 
