@@ -4,8 +4,9 @@ Queries read the published copy (core/published.py), which a refresh replaces at
 it has built the marts: a query never waits for a refresh, and an open prompt never blocks one.
 Before the first publish, or with `--live`, the warehouse itself is opened read-only.
 
-The query connection reads the warehouse and nothing else (see SANDBOX): no other file, directory,
-extension or network address, and its settings cannot be changed back by a query.
+The query connection reads the warehouse and nothing else (see SANDBOX, and commstats/sql_guard.py
+for what DuckDB 1.4's settings let through): no other file, directory, extension or network
+address, and its settings cannot be changed back by a query.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from commstats.sql_guard import StatementGuard
 from core.errors import ConfigError
 from core.published import published_path
 from core.warehouse import database_file_problem
@@ -24,7 +26,9 @@ from core.warehouse import database_file_problem
 # Settings of the query connection. They are given when the database is opened, so no statement
 # ever runs without them; DuckDB still opens the database file itself (it adds the file, its WAL
 # and its temporary directory to `allowed_paths`/`allowed_directories`). `lock_configuration`
-# makes every other setting final: `set enable_external_access = true` is refused.
+# makes every other setting final: `set enable_external_access = true` is refused; `schema` and
+# `search_path` stay open on DuckDB 1.4 (what an analyst sets: `use marts`). What these settings
+# let through on 1.4 is refused by StatementGuard.
 SANDBOX: dict[str, object] = {
     # no COPY TO/FROM, EXPORT/IMPORT DATABASE, read_*/glob on files, ATTACH, INSTALL/LOAD, HTTP
     "enable_external_access": False,
@@ -44,11 +48,11 @@ def source_file(warehouse: Path, live: bool = False) -> Path:
     return warehouse if live or not copy.exists() else copy
 
 
-def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+def _connect(warehouse: Path) -> StatementGuard:
     if problem := database_file_problem(warehouse):
         raise ConfigError(problem)
     try:
-        return duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
+        return StatementGuard.of(duckdb.connect(str(warehouse), read_only=True, config=SANDBOX))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise duckdb.IOException(
@@ -58,8 +62,9 @@ def _connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
         raise
 
 
-def _print(con: duckdb.DuckDBPyConnection, query: str, csv_out: bool) -> None:
-    rel = con.sql(query)
+def _print(guard: StatementGuard, query: str, csv_out: bool) -> None:
+    guard.check(query)
+    rel = guard.con.sql(query)
     if rel is None:
         return
     if csv_out:
@@ -95,25 +100,25 @@ def _error_line(exc: duckdb.Error) -> str:
 def run_query(warehouse: Path, query: str, csv_out: bool = False, live: bool = False) -> int:
     warehouse = source_file(warehouse, live)
     try:
-        con = _connect(warehouse)
+        guard = _connect(warehouse)
     except duckdb.Error as exc:
         print(f"commstats: {warehouse}: {_error_line(exc)}", file=sys.stderr)
         return 1
     try:
-        _print(con, query, csv_out)
+        _print(guard, query, csv_out)
         return 0
     except duckdb.Error as exc:
         print(f"commstats: {_error_line(exc)}", file=sys.stderr)
         return 1
     finally:
-        con.close()
+        guard.con.close()
 
 
 def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> int:
     """A prompt on stdin; exits 1 when any statement failed (so a piped script's failure shows)."""
     warehouse = source_file(warehouse, live)
     try:
-        con = _connect(warehouse)
+        guard = _connect(warehouse)
     except duckdb.Error as exc:
         print(f"commstats: {warehouse}: {_error_line(exc)}", file=sys.stderr)
         return 1
@@ -132,11 +137,11 @@ def interactive(warehouse: Path, csv_out: bool = False, live: bool = False) -> i
             buffer.append(line)
             if line.rstrip().endswith(";"):
                 try:
-                    _print(con, "\n".join(buffer), csv_out)
+                    _print(guard, "\n".join(buffer), csv_out)
                 except duckdb.Error as exc:
                     failed = True
                     print(f"commstats: {_error_line(exc)}", file=sys.stderr, flush=True)
                 buffer = []
     finally:
-        con.close()
+        guard.con.close()
     return 1 if failed else 0
