@@ -236,7 +236,12 @@ def test_settings_changed_past_the_lock_are_refused_at_the_prompt(warehouse: Pat
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [line for _, line in SHORTCUTS]
     lines = proc.stdout.splitlines()
-    assert lines[-5:-1] == [f"{'sql> ' * (len(SHORTCUTS) + 1)}n", str(PUBLISHED_MESSAGES), "sql> p,l", "True,0"]
+    assert lines[-5:-1] == [
+        f"{'sql> ' * (len(SHORTCUTS) + 1)}n",
+        str(PUBLISHED_MESSAGES),
+        "sql> p,l",
+        "True,0",
+    ]
 
 
 def test_ordinary_queries_read_the_published_copy_or_the_live_warehouse(warehouse: Path, home: Path):
