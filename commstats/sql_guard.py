@@ -46,7 +46,8 @@ _SETTING_OF: dict[str, str] = {
 # query('...') nested deeper than this is refused rather than followed
 _MAX_NESTING = 8
 
-_IDENTIFIER = re.compile(r'"(?:[^"]|"")*"|[^\s"(),;.\[\]]+')
+# a token's text runs on to the next token, over blanks and comments: read only the name itself
+_IDENTIFIER = re.compile(r'"(?:[^"]|"")*"|[^\W\d][\w$]*')
 _WORD = re.compile(r"[A-Za-z_]+")
 _TK = duckdb.token_type
 
@@ -99,7 +100,7 @@ class StatementGuard:
         (version,) = con.execute("select library_version from pragma_version()").fetchone()
         (platform,) = con.execute("select platform from pragma_platform()").fetchone()
         base = extensions or os.path.join(home or os.path.expanduser("~"), ".duckdb", "extensions")
-        own = tuple(os.path.normpath(p) for p in [*paths, *directories])
+        own = tuple(os.path.abspath(p) for p in [*paths, *directories])
         return cls(con, own, os.path.join(base, version, platform))
 
     def check(self, sql: str, nesting: int = 0) -> None:

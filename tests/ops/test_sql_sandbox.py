@@ -214,6 +214,9 @@ SHORTCUTS = [
     ("call disable_logging()", LOCKED.format("enable_logging")),
     ("call system.main.\"Enable_Logging\"(level = 'debug')", LOCKED.format("enable_logging")),
     ("select * from query('select * from enable_logging()')", LOCKED.format("enable_logging")),
+    # a comment between a name and its parenthesis still names the function
+    ("select * from query/* x */('select * from enable_logging()')", LOCKED.format("enable_logging")),
+    ("call enable_logging/* x */()", LOCKED.format("enable_logging")),
     (
         "select * from query('select * from enable_' || 'logging()')",
         f"{SANDBOX}query() on SQL computed at run time (give it one string literal)",
