@@ -4,8 +4,9 @@ Queries read the published copy (core/published.py), which a refresh replaces at
 it has built the marts: a query never waits for a refresh, and an open prompt never blocks one.
 Before the first publish, or with `--live`, the warehouse itself is opened read-only.
 
-The query connection reads the warehouse and nothing else (see SANDBOX): no other file, directory,
-extension or network address, and its settings cannot be changed back by a query.
+The query connection reads the warehouse and nothing else (see SANDBOX, and commstats/sql_guard.py
+for what DuckDB 1.4's settings let through): no other file, directory, extension or network
+address, and its settings cannot be changed back by a query.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 
 import duckdb
 
+from commstats.sql_guard import StatementGuard
 from core.errors import CommstatsError, ConfigError
 from core.published import published_path, published_snapshot
 from core.warehouse import Warehouse, attach_lake, database_file_problem, describe, lake_config, lake_of
@@ -24,19 +26,18 @@ from core.warehouse import Warehouse, attach_lake, database_file_problem, descri
 # Settings of the query connection. They are given when the database is opened, so no statement
 # ever runs without them; DuckDB still opens the database file itself (it adds the file, its WAL
 # and its temporary directory to `allowed_paths`/`allowed_directories`). `lock_configuration`
-# makes every other setting final: `set enable_external_access = true` is refused.
+# makes every other setting final: `set enable_external_access = true` is refused; `schema` and
+# `search_path` stay open on DuckDB 1.4 (what an analyst sets: `use marts`). What these settings
+# let through on 1.4 is refused by StatementGuard.
 SANDBOX: dict[str, object] = {
     # no COPY TO/FROM, EXPORT/IMPORT DATABASE, read_*/glob on files, ATTACH, INSTALL/LOAD, HTTP
     "enable_external_access": False,
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
     "allow_community_extensions": False,
-    "allow_extension_repositories": "forbidden",
     "allow_persistent_secrets": False,
     # a table name must not resolve to a Python object of this process
     "python_enable_replacements": False,
-    # harmless for the sandbox, and what an analyst sets: `use marts`
-    "allowed_configs": ["schema", "search_path"],
     "lock_configuration": True,
 }
 
@@ -61,7 +62,7 @@ def _sql_literal(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> duckdb.DuckDBPyConnection:
+def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> StatementGuard:
     """The DuckLake at the snapshot asked for (`as_of`), else at the last complete build's (unless
     `live`), else its latest; then the same sandbox as a file's, set once the lake is attached
     (attaching reads the catalog and the extension)."""
@@ -82,19 +83,19 @@ def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> duckdb.DuckD
         for key, value in settings.items():
             con.execute(f"SET {key} = {_sql_literal(value)}")
         con.execute("SET lock_configuration = true")
+        return StatementGuard.of(con)
     except BaseException:
         con.close()
         raise
-    return con
 
 
-def _connect(warehouse: Warehouse, live: bool = False, as_of: AsOf = None) -> duckdb.DuckDBPyConnection:
+def _connect(warehouse: Warehouse, live: bool = False, as_of: AsOf = None) -> StatementGuard:
     if lake_of(warehouse) is not None:
         return _connect_lake(warehouse, live, as_of)
     if problem := database_file_problem(warehouse):  # type: ignore[arg-type]
         raise ConfigError(problem)
     try:
-        return duckdb.connect(str(warehouse), read_only=True, config=SANDBOX)
+        return StatementGuard.of(duckdb.connect(str(warehouse), read_only=True, config=SANDBOX))
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise duckdb.IOException(
@@ -104,8 +105,9 @@ def _connect(warehouse: Warehouse, live: bool = False, as_of: AsOf = None) -> du
         raise
 
 
-def _print(con: duckdb.DuckDBPyConnection, query: str, csv_out: bool) -> None:
-    rel = con.sql(query)
+def _print(guard: StatementGuard, query: str, csv_out: bool) -> None:
+    guard.check(query)
+    rel = guard.con.sql(query)
     if rel is None:
         return
     if csv_out:
@@ -142,7 +144,7 @@ def run_query(
     warehouse: Warehouse, query: str, csv_out: bool = False, live: bool = False, as_of: AsOf = None
 ) -> int:
     try:
-        con = _connect(source_file(warehouse, live), live, as_of)
+        guard = _connect(source_file(warehouse, live), live, as_of)
     except duckdb.Error as exc:
         print(f"commstats: {describe(source_file(warehouse, live))}: {_error_line(exc)}", file=sys.stderr)
         return 1
@@ -150,20 +152,20 @@ def run_query(
         print(f"commstats: {exc}", file=sys.stderr)
         return 1
     try:
-        _print(con, query, csv_out)
+        _print(guard, query, csv_out)
         return 0
     except duckdb.Error as exc:
         print(f"commstats: {_error_line(exc)}", file=sys.stderr)
         return 1
     finally:
-        con.close()
+        guard.con.close()
 
 
 def interactive(warehouse: Warehouse, csv_out: bool = False, live: bool = False, as_of: AsOf = None) -> int:
     """A prompt on stdin; exits 1 when any statement failed (so a piped script's failure shows)."""
     warehouse = source_file(warehouse, live)
     try:
-        con = _connect(warehouse, live, as_of)
+        guard = _connect(warehouse, live, as_of)
     except duckdb.Error as exc:
         print(f"commstats: {describe(warehouse)}: {_error_line(exc)}", file=sys.stderr)
         return 1
@@ -187,11 +189,11 @@ def interactive(warehouse: Warehouse, csv_out: bool = False, live: bool = False,
             buffer.append(line)
             if line.rstrip().endswith(";"):
                 try:
-                    _print(con, "\n".join(buffer), csv_out)
+                    _print(guard, "\n".join(buffer), csv_out)
                 except duckdb.Error as exc:
                     failed = True
                     print(f"commstats: {_error_line(exc)}", file=sys.stderr, flush=True)
                 buffer = []
     finally:
-        con.close()
+        guard.con.close()
     return 1 if failed else 0

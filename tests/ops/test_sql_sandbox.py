@@ -169,6 +169,84 @@ def test_hostile_statements_are_refused_at_the_prompt(
     assert list(out.iterdir()) == []
 
 
+def own_files(db: Path) -> list[tuple[str, str, list[Path]]]:
+    """Statements that would write the files DuckDB keeps open to the database it opened (DuckDB 1.4
+    lets COPY write its WAL, which the next writer replays, and EXPORT fill its temporary
+    directory), with the line each must print and the paths that must not exist afterwards."""
+    wal = db.with_name(db.name + ".wal")
+    tmp = db.with_name(db.name + ".tmp")
+    dotted = f"{db.parent}/./{wal.name}"
+    computed = f"{SANDBOX}COPY ... TO a file name computed at run time"
+    return [
+        (f"copy (select 'x') to '{wal}'", f'{SANDBOX}Cannot access file "{wal}"', [wal]),
+        (
+            f"copy raw.mail_messages to '{dotted}' (format csv)",
+            f'{SANDBOX}Cannot access file "{dotted}"',
+            [wal],
+        ),
+        (f'copy (select 1) to "{wal}"', f'{SANDBOX}Cannot access file "{wal}"', [wal]),
+        (f"copy (select 1) to ('{db}' || '.wal')", computed, [wal]),
+        ("prepare p as copy (select 1) to $1", computed, []),
+        (f"export database '{tmp}'", f'{SANDBOX}Cannot access directory "{tmp}"', [tmp]),
+    ]
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["published", "live"])
+def test_the_files_of_the_opened_database_are_not_written(warehouse: Path, home: Path, live: bool):
+    db = warehouse if live else published_path(warehouse)
+    files = [warehouse, published_path(warehouse)]
+    before = [f.read_bytes() for f in files]
+    for statement, line, absent in own_files(db):
+        proc = sql(warehouse, home, *(["--live"] if live else []), statement)
+        assert (proc.returncode, proc.stderr.splitlines(), proc.stdout) == (1, [line], ""), statement
+        for path in absent:
+            assert not path.exists(), f"{statement} created {path}"
+    assert [f.read_bytes() for f in files] == before
+
+
+# settings that DuckDB 1.4 changes through a function or a PRAGMA shortcut, past lock_configuration,
+# and SQL put together at run time (which could hold any of them)
+SHORTCUTS = [
+    ("pragma enable_profiling", LOCKED.format("enable_profiling")),
+    ("pragma disable_optimizer", LOCKED.format("enable_optimizer")),
+    ("pragma disable_checkpoint_on_shutdown", LOCKED.format("checkpoint_on_shutdown")),
+    ("pragma enable_print_progress_bar", LOCKED.format("enable_progress_bar_print")),
+    ("call disable_logging()", LOCKED.format("enable_logging")),
+    ("call system.main.\"Enable_Logging\"(level = 'debug')", LOCKED.format("enable_logging")),
+    ("select * from query('select * from enable_logging()')", LOCKED.format("enable_logging")),
+    # a comment between a name and its parenthesis still names the function
+    ("select * from query/* x */('select * from enable_logging()')", LOCKED.format("enable_logging")),
+    ("call enable_logging/* x */()", LOCKED.format("enable_logging")),
+    (
+        "select * from query('select * from enable_' || 'logging()')",
+        f"{SANDBOX}query() on SQL computed at run time (give it one string literal)",
+    ),
+    (
+        "select * from json_execute_serialized_sql(json_serialize_sql('select 1'))",
+        f"{SANDBOX}json_execute_serialized_sql() (serialized SQL is not checked)",
+    ),
+]
+
+
+def test_settings_changed_past_the_lock_are_refused_at_the_prompt(warehouse: Path, home: Path):
+    script = "".join(f"{statement};\n" for statement, _ in SHORTCUTS)
+    # query() on a literal runs what it holds, once checked; the settings are as they were
+    script += "select * from query('select count(*) as n from raw.mail_messages');\n"
+    script += (
+        "select current_setting('enable_profiling') is null as p, current_setting('enable_logging') as l;\n"
+    )
+    proc = sql(warehouse, home, "--csv", stdin=script)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [line for _, line in SHORTCUTS]
+    lines = proc.stdout.splitlines()
+    assert lines[-5:-1] == [
+        f"{'sql> ' * (len(SHORTCUTS) + 1)}n",
+        str(PUBLISHED_MESSAGES),
+        "sql> p,l",
+        "True,0",
+    ]
+
+
 def test_ordinary_queries_read_the_published_copy_or_the_live_warehouse(warehouse: Path, home: Path):
     query = "select project, messages from marts.health"
     published = sql(warehouse, home, "--csv", query)
