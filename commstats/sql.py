@@ -79,7 +79,11 @@ def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> StatementGua
         if lake.data_is_local():
             # the Parquet files of the lake, and nothing else on disk
             con.execute(f"SET allowed_directories = {_sql_literal([lake.data_path])}")
-        settings = {k: v for k, v in SANDBOX.items() if k != "lock_configuration"}
+        # attaching the catalog used the secret manager, whose settings DuckDB then keeps as they
+        # are (allow_persistent_secrets among them): StatementGuard refuses CREATE SECRET instead
+        settings = {
+            k: v for k, v in SANDBOX.items() if k not in ("lock_configuration", "allow_persistent_secrets")
+        }
         for key, value in settings.items():
             con.execute(f"SET {key} = {_sql_literal(value)}")
         con.execute("SET lock_configuration = true")
@@ -148,7 +152,9 @@ def run_query(
     except duckdb.Error as exc:
         print(f"commstats: {describe(source_file(warehouse, live))}: {_error_line(exc)}", file=sys.stderr)
         return 1
-    except CommstatsError as exc:
+    except ConfigError:
+        raise  # the command line's one line and exit 2
+    except CommstatsError as exc:  # a lake's catalog out of reach
         print(f"commstats: {exc}", file=sys.stderr)
         return 1
     try:
@@ -169,7 +175,9 @@ def interactive(warehouse: Warehouse, csv_out: bool = False, live: bool = False,
     except duckdb.Error as exc:
         print(f"commstats: {describe(warehouse)}: {_error_line(exc)}", file=sys.stderr)
         return 1
-    except CommstatsError as exc:
+    except ConfigError:
+        raise  # the command line's one line and exit 2
+    except CommstatsError as exc:  # a lake's catalog out of reach
         print(f"commstats: {exc}", file=sys.stderr)
         return 1
     print(

@@ -112,6 +112,13 @@ class StatementGuard:
         words = [t.name for t in tokens[:2] if t.kind == _TK.keyword]
         if words[:1] == ["install"] or words in (["force", "install"], ["update", "extensions"]):
             raise _refused(f'Cannot access directory "{self.install_dir}"')
+        # a secret is kept by the secret manager, persistent ones in files of the home directory;
+        # DuckDB locks its settings only once a secret was used, which attaching a DuckLake does
+        leading = [t.name for t in tokens[:6] if t.kind in (_TK.keyword, _TK.identifier)]
+        if leading[:1] in (["create"], ["drop"]):
+            kind = [w for w in leading[1:] if w not in ("or", "replace", "persistent", "temporary", "temp")]
+            if kind[:1] == ["secret"]:
+                raise _refused("CREATE and DROP SECRET (secrets are kept outside the warehouse)")
         for i, token in enumerate(tokens):
             calls = i + 1 < len(tokens) and tokens[i + 1].is_op("(")
             if token.kind == _TK.identifier:

@@ -190,6 +190,20 @@ def test_commstats_sql_on_a_lake_is_read_only_and_sandboxed(lake_run: dict, tmp_
     assert proc.returncode == 1 and proc.stderr.startswith("commstats: refused:"), proc.stderr
     proc = commstats("sql", "--config", config, "set enable_external_access = true")
     assert proc.returncode == 1 and "refused" in proc.stderr
+    # a persistent secret would be a file under HOME: refused before DuckDB runs it
+    home = tmp_path / "home"
+    home.mkdir()
+    proc = subprocess.run(
+        [str(COMMSTATS), "sql", "--config", config, "create persistent secret s (type postgres, host 'h')"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HOME": str(home)},
+    )
+    assert proc.returncode == 1 and proc.stderr.strip().endswith(
+        "CREATE and DROP SECRET (secrets are kept outside the warehouse)"
+    ), proc.stderr
+    assert list(home.rglob("*")) == []
 
 
 def test_as_of_on_a_duckdb_file_is_refused_in_one_line(pipeline_run: dict) -> None:

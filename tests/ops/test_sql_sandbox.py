@@ -117,6 +117,17 @@ def hostile(out: Path) -> list[tuple[str, str, list[Path]]]:
         ),
         ("drop view marts.health", READ_ONLY, []),
         ("insert into raw.mail_messages values ('x', 'y')", READ_ONLY, []),
+        # a persistent secret is a file under HOME (checked empty below)
+        (
+            "create persistent secret s (type postgres, host 'h', password 'p')",
+            f"{SANDBOX}CREATE and DROP SECRET (secrets are kept outside the warehouse)",
+            [],
+        ),
+        (
+            "drop persistent secret s",
+            f"{SANDBOX}CREATE and DROP SECRET (secrets are kept outside the warehouse)",
+            [],
+        ),
     ]
 
 
