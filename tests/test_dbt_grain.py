@@ -149,14 +149,34 @@ TRAILER = {
 }
 
 
-def test_a_repeated_key_fails_the_build(tmp_path):
-    """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it."""
+def test_a_repeated_key_fails_the_build_naming_each_repeated_key(tmp_path):
+    """The grain tests run in `dbt build`: two trailer rows at one position of one commit fail it,
+    and the stored failures hold each repeated key once with its count, and no other key."""
     warehouse = tmp_path / "w.duckdb"
-    write_raw(warehouse, {"git_trailers": [TRAILER, {**TRAILER, "name": "Rob"}]})
-    proc = run_dbt(warehouse, tmp_path / "target", "build", "--select", "+stg_raw__git_trailers", check=False)
+    rows = [
+        TRAILER,
+        {**TRAILER, "name": "Rob"},
+        *({**TRAILER, "position": 1, "name": name} for name in ("Ann", "Bea", "Cy")),
+        {**TRAILER, "position": 2},
+        {**TRAILER, "sha": "c2"},
+    ]
+    write_raw(warehouse, {"git_trailers": rows})
+    select = ("--select", "+stg_raw__git_trailers", "--store-failures")
+    proc = run_dbt(warehouse, tmp_path / "target", "build", *select, check=False)
     assert proc.returncode != 0
-    failed = [line for line in proc.stdout.splitlines() if "FAIL 1" in line]
+    failed = [line for line in proc.stdout.splitlines() if "FAIL 2" in line]
     assert any("unique_combination_stg_raw__git_trailers" in line for line in failed), proc.stdout[-3000:]
+    tables = query(
+        warehouse,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_name like 'unique_combination_stg_raw_%'",
+    )
+    assert tables, "no stored failures"
+    [table] = [t for (t,) in tables if query(warehouse, f"select count(*) from {t}")[0][0]]
+    assert sorted(query(warehouse, f"select project, repository, sha, position, n from {table}")) == [
+        ("p", "r", "c1", 0, 2),
+        ("p", "r", "c1", 1, 3),
+    ]
 
 
 def test_a_null_in_a_never_null_column_fails_the_build_naming_the_columns(tmp_path):
