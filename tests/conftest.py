@@ -23,6 +23,7 @@ CORPUS = REPO.parent / "shared" / "corpus"
 # the end. The UI module (two servers, whose daemons do most of its work) starts first.
 SLOW_FIRST = (
     "tests/ops/test_ui.py",
+    "tests/lake/test_lake_pipeline.py",
     "tests/ops/test_processes.py",
     "tests/incremental/test_incremental_marts.py",
     "tests/ops/test_failures.py",
@@ -31,6 +32,7 @@ SLOW_FIRST = (
     "tests/ops/test_source_failures.py",
     "tests/test_marts_rules.py",
     "tests/ops/test_ui_stop.py",
+    "tests/lake/test_lake_killed_load.py",
     "tests/test_seeds.py",
     "tests/communities/test_bridge_corpus.py",
     "tests/ops/test_dbt_project.py",
