@@ -92,6 +92,12 @@ class WarehouseLocked(CommstatsError):
     """Another process kept the warehouse locked for longer than a connection waits."""
 
 
+def _catalog_race(exc: BaseException) -> bool:
+    """The first attaches of a new DuckLake each create its catalog tables: all but one fail on
+    PostgreSQL's unique index of type names, and attach again to find the tables made."""
+    return isinstance(exc, duckdb.Error) and "duplicate key value violates unique constraint" in str(exc)
+
+
 def _locked(exc: BaseException) -> bool:
     # DuckDB's error for a file another process holds: "IO Error: Could not set lock on file ..."
     return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
@@ -151,7 +157,7 @@ def attach_lake(
             f"ATTACH {_sql_string('ducklake:' + lake.catalog)} AS {LAKE_ALIAS} ({', '.join(options)})"
         )
     except duckdb.Error as exc:
-        if _locked(exc):
+        if _locked(exc) or _catalog_race(exc):
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseUnavailable(f"{lake.describe()}: cannot open the warehouse: {first}") from None
@@ -182,7 +188,7 @@ def connect(
     to 5 s between tries, and gives up after `timeout_s` with one line naming the file.
     """
     retrying = tenacity.Retrying(
-        retry=tenacity.retry_if_exception(_locked),
+        retry=tenacity.retry_if_exception(lambda exc: _locked(exc) or _catalog_race(exc)),
         wait=tenacity.wait_exponential(multiplier=0.2, max=5.0),
         stop=tenacity.stop_after_delay(timeout_s),
     )
