@@ -20,6 +20,18 @@ ones, data tests, unit tests, the slowest models) and the time of each Dagster s
 
     .venv/bin/python benchmarks/bench_scale.py [--messages 1000000] [--commits 500000]
                                                [--lists 4] [--repos 2]
+                                               [--target duckdb|ducklake] [--concurrent 4]
+                                               [--extraction-only]
+
+With `--target ducklake` the warehouse is a DuckLake whose catalog is a database of a throwaway
+PostgreSQL server started on loopback (tests/lake/postgres_server.py) and whose data is under
+data/bench/.../lake-data/. First the extraction comparison (scale_lake.py): every source loaded
+into a fresh lake by its own spawned process, `--concurrent` at once, beside the same sources
+loaded one after another into a fresh DuckDB file, with the raw row counts of both checked equal;
+then (unless `--extraction-only`) the four steps above into the lake. The catalog server's CPU
+time and memory are counted apart from `commstats run`'s and added in a "server included" sum;
+the lake's size is its catalog database (`pg_database_size`) plus its data files; there is no
+compact copy of a lake.
 
 The warehouse, cache and instance are deleted first (the generated sources are kept, and sources
 that had 1 % appended are generated again), so step 1 is always a full build.
@@ -30,6 +42,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import re
 import resource
@@ -309,6 +322,7 @@ def measure(target: Target, label: str) -> dict:
         "peak_pss": memory.peak_pss.get("run", 0),
         "server_pss": memory.peak_pss.get("postgres", 0),
         "total_pss": memory.peak_total_pss,
+        "load": os.getloadavg()[0],
         "size": target.size(),
         "compact": target.compact() if target.compact else None,
         "dbt": dbt_times(started_at, target.warehouse),
@@ -495,14 +509,14 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
         print(
             "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | catalog server CPU (s) | sources (s) "
             "| rebuild (s) | peak RSS sum (MiB) | peak PSS sum (MiB) | peak PSS sum, server included (MiB) "
-            "| lake: catalog + data (MiB) |"
+            "| lake: catalog + data (MiB) | load (1 min) |"
         )
     else:
         print(
             "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | sources (s) | rebuild (s) "
             "| peak RSS sum (MiB) | peak PSS sum (MiB) | warehouse (MiB) | compact copy (MiB) | vs compact |"
         )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if lake else ""))
     for r in results:
         head = f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['cpu']:.1f} | "
         head += f"{100 * r['cpu'] / cpu_full:.1f} % | "
@@ -510,7 +524,7 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
             print(
                 head
                 + f"{r['server_cpu']:.1f} | {r['sources']:.1f} | {r['rebuild']:.1f} | {r['peak'] / 2**20:,.0f} | "
-                f"{r['peak_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} |"
+                f"{r['peak_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | {r['load']:.1f} |"
             )
         else:
             print(

@@ -253,6 +253,7 @@ def run_spawned(jobs: list[tuple[Callable[..., None], tuple]], limit: int, serve
         "pss": memory.peak_pss.get("loaders", 0),
         "server_pss": memory.peak_pss.get("postgres", 0),
         "total_pss": memory.peak_total_pss,
+        "load": os.getloadavg()[0],
     }
 
 
@@ -304,14 +305,14 @@ def compare_extraction(base: Path, server, concurrent: int) -> list[dict]:
     print()
     print(
         "| extraction | wall (s) | CPU loaders (s) | CPU catalog server (s) | peak PSS loaders (MiB) "
-        "| peak PSS catalog server (MiB) | peak PSS sum, server included (MiB) | size (MiB) |"
+        "| peak PSS catalog server (MiB) | peak PSS sum, server included (MiB) | size (MiB) | load (1 min) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     runs = [concurrent_run, seq_run]
     for r in runs:
         print(
             f"| {r['how']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['server_cpu']:.1f} | {r['pss'] / 2**20:,.0f} | "
-            f"{r['server_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} |"
+            f"{r['server_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | {r['load']:.1f} |"
         )
     c, s = concurrent_run, seq_run
     print(
