@@ -257,49 +257,71 @@ def run_spawned(jobs: list[tuple[Callable[..., None], tuple]], limit: int, serve
     }
 
 
-def compare_extraction(base: Path, server, concurrent: int) -> list[dict]:
-    """Load every source of `base` concurrently into a fresh DuckLake and one after another into a
-    fresh DuckDB file; print and return the figures; stop when the raw row counts differ."""
+def fresh_lake(base: Path, server, name: str) -> Path:
+    """The config of a new empty lake `name` (catalog database, data path and cache of its own),
+    its catalog and raw tables created."""
     root = base.parent
-    database = server.create_database("extract")
-    data_path = root / "extract-lake-data"
+    data_path = root / f"{name}-data"
+    for stale in (data_path, root / f"cache-{name}"):
+        shutil.rmtree(stale, ignore_errors=True)
+    database = server.create_database(name.replace("-", "_"))
+    config = lake_config(
+        base, f"{name}.yaml", catalog_of(server, database), data_path, f"cache-{name}", f"output-{name}"
+    )
+    create_lake(load_config(config).warehouse)
+    config.with_suffix(".database").write_text(database)
+    return config
+
+
+def lake_bytes(server, config: Path) -> int:
+    cfg = load_config(config)
+    catalog, data = lake_size(
+        server, config.with_suffix(".database").read_text(), Path(cfg.warehouse.ducklake.data_path)
+    )
+    return catalog + data
+
+
+def compare_extraction(base: Path, server, concurrent: int) -> list[dict]:
+    """Load every source of `base` concurrently into a fresh DuckLake, one after another into
+    another fresh DuckLake (what concurrency itself changes) and one after another into a fresh
+    DuckDB file; print and return the figures; stop when the raw row counts differ."""
+    root = base.parent
     for stale in ("extract-seq.duckdb", "extract-seq.duckdb.wal"):
         (root / stale).unlink(missing_ok=True)
-    for stale in (data_path, root / "cache-extract-seq", root / "cache-extract-lake"):
-        shutil.rmtree(stale, ignore_errors=True)
-    lake = lake_config(
-        base,
-        "extract-lake.yaml",
-        catalog_of(server, database),
-        data_path,
-        "cache-extract-lake",
-        "output-extract-lake",
-    )
+    shutil.rmtree(root / "cache-extract-seq", ignore_errors=True)
     seq = duckdb_config(
         base, "extract-seq.yaml", "extract-seq.duckdb", "cache-extract-seq", "output-extract-seq"
     )
     keys = sources(base)
-    create_lake(load_config(lake).warehouse)
+    lake, lake_seq = fresh_lake(base, server, "extract-lake"), fresh_lake(base, server, "extract-lake-seq")
 
     print(
         f"extraction: {len(keys)} sources, one process each, at most {concurrent} at once, into a DuckLake ..."
     )
     concurrent_run = run_spawned([(load_source, (str(lake), k, v)) for k, v in keys], concurrent, server.pid)
-    catalog, data = lake_size(server, database, data_path)
-    concurrent_run |= {"how": f"DuckLake on PostgreSQL, {concurrent} at once", "size": catalog + data}
+    concurrent_run |= {"how": f"DuckLake on PostgreSQL, one process per source, {concurrent} at once"}
+    concurrent_run |= {"size": lake_bytes(server, lake), "config": lake}
+    print("extraction: the same sources one after another into a DuckLake ...")
+    lake_seq_run = run_spawned([(load_sources, (str(lake_seq), keys))], 1, server.pid)
+    lake_seq_run |= {"how": "DuckLake on PostgreSQL, one after another in one process"}
+    lake_seq_run |= {"size": lake_bytes(server, lake_seq), "config": lake_seq}
     print("extraction: the same sources one after another into a DuckDB file ...")
     seq_run = run_spawned([(load_sources, (str(seq), keys))], 1, None)
-    seq_run |= {"how": "DuckDB file, one after another", "size": (root / "extract-seq.duckdb").stat().st_size}
+    seq_run |= {"how": "DuckDB file, one after another in one process", "config": seq}
+    seq_run |= {"size": (root / "extract-seq.duckdb").stat().st_size}
+    runs = [concurrent_run, lake_seq_run, seq_run]
 
-    lake_rows, seq_rows = raw_counts(load_config(lake).warehouse), raw_counts(load_config(seq).warehouse)
+    rows = [raw_counts(load_config(r["config"]).warehouse) for r in runs]
     print()
-    print("| raw table | DuckLake (concurrent) | DuckDB file (one after another) |")
-    print("|---|---:|---:|")
-    for table in sorted(set(lake_rows) | set(seq_rows)):
-        print(f"| {table} | {lake_rows.get(table, 'missing')} | {seq_rows.get(table, 'missing')} |")
-    if lake_rows != seq_rows:
+    print(
+        "| raw table | DuckLake, concurrent | DuckLake, one after another | DuckDB file, one after another |"
+    )
+    print("|---|---:|---:|---:|")
+    for table in sorted(set().union(*rows)):
+        print(f"| {table} | " + " | ".join(str(r.get(table, "missing")) for r in rows) + " |")
+    if any(r != rows[-1] for r in rows):
         raise SystemExit(
-            "extraction comparison: the DuckLake and the DuckDB file hold different raw row counts"
+            "extraction comparison: the DuckLakes and the DuckDB file hold different raw row counts"
         )
     print("raw row counts: equal")
     print()
@@ -308,16 +330,20 @@ def compare_extraction(base: Path, server, concurrent: int) -> list[dict]:
         "| peak PSS catalog server (MiB) | peak PSS sum, server included (MiB) | size (MiB) | load (1 min) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    runs = [concurrent_run, seq_run]
     for r in runs:
         print(
             f"| {r['how']} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['server_cpu']:.1f} | {r['pss'] / 2**20:,.0f} | "
             f"{r['server_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | {r['load']:.1f} |"
         )
-    c, s = concurrent_run, seq_run
+    for r in runs[:2]:
+        print(
+            f"{r['how']} / DuckDB file: wall {r['wall'] / seq_run['wall']:.2f}, "
+            f"CPU {(r['cpu'] + r['server_cpu']) / seq_run['cpu']:.2f} (server included), "
+            f"peak PSS {r['total_pss'] / seq_run['total_pss']:.2f} (server included)"
+        )
     print(
-        f"concurrent / sequential: wall {c['wall'] / s['wall']:.2f}, CPU {(c['cpu'] + c['server_cpu']) / s['cpu']:.2f} "
-        f"(server included), peak PSS {c['total_pss'] / s['total_pss']:.2f} (server included)"
+        f"concurrent / one after another, both DuckLake: wall {concurrent_run['wall'] / lake_seq_run['wall']:.2f}, "
+        f"CPU {(concurrent_run['cpu'] + concurrent_run['server_cpu']) / (lake_seq_run['cpu'] + lake_seq_run['server_cpu']):.2f}"
     )
     print()
     return runs
