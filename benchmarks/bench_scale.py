@@ -27,7 +27,8 @@ With `--target ducklake` the warehouse is a DuckLake whose catalog is a database
 PostgreSQL server started on loopback (tests/lake/postgres_server.py) and whose data is under
 data/bench/.../lake-data/. First the extraction comparison (scale_lake.py): every source loaded
 into a fresh lake by its own spawned process, `--concurrent` at once, beside the same sources
-loaded one after another into a fresh DuckDB file, with the raw row counts of both checked equal;
+loaded one after another into another fresh lake and into a fresh DuckDB file, with the raw row
+counts of all three checked equal;
 then (unless `--extraction-only`) the four steps above into the lake. The catalog server's CPU
 time and memory are counted apart from `commstats run`'s and added in a "server included" sum;
 the lake's size is its catalog database (`pg_database_size`) plus its data files; there is no

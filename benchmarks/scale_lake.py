@@ -1,12 +1,13 @@
 """The DuckLake parts of bench_scale.py: the memory sampler of a process tree, the catalog's
 PostgreSQL server, a config naming a DuckLake, the lake's size, and the extraction comparison.
 
-The extraction comparison loads the same sources twice, measured the same way: into a fresh
-DuckLake with one spawned process per source (at most `concurrent` at once), as the Dagster
-daemon's source pool runs them, and one after another in one spawned process into a fresh DuckDB
-file (one writer, today's case). Each side reports wall time, CPU time (user + sys of the
-processes it spawned, their forked workers included) and the peak PSS sum of those processes, the
-lake's side also the catalog server's CPU and memory; then the raw row counts of both must agree.
+The extraction comparison loads the same sources three times, measured the same way: into a
+fresh DuckLake with one spawned process per source (at most `concurrent` at once), as the Dagster
+daemon's source pool runs them; one after another in one spawned process into another fresh
+DuckLake (the lake's cost without concurrency); and so into a fresh DuckDB file (one writer, the
+default warehouse). Each reports wall time, CPU time (user + sys of the processes it spawned,
+their forked workers included) and the peak PSS sum of those processes, a lake also the catalog
+server's CPU and memory; then the raw row counts of all three must agree.
 """
 
 from __future__ import annotations
