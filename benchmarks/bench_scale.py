@@ -20,6 +20,19 @@ ones, data tests, unit tests, the slowest models) and the time of each Dagster s
 
     .venv/bin/python benchmarks/bench_scale.py [--messages 1000000] [--commits 500000]
                                                [--lists 4] [--repos 2]
+                                               [--target duckdb|ducklake] [--concurrent 4]
+                                               [--extraction-only]
+
+With `--target ducklake` the warehouse is a DuckLake whose catalog is a database of a throwaway
+PostgreSQL server started on loopback (tests/lake/postgres_server.py) and whose data is under
+data/bench/.../lake-data/. First the extraction comparison (scale_lake.py): every source loaded
+into a fresh lake by its own spawned process, `--concurrent` at once, beside the same sources
+loaded one after another into another fresh lake and into a fresh DuckDB file, with the raw row
+counts of all three checked equal;
+then (unless `--extraction-only`) the four steps above into the lake. The catalog server's CPU
+time and memory are counted apart from `commstats run`'s and added in a "server included" sum;
+the lake's size is its catalog database (`pg_database_size`) plus its data files; there is no
+compact copy of a lake.
 
 The warehouse, cache and instance are deleted first (the generated sources are kept, and sources
 that had 1 % appended are generated again), so step 1 is always a full build.
@@ -30,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import random
 import re
 import resource
@@ -37,14 +51,27 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import psutil
+from scale_lake import (
+    PeakMemory,
+    catalog_of,
+    catalog_server,
+    compare_extraction,
+    lake_config,
+    lake_size,
+    tree,
+    tree_cpu,
+)
 
-from core.warehouse import dbt_target_path
+from core.config import load_config
+from core.warehouse import Warehouse, connect, dbt_target_path
+from orchestration.instance import instance_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "data" / "bench"
@@ -239,42 +266,43 @@ def append_share(
         write_repo(root / "repos" / f"repo{p}.git", first, max(int(per * share), 1), seed=100 + p)
 
 
-def measure(config: Path, label: str) -> dict:
-    """Run `commstats run --quiet` and sample the memory of its process tree."""
+@dataclass
+class Target:
+    """The warehouse a config builds: a DuckDB file, or a DuckLake whose catalog is a database of
+    the PostgreSQL server `server_pid` (whose processes are measured beside `commstats run`'s)."""
+
+    config: Path
+    warehouse: Warehouse
+    home: Path  # the Dagster instance
+    size: Callable[[], int]
+    compact: Callable[[], int] | None = None  # a DuckDB file only
+    server_pid: int | None = None
+
+
+def target_of(config: Path, **kw) -> Target:
+    cfg = load_config(config)
+    return Target(config=config, warehouse=cfg.warehouse, home=instance_dir(cfg), **kw)
+
+
+def measure(target: Target, label: str) -> dict:
+    """Run `commstats run --quiet` and sample the memory of its process tree (and of the catalog
+    server's, for a DuckLake)."""
     started_at = time.time()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = tree_cpu(target.server_pid)
     start = time.monotonic()
     proc = psutil.Popen(
-        [str(COMMSTATS), "run", "--quiet", "--config", str(config)],
+        [str(COMMSTATS), "run", "--quiet", "--config", str(target.config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
     )
-    peak = 0  # largest sum of RSS: counts pages shared by forked workers once per process
-    peak_pss = 0  # largest sum of PSS: shared pages split between the processes sharing them
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak, peak_pss
-        while not done.is_set():
-            rss = pss = 0
-            try:
-                procs = [proc, *proc.children(recursive=True)]
-            except psutil.Error:
-                procs = []
-            for p in procs:
-                with contextlib.suppress(psutil.Error):
-                    info = p.memory_full_info()  # reads smaps: slower, hence the 0.25 s period
-                    rss += info.rss
-                    pss += getattr(info, "pss", info.rss)
-            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-            time.sleep(0.25)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, _ = proc.communicate()
-    done.set()
-    sampler.join()
+    # RSS counts pages shared by forked workers once per process; PSS splits them
+    groups = {"run": lambda: tree(proc.pid)}
+    if target.server_pid is not None:
+        groups["postgres"] = lambda: tree(target.server_pid)
+    with PeakMemory(groups) as memory:
+        out, _ = proc.communicate()
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -282,21 +310,24 @@ def measure(config: Path, label: str) -> dict:
     if proc.returncode != 0:
         print(text[-4000:])
         raise SystemExit(f"{label}: commstats run failed (exit {proc.returncode})")
-    warehouse = config.parent / "warehouse.duckdb"
     stages = re.search(r"stages: +sources ([\d.]+) s, rebuild ([\d.]+) s", text)
     sources, rebuild = (float(stages.group(1)), float(stages.group(2))) if stages else (0.0, 0.0)
     return {
         "step": label,
         "wall": wall,
         "cpu": cpu,
+        "server_cpu": tree_cpu(target.server_pid) - server_before,
         "sources": sources,
         "rebuild": rebuild,
-        "peak": peak,
-        "peak_pss": peak_pss,
-        "size": warehouse.stat().st_size,
-        "compact": compact_size(warehouse),
-        "dbt": dbt_times(started_at, warehouse),
-        "dagster": dagster_step_times(config.parent / "dagster-home", started_at),
+        "peak": memory.peak_rss.get("run", 0),
+        "peak_pss": memory.peak_pss.get("run", 0),
+        "server_pss": memory.peak_pss.get("postgres", 0),
+        "total_pss": memory.peak_total_pss,
+        "load": os.getloadavg()[0],
+        "size": target.size(),
+        "compact": target.compact() if target.compact else None,
+        "dbt": dbt_times(started_at, target.warehouse),
+        "dagster": dagster_step_times(target.home, started_at),
         "log": text,
     }
 
@@ -321,7 +352,7 @@ def compact_size(warehouse: Path) -> int:
         copy.unlink(missing_ok=True)
 
 
-def dbt_times(since: float, warehouse: Path) -> dict | None:
+def dbt_times(since: float, warehouse: Warehouse) -> dict | None:
     """dbt's own times of the step's `dbt build` (the run_results.json beside `warehouse`, which
     each build of it writes again), None when no build ran since `since`."""
     target = dbt_target_path(warehouse)
@@ -386,10 +417,8 @@ def dagster_step_times(home: Path, since: float) -> dict[str, float]:
     return times
 
 
-def counts(warehouse: Path) -> tuple[int, int]:
-    import duckdb
-
-    con = duckdb.connect(str(warehouse), read_only=True)
+def counts(warehouse: Warehouse) -> tuple[int, int]:
+    con = connect(warehouse, read_only=True)
     try:
         m = con.execute("select count(*) from raw.mail_messages").fetchone()[0]
         c = con.execute("select count(*) from raw.git_commits").fetchone()[0]
@@ -404,6 +433,9 @@ def main() -> int:
     ap.add_argument("--commits", type=int, default=500_000)
     ap.add_argument("--lists", type=int, default=4)
     ap.add_argument("--repos", type=int, default=2)
+    ap.add_argument("--target", choices=["duckdb", "ducklake"], default="duckdb")
+    ap.add_argument("--concurrent", type=int, default=4, help="DuckLake: sources loaded at once (extraction)")
+    ap.add_argument("--extraction-only", action="store_true", help="DuckLake: the extraction comparison only")
     args = ap.parse_args()
 
     root = BENCH_DIR / f"scale-{args.messages}m-{args.commits}c"
@@ -419,42 +451,93 @@ def main() -> int:
         config = generate(root, args.messages, args.commits, args.lists, args.repos)
     for leftover in ("warehouse.duckdb", "warehouse.duckdb.wal", "warehouse.published.duckdb"):
         (root / leftover).unlink(missing_ok=True)
-    shutil.rmtree(root / "cache", ignore_errors=True)
-    shutil.rmtree(root / "dagster-home", ignore_errors=True)
+    for leftover in ("cache", "dagster-home", "cache-lake", "lake-data"):
+        shutil.rmtree(root / leftover, ignore_errors=True)
 
-    results = [measure(config, "full build")]
-    print(
-        f"full build: {results[-1]['wall']:.1f} s; rows (messages, commits): {counts(root / 'warehouse.duckdb')}"
-    )
-    results.append(measure(config, "refresh, no new data"))
-    marker.write_text("1")
+    with contextlib.ExitStack() as stack:
+        if args.target == "duckdb":
+            warehouse = root / "warehouse.duckdb"
+            target = target_of(
+                config, size=lambda: warehouse.stat().st_size, compact=lambda: compact_size(warehouse)
+            )
+        else:
+            server = stack.enter_context(catalog_server())
+            print(f"catalog server: PostgreSQL on {server.host}:{server.port} (pid {server.pid})")
+            compare_extraction(config, server, args.concurrent)
+            if args.extraction_only:
+                return 0
+            database, data_path = server.create_database("lake"), root / "lake-data"
+            lake = lake_config(
+                config,
+                "communities-lake.yaml",
+                catalog_of(server, database),
+                data_path,
+                "cache-lake",
+                "output-lake",
+            )
+            target = target_of(
+                lake, size=lambda: sum(lake_size(server, database, data_path)), server_pid=server.pid
+            )
+        results = run_steps(target, root, args)
+        m, c = counts(target.warehouse)
+    report(results, args, m, c)
+    return 0
+
+
+def run_steps(target: Target, root: Path, args: argparse.Namespace) -> list[dict]:
+    results = [measure(target, "full build")]
+    print(f"full build: {results[-1]['wall']:.1f} s; rows (messages, commits): {counts(target.warehouse)}")
+    results.append(measure(target, "refresh, no new data"))
+    (root / ".appended").write_text("1")
     append_share(root, args.messages, args.commits, args.lists, args.repos, appended=0.0, share=0.01)
-    results.append(measure(config, "refresh, 1 % new data"))
+    results.append(measure(target, "refresh, 1 % new data"))
     append_share(root, args.messages, args.commits, args.lists, args.repos, appended=0.01, share=0.001)
-    results.append(measure(config, "refresh, 0.1 % new data"))
-    m, c = counts(root / "warehouse.duckdb")
+    results.append(measure(target, "refresh, 0.1 % new data"))
+    return results
 
+
+def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> None:
     full = results[0]["wall"]
+    lake = args.target == "ducklake"
     print()
     print(
         f"scale: {args.messages:,} messages in {args.lists} public-inbox lists, {args.commits:,} commits in "
         f"{args.repos} repositories; after the 1 % and 0.1 % steps: {m:,} messages, {c:,} commits"
+        + (" (DuckLake on PostgreSQL)" if lake else "")
     )
     cpu_full = results[0]["cpu"]
-    print(
-        "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | sources (s) | rebuild (s) "
-        "| peak RSS sum (MiB) | peak PSS sum (MiB) | warehouse (MiB) | compact copy (MiB) | vs compact |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in results:
+    if lake:
         print(
-            f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['cpu']:.1f} | "
-            f"{100 * r['cpu'] / cpu_full:.1f} % | {r['sources']:.1f} | {r['rebuild']:.1f} | "
-            f"{r['peak'] / 2**20:,.0f} | {r['peak_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | "
-            f"{r['compact'] / 2**20:,.1f} | {100 * (r['size'] / r['compact'] - 1):+.1f} % |"
+            "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | catalog server CPU (s) | sources (s) "
+            "| rebuild (s) | peak RSS sum (MiB) | peak PSS sum (MiB) | peak PSS sum, server included (MiB) "
+            "| lake: catalog + data (MiB) | load (1 min) |"
         )
+    else:
+        print(
+            "| step | wall (s) | vs full build | CPU (s) | CPU vs full build | sources (s) | rebuild (s) "
+            "| peak RSS sum (MiB) | peak PSS sum (MiB) | warehouse (MiB) | compact copy (MiB) | vs compact |"
+        )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if lake else ""))
+    for r in results:
+        head = f"| {r['step']} | {r['wall']:.1f} | {100 * r['wall'] / full:.1f} % | {r['cpu']:.1f} | "
+        head += f"{100 * r['cpu'] / cpu_full:.1f} % | "
+        if lake:
+            print(
+                head
+                + f"{r['server_cpu']:.1f} | {r['sources']:.1f} | {r['rebuild']:.1f} | {r['peak'] / 2**20:,.0f} | "
+                f"{r['peak_pss'] / 2**20:,.0f} | {r['total_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | {r['load']:.1f} |"
+            )
+        else:
+            print(
+                head + f"{r['sources']:.1f} | {r['rebuild']:.1f} | "
+                f"{r['peak'] / 2**20:,.0f} | {r['peak_pss'] / 2**20:,.0f} | {r['size'] / 2**20:,.1f} | "
+                f"{r['compact'] / 2**20:,.1f} | {100 * (r['size'] / r['compact'] - 1):+.1f} % |"
+            )
     print("wall includes starting Python and loading the Dagster definitions; sources = the extraction")
     print("runs, one per list and repository; rebuild = identities, dbt, charts, report, published copy")
+    if lake:
+        print("CPU and the peak sums are those of `commstats run`'s process tree; the catalog server's")
+        print("processes (postmaster and backends) are counted apart and in the 'server included' sum")
     print()
     print(
         "| step | dbt elapsed (s) | models (s) | incremental models (s) | data tests (s) | unit tests (s) | slowest models (s) |"
@@ -477,7 +560,6 @@ def main() -> int:
     print("|---|" + "---:|" * len(results))
     for step in steps:
         print(f"| {step} | " + " | ".join(f"{r['dagster'].get(step, 0):.1f}" for r in results) + " |")
-    return 0
 
 
 if __name__ == "__main__":
