@@ -13,15 +13,18 @@ import stat
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import duckdb
 import tenacity
 
-from core.config import DuckLakeConfig, WarehouseTarget
 from core.errors import CommstatsError
 
+if TYPE_CHECKING:  # not imported when run: `commstats sql --warehouse` starts without pydantic
+    from core.config import DuckLakeConfig, WarehouseTarget
+
 # What `warehouse:` names: a DuckDB file, or a DuckLake (a catalog database and Parquet files)
-Warehouse = Path | WarehouseTarget
+Warehouse: TypeAlias = "Path | WarehouseTarget"
 
 # A DuckDB database file starts with its main header: an 8-byte checksum, then the magic bytes.
 _MAGIC = b"DUCK"
@@ -31,7 +34,7 @@ _WHERE = "check `warehouse:` in the config, --warehouse or $COMMSTATS_WAREHOUSE"
 
 def lake_of(warehouse: str | Path | WarehouseTarget) -> DuckLakeConfig | None:
     """The DuckLake the warehouse is, or None for a DuckDB file."""
-    return warehouse.ducklake if isinstance(warehouse, WarehouseTarget) else None
+    return getattr(warehouse, "ducklake", None)
 
 
 def local_home(warehouse: str | Path | WarehouseTarget) -> Path:

@@ -16,7 +16,8 @@ from core.config import CommunitiesConfig
 from core.warehouse import lake_of, local_home
 from core.yamlfile import safe_load
 
-POOLS = ("warehouse", "extract")  # orchestration.defs.resources.WAREHOUSE_POOL, EXTRACT_POOL
+# orchestration.defs.resources.WAREHOUSE_POOL; a DuckLake's instance also has EXTRACT_POOL ("extract")
+POOLS = ("warehouse",)
 # how many sources of a DuckLake warehouse load at once (their runs are in the extract pool)
 LAKE_CONCURRENT_SOURCES = 4
 
@@ -82,7 +83,7 @@ def ensure_pool_limits(home: Path, limits: dict[str, int] | None = None) -> None
     try:
         storage = instance.event_log_storage
         known = storage.get_concurrency_keys()
-        for pool in POOLS:
+        for pool in (*POOLS, *(limits or {})):
             if pool in known:
                 continue  # a limit set before (by a deployment's owner too) is kept
             if pool in (limits or {}):

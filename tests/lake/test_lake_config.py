@@ -144,6 +144,6 @@ def test_the_sources_of_a_lake_get_a_pool_of_four_which_an_owner_may_raise(tmp_p
         instance.event_log_storage.set_concurrency_slots("extract", 16)
     ensure_instance(lake)  # every start: the owner's limit stays
     assert _pool_limits(home) == {"warehouse": 1, "extract": 16}
-    # a file warehouse's sources stay in the warehouse pool; its extract pool is never used
+    # a file warehouse's sources stay in the warehouse pool: no extract pool
     file_home = ensure_instance(load_config(config(tmp_path / "f", "warehouse: w.duckdb\n")))
-    assert _pool_limits(file_home) == {"warehouse": 1, "extract": 1}
+    assert _pool_limits(file_home) == {"warehouse": 1}
