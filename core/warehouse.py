@@ -96,9 +96,15 @@ class WarehouseLocked(CommstatsError):
 
 
 def _catalog_race(exc: BaseException) -> bool:
-    """The first attaches of a new DuckLake each create its catalog tables: all but one fail on
-    PostgreSQL's unique index of type names, and attach again to find the tables made."""
-    return isinstance(exc, duckdb.Error) and "duplicate key value violates unique constraint" in str(exc)
+    """The first attaches of a new DuckLake each create its catalog tables: all but one fail (on
+    PostgreSQL's unique index of type names, or on a table another one made first), and attach
+    again to find the tables made."""
+    text = str(exc)
+    return (
+        isinstance(exc, duckdb.Error)
+        and "Failed to initialize DuckLake" in text
+        and ("duplicate key value violates unique constraint" in text or "already exists" in text)
+    )
 
 
 def _locked(exc: BaseException) -> bool:
