@@ -339,7 +339,12 @@ CONFLICT_RETRIES = 8
 
 
 def conflicted(exc: BaseException) -> bool:
-    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+    """A commit another writer's beat: DuckLake's conflicts, and the failure DuckLake 0.3 gives
+    when two writers change the catalog at once ("Failed to parse catalog entry")."""
+    text = str(exc)
+    return isinstance(exc, duckdb.TransactionException) and (
+        "conflict" in text.lower() or "Failed to commit DuckLake transaction" in text
+    )
 
 
 def retrying_conflicts() -> tenacity.Retrying:
