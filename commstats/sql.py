@@ -144,18 +144,24 @@ def _error_line(exc: duckdb.Error) -> str:
     return text
 
 
-def run_query(
-    warehouse: Warehouse, query: str, csv_out: bool = False, live: bool = False, as_of: AsOf = None
-) -> int:
+def _opened(warehouse: Warehouse, live: bool, as_of: AsOf) -> StatementGuard | None:
+    """The query connection, or None once the one line saying why there is none is printed."""
     try:
-        guard = _connect(source_file(warehouse, live), live, as_of)
+        return _connect(warehouse, live, as_of)
     except duckdb.Error as exc:
-        print(f"commstats: {describe(source_file(warehouse, live))}: {_error_line(exc)}", file=sys.stderr)
-        return 1
+        print(f"commstats: {describe(warehouse)}: {_error_line(exc)}", file=sys.stderr)
     except ConfigError:
         raise  # the command line's one line and exit 2
     except CommstatsError as exc:  # a lake's catalog out of reach
         print(f"commstats: {exc}", file=sys.stderr)
+    return None
+
+
+def run_query(
+    warehouse: Warehouse, query: str, csv_out: bool = False, live: bool = False, as_of: AsOf = None
+) -> int:
+    guard = _opened(source_file(warehouse, live), live, as_of)
+    if guard is None:
         return 1
     try:
         _print(guard, query, csv_out)
@@ -170,15 +176,8 @@ def run_query(
 def interactive(warehouse: Warehouse, csv_out: bool = False, live: bool = False, as_of: AsOf = None) -> int:
     """A prompt on stdin; exits 1 when any statement failed (so a piped script's failure shows)."""
     warehouse = source_file(warehouse, live)
-    try:
-        guard = _connect(warehouse, live, as_of)
-    except duckdb.Error as exc:
-        print(f"commstats: {describe(warehouse)}: {_error_line(exc)}", file=sys.stderr)
-        return 1
-    except ConfigError:
-        raise  # the command line's one line and exit 2
-    except CommstatsError as exc:  # a lake's catalog out of reach
-        print(f"commstats: {exc}", file=sys.stderr)
+    guard = _opened(warehouse, live, as_of)
+    if guard is None:
         return 1
     print(
         f"commstats sql on {describe(warehouse)} (read-only). End a query with ';', quit with \\q or Ctrl-D."
