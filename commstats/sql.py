@@ -76,9 +76,8 @@ def _connect_lake(warehouse: Warehouse, live: bool, as_of: AsOf) -> StatementGua
         attach_lake(
             con, lake, read_only=True, snapshot=snapshot, as_of=as_of if isinstance(as_of, datetime) else None
         )
-        if lake.data_is_local():
-            # the Parquet files of the lake, and nothing else on disk
-            con.execute(f"SET allowed_directories = {_sql_literal([lake.data_path])}")
+        # the Parquet files of the lake (a directory or an s3:// prefix), and nothing else
+        con.execute(f"SET allowed_directories = {_sql_literal([lake.data_path])}")
         # attaching the catalog used the secret manager, whose settings DuckDB then keeps as they
         # are (allow_persistent_secrets among them): StatementGuard refuses CREATE SECRET instead
         settings = {

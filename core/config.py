@@ -191,17 +191,36 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 _CATALOG_KINDS = ("postgres:", "sqlite:", "mysql:")
 
 
+class ObjectStoreConfig(_Strict):
+    """Where an `s3://` data path lives: AWS S3 by default, or any S3-compatible store (MinIO,
+    Ceph, R2, ...) at `endpoint`. The credentials never sit in the config file: they are read from
+    the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)."""
+
+    endpoint: str | None = None  # host[:port], e.g. minio.internal:9000; default: AWS
+    region: str = "us-east-1"
+    url_style: Literal["vhost", "path"] = "vhost"  # S3-compatible stores usually want `path`
+    use_ssl: bool = True
+
+    @field_validator("endpoint", "region")
+    @classmethod
+    def _plain(cls, v: str | None) -> str | None:
+        if v is not None and (not v.strip() or _URL.match(v) or re.search(r"[\s'/]", v.strip())):
+            raise ValueError("must be a host[:port] (or region name) without a scheme, slash or quote")
+        return v.strip() if v is not None else None
+
+
 class DuckLakeConfig(_Strict):
     """A DuckLake warehouse: the catalog in a SQL database, the data in Parquet files.
 
     `catalog` is `postgres:<libpq connection string>` (what several machines share), `sqlite:<file>`
-    or a local DuckDB catalog file; `data_path` a directory or an object-store URL. The local
-    state of this machine's runs (dbt's files, the Dagster instance) goes to `state_dir`, by
-    default `<cache_dir>/ducklake`.
+    or a local DuckDB catalog file; `data_path` a directory or an `s3://bucket/prefix/` URL (with
+    `s3:` saying which store). The local state of this machine's runs (dbt's files, the Dagster
+    instance) goes to `state_dir`, by default `<cache_dir>/ducklake`.
     """
 
     catalog: str = Field(min_length=1)
     data_path: str = Field(min_length=1)
+    s3: ObjectStoreConfig | None = None
     state_dir: Path | None = None
 
     @field_validator("catalog", "data_path")
@@ -213,13 +232,26 @@ class DuckLakeConfig(_Strict):
 
     @field_validator("data_path")
     @classmethod
-    def _a_directory(cls, v: str) -> str:
-        if _URL.match(v):
+    def _a_directory_or_s3(cls, v: str) -> str:
+        if _URL.match(v) and not v.lower().startswith("s3://"):
             raise ValueError(
-                "an object-store URL needs DuckDB's httpfs extension, which commstats does not load "
-                "yet: give a directory (shared storage mounted on every machine)"
+                "must be a directory or an s3:// URL (S3 or an S3-compatible store: "
+                "see warehouse.ducklake.s3.endpoint)"
             )
+        if v.lower().startswith("s3://") and not re.match(r"^s3://[^/]+", v, re.I):
+            raise ValueError("an s3:// URL needs a bucket: s3://bucket/prefix/")
         return v
+
+    @model_validator(mode="after")
+    def _store_settings_for_a_url(self) -> DuckLakeConfig:
+        if self.s3 is not None and self.data_is_local():
+            raise ValueError("'s3' is for an s3:// data_path; this data_path is a directory")
+        if not self.data_is_local():
+            if self.s3 is None:
+                self.s3 = ObjectStoreConfig()
+            if not self.data_path.endswith("/"):
+                self.data_path += "/"  # DuckLake writes under the prefix, never beside it
+        return self
 
     def catalog_is_file(self) -> bool:
         return not self.catalog.startswith(_CATALOG_KINDS)

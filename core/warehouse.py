@@ -113,7 +113,7 @@ def _locked(exc: BaseException) -> bool:
 
 
 LAKE_ALIAS = "lake"  # the name a DuckLake is attached under (dbt's database, `current_database()`)
-_LAKE_PACKAGES = "duckdb-ext-ducklake and duckdb-ext-postgres"
+_LAKE_PACKAGES = "duckdb-ext-ducklake, duckdb-ext-postgres and duckdb-ext-httpfs"
 
 
 def extension_directory() -> str:
@@ -138,6 +138,52 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+class WarehouseUnavailable(CommstatsError):
+    """The DuckLake's catalog cannot be reached or read."""
+
+
+# the object store's credentials come from the environment, under AWS's own names, never from
+# the config file (which is checked in) nor from a command line (which `ps` shows)
+S3_KEY_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+S3_TOKEN_ENV = "AWS_SESSION_TOKEN"
+LAKE_SECRET = "commstats_lake_store"
+
+
+def object_store_settings(lake: DuckLakeConfig) -> dict[str, str] | None:
+    """The settings of DuckDB's S3 secret for the lake's data path (without the credentials), or
+    None for a data directory. `scope` limits the secret to the lake's prefix."""
+    if lake.data_is_local() or lake.s3 is None:
+        return None
+    settings = {
+        "region": lake.s3.region,
+        "url_style": lake.s3.url_style,
+        "use_ssl": str(lake.s3.use_ssl).lower(),
+        "scope": lake.data_path,
+    }
+    if lake.s3.endpoint:
+        settings["endpoint"] = lake.s3.endpoint
+    return settings
+
+
+def object_store_secret_sql(lake: DuckLakeConfig) -> str | None:
+    """CREATE TEMPORARY SECRET for the lake's object store, with the credentials of the
+    environment; None for a data directory. One line naming what is missing otherwise."""
+    settings = object_store_settings(lake)
+    if settings is None:
+        return None
+    missing = [name for name in S3_KEY_ENV if not os.environ.get(name)]
+    if missing:
+        raise WarehouseUnavailable(
+            f"{lake.describe()}: set {' and '.join(missing)} in the environment "
+            "(the object store's credentials; commstats never reads them from the config file)"
+        )
+    values = {"key_id": os.environ[S3_KEY_ENV[0]], "secret": os.environ[S3_KEY_ENV[1]], **settings}
+    if os.environ.get(S3_TOKEN_ENV):
+        values["session_token"] = os.environ[S3_TOKEN_ENV]
+    options = ", ".join(f"{key.upper()} {_sql_string(value)}" for key, value in values.items())
+    return f"CREATE OR REPLACE TEMPORARY SECRET {LAKE_SECRET} (TYPE s3, {options})"
+
+
 def attach_lake(
     con: duckdb.DuckDBPyConnection,
     lake: DuckLakeConfig,
@@ -152,6 +198,10 @@ def attach_lake(
     con.execute("LOAD ducklake")
     if lake.catalog.startswith("postgres:"):
         con.execute("LOAD postgres")
+    secret = object_store_secret_sql(lake)
+    if secret is not None:
+        con.execute("LOAD httpfs")
+        con.execute(secret)
     options = [f"DATA_PATH {_sql_string(lake.data_path)}"]
     if read_only or snapshot is not None or as_of is not None:
         options.append("READ_ONLY")
@@ -171,10 +221,6 @@ def attach_lake(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseUnavailable(f"{lake.describe()}: cannot open the warehouse: {first}") from None
     con.execute(f"USE {LAKE_ALIAS}")
-
-
-class WarehouseUnavailable(CommstatsError):
-    """The DuckLake's catalog cannot be reached or read."""
 
 
 def _connect_lake(lake: DuckLakeConfig, read_only: bool) -> duckdb.DuckDBPyConnection:

@@ -1,5 +1,6 @@
-"""DuckDB is the release the packaged extensions are built for, and DuckLake and postgres load from
-the installed packages (duckdb-ext-ducklake, duckdb-ext-postgres) with nothing downloaded."""
+"""DuckDB is the release the packaged extensions are built for, and DuckLake, postgres and httpfs load
+from the installed packages (duckdb-ext-ducklake, duckdb-ext-postgres, duckdb-ext-httpfs) with
+nothing downloaded."""
 
 from __future__ import annotations
 
@@ -20,7 +21,11 @@ def test_duckdb_is_the_release_of_the_extension_packages():
     assert duckdb.__version__ == "1.4.4"
     platform = duckdb.connect().execute("select platform from pragma_platform()").fetchone()[0]
     found = sorted(p.name for p in (packaged_extensions() / "v1.4.4" / platform).iterdir())
-    assert found == ["ducklake.duckdb_extension", "postgres_scanner.duckdb_extension"]
+    assert found == [
+        "ducklake.duckdb_extension",
+        "httpfs.duckdb_extension",
+        "postgres_scanner.duckdb_extension",
+    ]
 
 
 def test_ducklake_and_postgres_load_from_the_packages_and_a_lake_takes_rows(tmp_path: Path, monkeypatch):
@@ -35,11 +40,12 @@ def test_ducklake_and_postgres_load_from_the_packages_and_a_lake_takes_rows(tmp_
     )
     con.execute("LOAD ducklake")
     con.execute("LOAD postgres")
+    con.execute("LOAD httpfs")
     loaded = con.execute(
         "select extension_name, install_path from duckdb_extensions() "
-        "where loaded and extension_name in ('ducklake', 'postgres_scanner') order by 1"
+        "where loaded and extension_name in ('ducklake', 'httpfs', 'postgres_scanner') order by 1"
     ).fetchall()
-    assert [name for name, _ in loaded] == ["ducklake", "postgres_scanner"]
+    assert [name for name, _ in loaded] == ["ducklake", "httpfs", "postgres_scanner"]
     for _, path in loaded:
         assert Path(path).is_relative_to(packaged_extensions())
     con.execute(f"ATTACH 'ducklake:{tmp_path}/catalog.ducklake' AS lake (DATA_PATH '{tmp_path}/data/')")

@@ -8,7 +8,7 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from core.config import CommunitiesConfig
-from core.warehouse import dbt_target_path, extension_directory, lake_of
+from core.warehouse import dbt_target_path, extension_directory, lake_of, object_store_settings
 from orchestration.defs.dbt_row_counts import with_row_counts
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.project import dbt_cli, dbt_project
@@ -41,6 +41,8 @@ def dbt_vars(cfg: CommunitiesConfig) -> dict[str, Any]:
         return {
             "ducklake_catalog": lake.catalog,
             "ducklake_data_path": lake.data_path,
+            # an s3:// data path: the store's settings (the credentials stay in the environment)
+            "ducklake_s3": object_store_settings(lake),
             "duckdb_extensions": extension_directory(),
             **common,
         }

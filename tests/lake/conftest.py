@@ -16,7 +16,7 @@ from tests.lake.postgres_server import PostgresServer, available, postgres_serve
 
 # the one DuckDB line whose DuckLake and postgres extensions are packaged on PyPI
 DUCKDB_VERSION = "1.4.4"
-EXTENSION_PACKAGES = ("duckdb-ext-ducklake", "duckdb-ext-postgres")
+EXTENSION_PACKAGES = ("duckdb-ext-ducklake", "duckdb-ext-postgres", "duckdb-ext-httpfs")
 
 
 def extension_directory() -> Path | str:

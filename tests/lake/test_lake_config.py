@@ -61,9 +61,9 @@ def test_a_postgres_catalog_is_kept_as_written_and_its_password_never_shown(tmp_
     ("warehouse", "message"),
     [
         (
-            "warehouse:\n  ducklake:\n    catalog: c.ducklake\n    data_path: s3://bucket/lake/\n",
-            "key 'warehouse.ducklake.data_path': an object-store URL needs DuckDB's httpfs extension, which "
-            "commstats does not load yet: give a directory (shared storage mounted on every machine)",
+            "warehouse:\n  ducklake:\n    catalog: c.ducklake\n    data_path: gs://bucket/lake/\n",
+            "key 'warehouse.ducklake.data_path': must be a directory or an s3:// URL (S3 or an "
+            "S3-compatible store: see warehouse.ducklake.s3.endpoint)",
         ),
         (
             "warehouse:\n  ducklake:\n    catalog: c.ducklake\n",
