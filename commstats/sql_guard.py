@@ -26,6 +26,19 @@ from dataclasses import dataclass
 
 import duckdb
 
+# a URL as DuckDB keeps it in allowed_directories (`s3:/bucket/...`: one slash) or as written
+_URL = re.compile(r"^([a-z][a-z0-9+.-]*):/+(.*)$", re.I | re.S)
+
+
+def _url(path: str) -> str | None:
+    """`scheme://rest` with the scheme in lower case (the one case-blind part), or None for a local
+    path (`file://` URLs included, which name local files)."""
+    m = _URL.match(path)
+    if m is None or m.group(1).lower() == "file":
+        return None
+    return f"{m.group(1).lower()}://{m.group(2)}"
+
+
 # the option DuckDB names when `SET` is refused, for each shortcut that bypasses the lock
 _SETTING_OF: dict[str, str] = {
     "enable_logging": "enable_logging",
@@ -100,7 +113,8 @@ class StatementGuard:
         (version,) = con.execute("select library_version from pragma_version()").fetchone()
         (platform,) = con.execute("select platform from pragma_platform()").fetchone()
         base = extensions or os.path.join(home or os.path.expanduser("~"), ".duckdb", "extensions")
-        own = tuple(os.path.abspath(p) for p in [*paths, *directories])
+        # a lake's s3:// prefix is a URL, not a local path to make absolute
+        own = tuple(_url(p) or os.path.abspath(p) for p in [*paths, *directories])
         return cls(con, own, os.path.join(base, version, platform))
 
     def check(self, sql: str, nesting: int = 0) -> None:
@@ -184,6 +198,10 @@ class StatementGuard:
                 return
 
     def _is_own_file(self, path: str) -> bool:
+        url = _url(path)
+        if url is not None:
+            # an object store has keys, not directories: `s3://b/p/../x` is the key it spells
+            return any(url.startswith(own) for own in self.own_files if _url(own) is not None)
         if path.startswith("file://"):
             path = path.removeprefix("file://")
         full = os.path.join(os.getcwd(), os.path.expanduser(path))

@@ -170,6 +170,15 @@ def test_commstats_sql_reads_the_lake_and_nothing_else_of_the_store(s3_run: dict
         "sql", "--config", config, f"select * from read_csv('s3://{s3.bucket}/elsewhere/secret.csv')"
     )
     assert proc.returncode == 1 and proc.stderr.startswith("commstats: refused:"), proc.stderr
+    # nor written into the lake's own prefix, which the sandbox lets it read
+    before = s3.keys("lake/")
+    for target in ("s3://commstats/lake/main/x.parquet", "S3://commstats/lake/x.csv"):
+        proc = commstats("sql", "--config", config, f"copy (select 1 as a) to '{target}'")
+        assert proc.returncode == 1 and proc.stderr.strip() == (
+            "commstats: refused: commstats sql reads only the warehouse (no other file, directory, "
+            f'extension or network access): Cannot access file "{target}"'
+        ), proc.stderr
+    assert s3.keys("lake/") == before
     # without the credentials in the environment: one line naming them
     proc = commstats("sql", "--config", config, "select 1", credentials=False)
     assert proc.returncode == 1
@@ -255,3 +264,20 @@ def test_a_bad_object_store_setting_is_one_line_naming_the_key(
         load_config(config_file(tmp_path, lake))
     text = str(err.value)
     assert len(text.splitlines()) == 1 and message in text and "warehouse.ducklake" in text, text
+
+
+def test_the_sql_guard_refuses_a_copy_into_the_lakes_own_prefix() -> None:
+    import duckdb
+
+    from commstats.sql_guard import StatementGuard
+
+    con = duckdb.connect()
+    # DuckDB keeps the prefix as `s3:/stats/lake/`: the guard reads it back as the URL
+    con.execute("SET allowed_directories = ['s3://stats/lake/']")
+    guard = StatementGuard.of(con)
+    for target in ("s3://stats/lake/x.csv", "S3://stats/lake/main/t/y.parquet", "s3:/stats/lake/z.csv"):
+        with pytest.raises(duckdb.PermissionException, match=f'Cannot access file "{target}"'):
+            guard.check(f"copy (select 1) to '{target}'")
+    # outside the prefix the guard lets DuckDB answer (its sandbox refuses every other file)
+    guard.check("copy (select 1) to 's3://stats/elsewhere/x.csv'")
+    guard.check("copy (select 1) to 's3://stats/lakehouse.csv'")
