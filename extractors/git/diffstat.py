@@ -26,6 +26,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import pygit2
 
@@ -432,7 +433,9 @@ class ChangeReader:
                         users.setdefault(item[0], []).append(i)
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
-        order = sorted(users, key=lambda c: (c[0], users[c][0]))
+        # by path, then by first user: `users` is in that order already (filled in pair order),
+        # and the sort is stable
+        order = sorted(users, key=itemgetter(0))
         if self._blob_diffs is None:
             diffs = None
         else:
@@ -454,14 +457,13 @@ class ChangeReader:
                 ],
                 True,
             )
-        for at, change in enumerate(order):
+        for change, got in zip(order, diffs if diffs is not None else order, strict=True):
             if failed and all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
                 if diffs is None:
                     done[change] = self._file(*change)
                     continue
-                got = diffs[at]
                 if type(got) is tuple:
                     added, removed, h = got
                     kind = "A" if change[2] is None else "D" if change[4] is None else "M"
