@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -173,9 +174,8 @@ def bind_sha1(use_openssl: bool = True) -> bool:
     if _gitdiff is None:
         return False
     if use_openssl:
-        import _hashlib  # noqa: F401 - maps libcrypto into the process
-
         try:
+            hashlib.new("sha1", usedforsecurity=False)  # hashlib's OpenSSL maps libcrypto in
             with open("/proc/self/maps") as maps:
                 found = [m.group(1) for line in maps if (m := _LIBCRYPTO.search(line.rstrip("\n")))]
             lib = ctypes.CDLL(found[0])
