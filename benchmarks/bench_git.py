@@ -8,6 +8,8 @@ Generates (once, cached under data/bench/) a linear repository of realistic smal
   cores),
 - our extraction with workers=1 and workers=2, rows spooled to Parquet (not loaded),
 - our extraction with workers=1 scoped to `virt/` and `arch/x86/kvm/` (BENCH_SCOPE),
+- with `--baseline DIR`, our extraction with workers=1 and 2 from another checkout too (before and
+  after a change in one run, round robin with the rest),
 
 and prints wall times, commits per second, ratios to the one-core floor and peak RSS.
 
@@ -588,8 +590,16 @@ def _report(wall: float, child_rss: int = 0, cpu: float | None = None, **extra) 
     )
 
 
-def _run(*args: str) -> dict:
-    res = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=False)
+def _run(*args: str, baseline: str | None = None) -> dict:
+    env = None
+    if baseline is not None:  # another checkout's code (built in place) first on the path
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, (baseline, os.environ.get("PYTHONPATH")))),
+        }
+    res = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
+    )
     if res.returncode != 0:
         raise SystemExit(res.stderr)
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -618,6 +628,12 @@ def main() -> None:
         type=int,
         default=300,
         help="commits for the whole-tree diff stage (slow: ~15 ms each)",
+    )
+    ap.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="also run the extraction (workers=1 and 2) with the code of another checkout, its C"
+        " modules built in place (`python setup.py build_ext --inplace`): before/after in one run",
     )
     ap.add_argument("--measure", nargs=2, metavar=("WHAT", "REPO"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -673,12 +689,16 @@ def main() -> None:
         ("commstats workers=2", "workers=2"),
         ("commstats workers=1, scoped", "scoped-workers=1"),
     ]
+    if args.baseline:
+        approaches += [("baseline workers=1", "workers=1"), ("baseline workers=2", "workers=2")]
     # Round robin and keep each approach's fastest run: other load on the machine only slows
     # runs down, so the minimum is the least disturbed figure.
     best: dict[str, dict] = {}
     for _ in range(args.repeat):
         for label, what in approaches:
-            r = _run("--measure", what, str(repo))
+            r = _run(
+                "--measure", what, str(repo), baseline=args.baseline if label.startswith("baseline") else None
+            )
             r["load"] = os.getloadavg()[0]  # the machine's 1-minute load just after this run
             if label in best:
                 r["cpu"] = min(r["cpu"], best[label]["cpu"])  # the least disturbed CPU time too
@@ -694,7 +714,7 @@ def main() -> None:
         f"{'approach':<42} {'wall s':>8} {'commits/s':>10} {'vs git log':>10} {'CPU s':>8} {'CPU vs git':>10} {'peak RSS MB':>12} {'load':>6}"
     )
     for label, r in results:
-        if label.startswith("commstats"):
+        if label.startswith(("commstats", "baseline")):
             rss = (r["self_rss_kb"] + r["child_rss_kb"]) / 1024  # the parent plus its largest worker
         else:
             rss = r["child_rss_kb"] / 1024  # the largest git process
@@ -720,6 +740,14 @@ def main() -> None:
         f"CPU vs git log: workers=1 {one['cpu'] / cpu_floor:.2f}x, workers=2 {two['cpu'] / cpu_floor:.2f}x"
         f" (over two cores: {two['cpu'] / 2 / cpu_floor:.2f}x)"
     )
+    if args.baseline:
+        by_label = dict(results)
+        for w in (1, 2):
+            before, after = by_label[f"baseline workers={w}"], by_label[f"commstats workers={w}"]
+            print(
+                f"workers={w}, baseline -> this checkout: CPU {before['cpu']:.2f} -> {after['cpu']:.2f} s"
+                f" ({after['cpu'] / before['cpu'] - 1:+.1%}), wall {before['wall']:.2f} -> {after['wall']:.2f} s"
+            )
 
 
 def _git_version() -> str:

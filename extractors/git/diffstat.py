@@ -26,6 +26,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 import pygit2
 
@@ -432,26 +433,45 @@ class ChangeReader:
                         users.setdefault(item[0], []).append(i)
         done: dict[Change, tuple[FileChange, int]] = {}
         failed: set[int] = set()
-        order = sorted(users, key=lambda c: (c[0], users[c][0]))
+        # by path, then by first user: `users` is in that order already (filled in pair order),
+        # and the sort is stable
+        order = sorted(users, key=itemgetter(0))
         if self._blob_diffs is None:
             diffs = None
-        elif self._no_attributes:  # as on nearly every repository: no lookup per file
-            diffs = self._blob_diffs([(c[2], c[4], b"") for c in order])
         else:
-            diffs = self._blob_diffs([(c[2], c[4], self._driver_path(c[0])) for c in order])
-        for at, change in enumerate(order):
+            # each file's patch-id share hashed in the compiled call too (its header from the
+            # path and modes): no hunk text comes back to Python
+            no_attributes = self._no_attributes  # as on nearly every repository: no lookup per file
+            driver = self._driver_path
+            diffs = self._blob_diffs(
+                [
+                    (
+                        old_id,
+                        new_id,
+                        b"" if no_attributes else driver(path),
+                        path.encode("ascii"),
+                        old_mode,
+                        new_mode,
+                    )
+                    for path, old_mode, old_id, new_mode, new_id in order
+                ],
+                True,
+            )
+        for change, got in zip(order, diffs if diffs is not None else order, strict=True):
             if failed and all(i in failed for i in users[change]):
                 continue  # every pair needing it fell back already
             try:
                 if diffs is None:
                     done[change] = self._file(*change)
                     continue
-                got = diffs[at]
+                if type(got) is tuple:
+                    added, removed, h = got
+                    kind = "A" if change[2] is None else "D" if change[4] is None else "M"
+                    done[change] = (FileChange(change[0], None, kind, added, removed, False), h)
+                    continue
                 if isinstance(got, Exception):
                     raise got
-                if got is None or isinstance(got, str):
-                    raise Unusual("no hunks" if got is None else got)
-                done[change] = self._native_row(change, got)
+                raise Unusual("no hunks" if got is None else got)
             except Unusual:
                 failed.update(users[change])
             except (KeyError, pygit2.GitError, ValueError, OSError) as exc:

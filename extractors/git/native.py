@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -163,7 +164,36 @@ def tree_walker_many(repo: pygit2.Repository) -> Callable[..., list[Any]] | None
     return functools.partial(_gitdiff.tree_changes_many, db)  # type: ignore[union-attr]
 
 
+_LIBCRYPTO = re.compile(r"\s(/\S*/libcrypto[^/\s]*\.so[^/\s]*)$")
+
+
+def bind_sha1(use_openssl: bool = True) -> bool:
+    """Whether `_gitdiff`'s SHA-1 (the patch-id's per-file digests of `blob_diffs`) is
+    OpenSSL's, from the libcrypto that Python's hashlib loaded (the CPU's SHA instructions);
+    else, or with `use_openssl` false, the module's own plain SHA-1, with the same digests."""
+    if _gitdiff is None:
+        return False
+    if use_openssl:
+        try:
+            hashlib.new("sha1", usedforsecurity=False)  # hashlib's OpenSSL maps libcrypto in
+            with open("/proc/self/maps") as maps:
+                found = [m.group(1) for line in maps if (m := _LIBCRYPTO.search(line.rstrip("\n")))]
+            lib = ctypes.CDLL(found[0])
+            _gitdiff.bind_sha1(
+                *(
+                    ctypes.cast(getattr(lib, n), ctypes.c_void_p).value or 0
+                    for n in ("SHA1_Init", "SHA1_Update", "SHA1_Final")
+                )
+            )
+            return True
+        except (OSError, IndexError, AttributeError, ValueError, ImportError):
+            pass
+    _gitdiff.bind_sha1(0, 0, 0)
+    return False
+
+
 tree_delta: TreeDelta | None = _gitdiff.tree_delta if _gitdiff is not None else None
 blob_diff, _odb_bound = _bind()
 _attr_bound = _bind_attr()
 _objects_bound = _bind_objects()
+sha1_openssl = bind_sha1()

@@ -457,3 +457,60 @@ def test_blob_diffs_equal_blob_diff(tmp_path: Path) -> None:
     odd = diffs([(b"\5" * 20, versions[0].raw, b""), (tree, versions[0].raw, b""), items[0]])
     assert isinstance(odd[0], KeyError) and "05" * 20 in str(odd[0])
     assert odd[1] == "not a blob" and odd[2] == want[0]
+
+
+@pytest.mark.parametrize("openssl", [True, False])
+def test_sha1_equals_hashlib(openssl: bool) -> None:
+    import hashlib
+
+    try:
+        assert native.bind_sha1(openssl) is openssl  # OpenSSL's, or the module's own
+        rng = random.Random(41)
+        # every length around the 64-byte block and its 56-byte padding edge, then random ones
+        for n in [*range(0, 200), *(rng.randint(200, 200_000) for _ in range(40))]:
+            data = rng.randbytes(n)
+            assert _gitdiff.sha1(data) == hashlib.sha1(data).digest(), n
+        assert _gitdiff.sha1(b"abc").hex() == "a9993e364706816aba3e25717850c26c9cd0d89d"  # FIPS 180 example
+    finally:
+        native.bind_sha1()
+
+
+@pytest.mark.parametrize("openssl", [True, False])
+def test_hashed_blob_diffs_equal_native_row(tmp_path: Path, openssl: bool) -> None:
+    # blob_diffs with `hashed` gives each file's patch-id share computed in C: the same as the
+    # Python row (_native_row) from the unhashed body, for modified, added and deleted files,
+    # with spaces in paths and both file modes
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    diffs = require(native.blob_differ(repo), "_gitdiff.c")
+    rng = random.Random(43)
+    items: list[tuple[bytes | None, bytes | None, bytes]] = []
+    changes: list[tuple[str, bytes | None, bytes | None, bytes | None, bytes | None]] = []
+    for n in range(300):
+        lines = [_line(rng) for _ in range(rng.randint(0, 60))]
+        old = repo.create_blob(_version(rng, lines)).raw
+        at = rng.randrange(len(lines) + 1)
+        lines[at:at] = [_line(rng) for _ in range(rng.randint(1, 4))]
+        new = repo.create_blob(_version(rng, lines) if n % 60 else b"\0binary").raw
+        path = rng.choice(["a.c", "dir/with space.c", "x/y/z.h", "  lead.txt"])
+        mode = rng.choice([b"100644", b"100755"])
+        for a, b in ((old, new), (None, new), (old, None)):
+            items.append((a, b, b""))
+            changes.append((path, mode if a else None, a, mode if b else None, b))
+    try:
+        assert native.bind_sha1(openssl) is openssl
+        plain = diffs(items)
+        hashed = diffs(
+            [(a, b, d, c[0].encode(), c[1], c[3]) for (a, b, d), c in zip(items, changes, strict=True)], True
+        )
+    finally:
+        native.bind_sha1()
+    compared = 0
+    for change, body, got in zip(changes, plain, hashed, strict=True):
+        if body is None:  # binary or empty: no hunks either way
+            assert got is None
+            continue
+        fc, h = ChangeReader._native_row(change, body)
+        assert got == (fc.lines_added, fc.lines_removed, h)
+        assert got[2] > 0 and (got[0] or got[1])
+        compared += 1
+    assert compared > 800
