@@ -503,8 +503,10 @@ class ChangeReader:
     def _plan(self, changes: list[Change]) -> list[_Item]:
         """The files of one diff as git pairs them: a plain change (one-tuple) or a rename."""
         adds = [c for c in changes if c[1] is None]
+        if not adds:  # as in 99 % of commits: no rename possible, no deletions to gather
+            return [(c,) for c in changes]
         dels = [c for c in changes if c[3] is None]
-        if not adds or not dels:
+        if not dels:
             return [(c,) for c in changes]
         adds.sort(key=lambda c: path_key(c[0]))
         dels.sort(key=lambda c: path_key(c[0]))

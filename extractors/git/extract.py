@@ -256,53 +256,54 @@ def commit_rows(
         _decode(committer.raw_name, encoding), _decode(committer.raw_email, encoding)
     )
     is_merge = len(parent_ids) > 1
-    added = removed = 0
-    for f in files or ():
-        added += f.lines_added
-        removed += f.lines_removed
     project, repository = ctx.project, ctx.repository
-    out.append(
-        (
-            "git_commits",
-            {
-                "project": project,
-                "repository": repository,
-                "sha": sha,
-                "author_name": author_name,
-                "author_address": author_address,
-                "authored_at": authored_at,
-                "author_tz_offset": author.offset,
-                "committer_name": committer_name,
-                "committer_address": committer_address,
-                "committed_at": committed_at,
-                "committer_tz_offset": committer.offset,
-                "is_merge": is_merge,
-                "parent_count": len(parent_ids),
-                "subject": _subject(message),
-                "patch_id": pid,
-                "files_changed": 0 if is_merge else (len(files) if files is not None else None),
-                "lines_added": 0 if is_merge else (added if files is not None else None),
-                "lines_removed": 0 if is_merge else (removed if files is not None else None),
-            },
-        )
-    )
-    for f in files or ():
-        out.append(
-            (
-                "git_file_changes",
-                {
-                    "project": project,
-                    "repository": repository,
-                    "sha": sha,
-                    "path": f.path,
-                    "old_path": f.old_path,
-                    "change_type": f.change_type,
-                    "lines_added": f.lines_added,
-                    "lines_removed": f.lines_removed,
-                    "is_binary": f.is_binary,
-                },
+    commit_row = {
+        "project": project,
+        "repository": repository,
+        "sha": sha,
+        "author_name": author_name,
+        "author_address": author_address,
+        "authored_at": authored_at,
+        "author_tz_offset": author.offset,
+        "committer_name": committer_name,
+        "committer_address": committer_address,
+        "committed_at": committed_at,
+        "committer_tz_offset": committer.offset,
+        "is_merge": is_merge,
+        "parent_count": len(parent_ids),
+        "subject": _subject(message),
+        "patch_id": pid,
+        "files_changed": 0 if is_merge else None,
+        "lines_added": 0 if is_merge else None,
+        "lines_removed": 0 if is_merge else None,
+    }
+    out.append(("git_commits", commit_row))
+    if files is not None and not is_merge:
+        # the file rows and the commit's sums in one pass (about 4 files per commit)
+        added = removed = 0
+        for f in files:
+            a, r = f.lines_added, f.lines_removed
+            added += a
+            removed += r
+            out.append(
+                (
+                    "git_file_changes",
+                    {
+                        "project": project,
+                        "repository": repository,
+                        "sha": sha,
+                        "path": f.path,
+                        "old_path": f.old_path,
+                        "change_type": f.change_type,
+                        "lines_added": a,
+                        "lines_removed": r,
+                        "is_binary": f.is_binary,
+                    },
+                )
             )
-        )
+        commit_row["files_changed"] = len(files)
+        commit_row["lines_added"] = added
+        commit_row["lines_removed"] = removed
     # every trailer has a `Key:` separator: a message without ':' has none (a cheap skip)
     if ":" in message:
         for position, trailer in enumerate(trailer_people(message)):
