@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pygit2
 
 from core.config import RepositoryConfig
-from core.warehouse import Warehouse, connect, warehouse_exists
+from core.warehouse import Warehouse, connect, lake_session, warehouse_exists
 from extractors.git.extract import Progress, iter_repository_rows
 from extractors.git.repository import open_repository, resolve_branch
 from extractors.git.walk import reachable_shas
@@ -93,6 +93,21 @@ def ingest_repository(
     and the rows per raw table for this (project, repository) after the refresh.
     Raises GitSourceError (one line naming the repository) when the source cannot be read.
     """
+    # one DuckLake attach for the stored SHAs and the commit (a DuckDB file: as before)
+    with lake_session(warehouse):
+        return _ingest(warehouse, project, repo_cfg, cache_dir, since, until, workers, progress)
+
+
+def _ingest(
+    warehouse: Warehouse,
+    project: str,
+    repo_cfg: RepositoryConfig,
+    cache_dir: Path,
+    since: date | None,
+    until: date | None,
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, int]:
     repo = open_repository(repo_cfg, cache_dir)
     tip = resolve_branch(repo, repo_cfg.branch, repo_cfg.name)
     existing = existing_shas(warehouse, project, repo_cfg.name)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from core.config import MailingListConfig
-from core.warehouse import Warehouse
+from core.warehouse import Warehouse, lake_session
 from extractors.load import Spool, publish
 from extractors.mail import parallel
 from extractors.mail.dedup import dedup_rows
@@ -78,6 +78,18 @@ def ingest_mailing_list(
 
     Returns the list's row count per raw mail table. Raises SourceError (one line naming the
     list and the path) when the source cannot be read at all."""
+    # one DuckLake attach for the list's cursors, known messages and commit (a DuckDB file: as before)
+    with lake_session(warehouse):
+        return _ingest(warehouse, project, lst, cache_dir, progress)
+
+
+def _ingest(
+    warehouse: Warehouse,
+    project: str,
+    lst: MailingListConfig,
+    cache_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> dict[str, int]:
     workers = parse_workers(lst)
     # incremental kinds (public-inbox, nntp) get their stored cursors and publish by key
     extra, book = source_kwargs(warehouse, project, lst)
