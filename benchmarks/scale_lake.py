@@ -29,6 +29,7 @@ import psutil
 
 from core.config import load_config
 from core.partitions import git_partition_keys, mail_partition_keys, mailing_list, repository
+from core.procs import workers_sharing_cores
 from core.warehouse import Warehouse, connect, summary_tables, table_row_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -197,19 +198,26 @@ def sources(config: Path) -> list[tuple[str, str]]:
     ]
 
 
-def load_source(config: str, kind: str, key: str) -> None:
-    """Load one source into the config's warehouse, as orchestration/defs/ingest.py does."""
+def load_source(config: str, kind: str, key: str, workers: int | None = None) -> None:
+    """Load one source into the config's warehouse, as orchestration/defs/ingest.py does, with
+    `workers` processes (None: the extractors' default, what one load at a time gets)."""
     from extractors.git.ingest import ingest_repository
     from extractors.mail.ingest import ingest_mailing_list
 
     cfg = load_config(config)
     if kind == "mail":
         project_key, _, lst = mailing_list(cfg, key)
-        ingest_mailing_list(cfg.warehouse, project_key, lst, cfg.cache_dir)
+        ingest_mailing_list(cfg.warehouse, project_key, lst, cfg.cache_dir, workers=workers)
     else:
         project_key, project, repo = repository(cfg, key)
         ingest_repository(
-            cfg.warehouse, project_key, repo, cfg.cache_dir, since=project.since, until=project.until
+            cfg.warehouse,
+            project_key,
+            repo,
+            cfg.cache_dir,
+            since=project.since,
+            until=project.until,
+            workers=workers,
         )
 
 
@@ -299,8 +307,15 @@ def compare_extraction(base: Path, server, concurrent: int) -> list[dict]:
     print(
         f"extraction: {len(keys)} sources, one process each, at most {concurrent} at once, into a DuckLake ..."
     )
-    concurrent_run = run_spawned([(load_source, (str(lake), k, v)) for k, v in keys], concurrent, server.pid)
-    concurrent_run |= {"how": f"DuckLake on PostgreSQL, one process per source, {concurrent} at once"}
+    # each load's workers sized to its share of the cores, as the Dagster assets size them for a
+    # lake (orchestration.defs.ingest.source_workers)
+    workers = workers_sharing_cores(concurrent)
+    concurrent_run = run_spawned(
+        [(load_source, (str(lake), k, v, workers)) for k, v in keys], concurrent, server.pid
+    )
+    concurrent_run |= {
+        "how": f"DuckLake on PostgreSQL, one process per source, {concurrent} at once, {workers} worker(s) each"
+    }
     concurrent_run |= {"size": lake_bytes(server, lake), "config": lake}
     print("extraction: the same sources one after another into a DuckLake ...")
     lake_seq_run = run_spawned([(load_sources, (str(lake_seq), keys))], 1, server.pid)

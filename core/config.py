@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -189,6 +189,7 @@ class IdentitiesConfig(_Strict):
 _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 # DuckLake catalogs in another database: `postgres:<libpq string>`, `sqlite:<file>`, `mysql:...`
 _CATALOG_KINDS = ("postgres:", "sqlite:", "mysql:")
+_DURATION = re.compile(r"^(\d+)\s*(minutes?|hours?|days?|weeks?)$")
 
 
 class ObjectStoreConfig(_Strict):
@@ -222,6 +223,28 @@ class DuckLakeConfig(_Strict):
     data_path: str = Field(min_length=1)
     s3: ObjectStoreConfig | None = None
     state_dir: Path | None = None
+    # how long `commstats sql --as-of` can look back: the snapshots complete builds published
+    # within it are kept, every other one is expired after a build and its files deleted
+    keep_snapshots: str = "90 days"
+
+    @field_validator("keep_snapshots", mode="before")
+    @classmethod
+    def _a_duration(cls, v: object) -> str:
+        text = str(v).strip().lower()
+        if text != "all" and not _DURATION.match(text):
+            raise ValueError(
+                "must be a duration such as '90 days', '12 weeks' or '0 days' (keep only the "
+                "last build's snapshot), or 'all' (expire nothing)"
+            )
+        return text
+
+    def retention(self) -> timedelta | None:
+        """How long published snapshots are kept; None: every snapshot is kept."""
+        match = _DURATION.match(self.keep_snapshots)
+        if match is None:
+            return None
+        number, unit = int(match.group(1)), match.group(2).rstrip("s")
+        return timedelta(**{f"{unit}s": number})
 
     @field_validator("catalog", "data_path")
     @classmethod

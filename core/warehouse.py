@@ -7,10 +7,11 @@ first and stops with one line naming it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -218,18 +219,72 @@ def attach_lake(
     except duckdb.Error as exc:
         if _locked(exc) or _catalog_race(exc):
             raise
+        if (snapshot is not None or as_of is not None) and "No snapshot found" in str(exc):
+            asked = f"snapshot {snapshot}" if snapshot is not None else f"a snapshot at or before {as_of}"
+            raise WarehouseUnavailable(
+                f"{lake.describe()}: no {asked}: it was expired (the lake keeps the snapshots builds "
+                "published within `keep_snapshots`) or never existed"
+            ) from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise WarehouseUnavailable(f"{lake.describe()}: cannot open the warehouse: {first}") from None
     con.execute(f"USE {LAKE_ALIAS}")
 
 
-def _connect_lake(lake: DuckLakeConfig, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _open_lake(lake: DuckLakeConfig, read_only: bool) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(config=lake_config())
     try:
         attach_lake(con, lake, read_only=read_only)
     except BaseException:
         con.close()
         raise
+    return con
+
+
+# The DuckDB instance each open lake session shares (None until its first connection), by
+# (catalog, data path). Every new DuckDB instance loads the ducklake and postgres extensions again,
+# and DuckDB checks their signatures by hashing both files (about 100 MB): 0.35 s of CPU, more
+# than the attach itself, paid by every connection of a source load (its cursors, known messages
+# and commit). A session loads and attaches once; its connections are cursors of that instance.
+_SESSIONS: dict[tuple[str, str], duckdb.DuckDBPyConnection | None] = {}
+
+
+@contextlib.contextmanager
+def lake_session(warehouse: str | Path | WarehouseTarget) -> Iterator[None]:
+    """Within it, connect() to the DuckLake `warehouse` returns a new connection (cursor) of one
+    DuckDB instance that has the lake attached read-write, closed at the end; read-only requests
+    share it too (they only read). Nothing changes for a DuckDB file, nor when nested."""
+    lake = lake_of(warehouse)
+    key = None if lake is None else (lake.catalog, lake.data_path)
+    if key is None or key in _SESSIONS:
+        yield
+        return
+    _SESSIONS[key] = None
+    try:
+        yield
+    finally:
+        base = _SESSIONS.pop(key, None)
+        if base is not None:
+            base.close()
+
+
+def reset_lake_sessions() -> None:
+    """Drop the open sessions' instances (attached again on their next connection): after a
+    conflicting commit, the retry starts from a fresh attach, as it does without a session."""
+    for key, base in list(_SESSIONS.items()):
+        if base is not None:
+            _SESSIONS[key] = None
+            base.close()
+
+
+def _connect_lake(lake: DuckLakeConfig, read_only: bool) -> duckdb.DuckDBPyConnection:
+    key = (lake.catalog, lake.data_path)
+    if key not in _SESSIONS:
+        return _open_lake(lake, read_only)
+    base = _SESSIONS[key]
+    if base is None:
+        base = _SESSIONS[key] = _open_lake(lake, read_only=False)
+    con = base.cursor()
+    con.execute(f"USE {LAKE_ALIAS}")
     return con
 
 
@@ -399,5 +454,6 @@ def retrying_conflicts() -> tenacity.Retrying:
         retry=tenacity.retry_if_exception(conflicted),
         wait=tenacity.wait_random_exponential(multiplier=0.2, max=5.0),
         stop=tenacity.stop_after_attempt(CONFLICT_RETRIES),
+        before_sleep=lambda _state: reset_lake_sessions(),
         reraise=True,
     )

@@ -198,10 +198,24 @@ def create_table_sql(table: str) -> str:
 
 
 def ensure_raw_tables(con) -> None:  # con: duckdb.DuckDBPyConnection
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    # one look at the catalog first: every statement on a DuckLake is a transaction of its own
+    # (a round of catalog queries), even one that changes nothing, and every load calls this
+    present = set(
+        con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = ?",
+            [RAW_SCHEMA],
+        ).fetchall()
+    )
+    tables = {table for table, _ in present}
+    if not tables:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
     for table, columns in RAW_TABLES.items():
-        con.execute(create_table_sql(table))
+        if table not in tables:
+            con.execute(create_table_sql(table))
+            continue
         # a warehouse written before a column existed gains it (NULL in its old rows), so a
         # later load can insert every column
         for name, typ in columns:
-            con.execute(f'ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN IF NOT EXISTS "{name}" {typ}')
+            if (table, name) not in present:
+                con.execute(f'ALTER TABLE {RAW_SCHEMA}.{table} ADD COLUMN IF NOT EXISTS "{name}" {typ}')

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pygit2
 
 from core.config import RepositoryConfig
-from core.warehouse import Warehouse, connect, warehouse_exists
+from core.warehouse import Warehouse, connect, lake_session, warehouse_exists
 from extractors.git.extract import Progress, iter_repository_rows
 from extractors.git.repository import open_repository, resolve_branch
 from extractors.git.walk import reachable_shas
@@ -75,6 +75,10 @@ def _load_state(path: Path) -> dict[str, Any] | None:
         return None
 
 
+# the processes that read a repository (the caller and forked ones) unless the caller says
+GIT_WORKERS = 2
+
+
 def ingest_repository(
     warehouse: Warehouse,
     project: str,
@@ -83,7 +87,7 @@ def ingest_repository(
     *,
     since: date | None = None,
     until: date | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Bring raw.git_* for (project, repository) up to date with the branch; return counts.
@@ -91,8 +95,26 @@ def ingest_repository(
     The counts: `new_commits` (commits emitted by this refresh), `removed_commits` (deleted as
     unreachable or out of the window), `examined_commits` (walked and diffed or scope-checked)
     and the rows per raw table for this (project, repository) after the refresh.
+    `workers` (default GIT_WORKERS) processes read the history.
     Raises GitSourceError (one line naming the repository) when the source cannot be read.
     """
+    # one DuckLake attach for the stored SHAs and the commit (a DuckDB file: as before)
+    with lake_session(warehouse):
+        return _ingest(
+            warehouse, project, repo_cfg, cache_dir, since, until, workers or GIT_WORKERS, progress
+        )
+
+
+def _ingest(
+    warehouse: Warehouse,
+    project: str,
+    repo_cfg: RepositoryConfig,
+    cache_dir: Path,
+    since: date | None,
+    until: date | None,
+    workers: int,
+    progress: Progress | None,
+) -> dict[str, int]:
     repo = open_repository(repo_cfg, cache_dir)
     tip = resolve_branch(repo, repo_cfg.branch, repo_cfg.name)
     existing = existing_shas(warehouse, project, repo_cfg.name)

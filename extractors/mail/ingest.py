@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from core.config import MailingListConfig
-from core.warehouse import Warehouse
+from core.warehouse import Warehouse, lake_session
 from extractors.load import Spool, publish
 from extractors.mail import parallel
 from extractors.mail.dedup import dedup_rows
@@ -30,13 +30,14 @@ PROGRESS_EVERY = 1000
 WORKERS_ENV = "COMMSTATS_MAIL_WORKERS"
 
 
-def parse_workers(lst: MailingListConfig) -> int:
+def parse_workers(lst: MailingListConfig, default: int | None = None) -> int:
     """How many processes parse a list: option `parse_workers`, else COMMSTATS_MAIL_WORKERS, else
-    two where the machine has two cores (a source too small to gain is still parsed in-process:
-    see extractors.mail.parallel). The rows are the same for any number."""
+    `default` (what the caller's share of the cores is), else two where the machine has two cores
+    (a source too small to gain is still parsed in-process: see extractors.mail.parallel). The
+    rows are the same for any number."""
     value = lst.options.parse_workers or os.environ.get(WORKERS_ENV, "")
     if value in ("", None):
-        return min(2, os.cpu_count() or 1)
+        return default if default is not None else min(2, os.cpu_count() or 1)
     try:
         workers = int(value)
     except (TypeError, ValueError):
@@ -73,12 +74,26 @@ def ingest_mailing_list(
     lst: MailingListConfig,
     cache_dir: Path,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> dict[str, int]:
     """Read, parse and load one mailing list; replaces the list's rows in one transaction.
 
+    `workers`: the parse processes when neither the list's option nor the environment sets them.
     Returns the list's row count per raw mail table. Raises SourceError (one line naming the
     list and the path) when the source cannot be read at all."""
-    workers = parse_workers(lst)
+    # one DuckLake attach for the list's cursors, known messages and commit (a DuckDB file: as before)
+    with lake_session(warehouse):
+        return _ingest(warehouse, project, lst, cache_dir, progress, parse_workers(lst, workers))
+
+
+def _ingest(
+    warehouse: Warehouse,
+    project: str,
+    lst: MailingListConfig,
+    cache_dir: Path,
+    progress: Callable[[int], None] | None,
+    workers: int,
+) -> dict[str, int]:
     # incremental kinds (public-inbox, nntp) get their stored cursors and publish by key
     extra, book = source_kwargs(warehouse, project, lst)
     messages = get_source(lst.kind)(lst, Path(cache_dir), **extra)

@@ -13,13 +13,16 @@ import dagster as dg
 
 from core.errors import CommstatsError, one_line
 from core.partitions import mailing_list, repository
+from core.procs import workers_sharing_cores
 from core.progress import Progress
+from core.warehouse import Warehouse, lake_of
 from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import GIT_TABLES, IDENTITY_TABLES, MAIL_TABLES
 from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS, SOURCE_POOL
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
+from orchestration.instance import LAKE_CONCURRENT_SOURCES
 
 
 def _raw_specs(
@@ -71,6 +74,13 @@ def _load_source(
         )
 
 
+def source_workers(warehouse: Warehouse) -> int | None:
+    """The worker processes of one source load: a DuckLake's sources load up to
+    LAKE_CONCURRENT_SOURCES at once (the `extract` pool) and share the cores; a DuckDB file's
+    one at a time, each with the extractors' own default (None)."""
+    return workers_sharing_cores(LAKE_CONCURRENT_SOURCES) if lake_of(warehouse) is not None else None
+
+
 @dg.multi_asset(
     specs=_raw_specs(MAIL_TABLES, "mail", partitions_def=MAIL_PARTITIONS),
     partitions_def=MAIL_PARTITIONS,
@@ -83,7 +93,14 @@ def mail_lists(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
 
     def load(key: str, progress: Progress) -> dict[str, int]:
         project_key, _, lst = mailing_list(cfg, key)
-        return ingest_mailing_list(cfg.warehouse, project_key, lst, cfg.cache_dir, progress=progress)
+        return ingest_mailing_list(
+            cfg.warehouse,
+            project_key,
+            lst,
+            cfg.cache_dir,
+            progress=progress,
+            workers=source_workers(cfg.warehouse),
+        )
 
     yield from _load_source(context, MAIL_TABLES, "mailing list", "messages", load)
 
@@ -108,6 +125,7 @@ def git_repositories(context: dg.AssetExecutionContext, commstats: CommstatsConf
             since=project.since,
             until=project.until,
             progress=progress,
+            workers=source_workers(cfg.warehouse),
         )
 
     yield from _load_source(context, GIT_TABLES, "repository", "commits", load)

@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from core.lake_upkeep import tidy_lake
 from core.published import publish_copy, publish_snapshot
 from core.warehouse import lake_of
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
@@ -22,7 +23,17 @@ def published_copy(commstats: CommstatsConfig) -> dg.MaterializeResult:
     warehouse = commstats.load().warehouse
     if lake_of(warehouse) is not None:
         snapshot = publish_snapshot(warehouse)
-        return dg.MaterializeResult(metadata={"snapshot": snapshot})
+        # then what --as-of no longer needs goes: the lake grows no further than its window
+        upkeep = tidy_lake(warehouse)
+        assert upkeep is not None
+        return dg.MaterializeResult(
+            metadata={
+                "snapshot": snapshot,
+                "snapshots expired": upkeep.expired,
+                "snapshots kept": upkeep.kept,
+                "files deleted": upkeep.deleted_files,
+            }
+        )
     path = publish_copy(warehouse)
     return dg.MaterializeResult(
         metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
