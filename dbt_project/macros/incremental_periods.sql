@@ -289,6 +289,23 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- post-hook of every incremental model: drop the temporary table that held this run's new rows.
+    dbt-duckdb drops it only when it is a table of the warehouse (a DuckLake's); a temporary table
+    stays in the thread's connection until dbt exits. At full size the one of int_period_events
+    holds some 30 million rows (a 1 % refresh touches nearly every cumulative period), which the
+    data tests run next on that connection then share dbt's memory limit with. -#}
+{% macro drop_new_rows_table() -%}
+    {%- if execute and is_incremental() and not adapter.is_ducklake(this) -%}
+        {%- set found = run_query(
+            "select table_name from duckdb_tables() where temporary and starts_with(table_name, '"
+            ~ this.identifier ~ "__dbt_tmp')"
+        ).columns[0].values() -%}
+        {%- for name in found -%}
+            drop table if exists temp.main."{{ name }}";
+        {% endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
 {#- on-run-end: store what this build saw, when every incremental model of the project built -#}
 {% macro record_period_state(results) -%}
     {%- if execute -%}

@@ -134,6 +134,10 @@ def test_refresh_with_nothing_new(refreshed: dict) -> None:
     assert "full rebuild" not in output
     assert touched == 0
     assert "incremental model marts.person_activity" in output
+    # each incremental model dropped the temporary table of its new rows in its own run
+    log = (refreshed["tmp"] / "target-incremental" / "logs" / "dbt.log").read_text()
+    for table in INCREMENTAL:
+        assert f'drop table if exists temp.main."{table.split(".")[1]}__dbt_tmp' in log, table
 
 
 def test_new_messages_in_an_old_month(refreshed: dict) -> None:
