@@ -64,7 +64,10 @@ def repeated_keys(warehouse: Path) -> list[tuple]:
     return query(warehouse, f"select grain, period_start::varchar, n from {table} order by all")
 
 
-def test_a_refresh_tests_the_touched_periods(pipeline_run: dict, tmp_path: Path) -> None:
+def test_a_refresh_tests_the_touched_periods(
+    pipeline_run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the hooks' SQL in dbt.log
     warehouse = tmp_path / "tested.duckdb"
     copy_raw(pipeline_run["warehouse"], warehouse)
     full_target = tmp_path / "target-full"

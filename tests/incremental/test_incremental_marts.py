@@ -129,7 +129,8 @@ def test_first_build_is_whole(refreshed: dict) -> None:
     assert query(refreshed["warehouse"], "select count(*) from incremental_state.build_inputs")[0][0] == 1
 
 
-def test_refresh_with_nothing_new(refreshed: dict) -> None:
+def test_refresh_with_nothing_new(refreshed: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the hooks' SQL in dbt.log
     output, touched, _ = refresh_and_compare(refreshed)
     assert "full rebuild" not in output
     assert touched == 0
