@@ -129,11 +129,16 @@ def test_first_build_is_whole(refreshed: dict) -> None:
     assert query(refreshed["warehouse"], "select count(*) from incremental_state.build_inputs")[0][0] == 1
 
 
-def test_refresh_with_nothing_new(refreshed: dict) -> None:
+def test_refresh_with_nothing_new(refreshed: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBT_LOG_LEVEL_FILE", "debug")  # the hooks' SQL in dbt.log
     output, touched, _ = refresh_and_compare(refreshed)
     assert "full rebuild" not in output
     assert touched == 0
     assert "incremental model marts.person_activity" in output
+    # each incremental model dropped the temporary table of its new rows in its own run
+    log = (refreshed["tmp"] / "target-incremental" / "logs" / "dbt.log").read_text()
+    for table in INCREMENTAL:
+        assert f'drop table if exists temp.main."{table.split(".")[1]}__dbt_tmp' in log, table
 
 
 def test_new_messages_in_an_old_month(refreshed: dict) -> None:

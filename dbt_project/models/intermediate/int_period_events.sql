@@ -9,6 +9,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=["{{ prepare_touched_periods() }}", "{{ delete_touched_events() }}"],
+        post_hook=["{{ drop_new_rows_table() }}"],
     )
 }}
 

@@ -7,6 +7,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_periods() }}"],
+        post_hook=["{{ drop_new_rows_table() }}"],
     )
 }}
 

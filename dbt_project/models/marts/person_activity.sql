@@ -9,7 +9,7 @@
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=["{{ delete_touched_periods() }}"],
-        post_hook="{{ refresh_display_names() }}",
+        post_hook=["{{ refresh_display_names() }}", "{{ drop_new_rows_table() }}"],
     )
 }}
 
