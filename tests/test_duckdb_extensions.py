@@ -53,3 +53,20 @@ def test_ducklake_and_postgres_load_from_the_packages_and_a_lake_takes_rows(tmp_
     assert con.execute("select count(*), sum(n) from lake.messages").fetchone() == (5, 10)
     assert list((tmp_path / "data").rglob("*.parquet"))
     assert not (tmp_path / "home").exists()
+
+
+def test_only_commstats_own_connections_skip_the_signature_check_of_the_packaged_extensions():
+    from core.warehouse import lake_config
+
+    # the packages' folder and DuckDB's own are in one site-packages
+    assert packaged_extensions().resolve().parents[1] == Path(duckdb.__file__).resolve().parents[1]
+    assert lake_config(verify_signatures=False)["allow_unsigned_extensions"] is True
+    assert "allow_unsigned_extensions" not in lake_config()
+    # and the extensions load under both settings
+    for config in (lake_config(), lake_config(verify_signatures=False)):
+        con = duckdb.connect(config=config)
+        con.execute("LOAD ducklake")
+        assert con.execute(
+            "select loaded from duckdb_extensions() where extension_name = 'ducklake'"
+        ).fetchone()[0]
+        con.close()

@@ -190,6 +190,16 @@ def test_commstats_sql_reads_the_published_snapshot_and_as_of_an_earlier_one(lak
 
 def test_commstats_sql_on_a_lake_is_read_only_and_sandboxed(lake_run: dict, tmp_path: Path) -> None:
     config = str(lake_run["config"])
+    # commstats' own connections load the packaged extensions without hashing them again (they sit
+    # beside DuckDB itself); the one that runs a user's SQL verifies their signatures
+    setting = "select current_setting('allow_unsigned_extensions') as unsigned"
+    con = connect(lake_run["cfg"].warehouse, read_only=True)
+    try:
+        assert con.execute(setting).fetchone() == (True,)
+    finally:
+        con.close()
+    proc = commstats("sql", "--config", config, "--csv", setting)
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["unsigned", "false"], proc.stderr
     proc = commstats("sql", "--config", config, "create table marts.x as select 1")
     assert proc.returncode == 1 and "read-only" in proc.stderr
     outside = tmp_path / "secret.csv"
