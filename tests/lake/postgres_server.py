@@ -66,7 +66,7 @@ class PostgresServer:
         done = subprocess.run(
             [str(self.psql), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", self.host,
              "-p", str(self.port), "-U", self.user, "-d", dbname or self.dbname, "-c", sql],
-            capture_output=True, text=True, timeout=60, env=_client_env(),
+            capture_output=True, text=True, timeout=60, env=client_env(),
         )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(
@@ -89,7 +89,7 @@ def libpq(host: str, port: int, user: str, dbname: str) -> str:
     return f"dbname={dbname} host={host} port={port} user={user}"
 
 
-def _client_env() -> dict[str, str]:
+def client_env() -> dict[str, str]:
     # no PG* variable of the caller's environment (PGPASSWORD, PGSERVICE, ...) reaches psql
     return {k: v for k, v in os.environ.items() if not k.startswith("PG")}
 

@@ -1,5 +1,6 @@
-"""A source load into a DuckLake (catalogued in a real PostgreSQL server) killed at its commit
-leaves the catalog as before that source, and the next load of it completes."""
+"""A source load into a DuckLake (catalogued in a real PostgreSQL server) killed at its commit, or
+inside DuckLake's own write of the catalog, leaves the catalog as before that source, and the next
+load of it completes."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import pytest
 from core.config import load_config
 from core.warehouse import connect
 from tests.lake.conftest import extension_directory
-from tests.lake.postgres_server import PostgresServer
+from tests.lake.postgres_server import PostgresServer, client_env
 from tests.ops.conftest import write_config
 
 pytestmark = pytest.mark.slow
@@ -61,7 +62,10 @@ KILLED_LOAD = textwrap.dedent(
         def execute(self, sql, *args):
             if sql.strip().upper() == "COMMIT":
                 flag.write_text("committing")
-                time.sleep(600)
+                go = flag.with_suffix(".go")
+                deadline = time.monotonic() + 600
+                while not go.exists() and time.monotonic() < deadline:  # until killed, or let go
+                    time.sleep(0.05)
             return self.con.execute(sql, *args)
 
         def __getattr__(self, name):
@@ -130,3 +134,77 @@ def test_a_load_killed_mid_commit_leaves_the_catalog_as_before_and_the_next_load
     finally:
         con.close()
     assert committed == after[0] + 1  # snapshots are numbered from 0, none lost or half-made
+
+
+def test_a_load_killed_inside_ducklakes_catalog_commit_lands_whole_or_not_at_all(
+    lake_db: PostgresServer, sample_dir: Path, tmp_path: Path
+) -> None:
+    """The load's COMMIT is let go while another session of the catalog database holds DuckLake's
+    snapshot table locked: DuckLake's write of the catalog waits on the lock inside PostgreSQL (seen
+    in pg_stat_activity), and the load is killed there, in the middle of DuckLake's commit. The
+    catalog is never half-written: the source is there whole or not at all (here whole)."""
+    config = write_config(sample_dir, tmp_path, warehouse=lake_key(lake_db, tmp_path))
+    cfg = load_config(config)
+    from core.partitions import mailing_list
+    from extractors.mail.ingest import ingest_mailing_list
+
+    project, _, vmcore = mailing_list(cfg, "vmcore/vmcore-devel")
+    ingest_mailing_list(cfg.warehouse, project, vmcore, cfg.cache_dir)
+    before = _counts(cfg.warehouse)
+    psql = [str(lake_db.psql), "-X", "-q", "-A", "-t", "-h", lake_db.host, "-p", str(lake_db.port)]
+    psql += ["-U", lake_db.user, "-d", lake_db.dbname]
+    waiting = (
+        "select count(*) from pg_stat_activity where datname = current_database() "
+        "and wait_event_type = 'Lock' and backend_type = 'client backend'"
+    )
+    flag = tmp_path / "committing"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLED_LOAD, str(config), "kernel-virt/kvm", str(flag)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    locker = subprocess.Popen(
+        psql, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=client_env()
+    )  # fmt: skip
+    assert locker.stdin is not None and locker.stdout is not None
+    try:
+        deadline = time.monotonic() + 300
+        while not flag.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert flag.exists(), f"the load never reached its commit (exit {proc.poll()})"
+        locker.stdin.write("begin; lock table ducklake_snapshot in access exclusive mode; select 'locked';\n")
+        locker.stdin.flush()
+        assert locker.stdout.readline().strip() == "locked"
+        flag.with_suffix(".go").write_text("go")
+        deadline = time.monotonic() + 120
+        while lake_db.run_sql(waiting) == "0" and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert lake_db.run_sql(waiting) == "1" and proc.poll() is None, (
+            "the commit never waited on the catalog"
+        )
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        locker.stdin.write("rollback;\n")
+        locker.stdin.close()
+        locker.wait(timeout=60)
+    # the catalog commit had been sent whole: PostgreSQL ends it once the lock is gone, though its
+    # client is dead. So the source landed whole, with its rows, cursors and digests: one more
+    # snapshot and every message of the list (as many as a load into a fresh DuckDB file gives)
+    deadline = time.monotonic() + 60
+    while (
+        lake_db.run_sql(waiting.replace("wait_event_type = 'Lock'", "true")) != "0"
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
+    landed = _counts(cfg.warehouse)
+    assert landed[0] == before[0] + 1 and landed[2] == before[2]
+    project, _, kvm = mailing_list(cfg, "kernel-virt/kvm")
+    fresh = write_config(sample_dir, tmp_path / "fresh", warehouse=str(tmp_path / "fresh" / "w.duckdb"))
+    complete = ingest_mailing_list(load_config(fresh).warehouse, project, kvm, load_config(fresh).cache_dir)
+    assert landed[1] == complete["mail_messages"] > 1000
+    # the next load replaces the list's rows (an mbox is read whole) with the same ones
+    again = ingest_mailing_list(cfg.warehouse, project, kvm, cfg.cache_dir)
+    assert again["mail_messages"] == landed[1] and _counts(cfg.warehouse) == (landed[0] + 1, *landed[1:])

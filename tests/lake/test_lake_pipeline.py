@@ -199,7 +199,7 @@ def test_commstats_sql_on_a_lake_is_read_only_and_sandboxed(lake_run: dict, tmp_
     finally:
         con.close()
     proc = commstats("sql", "--config", config, "--csv", setting)
-    assert proc.returncode == 0 and proc.stdout.splitlines() == ["unsigned", "false"], proc.stderr
+    assert proc.returncode == 0 and proc.stdout.splitlines() == ["unsigned", "False"], proc.stderr
     proc = commstats("sql", "--config", config, "create table marts.x as select 1")
     assert proc.returncode == 1 and "read-only" in proc.stderr
     outside = tmp_path / "secret.csv"
