@@ -278,7 +278,9 @@ all_events as (
 
 keyed as (
     select
-        row_number() over () as event_key,
+        -- ordered: DuckDB 1.4 repeats numbers of `row_number() over ()` in a parallel plan, and
+        -- affiliation_at keeps one row per key (rows were lost)
+        row_number() over (order by project, event, ref_id, address, occurred_at) as event_key,
         *
     from all_events
     where address is not null
