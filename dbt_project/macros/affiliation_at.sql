@@ -12,8 +12,12 @@
     left join {{ ref('int_affiliation_rules') }} as r
         on
             x.{{ address }} = r.address
-            and (r.valid_from is null or x.{{ at }}::date >= r.valid_from)
-            and (r.valid_until is null or x.{{ at }}::date <= r.valid_until)
+            -- open bounds as infinities rather than `is null or ...`: DuckDB 1.4 plans a left
+            -- join whose condition holds an OR as a nested loop over every pair (hours, and out
+            -- of memory, at a million events) instead of a hash join on the address. A null day
+            -- still meets only a rule open at that end, as before.
+            and coalesce(x.{{ at }}::date, '-infinity'::date) >= coalesce(r.valid_from, '-infinity'::date)
+            and coalesce(x.{{ at }}::date, 'infinity'::date) <= coalesce(r.valid_until, 'infinity'::date)
     qualify row_number() over (
         partition by x.{{ key }} order by r.priority, r.valid_from desc nulls last, r.organization
     ) = 1

@@ -278,7 +278,9 @@ all_events as (
 
 keyed as (
     select
-        row_number() over () as event_key,
+        -- ordered: DuckDB 1.4 repeats numbers of `row_number() over ()` in a parallel plan, and
+        -- affiliation_at keeps one row per key (rows were lost)
+        row_number() over (order by project, event, ref_id, address, occurred_at) as event_key,
         *
     from all_events
     where address is not null
@@ -306,11 +308,12 @@ final as (
         om.is_outsider_merge
     from attributed as a
     left join people as p on a.address = p.address
+    -- an equality on a key that is null unless the event is a commit, not `a.event = 'commit'`:
+    -- DuckDB 1.4 plans a left join with a test of the left side alone as a nested loop
     left join outsider_merges as om
         on
-            a.event = 'commit'
-            and a.project = om.project
-            and a.ref_id = om.ref_id
+            a.project = om.project
+            and case when a.event = 'commit' then a.ref_id end = om.ref_id
 )
 
 select * from final

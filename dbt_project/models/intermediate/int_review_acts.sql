@@ -67,13 +67,15 @@ targets as (
             t.project = target.project
             and t.list_name = target.list_name
             and t.target_message_id = target.message_id
+    -- a cover letter's series gives its patches; any other target stays itself (the coalesce).
+    -- Equalities only: DuckDB 1.4 plans a left join whose condition holds an OR, or a test of the
+    -- left side alone, as a nested loop over every pair (replies x patches)
     left join patches as p
         on
             target.project = p.project
             and target.list_name = p.list_name
-            and target.series_id = p.series_id
+            and case when target.is_cover_letter then target.series_id end = p.series_id
             and not p.is_cover_letter
-            and (target.is_cover_letter or target.message_id = p.message_id)
 ),
 
 mail_acts as (
@@ -100,10 +102,9 @@ mail_acts as (
         on p.project = c.project and p.merged_repository = c.repository and p.merged_sha = c.sha
     left join {{ ref('stg_raw__mail_messages') }} as m
         on
-            t.target_is_archived
-            and t.project = m.project
+            t.project = m.project
             and t.list_name = m.list_name
-            and t.change_message_id = m.message_id
+            and case when t.target_is_archived then t.change_message_id end = m.message_id
     -- a trailer with no address from a sender nobody knows names no person
     where coalesce(t.trailer_address, t.from_address) is not null
 ),
