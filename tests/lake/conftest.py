@@ -66,3 +66,13 @@ def ducklake_extensions() -> Path:
     if isinstance(folder, str):
         pytest.skip(folder)
     return folder
+
+
+def assert_same_csv_exports(lake_csv: Path, file_csv: Path) -> None:
+    """The CSV exports (<year>/<project>/<table>.csv) drawn from a lake are those of the DuckDB-file
+    build, file for file and byte for byte."""
+    exports = sorted(p.relative_to(file_csv) for p in file_csv.rglob("*.csv"))
+    assert sorted(p.relative_to(lake_csv) for p in lake_csv.rglob("*.csv")) == exports
+    assert len(exports) >= 20
+    for csv in exports:
+        assert (lake_csv / csv).read_bytes() == (file_csv / csv).read_bytes(), csv

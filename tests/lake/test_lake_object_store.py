@@ -20,9 +20,10 @@ import pytest
 from core.config import ConfigError, load_config
 from core.warehouse import WarehouseUnavailable, connect, lake_of, object_store_secret_sql
 from orchestration.defs.transform import dbt_build_args
-from tests.lake.conftest import extension_directory
+from tests.lake.conftest import assert_same_csv_exports, extension_directory
 from tests.lake.postgres_server import PostgresServer
 from tests.lake.s3_server import KEY_ID, REGION, SECRET, S3Server, available, s3_server
+from tests.lake.test_lake_config import config
 from tests.ops.conftest import write_config
 
 COMMSTATS = Path(sys.executable).with_name("commstats")
@@ -145,12 +146,7 @@ def test_charts_and_csv_exports_are_drawn_from_the_object_store(s3_run: dict, pi
         p.name for p in (pipeline_run["out"] / "charts").glob("*.png")
     )
     assert len(list((out / "charts").glob("*.png"))) == 8
-    file_csv = pipeline_run["out"] / "csv"
-    exports = sorted(p.relative_to(file_csv) for p in file_csv.rglob("*.csv"))
-    assert sorted(p.relative_to(out / "csv") for p in (out / "csv").rglob("*.csv")) == exports
-    assert len(exports) >= 20
-    for csv in exports:
-        assert (out / "csv" / csv).read_bytes() == (file_csv / csv).read_bytes(), csv
+    assert_same_csv_exports(out / "csv", pipeline_run["out"] / "csv")
 
 
 @pytest.mark.slow
@@ -190,9 +186,7 @@ def test_commstats_sql_reads_the_lake_and_nothing_else_of_the_store(s3_run: dict
 
 
 def config_file(tmp_path: Path, lake: str) -> Path:
-    path = tmp_path / "communities.yaml"
-    path.write_text(f"warehouse:\n  ducklake:\n    catalog: c.ducklake\n{lake}projects:\n  a: {{}}\n")
-    return path
+    return config(tmp_path, f"warehouse:\n  ducklake:\n    catalog: c.ducklake\n{lake}")
 
 
 def test_an_s3_data_path_is_a_prefix_with_the_stores_settings_and_no_credentials(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from core.config import load_config
 from core.warehouse import connect
-from tests.lake.conftest import extension_directory
+from tests.lake.conftest import assert_same_csv_exports, extension_directory
 from tests.lake.postgres_server import PostgresServer
 from tests.ops.ui_server import RUNS, dagster_devs, launch, refresh_runs, tags, ui_env, wait_for
 
@@ -136,12 +136,7 @@ def test_charts_and_report_are_drawn_from_the_lake(lake_run: dict, pipeline_run:
     assert lake_charts == file_charts and len(lake_charts) == 8
     assert (out / "report.html").stat().st_size > 10_000
     # the CSV exports (<year>/<project>/<table>.csv) are the file build's, byte for byte
-    file_csv = pipeline_run["out"] / "csv"
-    exports = sorted(p.relative_to(file_csv) for p in file_csv.rglob("*.csv"))
-    assert sorted(p.relative_to(out / "csv") for p in (out / "csv").rglob("*.csv")) == exports
-    assert len(exports) >= 20
-    for csv in exports:
-        assert (out / "csv" / csv).read_bytes() == (file_csv / csv).read_bytes(), csv
+    assert_same_csv_exports(out / "csv", pipeline_run["out"] / "csv")
 
 
 def test_commstats_run_on_the_built_lake_loads_nothing_new_and_names_the_lake(lake_run: dict) -> None:
