@@ -142,6 +142,30 @@ def tags(run: dict) -> dict[str, str]:
 
 FINISHED = {"SUCCESS", "FAILURE", "CANCELED"}
 
+RUN_ERRORS = """query($r: ID!) { runOrError(runId: $r) { ... on Run { eventConnection { events {
+  __typename ... on MessageEvent { message stepKey } ... on ExecutionStepFailureEvent { error { message } }
+  ... on EngineEvent { error { message } } } } } } }"""
+
+
+def failed_runs(server: Server, runs: list[dict]) -> list[str]:
+    """One line per run that did not succeed: its job, partition, status and the messages of its
+    failure events, so an assertion on run statuses says what went wrong."""
+    lines = []
+    for run in runs:
+        if run["status"] == "SUCCESS":
+            continue
+        events = server.gql(RUN_ERRORS, {"r": run["runId"]})["runOrError"]["eventConnection"]["events"]
+        errors = [
+            f"{e.get('stepKey') or ''}: {e.get('message')} {(e.get('error') or {}).get('message') or ''}"
+            for e in events
+            if e["__typename"] in ("ExecutionStepFailureEvent", "RunFailureEvent") or e.get("error")
+        ]
+        lines.append(
+            f"{run['jobName']} {tags(run).get('dagster/partition', '')} {run['status']}: "
+            + " | ".join(errors)[:3000]
+        )
+    return lines
+
 
 def refresh_runs(runs: list[dict], refresh_id: str, job: str | None, statuses: set[str] | None) -> list[dict]:
     return [
