@@ -13,7 +13,9 @@
 
 with
 
-events as (
+-- not materialized: DuckDB would otherwise copy every column of the events into a temporary
+-- result (read more than once below), spilling tens of millions of rows at full size
+events as not materialized (
     select * from {{ ref('int_period_events') }}
     where {{ in_touched_periods() }}
 ),
