@@ -7,7 +7,10 @@ command in its own process:
 1. full build into an empty warehouse;
 2. refresh with no new data;
 3. refresh after 1 % new messages and commits were appended to every archive and repository;
-4. refresh after another 0.1 % (a realistic day), appended after the 1 %;
+4. refresh after another 0.1 % (a day), appended after the 1 %;
+5. refresh after another 0.1 % whose replies answer the last 30 days' messages (as most replies
+   on a real list do; in steps 3 and 4 a reply answers any earlier message, so old months and
+   every cumulative period after them change);
 
 and prints wall time, CPU time (user + sys of the process tree, which the load of other jobs
 distorts less than wall time), peak memory (the largest sum of RSS and of PSS over the `commstats
@@ -29,7 +32,7 @@ data/bench/.../lake-data/. First the extraction comparison (scale_lake.py): ever
 into a fresh lake by its own spawned process, `--concurrent` at once, beside the same sources
 loaded one after another into another fresh lake and into a fresh DuckDB file, with the raw row
 counts of all three checked equal;
-then (unless `--extraction-only`) the four steps above into the lake. The catalog server's CPU
+then (unless `--extraction-only`) the five steps above into the lake. The catalog server's CPU
 time and memory are counted apart from `commstats run`'s and added in a "server included" sum;
 the lake's size is its catalog database (`pg_database_size`) plus its data files; there is no
 compact copy of a lake.
@@ -127,7 +130,9 @@ def _data(payload: bytes) -> bytes:
     return b"data %d\n%s\n" % (len(payload), payload)
 
 
-def _message(n: int, list_name: str, person: tuple[str, str], ts: int, rnd: random.Random) -> bytes:
+def _message(
+    n: int, list_name: str, person: tuple[str, str], ts: int, rnd: random.Random, oldest_parent: int = 0
+) -> bytes:
     name, addr = person
     date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(ts))
     words = " ".join(rnd.choice(WORDS) for _ in range(5))
@@ -139,7 +144,7 @@ def _message(n: int, list_name: str, person: tuple[str, str], ts: int, rnd: rand
         f"Message-ID: <{list_name}.{n}@example.org>\n"
     )
     if reply:
-        head += f"In-Reply-To: <{list_name}.{rnd.randrange(n)}@example.org>\n"
+        head += f"In-Reply-To: <{list_name}.{rnd.randrange(min(oldest_parent, n - 1), n)}@example.org>\n"
     body = f"\nSome text about {words}.\n"
     if patch:
         body += (
@@ -165,16 +170,21 @@ def _fast_import(repo: Path, stream_writer, new: bool) -> None:
         raise SystemExit(f"git fast-import failed in {repo}")
 
 
-def write_inbox(epoch: Path, list_name: str, first: int, count: int, seed: int) -> None:
-    """Append `count` messages (numbers first..first+count-1) to a public-inbox epoch."""
+def write_inbox(
+    epoch: Path, list_name: str, first: int, count: int, seed: int, reply_days: int | None = None
+) -> None:
+    """Append `count` messages (numbers first..first+count-1) to a public-inbox epoch. A reply
+    answers any earlier message, or with `reply_days` one of the last `reply_days` days' worth."""
     rnd = random.Random(seed + first)
     people = _people(2000, seed)
     step = SPAN // max(first + count, 1)
+    oldest_parent = 0 if reply_days is None else max(first - reply_days * 86_400 // step, 0)
 
     def stream(out) -> None:
         for n in range(first, first + count):
             ts = START + n * step
-            msg = _message(n, list_name, people[int(rnd.paretovariate(1.2)) % len(people)], ts, rnd)
+            person = people[int(rnd.paretovariate(1.2)) % len(people)]
+            msg = _message(n, list_name, person, ts, rnd, oldest_parent)
             out.write(b"commit refs/heads/master\n")
             out.write(b"committer public-inbox <pi@example.org> %d +0000\n" % ts)
             out.write(_data(b"m"))
@@ -250,16 +260,23 @@ def generate(root: Path, messages: int, commits: int, lists: int, repos: int) ->
 
 
 def append_share(
-    root: Path, messages: int, commits: int, lists: int, repos: int, appended: float, share: float
+    root: Path,
+    messages: int,
+    commits: int,
+    lists: int,
+    repos: int,
+    appended: float,
+    share: float,
+    reply_days: int | None = None,
 ) -> None:
     """Append `share` of the original size to every archive and repository, after `appended` (the
-    share appended before): the new items are dated in the last days of the history, as a day's."""
+    share appended before): the new items are dated in the last days of the history, as a day's;
+    their replies answer any earlier message, or with `reply_days` those of the last days."""
     for p in range(lists):
         per = messages // lists
         first = per + int(per * appended)
-        write_inbox(
-            root / "mail" / f"list{p}" / "git" / "0.git", f"list{p}", first, max(int(per * share), 1), seed=p
-        )
+        epoch = root / "mail" / f"list{p}" / "git" / "0.git"
+        write_inbox(epoch, f"list{p}", first, max(int(per * share), 1), seed=p, reply_days=reply_days)
     for p in range(repos):
         per = commits // repos
         first = per + int(per * appended)
@@ -327,6 +344,7 @@ def measure(target: Target, label: str) -> dict:
         "size": target.size(),
         "compact": target.compact() if target.compact else None,
         "dbt": dbt_times(started_at, target.warehouse),
+        "touched": touched_periods(target.warehouse) if target.compact else None,
         "dagster": dagster_step_times(target.home, started_at),
         "log": text,
     }
@@ -417,6 +435,21 @@ def dagster_step_times(home: Path, since: float) -> dict[str, float]:
     return times
 
 
+def touched_periods(warehouse: Warehouse) -> tuple[int, int] | None:
+    """(periods the last build recomputed, all periods) of the incremental period models; None
+    before any build kept its state."""
+    con = connect(warehouse, read_only=True)
+    try:
+        return con.execute(
+            "select (select count(*) from incremental_state.touched_periods), "
+            "(select count(*) from intermediate.int_periods)"
+        ).fetchone()
+    except Exception:  # noqa: BLE001 - no state yet: nothing to report
+        return None
+    finally:
+        con.close()
+
+
 def counts(warehouse: Warehouse) -> tuple[int, int]:
     con = connect(warehouse, read_only=True)
     try:
@@ -493,6 +526,11 @@ def run_steps(target: Target, root: Path, args: argparse.Namespace) -> list[dict
     results.append(measure(target, "refresh, 1 % new data"))
     append_share(root, args.messages, args.commits, args.lists, args.repos, appended=0.01, share=0.001)
     results.append(measure(target, "refresh, 0.1 % new data"))
+    # a day whose replies answer the last month's messages, as most replies on a real list do
+    append_share(
+        root, args.messages, args.commits, args.lists, args.repos, appended=0.011, share=0.001, reply_days=30
+    )
+    results.append(measure(target, "refresh, 0.1 %, replies to the last 30 days"))
     return results
 
 
@@ -502,7 +540,7 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
     print()
     print(
         f"scale: {args.messages:,} messages in {args.lists} public-inbox lists, {args.commits:,} commits in "
-        f"{args.repos} repositories; after the 1 % and 0.1 % steps: {m:,} messages, {c:,} commits"
+        f"{args.repos} repositories; after the appended steps: {m:,} messages, {c:,} commits"
         + (" (DuckLake on PostgreSQL)" if lake else "")
     )
     cpu_full = results[0]["cpu"]
@@ -540,18 +578,21 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
         print("processes (postmaster and backends) are counted apart and in the 'server included' sum")
     print()
     print(
-        "| step | dbt elapsed (s) | models (s) | incremental models (s) | data tests (s) | unit tests (s) | slowest models (s) |"
+        "| step | periods recomputed | dbt elapsed (s) | models (s) | incremental models (s) | data tests (s) "
+        "| unit tests (s) | slowest models (s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         d = r["dbt"]
+        touched = r.get("touched")
+        periods = f"{touched[0]:,} of {touched[1]:,}" if touched and d is not None else ""
         if d is None:
-            print(f"| {r['step']} | no dbt run | | | | | |")
+            print(f"| {r['step']} | {periods} | no dbt run | | | | | |")
             continue
         t = d["totals"]
         slowest = ", ".join(f"{name} {secs:.1f}" for secs, name in d["slowest"])
         print(
-            f"| {r['step']} | {d['elapsed']:.1f} | {t.get('model', 0):.1f} | {t.get('incremental', 0):.1f} | "
+            f"| {r['step']} | {periods} | {d['elapsed']:.1f} | {t.get('model', 0):.1f} | {t.get('incremental', 0):.1f} | "
             f"{t.get('test', 0):.1f} | {t.get('unit_test', 0):.1f} | {slowest} |"
         )
     print()
