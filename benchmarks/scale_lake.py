@@ -28,7 +28,7 @@ from pathlib import Path
 import psutil
 
 from core.config import load_config
-from core.partitions import git_partition_keys, mail_partition_keys, mailing_list, repository
+from core.partitions import git_partition_keys, mail_partition_keys
 from core.procs import workers_sharing_cores
 from core.warehouse import Warehouse, connect, summary_tables, table_row_counts
 
@@ -201,24 +201,9 @@ def sources(config: Path) -> list[tuple[str, str]]:
 def load_source(config: str, kind: str, key: str, workers: int | None = None) -> None:
     """Load one source into the config's warehouse, as orchestration/defs/ingest.py does, with
     `workers` processes (None: the extractors' default, what one load at a time gets)."""
-    from extractors.git.ingest import ingest_repository
-    from extractors.mail.ingest import ingest_mailing_list
+    from extractors.sources import ingest_source
 
-    cfg = load_config(config)
-    if kind == "mail":
-        project_key, _, lst = mailing_list(cfg, key)
-        ingest_mailing_list(cfg.warehouse, project_key, lst, cfg.cache_dir, workers=workers)
-    else:
-        project_key, project, repo = repository(cfg, key)
-        ingest_repository(
-            cfg.warehouse,
-            project_key,
-            repo,
-            cfg.cache_dir,
-            since=project.since,
-            until=project.until,
-            workers=workers,
-        )
+    ingest_source(load_config(config), kind, key, workers=workers)  # type: ignore[arg-type]
 
 
 def load_sources(config: str, keys: list[tuple[str, str]]) -> None:

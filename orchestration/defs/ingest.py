@@ -12,14 +12,12 @@ from typing import Any
 import dagster as dg
 
 from core.errors import CommstatsError, one_line
-from core.partitions import mailing_list, repository
 from core.procs import workers_sharing_cores
 from core.progress import Progress
 from core.warehouse import Warehouse, lake_of
-from extractors.git.ingest import ingest_repository
 from extractors.identities.build import ingest_identities
-from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import GIT_TABLES, IDENTITY_TABLES, MAIL_TABLES
+from extractors.sources import ingest_source
 from orchestration.defs.partitions import GIT_PARTITIONS, MAIL_PARTITIONS, SOURCE_POOL
 from orchestration.defs.resources import WAREHOUSE_POOL, CommstatsConfig
 from orchestration.instance import LAKE_CONCURRENT_SOURCES
@@ -92,15 +90,7 @@ def mail_lists(context: dg.AssetExecutionContext, commstats: CommstatsConfig):
     cfg = commstats.load()
 
     def load(key: str, progress: Progress) -> dict[str, int]:
-        project_key, _, lst = mailing_list(cfg, key)
-        return ingest_mailing_list(
-            cfg.warehouse,
-            project_key,
-            lst,
-            cfg.cache_dir,
-            progress=progress,
-            workers=source_workers(cfg.warehouse),
-        )
+        return ingest_source(cfg, "mail", key, progress=progress, workers=source_workers(cfg.warehouse))
 
     yield from _load_source(context, MAIL_TABLES, "mailing list", "messages", load)
 
@@ -116,17 +106,7 @@ def git_repositories(context: dg.AssetExecutionContext, commstats: CommstatsConf
     cfg = commstats.load()
 
     def load(key: str, progress: Progress) -> dict[str, int]:
-        project_key, project, repo = repository(cfg, key)
-        return ingest_repository(
-            cfg.warehouse,
-            project_key,
-            repo,
-            cfg.cache_dir,
-            since=project.since,
-            until=project.until,
-            progress=progress,
-            workers=source_workers(cfg.warehouse),
-        )
+        return ingest_source(cfg, "git", key, progress=progress, workers=source_workers(cfg.warehouse))
 
     yield from _load_source(context, GIT_TABLES, "repository", "commits", load)
 
