@@ -82,9 +82,11 @@
 {%- endmacro %}
 
 {#- on-run-start: drop the incremental models (and the stored fingerprints) when what moves every
-    row changed since the last complete build, so they are built whole -#}
+    row changed since the last complete build, or none completed since an incremental model
+    deleted rows, so they are built whole -#}
 {% macro check_period_inputs() -%}
-    {%- if execute -%}
+    {#- only a command that builds the models rebuilds them: a `dbt test` drops nothing -#}
+    {%- if execute and flags.WHICH in ('run', 'build') -%}
         {%- set stored_relation = state_relation('build_inputs') -%}
         {%- set stored = none -%}
         {%- if stored_relation is not none -%}
@@ -229,9 +231,12 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- pre-hook of int_period_events: its rows of acts in touched months and of changed periods go -#}
+{#- pre-hook of int_period_events: its rows of acts in touched months and of changed periods go.
+    The delete commits on its own (macros/reuse_blocks.sql), so the stored build inputs go first:
+    should the insert then fail, the next run finds none and rebuilds the models whole. -#}
 {% macro delete_touched_events() -%}
     {%- if is_incremental() -%}
+        drop table if exists {{ incremental_state_schema() }}.build_inputs;
         delete from {{ this }} where {{ in_touched_months() }} or {{ in_changed_periods() }};
         {{ record_incremental_build() }}
     {%- endif -%}

@@ -3,12 +3,18 @@
 -- include_bots is true. Acts dated before var first_period_date (epoch-0 commits) are in no
 -- period, cumulative ones included (marts.data_quality counts them as epoch_commit). All period
 -- marts read from here, so every grain uses one definition.
+-- The pre-hooks run outside the model's transaction, so the deleted rows' blocks are freed (a
+-- checkpoint) before the new rows are written (macros/reuse_blocks.sql).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook=["{{ prepare_touched_periods() }}", "{{ delete_touched_events() }}"],
+        pre_hook=[
+            {"sql": "{{ prepare_touched_periods() }}", "transaction": false},
+            {"sql": "{{ delete_touched_events() }}", "transaction": false},
+            {"sql": "{{ checkpoint_after_delete() }}", "transaction": false},
+        ],
         post_hook=["{{ drop_new_rows_table() }}"],
     )
 }}
