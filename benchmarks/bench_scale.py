@@ -346,6 +346,7 @@ def measure(target: Target, label: str) -> dict:
         "dbt": dbt_times(started_at, target.warehouse),
         "touched": touched_periods(target.warehouse) if target.compact else None,
         "dagster": dagster_step_times(target.home, started_at),
+        "published": published_free_share(target.home, started_at),
         "log": text,
     }
 
@@ -433,6 +434,47 @@ def dagster_step_times(home: Path, since: float) -> dict[str, float]:
             elif step in started:
                 times[step] = times.get(step, 0.0) + at - started.pop(step)
     return times
+
+
+def _metadata(event: str) -> dict[str, object]:
+    """label -> value of a stored materialization event's metadata."""
+    materialization = json.loads(event)["dagster_event"]["event_specific_data"]["materialization"]
+    return {e["label"]: e["entry_data"].get("value") for e in materialization.get("metadata_entries", [])}
+
+
+def published_free_share(home: Path, since: float) -> tuple[float, bool] | None:
+    """(share of the warehouse's blocks free before publishing, whether it was rewritten) of the
+    published copy's materialization since `since`, from its metadata; None without one."""
+    runs_db = home / "history" / "runs.db"
+    if not runs_db.exists():
+        return None
+    con = sqlite3.connect(runs_db)
+    try:
+        runs = [
+            r
+            for (r,) in con.execute(
+                "select run_id from runs where create_timestamp >= datetime(?, 'unixepoch')", [since]
+            )
+        ]
+    finally:
+        con.close()
+    for run_id in runs:
+        db = home / "history" / "runs" / f"{run_id}.db"
+        if not db.exists():
+            continue
+        con = sqlite3.connect(db)
+        try:
+            rows = con.execute(
+                "select event from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION' "
+                "and step_key like '%published_copy%'"
+            ).fetchall()
+        finally:
+            con.close()
+        for (event,) in rows:
+            metadata = _metadata(event)
+            if "free block share" in metadata:
+                return float(metadata["free block share"]), bool(metadata["rewritten"])
+    return None
 
 
 def touched_periods(warehouse: Warehouse) -> tuple[int, int] | None:
@@ -578,14 +620,18 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
         print("processes (postmaster and backends) are counted apart and in the 'server included' sum")
     print()
     print(
-        "| step | periods recomputed | dbt elapsed (s) | models (s) | incremental models (s) | data tests (s) "
-        "| unit tests (s) | slowest models (s) |"
+        "| step | periods recomputed | free blocks before publishing | rewritten | dbt elapsed (s) | models (s) "
+        "| incremental models (s) | data tests (s) | unit tests (s) | slowest models (s) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|---|")
     for r in results:
         d = r["dbt"]
         touched = r.get("touched")
         periods = f"{touched[0]:,} of {touched[1]:,}" if touched and d is not None else ""
+        published = r.get("published")
+        periods += (
+            f" | {100 * published[0]:.1f} % | {'yes' if published[1] else 'no'}" if published else " | | "
+        )
         if d is None:
             print(f"| {r['step']} | {periods} | no dbt run | | | | | |")
             continue

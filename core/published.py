@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
-from core.warehouse import Warehouse, connect, connect_for_write, reclaim_free_blocks
+from core.warehouse import Warehouse, connect, connect_for_write, free_block_share, reclaim_free_blocks
 
 PUBLISHED_TABLE = "meta.published"
 
@@ -59,15 +60,24 @@ def published_snapshot(warehouse: Warehouse) -> int | None:
         con.close()
 
 
-def publish_copy(warehouse: str | Path) -> Path:
-    """Replace the published copy with the warehouse as it is now; returns the copy's path."""
+class Published(NamedTuple):
+    path: Path
+    free_share: float  # of the warehouse's blocks, before any rewrite
+    rewritten: bool  # whether the warehouse was rewritten without its free blocks
+
+
+def publish_copy(warehouse: str | Path) -> Published:
+    """Replace the published copy with the warehouse as it is now."""
     warehouse = Path(warehouse)
     target = published_path(warehouse)
     con = connect_for_write(warehouse)  # waits for a running writer, then keeps others out
     try:
         con.execute("CHECKPOINT")  # everything in the main file, nothing left in the WAL
-        # a refresh leaves the blocks of replaced tables free in the file: rewritten past a share
+        free_share = free_block_share(con)
+        # blocks a build left free (few: dbt_project/macros/reuse_blocks.sql): rewritten past a share
+        held = con
         con = reclaim_free_blocks(con, warehouse)
+        rewritten = con is not held
         # leftovers of a publisher killed mid-copy (we hold the lock: no other publisher runs)
         for stale in target.parent.glob(f".{target.name}.*.tmp"):
             stale.unlink(missing_ok=True)
@@ -79,4 +89,4 @@ def publish_copy(warehouse: str | Path) -> Path:
         os.replace(tmp, target)
     finally:
         con.close()
-    return target
+    return Published(target, free_share, rewritten)

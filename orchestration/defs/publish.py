@@ -34,9 +34,14 @@ def published_copy(commstats: CommstatsConfig) -> dg.MaterializeResult:
                 "files deleted": upkeep.deleted_files,
             }
         )
-    path = publish_copy(warehouse)
+    published = publish_copy(warehouse)
     return dg.MaterializeResult(
-        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
+        metadata={
+            "path": dg.MetadataValue.path(str(published.path)),
+            "bytes": published.path.stat().st_size,
+            "free block share": round(published.free_share, 4),
+            "rewritten": published.rewritten,
+        }
     )
 
 
