@@ -55,7 +55,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -397,12 +397,11 @@ def dbt_times(since: float, warehouse: Warehouse) -> dict | None:
     return {"elapsed": results["elapsed_time"], "totals": totals, "slowest": sorted(models, reverse=True)[:6]}
 
 
-def dagster_step_times(home: Path, since: float) -> dict[str, float]:
-    """Seconds per Dagster step (summed over the step's runs: one per source) of the runs started
-    since `since`, from the instance's event logs."""
+def run_event_rows(home: Path, since: float, sql: str) -> Iterator[tuple]:
+    """The rows `sql` selects from the event log of each Dagster run started since `since`."""
     runs_db = home / "history" / "runs.db"
     if not runs_db.exists():
-        return {}
+        return
     con = sqlite3.connect(runs_db)
     try:
         runs = [
@@ -413,26 +412,34 @@ def dagster_step_times(home: Path, since: float) -> dict[str, float]:
         ]
     finally:
         con.close()
-    times: dict[str, float] = {}
     for run_id in runs:
         db = home / "history" / "runs" / f"{run_id}.db"
         if not db.exists():
             continue
         con = sqlite3.connect(db)
         try:
-            events = con.execute(
-                "select dagster_event_type, step_key, timestamp from event_logs where dagster_event_type in "
-                "('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE') order by id"
-            ).fetchall()
+            yield from con.execute(sql).fetchall()
         finally:
             con.close()
-        started: dict[str, float] = {}
-        for kind, step, stamp in events:
-            at = datetime.fromisoformat(str(stamp)).timestamp()  # durations only: naive is fine
-            if kind == "STEP_START":
-                started[step] = at
-            elif step in started:
-                times[step] = times.get(step, 0.0) + at - started.pop(step)
+
+
+def dagster_step_times(home: Path, since: float) -> dict[str, float]:
+    """Seconds per Dagster step (summed over the step's runs: one per source) of the runs started
+    since `since`, from the instance's event logs."""
+    times: dict[str, float] = {}
+    started: dict[tuple[str, str], float] = {}
+    events = run_event_rows(
+        home,
+        since,
+        "select run_id, dagster_event_type, step_key, timestamp from event_logs where dagster_event_type in "
+        "('STEP_START', 'STEP_SUCCESS', 'STEP_FAILURE') order by id",
+    )
+    for run_id, kind, step, stamp in events:
+        at = datetime.fromisoformat(str(stamp)).timestamp()  # durations only: naive is fine
+        if kind == "STEP_START":
+            started[run_id, step] = at
+        elif (run_id, step) in started:
+            times[step] = times.get(step, 0.0) + at - started.pop((run_id, step))
     return times
 
 
@@ -445,35 +452,16 @@ def _metadata(event: str) -> dict[str, object]:
 def published_free_share(home: Path, since: float) -> tuple[float, bool] | None:
     """(share of the warehouse's blocks free before publishing, whether it was rewritten) of the
     published copy's materialization since `since`, from its metadata; None without one."""
-    runs_db = home / "history" / "runs.db"
-    if not runs_db.exists():
-        return None
-    con = sqlite3.connect(runs_db)
-    try:
-        runs = [
-            r
-            for (r,) in con.execute(
-                "select run_id from runs where create_timestamp >= datetime(?, 'unixepoch')", [since]
-            )
-        ]
-    finally:
-        con.close()
-    for run_id in runs:
-        db = home / "history" / "runs" / f"{run_id}.db"
-        if not db.exists():
-            continue
-        con = sqlite3.connect(db)
-        try:
-            rows = con.execute(
-                "select event from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION' "
-                "and step_key like '%published_copy%'"
-            ).fetchall()
-        finally:
-            con.close()
-        for (event,) in rows:
-            metadata = _metadata(event)
-            if "free block share" in metadata:
-                return float(metadata["free block share"]), bool(metadata["rewritten"])
+    events = run_event_rows(
+        home,
+        since,
+        "select event from event_logs where dagster_event_type = 'ASSET_MATERIALIZATION' "
+        "and step_key like '%published_copy%'",
+    )
+    for (event,) in events:
+        metadata = _metadata(event)
+        if "free block share" in metadata:
+            return float(metadata["free block share"]), bool(metadata["rewritten"])
     return None
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from core.published import publish_copy, published_path
 from core.warehouse import RECLAIM_FREE_SHARE, free_block_share, reclaim_free_blocks
 
 SCHEMA = [
@@ -86,3 +87,26 @@ def test_a_compact_file_is_left_alone(tmp_path: Path) -> None:
     finally:
         con.close()
     assert (warehouse.stat().st_ino, warehouse.stat().st_size) == (inode, size)
+
+
+def test_publishing_reports_the_free_share_and_the_rewrite(tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    build(warehouse, with_replaced_table=True)
+    con = duckdb.connect(str(warehouse))
+    try:
+        share = free_block_share(con)
+    finally:
+        con.close()
+    assert share > RECLAIM_FREE_SHARE
+    published = publish_copy(warehouse)
+    assert published.rewritten
+    assert published.free_share == share
+    assert published.path == published_path(warehouse)
+    # published again with nothing dropped since: nothing is free, nothing rewritten
+    again = publish_copy(warehouse)
+    assert (again.rewritten, again.free_share) == (False, 0.0)
+    con = duckdb.connect(str(again.path), read_only=True)
+    try:
+        assert con.execute("select count(*) from raw.messages").fetchone() == (200000,)
+    finally:
+        con.close()
