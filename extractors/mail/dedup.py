@@ -37,6 +37,14 @@ def iter_list_rows(
 # artefacts (the From_ line's date, scrubbed-attachment links), never these.
 SenderKey = tuple[str | None, str | None]
 
+# The suffix of a kept duplicate's ID (`<id>#dup<n>`), as a regular expression for SQL
+DUP_SUFFIX = "#dup[0-9]+$"
+# Entries deduplicated per lookup of the stored messages their Message-IDs name
+LOOKUP_EVERY = 20_000
+
+# The stored rows (KnownMessages' shape) of the asked base Message-IDs
+KnownLookup = Callable[[set[str]], Iterable[tuple[Any, ...]]]
+
 
 def sender_key(from_address: str | None, date_header: str | None) -> SenderKey | None:
     """The (From, Date) key of a message; None when it has neither, as nothing then tells a copy
@@ -84,9 +92,12 @@ class KnownMessages:
     replaces its rows). `digest` is None for rows stored before digests were recorded: such a copy
     never counts as identical to a new one (but may still be a copy by its From and Date)."""
 
-    def __init__(self, rows: Iterable[tuple[Any, ...]]) -> None:
+    def __init__(self, rows: Iterable[tuple[Any, ...]] = ()) -> None:
         self.variants: dict[str, Variants] = {}  # base Message-ID -> its stored variants
         self.at: dict[str, str] = {}  # source location -> stored ID
+        self.extend(rows)
+
+    def extend(self, rows: Iterable[tuple[Any, ...]]) -> None:
         for message_id, location, digest, *sender in rows:
             base, sep, n = message_id.rpartition("#dup")
             if not (sep and n.isdigit()):
@@ -99,10 +110,22 @@ class KnownMessages:
             self.at[location] = message_id
 
 
+def _looked_up(entries: Iterator[Entry], lookup: KnownLookup, known: KnownMessages) -> Iterator[Entry]:
+    """`entries`, with the stored messages of each chunk's Message-IDs added to `known` before
+    the chunk is passed on."""
+    asked: set[str] = set()
+    while chunk := list(itertools.islice(entries, LOOKUP_EVERY)):
+        new = {mid for mid, *_ in chunk if mid is not None and mid not in asked}
+        if new:
+            known.extend(lookup(new))
+            asked |= new
+        yield from chunk
+
+
 def dedup_rows(
     owner: dict[str, str],
     entries: Iterable[Entry],
-    known: KnownMessages | Callable[[], KnownMessages] | None = None,
+    known: KnownMessages | KnownLookup | None = None,
     digests: bool = False,
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """The rows of `entries` after deduplication by Message-ID (see iter_list_rows); with
@@ -113,16 +136,12 @@ def dedup_rows(
     header -> the same message re-archived (a regenerated Mailman archive), skipped,
     `duplicate_copy`; else another message -> kept as `<id>#dup<n>`, `duplicate_message_id`.
 
-    `known` may be a function that loads them: it is called only once there is an entry, so a
-    refresh that finds nothing new never reads the list's stored Message-IDs (a quarter of a
-    second per 100,000 of them)."""
-    entries = iter(entries)
-    first = next(entries, None)
-    if first is None:
-        return
-    entries = itertools.chain((first,), entries)
+    `known` may be a function that loads the stored messages of the Message-IDs it is given: it
+    is asked for every LOOKUP_EVERY entries' IDs before they are deduplicated, so a refresh reads
+    only the stored messages its new ones name, and one that finds nothing new reads none."""
     if callable(known):
-        known = known()
+        lookup, known = known, KnownMessages()
+        entries = _looked_up(iter(entries), lookup, known)
     # Message-ID -> (digest, key) of its first copy; Variants only for IDs seen more than once
     seen: dict[str, tuple[int, SenderKey | None]] = {}
     variants: dict[str, Variants] = {}

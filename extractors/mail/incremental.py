@@ -28,7 +28,7 @@ as a whole: the way to rebuild after an archive was purged.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ import duckdb
 from core.config import MailingListConfig
 from core.warehouse import Warehouse, connect_for_write, warehouse_exists
 from extractors.load import Spool
-from extractors.mail.dedup import KnownMessages
+from extractors.mail.dedup import DUP_SUFFIX
 from extractors.mail.parse import ParsedMessage, parse_message
 from extractors.mail.raw import DeletedMessage, RawMessage, SourceCursor, SourceProblem
 from extractors.schema import (
@@ -101,33 +101,44 @@ def load_state(warehouse: Warehouse, project: str, list_name: str) -> dict[str, 
     return {key: value for key, value in rows}
 
 
-def load_known(warehouse: Warehouse, project: str, list_name: str) -> KnownMessages:
-    """The messages earlier runs stored for one list, with their digests where recorded."""
-    if not warehouse_exists(warehouse):
-        return KnownMessages(())
+def load_known(
+    warehouse: Warehouse, project: str, list_name: str, message_ids: Collection[str]
+) -> list[tuple[Any, ...]]:
+    """The messages earlier runs stored for one list under these Message-IDs (their `#dup<n>`
+    variants included), with their digests where recorded: the rows KnownMessages takes.
+
+    Only the asked IDs: a day's few hundred messages must not read the list's whole history
+    (1.7 s per 250,000 stored messages)."""
+    if not message_ids or not warehouse_exists(warehouse):
+        return []
+    asked = sorted(message_ids)
+    # the base ID, as KnownMessages computes it; a stored ID that is itself asked matches too
+    base = f"regexp_replace(m.message_id, '{DUP_SUFFIX}', '')"
     con = connect_for_write(warehouse)
     try:
-        rows = con.execute(
-            "SELECT m.message_id, m.source_location, d.digest, m.from_address, m.date_header "
-            f"FROM {RAW_SCHEMA}.mail_messages m "
-            f"LEFT JOIN {RAW_SCHEMA}.{MAIL_DIGESTS_TABLE} d ON d.project = m.project "
-            "AND d.list_name = m.list_name AND d.message_id = m.message_id "
-            "WHERE m.project = ? AND m.list_name = ?",
-            [project, list_name],
-        ).fetchall()
-    except duckdb.CatalogException:  # no messages yet, or a warehouse from before digests
         try:
-            rows = con.execute(
-                "SELECT message_id, source_location, NULL, from_address, date_header "
-                f"FROM {RAW_SCHEMA}.mail_messages "
-                "WHERE project = ? AND list_name = ?",
-                [project, list_name],
+            return con.execute(
+                "SELECT m.message_id, m.source_location, d.digest, m.from_address, m.date_header "
+                f"FROM {RAW_SCHEMA}.mail_messages m "
+                f"LEFT JOIN {RAW_SCHEMA}.{MAIL_DIGESTS_TABLE} d ON d.project = m.project "
+                "AND d.list_name = m.list_name AND d.message_id = m.message_id "
+                "WHERE m.project = ? AND m.list_name = ? "
+                f"AND (m.message_id IN (SELECT unnest(?)) OR {base} IN (SELECT unnest(?)))",
+                [project, list_name, asked, asked],
             ).fetchall()
-        except duckdb.CatalogException:
-            rows = []
+        except duckdb.CatalogException:  # no messages yet, or a warehouse from before digests
+            try:
+                return con.execute(
+                    "SELECT message_id, source_location, NULL, from_address, date_header "
+                    f"FROM {RAW_SCHEMA}.mail_messages m "
+                    "WHERE project = ? AND list_name = ? "
+                    f"AND (m.message_id IN (SELECT unnest(?)) OR {base} IN (SELECT unnest(?)))",
+                    [project, list_name, asked, asked],
+                ).fetchall()
+            except duckdb.CatalogException:
+                return []
     finally:
         con.close()
-    return KnownMessages(rows)
 
 
 class Bookkeeping:

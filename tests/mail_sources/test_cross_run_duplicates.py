@@ -170,9 +170,9 @@ def test_stored_messages_are_read_only_when_something_is_new(tmp_path: Path, mon
     loads: list[str] = []
     real = incremental.load_known
 
-    def counting(warehouse: Any, project: str, list_name: str) -> Any:
+    def counting(warehouse: Any, project: str, list_name: str, message_ids: Any) -> Any:
         loads.append(list_name)
-        return real(warehouse, project, list_name)
+        return real(warehouse, project, list_name, message_ids)
 
     monkeypatch.setattr(ingest, "load_known", counting)
     root = tmp_path / "inbox"
@@ -189,3 +189,47 @@ def test_stored_messages_are_read_only_when_something_is_new(tmp_path: Path, mon
     ingest_mailing_list(wh, "proj", lst, cache)
     assert loads == ["devel", "devel"]
     assert [m for m, _ in messages(wh)] == ["msg0@example.com", "msg0@example.com#dup1"]
+
+
+def test_a_refresh_reads_only_the_stored_messages_its_new_ones_name(tmp_path: Path, monkeypatch: Any) -> None:
+    from extractors.mail import dedup, incremental, ingest
+
+    root = tmp_path / "inbox"
+    e0 = Epoch(root / "git" / "0.git")
+    for n in range(6):
+        e0.add(message(n))
+    e0.add(reply(0, "First other message."))  # stored as msg0@example.com#dup1
+    lst = MailingListConfig(name="devel", kind="public-inbox", path=root)
+    wh, cache = tmp_path / "wh.duckdb", tmp_path / "cache"
+    ingest_mailing_list(wh, "proj", lst, cache)
+
+    asked: list[tuple[list[str], list[str]]] = []
+    real = incremental.load_known
+
+    def recording(warehouse: Any, project: str, list_name: str, message_ids: Any) -> Any:
+        rows = real(warehouse, project, list_name, message_ids)
+        asked.append((sorted(message_ids), sorted(row[0] for row in rows)))
+        return rows
+
+    monkeypatch.setattr(ingest, "load_known", recording)
+    monkeypatch.setattr(dedup, "LOOKUP_EVERY", 2)  # three lookups for the five new entries
+    e0.add(reply(0, "Second other message."))
+    e0.add(message(3))
+    e0.add(message(9))
+    e0.add(message(9))
+    e0.add(reply(4, "Another message."))
+    ingest_mailing_list(wh, "proj", lst, cache)
+    assert asked == [
+        (["msg0@example.com", "msg3@example.com"], ["msg0@example.com", "msg0@example.com#dup1", "msg3@example.com"]),
+        (["msg9@example.com"], []),  # its second copy was asked with the first
+        (["msg4@example.com"], ["msg4@example.com"]),
+    ]
+    assert [m for m, _ in messages(wh)][:3] == ["msg0@example.com", "msg0@example.com#dup1", "msg0@example.com#dup2"]
+    assert issues(wh) == [
+        ("msg0@example.com#dup1", "duplicate_message_id"),
+        ("msg0@example.com#dup2", "duplicate_message_id"),
+        ("msg3@example.com", "duplicate_identical"),
+        ("msg4@example.com#dup1", "duplicate_message_id"),
+        ("msg9@example.com", "duplicate_identical"),
+    ]
+    assert tables(wh) == full_run(root, tmp_path)
