@@ -220,11 +220,18 @@ def test_a_refresh_reads_only_the_stored_messages_its_new_ones_name(tmp_path: Pa
     e0.add(reply(4, "Another message."))
     ingest_mailing_list(wh, "proj", lst, cache)
     assert asked == [
-        (["msg0@example.com", "msg3@example.com"], ["msg0@example.com", "msg0@example.com#dup1", "msg3@example.com"]),
+        (
+            ["msg0@example.com", "msg3@example.com"],
+            ["msg0@example.com", "msg0@example.com#dup1", "msg3@example.com"],
+        ),
         (["msg9@example.com"], []),  # its second copy was asked with the first
         (["msg4@example.com"], ["msg4@example.com"]),
     ]
-    assert [m for m, _ in messages(wh)][:3] == ["msg0@example.com", "msg0@example.com#dup1", "msg0@example.com#dup2"]
+    assert [m for m, _ in messages(wh)][:3] == [
+        "msg0@example.com",
+        "msg0@example.com#dup1",
+        "msg0@example.com#dup2",
+    ]
     assert issues(wh) == [
         ("msg0@example.com#dup1", "duplicate_message_id"),
         ("msg0@example.com#dup2", "duplicate_message_id"),
