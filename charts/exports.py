@@ -91,12 +91,13 @@ def write_csv(path: Path, frame: pd.DataFrame, columns: Mapping[str, str]) -> Pa
     return path
 
 
-def period_keys(frame: pd.DataFrame) -> set[tuple[str, pd.Timestamp]]:
-    """(project, period_start) of every row; none for a frame without those columns (a mart the
-    warehouse does not have yet comes as a frame with no columns at all)."""
+def by_period(frame: pd.DataFrame) -> dict[tuple[str, pd.Timestamp], pd.DataFrame]:
+    """The frame's rows per (project, period_start), split in one pass; none for a frame without
+    those columns (a mart the warehouse does not have yet comes as a frame with no columns)."""
     if frame.empty or not {"project", "period_start"} <= set(frame.columns):
-        return set()
-    return set(zip(frame["project"], pd.to_datetime(frame["period_start"]), strict=True))
+        return {}
+    starts = pd.to_datetime(frame["period_start"])
+    return {(project, start): rows for (project, start), rows in frame.groupby([frame["project"], starts])}
 
 
 def export_csvs(
@@ -118,18 +119,15 @@ def export_csvs(
             if "grain" in organizations.columns
             else organizations
         )
-        keys = sorted(period_keys(p) | period_keys(o))
-        for project, start in keys:
+        people_by, organizations_by = by_period(p), by_period(o)
+        for project, start in sorted(people_by.keys() | organizations_by.keys()):
             folder = staging / period_name(start, grain) / project
-            for name, frame, columns in (
-                ("people.csv", p, PEOPLE_COLUMNS),
-                ("organizations.csv", o, ORGANIZATION_COLUMNS),
+            for name, groups, columns in (
+                ("people.csv", people_by, PEOPLE_COLUMNS),
+                ("organizations.csv", organizations_by, ORGANIZATION_COLUMNS),
             ):
-                rows = (
-                    frame[(frame["project"] == project) & (pd.to_datetime(frame["period_start"]) == start)]
-                    if period_keys(frame)
-                    else pd.DataFrame(columns=list(columns.values()))  # the header alone
-                )
+                # a period one mart lacks gets the header alone
+                rows = groups.get((project, start), pd.DataFrame(columns=list(columns.values())))
                 written.append(write_csv(folder / name, rows, columns))
     old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
     if out_dir.exists():
