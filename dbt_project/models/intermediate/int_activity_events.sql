@@ -45,11 +45,11 @@ commit_sides as (
 ),
 
 author_orgs as (
-    {{ affiliation_at('commit_sides', 'commit_key', 'author_address', 'authored_at') }}
+    {{ affiliation_at('commit_sides', 'author_address', 'authored_at') }}
 ),
 
 committer_orgs as (
-    {{ affiliation_at('commit_sides', 'commit_key', 'committer_address', 'committed_at') }}
+    {{ affiliation_at('commit_sides', 'committer_address', 'committed_at') }}
 ),
 
 -- `(independent)` and `(unknown)` are not employers: there each person is a unit of their own,
@@ -276,18 +276,13 @@ all_events as (
     select * from signoff_events
 ),
 
-keyed as (
-    select
-        -- ordered: DuckDB 1.4 repeats numbers of `row_number() over ()` in a parallel plan, and
-        -- affiliation_at keeps one row per key (rows were lost)
-        row_number() over (order by project, event, ref_id, address, occurred_at) as event_key,
-        *
-    from all_events
+addressed as (
+    select * from all_events
     where address is not null
 ),
 
 attributed as (
-    {{ affiliation_at('keyed', 'event_key', 'address', 'occurred_at') }}
+    {{ affiliation_at('addressed', 'address', 'occurred_at') }}
 ),
 
 final as (
