@@ -9,31 +9,33 @@ source as (
 
 renamed as (
     select
-        project,
-        repository,
-        sha,
-        author_name,
-        {{ mailmap_address('author_address', 'author_name') }} as author_address,
-        authored_at,
-        author_tz_offset,
-        committer_name,
-        {{ mailmap_address('committer_address', 'committer_name') }} as committer_address,
-        committed_at,
-        committer_tz_offset,
-        is_merge,
-        parent_count,
-        subject,
-        patch_id,
-        files_changed,
-        lines_added,
-        lines_removed,
+        s.project,
+        s.repository,
+        s.sha,
+        s.author_name,
+        {{ mailmap_address('s.author_address', 'author_map') }} as author_address,
+        s.authored_at,
+        s.author_tz_offset,
+        s.committer_name,
+        {{ mailmap_address('s.committer_address', 'committer_map') }} as committer_address,
+        s.committed_at,
+        s.committer_tz_offset,
+        s.is_merge,
+        s.parent_count,
+        s.subject,
+        s.patch_id,
+        s.files_changed,
+        s.lines_added,
+        s.lines_removed,
         -- the date that places the commit in a period: var period_date (author | committer),
         -- overridden per project by var committer_date_projects
         case
-            when project in ({{ committer_projects }}) then committed_at
-            else {{ 'committed_at' if var('period_date') == 'committer' else 'authored_at' }}
+            when s.project in ({{ committer_projects }}) then s.committed_at
+            else {{ 's.committed_at' if var('period_date') == 'committer' else 's.authored_at' }}
         end as activity_at
-    from source
+    from source as s
+    {{ mailmap_join('author_map', 's.author_address', 's.author_name') }}
+    {{ mailmap_join('committer_map', 's.committer_address', 's.committer_name') }}
 )
 
 select * from renamed

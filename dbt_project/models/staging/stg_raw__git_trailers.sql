@@ -20,16 +20,17 @@ lowered as (
 
 final as (
     select
-        project,
-        repository,
-        sha,
-        kind,
-        name,
+        l.project,
+        l.repository,
+        l.sha,
+        l.kind,
+        l.name,
         -- name-specific .mailmap lines apply to trailers as to commit authors
-        case when address is not null then {{ mailmap_address('address', 'name') }} end as address,
-        raw_value,
-        position
-    from lowered
+        case when l.address is not null then {{ mailmap_address('l.address', 'm') }} end as address,
+        l.raw_value,
+        l.position
+    from lowered as l
+    {{ mailmap_join('m', 'l.address', 'l.name') }}
 )
 
 select * from final

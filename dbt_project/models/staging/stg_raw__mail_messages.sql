@@ -78,8 +78,9 @@ renamed as (
 -- name-specific .mailmap lines apply per message, to the effective sender (macro mailmap_address)
 final as (
     select
-        * replace ({{ mailmap_address('from_address', 'from_name') }} as from_address)
-    from renamed
+        r.* replace ({{ mailmap_address('r.from_address', 'm') }} as from_address)
+    from renamed as r
+    {{ mailmap_join('m', 'r.from_address', 'r.from_name') }}
 )
 
 select * from final
