@@ -73,3 +73,25 @@ def test_manifest_on_a_fresh_clone_and_prepare_follows_the_models(tmp_path: Path
     stamp = manifest.stat().st_mtime_ns
     [again] = _run(project_py, "import", dev=True)
     assert again == fresh and manifest.stat().st_mtime_ns == stamp  # nothing changed: no parse
+
+
+def test_a_dbt_command_starts_no_version_process_and_loads_no_adapter(tmp_path: Path, monkeypatch):
+    """dagster-dbt would run `dbt --version` and load dbt's adapter into the run's process before
+    every command (3 s of each build); the resource knows the venv's version instead."""
+    import importlib.metadata
+
+    import dagster_dbt.core.resource as resource
+    from packaging.version import Version
+
+    from orchestration.project import dbt_cli
+
+    def no_version_process(*args, **kwargs):
+        raise AssertionError(f"dbt started for its version: {args}")
+
+    monkeypatch.setattr(resource, "check_output", no_version_process)
+    cli = dbt_cli()
+    assert cli._cli_version == Version(importlib.metadata.version("dbt-core"))
+    invocation = cli.cli(["debug", "--config-dir"], target_path=tmp_path / "target")
+    invocation.wait()
+    assert invocation.is_successful()
+    assert invocation.adapter is None
