@@ -404,10 +404,19 @@ def mail_warehouse(tmp_path_factory) -> Path:
                     reply_to="l1",
                 ),
                 # a lone patch five days before the archive ends: too early to call unanswered
-                mail("m1", ALICE, D(2024, 3, 10), "[PATCH] mm: other", normalized="mm: other", is_patch=True),
+                # dated by the mbox From_ line: its Date header could not be read
+                mail(
+                    "m1",
+                    ALICE,
+                    D(2024, 3, 10),
+                    "[PATCH] mm: other",
+                    normalized="mm: other",
+                    is_patch=True,
+                    date_source="from_line",
+                ),
                 # threading: References when In-Reply-To is not archived; subject for a bare Re:;
                 # a fresh post with an old subject starts its own thread
-                mail("d1", "dave@d.org", D(2024, 3, 1), "Question about x"),
+                mail("d1", "dave@d.org", D(2024, 3, 1), "Question about x", date_source="received"),
                 mail(
                     "d2",
                     "erin@e.org",
@@ -515,6 +524,11 @@ def test_outsider_merges_and_data_quality(mail_warehouse):
     assert checks["trailer_mismatch"] == 1
     assert checks["thread_by_subject"] == 1
     assert checks["messages"] == 14
+    # two of the fourteen messages were dated otherwise than by their Date header
+    assert query(
+        mail_warehouse,
+        "select count, share, detail from marts.data_quality where project = 'm' and \"check\" = 'date_fallback'",
+    ) == [(2, pytest.approx(2 / 14), "from_line, received")]
 
 
 def test_unaffiliated_worklist_ranks_by_activity(mail_warehouse):

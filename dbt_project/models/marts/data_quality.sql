@@ -98,18 +98,12 @@ mail_counts as (
         project,
         'mail',
         'date_fallback',
-        count(*),
-        count(*) / any_value(total),
-        string_agg(distinct date_source, ', ' order by date_source)
-    from (
-        select
-            project,
-            date_source,
-            count(*) over (partition by project) as total
-        from messages
-    ) as dated
-    where date_source <> 'header'
+        count(*) filter (where date_source <> 'header'),
+        count(*) filter (where date_source <> 'header') / count(*),
+        string_agg(distinct date_source, ', ' order by date_source) filter (where date_source <> 'header')
+    from messages
     group by project
+    having count(*) filter (where date_source <> 'header') > 0
     union all
     select
         project,
