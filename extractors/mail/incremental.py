@@ -103,40 +103,48 @@ def load_state(warehouse: Warehouse, project: str, list_name: str) -> dict[str, 
 
 def load_known(
     warehouse: Warehouse, project: str, list_name: str, message_ids: Collection[str]
-) -> list[tuple[Any, ...]]:
+) -> tuple[list[tuple[Any, ...]], bool]:
     """The messages earlier runs stored for one list under these Message-IDs (their `#dup<n>`
-    variants included), with their digests where recorded: the rows KnownMessages takes.
+    variants included), with their digests where recorded: the rows KnownMessages takes; and
+    whether the list has any stored message at all.
 
     Only the asked IDs: a day's few hundred messages must not read the list's whole history
     (1.7 s per 250,000 stored messages)."""
     if not message_ids or not warehouse_exists(warehouse):
-        return []
+        return [], False
     asked = sorted(message_ids)
     # the base ID, as KnownMessages computes it; a stored ID that is itself asked matches too
     base = f"regexp_replace(m.message_id, '{DUP_SUFFIX}', '')"
+    where = (
+        "WHERE m.project = ? AND m.list_name = ? "
+        f"AND (m.message_id IN (SELECT unnest(?)) OR {base} IN (SELECT unnest(?)))"
+    )
     con = connect_for_write(warehouse)
     try:
         try:
-            return con.execute(
+            any_stored = con.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {RAW_SCHEMA}.mail_messages WHERE project = ? AND list_name = ?)",
+                [project, list_name],
+            ).fetchone()[0]
+        except duckdb.CatalogException:  # no messages yet
+            return [], False
+        if not any_stored:
+            return [], False
+        try:
+            rows = con.execute(
                 "SELECT m.message_id, m.source_location, d.digest, m.from_address, m.date_header "
                 f"FROM {RAW_SCHEMA}.mail_messages m "
                 f"LEFT JOIN {RAW_SCHEMA}.{MAIL_DIGESTS_TABLE} d ON d.project = m.project "
-                "AND d.list_name = m.list_name AND d.message_id = m.message_id "
-                "WHERE m.project = ? AND m.list_name = ? "
-                f"AND (m.message_id IN (SELECT unnest(?)) OR {base} IN (SELECT unnest(?)))",
+                "AND d.list_name = m.list_name AND d.message_id = m.message_id " + where,
                 [project, list_name, asked, asked],
             ).fetchall()
-        except duckdb.CatalogException:  # no messages yet, or a warehouse from before digests
-            try:
-                return con.execute(
-                    "SELECT message_id, source_location, NULL, from_address, date_header "
-                    f"FROM {RAW_SCHEMA}.mail_messages m "
-                    "WHERE project = ? AND list_name = ? "
-                    f"AND (m.message_id IN (SELECT unnest(?)) OR {base} IN (SELECT unnest(?)))",
-                    [project, list_name, asked, asked],
-                ).fetchall()
-            except duckdb.CatalogException:
-                return []
+        except duckdb.CatalogException:  # a warehouse from before digests
+            rows = con.execute(
+                "SELECT message_id, source_location, NULL, from_address, date_header "
+                f"FROM {RAW_SCHEMA}.mail_messages m " + where,
+                [project, list_name, asked, asked],
+            ).fetchall()
+        return rows, True
     finally:
         con.close()
 

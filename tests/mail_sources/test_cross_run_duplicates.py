@@ -207,9 +207,9 @@ def test_a_refresh_reads_only_the_stored_messages_its_new_ones_name(tmp_path: Pa
     real = incremental.load_known
 
     def recording(warehouse: Any, project: str, list_name: str, message_ids: Any) -> Any:
-        rows = real(warehouse, project, list_name, message_ids)
+        rows, any_stored = real(warehouse, project, list_name, message_ids)
         asked.append((sorted(message_ids), sorted(row[0] for row in rows)))
-        return rows
+        return rows, any_stored
 
     monkeypatch.setattr(ingest, "load_known", recording)
     monkeypatch.setattr(dedup, "LOOKUP_EVERY", 2)  # three lookups for the five new entries
@@ -240,3 +240,41 @@ def test_a_refresh_reads_only_the_stored_messages_its_new_ones_name(tmp_path: Pa
         ("msg9@example.com", "duplicate_identical"),
     ]
     assert tables(wh) == full_run(root, tmp_path)
+
+
+def test_a_lists_first_build_asks_for_stored_messages_once(tmp_path: Path, monkeypatch: Any) -> None:
+    from extractors.mail import dedup, incremental, ingest
+
+    wh, cache = tmp_path / "wh.duckdb", tmp_path / "cache"
+    other = Epoch(tmp_path / "other" / "git" / "0.git")
+    other.add(message(0))  # the warehouse exists, with another list's messages
+    ingest_mailing_list(
+        wh, "proj", MailingListConfig(name="other", kind="public-inbox", path=tmp_path / "other"), cache
+    )
+
+    asked: list[list[str]] = []
+    real = incremental.load_known
+
+    def recording(warehouse: Any, project: str, list_name: str, message_ids: Any) -> Any:
+        asked.append(sorted(message_ids))
+        return real(warehouse, project, list_name, message_ids)
+
+    monkeypatch.setattr(ingest, "load_known", recording)
+    monkeypatch.setattr(dedup, "LOOKUP_EVERY", 2)
+    e0 = Epoch(tmp_path / "inbox" / "git" / "0.git")
+    for n in range(5):
+        e0.add(message(n))
+    lst = MailingListConfig(name="devel", kind="public-inbox", path=tmp_path / "inbox")
+    ingest_mailing_list(wh, "proj", lst, cache)
+    # the first chunk finds the list has nothing stored: the other two chunks ask nothing
+    assert asked == [["msg0@example.com", "msg1@example.com"]]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        stored = con.execute(
+            "SELECT list_name, count(*) FROM raw.mail_messages GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert stored == [("devel", 5), ("other", 1)]
+    # the next run's new message under a stored ID is asked for, and found
+    e0.add(reply(1, "Another message."))
+    ingest_mailing_list(wh, "proj", lst, cache)
+    assert asked[1:] == [["msg1@example.com"]]
+    assert issues(wh) == [("msg1@example.com#dup1", "duplicate_message_id")]
