@@ -95,3 +95,30 @@ def test_a_dbt_command_starts_no_version_process_and_loads_no_adapter(tmp_path: 
     invocation.wait()
     assert invocation.is_successful()
     assert invocation.adapter is None
+
+
+def _tests_selected(select: list[str], target: Path) -> set[str]:
+    from orchestration.project import dbt_cli
+
+    args = ["ls", "--resource-type", "test", "--output", "name", "--select", " ".join(select)]
+    invocation = dbt_cli().cli(args, target_path=target)
+    events = [e.raw_event["info"] for e in invocation.stream_raw_events()]
+    return {e["msg"] for e in events if e["name"] == "PrintEvent"}
+
+
+def test_a_partial_build_runs_no_test_of_a_model_not_built(tmp_path: Path):
+    """ "Materialize all" in the UI builds the models in several runs as their sources land; a
+    run building int_addresses_resolved must not test a mart's relationship to it before the
+    mart exists (under dbt's default the test ran, and failed on the missing table)."""
+    relationship = "relationships_unaffiliated_addresses_address__address__ref_int_addresses_resolved_"
+    alone = _tests_selected(["int_addresses_resolved"], tmp_path / "a")
+    assert alone == {
+        "not_null_columns_int_addresses_resolved_address__is_invalid_address__person_id",
+        "unique_int_addresses_resolved_address",
+    }
+    # built together, or the mart alone once its upstream model exists: the relationship is tested
+    assert relationship in _tests_selected(
+        ["int_addresses_resolved", "unaffiliated_addresses"], tmp_path / "b"
+    )
+    assert relationship in _tests_selected(["unaffiliated_addresses"], tmp_path / "c")
+    assert "DBT_INDIRECT_SELECTION" not in os.environ
