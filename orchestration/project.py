@@ -11,15 +11,13 @@ so processes starting together parse once and none reads a manifest being writte
 
 import fcntl
 import importlib.metadata
-import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
-from dagster_dbt import DbtCliInvocation, DbtCliResource, DbtProject
+from dagster_dbt import DbtCliResource, DbtProject
 from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
 from dagster_shared.record import replace
 from packaging.version import Version
@@ -28,8 +26,6 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 
 # the dbt installed beside this Python, so a venv's dbt is used even when the venv is not on PATH
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-
-INDIRECT_SELECTION = "DBT_INDIRECT_SELECTION"
 
 
 class VenvDbtCli(DbtCliResource):
@@ -45,22 +41,6 @@ class VenvDbtCli(DbtCliResource):
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
-
-    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
-        # "Materialize all" in the UI builds the dbt models in several runs, as their upstream
-        # sources land. dbt's default (eager) then also runs a test whose other model is not
-        # built yet (a relationship to a mart), which fails on the missing table. `buildable`
-        # runs a test once each of its models is selected or upstream of one; a whole build
-        # runs every test as before. dagster-dbt reads this default from the environment and
-        # overrides it where it selects tests itself.
-        default = os.environ.get(INDIRECT_SELECTION) is None
-        if default:
-            os.environ[INDIRECT_SELECTION] = "buildable"
-        try:
-            return super().cli(args, **kwargs)
-        finally:
-            if default:
-                os.environ.pop(INDIRECT_SELECTION, None)
 
 
 def dbt_cli() -> DbtCliResource:

@@ -121,4 +121,3 @@ def test_a_partial_build_runs_no_test_of_a_model_not_built(tmp_path: Path):
         ["int_addresses_resolved", "unaffiliated_addresses"], tmp_path / "b"
     )
     assert relationship in _tests_selected(["unaffiliated_addresses"], tmp_path / "c")
-    assert "DBT_INDIRECT_SELECTION" not in os.environ
