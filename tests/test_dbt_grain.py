@@ -7,7 +7,9 @@ null when the model's `not_null_columns` test lists it (or by dbt's `not_null` o
 column that may be
 null by design (null = "since always") says so with `config: meta: nullable_key: true`; a model
 without any grain (duplicates by design) says so with `config: meta: grain: none` and explains it
-in its description."""
+in its description. A view that only joins tested keys (each row one of `int_activity_events` in
+one period of `int_periods`) names them with `config: meta: grain_from: [...]` instead: testing it
+would expand every row it stands for, tens of millions at full size."""
 
 from __future__ import annotations
 
@@ -50,6 +52,24 @@ def grain_problems(name: str, entry: dict[str, Any]) -> list[str]:
         if name_of_test(test) == "unique_combination":
             args = test["unique_combination"].get("arguments", test["unique_combination"])
             keys.append([c.strip('"') for c in args["columns"]])
+    grain_from = meta(entry).get("grain_from")
+    if grain_from:
+        declared = properties(DBT_DIR / "models", "models")
+        sql = next((DBT_DIR / "models").rglob(f"{name}.sql"), None)
+        problems = (
+            [] if sql and "materialized='view'" in sql.read_text() else [f"{name}: grain_from on no view"]
+        )
+        for parent in grain_from:
+            if parent not in declared:
+                problems.append(f"{name}: grain_from names no model {parent}")
+            else:
+                problems += grain_problems(parent, declared[parent][1])
+                if not any(
+                    name_of_test(t) == "unique_combination"
+                    for t in declared[parent][1].get("data_tests") or []
+                ):
+                    problems.append(f"{name}: grain_from {parent}, which has no unique_combination test")
+        return problems
     if meta(entry).get("grain") == "none":
         description = entry.get("description", "").lower()
         return (
@@ -106,6 +126,13 @@ def test_the_rule_catches_a_missing_grain_or_not_null():
     assert grain_problems("m", {"columns": [{"name": "id", "data_tests": ["unique", "not_null"]}]}) == []
     undocumented = {"config": {"meta": {"grain": "none"}}, "description": "Events."}
     assert grain_problems("m", undocumented) == ["m: grain none but no 'No grain' in its description"]
+    # a view's grain from tested keys: only on a view, from models that have one
+    derived = {"config": {"meta": {"grain_from": ["int_activity_events", "int_periods"]}}}
+    assert grain_problems("int_period_events", derived) == []
+    assert grain_problems("person_activity", derived) == ["person_activity: grain_from on no view"]
+    assert grain_problems("int_period_events", {"config": {"meta": {"grain_from": ["nothing"]}}}) == [
+        "int_period_events: grain_from names no model nothing"
+    ]
 
 
 def test_mail_issues_is_the_one_model_without_a_grain():

@@ -1,4 +1,4 @@
-{#- Incremental period models (int_period_events and the period marts built on it).
+{#- Incremental period models: the period marts, which read the view int_period_events.
 
     A refresh recomputes only the (project, grain, period) pairs whose events changed. Every event
     of int_activity_events (rebuilt whole on every run: threading, merging and replies link acts
@@ -7,6 +7,7 @@
     a force-pushed branch dropping commits, a new affiliation of an address) changes its month's
     fingerprint. A touched month touches its month, quarter and year, and every cumulative period
     that ends after it; a period that appears in or disappears from int_periods is touched too.
+    The view's pre-hook works these out before any mart is built (prepare_touched_periods).
 
     What moves every row (the project's models, macros and seeds, the vars, the identity tables)
     is hashed at the start of the run; when that hash differs from the one stored by the last
@@ -111,11 +112,13 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- pre-hook of int_period_events: this run's fingerprints and the touched periods -#}
+{#- pre-hook of the view int_period_events: this run's fingerprints and the touched periods -#}
 {% macro prepare_touched_periods() -%}
     {%- set schema = incremental_state_schema() -%}
     {%- set stored = state_relation('event_fingerprints') is not none and state_relation('periods') is not none -%}
     create schema if not exists {{ schema }};
+    create table if not exists {{ schema }}.incremental_builds (invocation_id varchar, model varchar);
+    delete from {{ schema }}.incremental_builds where invocation_id <> '{{ invocation_id }}';
     create or replace table {{ schema }}.current_event_fingerprints as
     select
         project,
@@ -197,8 +200,8 @@
 
 {#- a filter on a model's (project, grain, period_start): the touched periods in an incremental
     run, everything otherwise. The bounds on period_start say nothing the list does not, but
-    DuckDB applies them in the scan, before hashing (project, grain, period_start) of every row:
-    a day's refresh reads half as long through the 30 million rows of int_period_events. -#}
+    DuckDB applies them in the scan, before hashing (project, grain, period_start) of every row;
+    on the view int_period_events they reach int_periods, so only touched periods are expanded. -#}
 {% macro in_touched_periods(alias=none) -%}
     {#- a unit test renders the model with no relation of its own (this is none) -#}
     {%- if this is not none and is_incremental() -%}
@@ -221,41 +224,6 @@
     )
 {%- endmacro %}
 
-{#- int_period_events' filters: acts of a month whose acts changed; periods that appeared,
-    disappeared or changed bounds -#}
-{% macro in_touched_months() -%}
-    {%- if this is not none and is_incremental() -%}
-        {%- set touched = incremental_state_schema() ~ '.touched_months' -%}
-        (
-            occurred_at >= (select min(month) from {{ touched }})
-            and (project, date_trunc('month', occurred_at)::date) in (select (project, month) from {{ touched }})
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
-{%- endmacro %}
-
-{% macro in_changed_periods() -%}
-    {%- if this is not none and is_incremental() -%}
-        (project, grain, period_start) in (
-            select (project, grain, period_start) from {{ incremental_state_schema() }}.changed_periods
-        )
-    {%- else -%}
-        true
-    {%- endif -%}
-{%- endmacro %}
-
-{#- pre-hook of int_period_events: its rows of acts in touched months and of changed periods go.
-    The delete commits on its own (macros/reuse_blocks.sql), so the stored build inputs go first:
-    should the insert then fail, the next run finds none and rebuilds the models whole. -#}
-{% macro delete_touched_events() -%}
-    {%- if is_incremental() -%}
-        drop table if exists {{ incremental_state_schema() }}.build_inputs;
-        delete from {{ this }} where {{ in_touched_months() }} or {{ in_changed_periods() }};
-        {{ record_incremental_build() }}
-    {%- endif -%}
-{%- endmacro %}
-
 {#- pre-hook of every incremental period model: its rows of the touched periods go; the model's
     query (filtered by in_touched_periods) inserts them again -#}
 {% macro delete_touched_periods() -%}
@@ -266,22 +234,19 @@
 {%- endmacro %}
 
 {#- part of an incremental model's pre-hook: this run (dbt's invocation_id) builds the model
-    incrementally, so its data tests may check only the touched periods (tested_rows) -#}
+    incrementally, so its data tests may check only the touched periods (tested_rows). The marts
+    build side by side: the table and the clearing of earlier runs' rows come first, in
+    prepare_touched_periods, so their transactions only insert (two deletes of one row conflict). -#}
 {% macro record_incremental_build() -%}
     {%- set schema = incremental_state_schema() -%}
-    create schema if not exists {{ schema }};
-    create table if not exists {{ schema }}.incremental_builds (invocation_id varchar, model varchar);
-    delete from {{ schema }}.incremental_builds where invocation_id <> '{{ invocation_id }}';
     insert into {{ schema }}.incremental_builds values ('{{ invocation_id }}', '{{ this.schema }}.{{ this.identifier }}')
 {%- endmacro %}
 
 {#- What a data test of `model` reads. When this run built `model` incrementally, only the rows
     of the touched periods (and any row with a null period key): every row of those periods,
     old or new, since a key holds its period, so a new row repeating an old one is in the test;
-    the rows of untouched periods were tested by the run that wrote them. On the 31.6 million rows
-    of int_period_events at full size, the grain test of the whole table ran out of dbt's 1 GB in
-    a refresh. Otherwise (a full build, a model of no period, a test run on its own) the whole
-    model. -#}
+    the rows of untouched periods were tested by the run that wrote them. Otherwise (a full
+    build, a model of no period, a test run on its own) the whole model. -#}
 {% macro tested_rows(model) -%}
     {%- set restricted = namespace(value=false) -%}
     {%- if execute and model is not none and model.schema is not none -%}
@@ -308,9 +273,8 @@
 
 {#- post-hook of every incremental model: drop the temporary table that held this run's new rows.
     dbt-duckdb drops it only when it is a table of the warehouse (a DuckLake's); a temporary table
-    stays in the thread's connection until dbt exits. At full size the one of int_period_events
-    holds some 30 million rows (a 1 % refresh touches nearly every cumulative period), which the
-    data tests run next on that connection then share dbt's memory limit with. -#}
+    stays in the thread's connection until dbt exits, where the data tests run next on that
+    connection would share dbt's memory limit with it. -#}
 {% macro drop_new_rows_table() -%}
     {%- if execute and is_incremental() and not adapter.is_ducklake(this) -%}
         {%- set found = run_query(

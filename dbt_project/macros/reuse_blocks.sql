@@ -5,8 +5,7 @@
     (core.warehouse.reclaim_free_blocks: a minute and more). Readers never open the warehouse
     being built (they read the published copy), so nothing needs the old tables while the new
     ones are built: they are dropped before any model runs, then a checkpoint frees their blocks
-    for the new ones. The same holds for the rows an incremental model deletes before inserting
-    their new versions (checkpoint_after_delete).
+    for the new ones.
 
     A DuckLake writes new files for every change and expires old ones itself: neither applies. -#}
 -- the macros below are mostly Jinja: their SQL is indented by the Jinja blocks around it
@@ -34,15 +33,5 @@
             {%- do adapter.commit() -%}
             {%- do run_query('checkpoint') -%}
         {%- endif -%}
-    {%- endif -%}
-{%- endmacro %}
-
-{#- a pre-hook outside the model's transaction, after its delete: the deleted rows' blocks are
-    freed for the rows inserted next. dbt's other thread may be writing: a forced checkpoint
-    waits for its transaction to end (a plain one would fail), and a thread holds a transaction
-    only while it builds or tests a node, never while it waits for one -#}
-{% macro checkpoint_after_delete() -%}
-    {%- if execute and is_incremental() and not adapter.is_ducklake(this) -%}
-        force checkpoint
     {%- endif -%}
 {%- endmacro %}

@@ -1,6 +1,6 @@
-"""Data tests of the incremental period models: a full build tests every row; a refresh tests the
-rows of the periods it touched (every row of them, old or new), and still fails on a repeated key
-inside a touched period. A test run on its own tests every row again.
+"""Data tests of the incremental period marts: a full build tests every row; a refresh tests the
+rows of the periods it touched (every row of them), and a repeated key inside a touched period
+still fails that test. A test run on its own tests every row again.
 
 The raw rows are the sample's (the shared `commstats run` of the end-to-end tests)."""
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from tests.dbt_helpers import query, run_dbt
@@ -16,15 +17,8 @@ from tests.incremental.test_incremental_marts import change, copy_raw
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
-GRAIN_TEST = "unique_combination_int_period_events"
-INCREMENTAL = [
-    "int_period_events",
-    "person_activity",
-    "organization_activity",
-    "community_health",
-    "review_exchange",
-]
-KEY = "project, event, ref_id, person_id, grain, period_start"
+GRAIN_TEST = "unique_combination_person_activity"
+KEY = "project, grain, period_start, person_id"
 
 
 def compiled_tests(target: Path, model: str) -> dict[str, str]:
@@ -54,14 +48,25 @@ def build(warehouse: Path, target: Path, *args: str, check: bool = True):
 
 
 def repeated_keys(warehouse: Path) -> list[tuple]:
-    """The stored failures of int_period_events' grain test: (grain, period_start, n)."""
+    """The stored failures of person_activity's grain test: (grain, period_start, n)."""
     [(table,)] = query(
         warehouse,
         "select table_schema || '.' || table_name from information_schema.tables "
         # dbt cuts the table's name to 63 characters, ended by a hash
-        "where starts_with(table_name, 'unique_combination_int_period__')",
+        "where starts_with(table_name, 'unique_combination_person_acti_')",
     )
     return query(warehouse, f"select grain, period_start::varchar, n from {table} order by all")
+
+
+def failing_keys(warehouse: Path, test_sql: str) -> list[tuple]:
+    """(grain, period_start, n) of what a test's compiled SQL finds in the warehouse now."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            f"select grain, period_start::varchar, n from ({test_sql}) order by all"
+        ).fetchall()
+    finally:
+        con.close()
 
 
 def test_a_refresh_tests_the_touched_periods(
@@ -72,26 +77,22 @@ def test_a_refresh_tests_the_touched_periods(
     copy_raw(pipeline_run["warehouse"], warehouse)
     full_target = tmp_path / "target-full"
     build(warehouse, full_target)
-    # the full build: the tests of every incremental model read the whole model
-    for model in ("int_period_events", "person_activity", "community_health"):
+    # the full build: the tests of every incremental mart read the whole mart
+    for model in ("person_activity", "community_health"):
         tests = compiled_tests(full_target, model)
         assert len(tests) == 2, tests.keys()
         assert all("touched_periods" not in sql for sql in tests.values()), model
-    rows = query(warehouse, "select count(*) from intermediate.int_period_events")[0][0]
+    rows = query(warehouse, "select count(*) from marts.person_activity")[0][0]
 
-    # Two repeated rows of acts of 2019 (a month the refresh does not touch): one in the cumulative
-    # period of 2024, which the refresh touches (new messages of March 2020 touch the cumulative
-    # years from 2020 on) but whose acts of 2019 it keeps; one in the month of the act, untouched.
-    act = (
-        "project = 'vmcore' and occurred_at >= '2019-01-01' and occurred_at < '2019-12-01' "
-        f"order by {KEY}, occurred_at limit 1"
+    # A repeated row of a person of 2019 in a month the refresh does not touch; and new messages of
+    # March 2020, which touch March 2020, its quarter and year and the cumulative years from 2020 on
+    person = (
+        "project = 'vmcore' and grain = 'month' and period_start >= '2019-01-01' "
+        f"and period_start < '2019-12-01' order by {KEY} limit 1"
     )
     change(
         warehouse,
-        "insert into intermediate.int_period_events select * from intermediate.int_period_events "
-        f"where grain = 'cumulative' and period_start = '2024-01-01' and {act}",
-        "insert into intermediate.int_period_events select * from intermediate.int_period_events "
-        f"where grain = 'month' and {act}",
+        f"insert into marts.person_activity select * from marts.person_activity where {person}",
         """insert into raw.mail_messages
         select * replace (message_id || '.late' as message_id)
         from raw.mail_messages
@@ -99,30 +100,38 @@ def test_a_refresh_tests_the_touched_periods(
         order by message_id
         limit 5""",
     )
-    assert query(warehouse, "select count(*) from intermediate.int_period_events")[0][0] == rows + 2
-    month = query(
-        warehouse,
-        f"select period_start::varchar from intermediate.int_period_events where grain = 'month' and {act}",
-    )[0][0]
-    assert month < "2020-01-01"
+    assert query(warehouse, "select count(*) from marts.person_activity")[0][0] == rows + 1
+    month, person_id = query(
+        warehouse, f"select period_start::varchar, person_id from marts.person_activity where {person}"
+    )[0]
+    repeated = (
+        f"project = 'vmcore' and grain = 'month' and period_start = '{month}' and person_id = '{person_id}'"
+    )
 
     refresh_target = tmp_path / "target-refresh"
-    proc = build(warehouse, refresh_target, check=False)
-    assert proc.returncode != 0
-    failed = [line for line in proc.stdout.splitlines() if GRAIN_TEST in line and "FAIL" in line]
-    assert len(failed) == 1 and "FAIL 1" in failed[0], proc.stdout[-3000:]
-    # the repeated key of the touched period fails the refresh; the other one is in no touched period
-    assert repeated_keys(warehouse) == [("cumulative", "2024-01-01", 2)]
-    assert ("vmcore", "month", month) not in query(
-        warehouse, "select project, grain, period_start::varchar from incremental_state.touched_periods"
+    build(warehouse, refresh_target)
+    touched = query(
+        warehouse,
+        "select grain, period_start::varchar from incremental_state.touched_periods where project = 'vmcore'",
     )
-    tests = compiled_tests(refresh_target, "int_period_events")
+    assert ("cumulative", "2024-01-01") in touched and ("month", month) not in touched
+    # the repeated key is in no touched period: the refresh's test did not read it, and it is still there
+    assert query(warehouse, f"select count(*) from marts.person_activity where {repeated}") == [(2,)]
+    tests = compiled_tests(refresh_target, "person_activity")
     assert len(tests) == 2 and all("touched_periods" in sql for sql in tests.values())
-    # int_period_events dropped the temporary table of its new rows in its own run, not at dbt's
-    # exit: its data tests run next on the same connection, within the same memory limit (the
-    # marts did not run: the failing test skips them; tests/incremental/test_incremental_marts.py)
+    [grain_sql] = [sql for name, sql in tests.items() if GRAIN_TEST in name]
+    assert failing_keys(warehouse, grain_sql) == []
+    # a repeated key inside a touched period is what the refresh's test reads, and fails on
+    change(
+        warehouse,
+        "insert into marts.person_activity select * from marts.person_activity "
+        f"where project = 'vmcore' and grain = 'cumulative' and period_start = '2024-01-01' order by {KEY} limit 1",
+    )
+    assert failing_keys(warehouse, grain_sql) == [("cumulative", "2024-01-01", 2)]
+    # person_activity dropped the temporary table of its new rows in its own run, not at dbt's
+    # exit: its data tests run next on the same connection, within the same memory limit
     log = (refresh_target / "logs" / "dbt.log").read_text()
-    assert 'drop table if exists temp.main."int_period_events__dbt_tmp' in log
+    assert 'drop table if exists temp.main."person_activity__dbt_tmp' in log
     assert 'drop table if exists temp.main."' not in (full_target / "logs" / "dbt.log").read_text()
     # int_activity_events is rebuilt whole: its tests read the whole model
     assert all(
@@ -135,7 +144,7 @@ def test_a_refresh_tests_the_touched_periods(
         tmp_path / "target-test",
         "test",
         "--select",
-        "int_period_events",
+        "person_activity",
         "--store-failures",
         check=False,
     )

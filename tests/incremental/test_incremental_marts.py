@@ -20,7 +20,6 @@ from tests.dbt_helpers import query, run_dbt
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
 INCREMENTAL = [
-    "intermediate.int_period_events",
     "marts.person_activity",
     "marts.organization_activity",
     "marts.community_health",
@@ -170,7 +169,7 @@ def test_new_messages_in_an_old_month(refreshed: dict) -> None:
         "select * from incremental_state.touched_periods where project <> 'vmcore'",
     )
     assert 0 < touched < periods / 4
-    # int_period_events places again only the acts of March 2020: no period changed bounds
+    # only the acts of March 2020 changed: no period changed bounds
     assert query(
         refreshed["warehouse"], "select project, month::varchar from incremental_state.touched_months"
     ) == [("vmcore", "2020-03-01")]
@@ -250,7 +249,9 @@ def test_refreshed_warehouse_is_as_small_as_a_fresh_build(refreshed: dict) -> No
     dbt_run(fresh, tmp / "target-full")
     fresh_unreclaimed = fresh.stat().st_size
     reclaim(fresh)
-    assert warehouse.stat().st_size <= 1.05 * fresh.stat().st_size
+    # within 5 %, or a few blocks on a file this small: the rewrite packs each table into whole
+    # 256 KiB blocks, and two copies of the same rows can differ by a block per table
+    assert warehouse.stat().st_size <= max(1.05 * fresh.stat().st_size, fresh.stat().st_size + 8 * 256 * 1024)
     assert warehouse.stat().st_size < before.stat().st_size
     assert fresh.stat().st_size <= fresh_unreclaimed
     # below the share, the file is left as it is (same inode, same connection back)

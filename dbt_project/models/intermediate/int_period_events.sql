@@ -3,88 +3,59 @@
 -- include_bots is true. Acts dated before var first_period_date (epoch-0 commits) are in no
 -- period, cumulative ones included (marts.data_quality counts them as epoch_commit). All period
 -- marts read from here, so every grain uses one definition.
--- The pre-hooks run outside the model's transaction, so the deleted rows' blocks are freed (a
--- checkpoint) before the new rows are written (macros/reuse_blocks.sql).
+-- A view: the marts expand only the periods they compute (a refresh's touched ones), which DuckDB
+-- pushes down to int_periods. Stored, it held ten rows per act (30 million at full size, two
+-- thirds of the warehouse), which every refresh touching old months deleted and wrote again.
+-- Its pre-hook works out those touched periods for the incremental marts
+-- (macros/incremental_periods.sql).
 {{
     config(
-        materialized='incremental',
-        incremental_strategy='append',
-        on_schema_change='fail',
-        pre_hook=[
-            {"sql": "{{ prepare_touched_periods() }}", "transaction": false},
-            {"sql": "{{ delete_touched_events() }}", "transaction": false},
-            {"sql": "{{ checkpoint_after_delete() }}", "transaction": false},
-        ],
-        post_hook=["{{ drop_new_rows_table() }}"],
+        materialized='view',
+        pre_hook=[{"sql": "{{ prepare_touched_periods() }}", "transaction": false}],
     )
 }}
 
--- An incremental run places again the acts of the months whose acts changed (in all their
--- periods), and every other act in the periods that appeared, disappeared or changed bounds
--- (a new cumulative year holds every earlier act): the rows of a touched cumulative period
--- whose acts did not change stay as they are.
-{%- set parts = [('events', 'periods')] %}
-{%- if (in_touched_months() | trim) != 'true' %}
-    {%- set parts = [('touched_events', 'periods'), ('other_events', 'changed_periods')] %}
-{%- endif %}
-
 with
 
-events as (
+-- Each CTE is read by the four branches below. The acts not materialized: DuckDB would otherwise
+-- copy them whole once per mart's read of this view (up to four), 3 million acts each time at full
+-- size. The periods materialized, a few hundred rows: as a table scan they are the side each join
+-- hashes; inlined, DuckDB may hash the acts instead, beyond dbt's memory limit.
+events as not materialized (
     select * from {{ ref('int_activity_events') }}
     where
         occurred_at >= '{{ var("first_period_date") }}'::timestamp
         and {{ 'true' if var('include_bots') else 'not is_bot' }}
 ),
 
-periods as (
+periods as materialized (
     select * from {{ ref('int_periods') }}
 ),
 
-touched_events as (
-    select * from events
-    where {{ in_touched_months() }}
-),
-
-other_events as (
-    select * from events
-    where not {{ in_touched_months() }}
-),
-
-changed_periods as (
-    select * from periods
-    where {{ in_changed_periods() }}
-),
-
 final as (
-    {%- for events, periods in parts %}
-        {%- for grain in ['month', 'quarter', 'year'] %}
-            select
-                e.*,
-                p.grain,
-                p.period_start
-            from {{ events }} as e
-            inner join {{ periods }} as p
-                on
-                    e.project = p.project
-                    and p.grain = '{{ grain }}'
-                    and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
-            union all
-        {%- endfor %}
+    {%- for grain in ['month', 'quarter', 'year'] %}
         select
             e.*,
             p.grain,
             p.period_start
-        from {{ events }} as e
-        inner join {{ periods }} as p
+        from events as e
+        inner join periods as p
             on
                 e.project = p.project
-                and p.grain = 'cumulative'
-                and e.occurred_at < p.period_end
-        {%- if not loop.last %}
-            union all
-        {%- endif %}
+                and p.grain = '{{ grain }}'
+                and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
+        union all
     {%- endfor %}
+    select
+        e.*,
+        p.grain,
+        p.period_start
+    from events as e
+    inner join periods as p
+        on
+            e.project = p.project
+            and p.grain = 'cumulative'
+            and e.occurred_at < p.period_end
 )
 
 select * from final
