@@ -1686,7 +1686,7 @@ static int bytes_filter(PyObject *filter, const char *path, size_t len) {
     return keep;
 }
 
-/* The last tree read, kept for the next item: consecutive versions of a directory share one. */
+/* The last two trees read, kept for the next items: consecutive versions of a directory share one. */
 typedef struct {
     unsigned char id[2][20];
     PyObject *raw[2];
@@ -1704,6 +1704,32 @@ static PyObject *recent_read(Recent *r, void *db, const unsigned char *id) {
     memcpy(r->id[r->next], id, 20);
     r->next ^= 1;
     return raw;
+}
+
+/* An item's two trees (None where absent), the new one read first: the new tree of one pair
+ * is most often the old tree of the pair before (the next older commit's tree is this
+ * commit's parent's), still in `recent` that way; read old first, every version was read twice.
+ * -1 with the error the old-first order gives: the old tree's, when both fail. */
+static int read_pair(Recent *recent, void *db, const Item *it, PyObject **ra, PyObject **rb) {
+    *ra = *rb = NULL;
+    if (it->has_b && (*rb = recent_read(recent, db, it->b)) == NULL) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (it->has_a && (*ra = recent_read(recent, db, it->a)) == NULL) {
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            return -1;
+        }
+        Py_CLEAR(*ra);
+        PyErr_Restore(type, value, tb);
+        return -1;
+    }
+    if (it->has_a && (*ra = recent_read(recent, db, it->a)) == NULL) {
+        Py_CLEAR(*rb);
+        return -1;
+    }
+    return 0;
 }
 
 static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
@@ -1773,13 +1799,8 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
             if (settled[it->pair])
                 continue;
             PyObject *ra = NULL, *rb = NULL;
-            if (it->has_a && (ra = recent_read(&recent, db, it->a)) == NULL) {
+            if (read_pair(&recent, db, it, &ra, &rb) < 0)
                 goto read_failed;
-            }
-            if (it->has_b && (rb = recent_read(&recent, db, it->b)) == NULL) {
-                Py_XDECREF(ra);
-                goto read_failed;
-            }
             int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
             int ok_b = ok_a == 1 ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL,
                                               rb ? PyBytes_GET_SIZE(rb) : 0, &eb)

@@ -393,11 +393,14 @@ def test_tree_changes_many_fails_only_the_pair_with_a_missing_tree(tmp_path: Pat
     two = _write_nested(repo, {b"d": {b"f.c": (b"100644", b"\2" * 20)}})
     # a tree naming a subtree that is not in the repository
     broken = repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree({b"d": (b"40000", b"\3" * 20)})).raw
-    got = many([(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one)], None, None)
+    pairs = [(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one), (b"\5" * 20, b"\6" * 20)]
+    got = many(pairs, None, None)
     assert got[0] == [("d/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
     assert isinstance(got[1], KeyError) and "03" * 20 in str(got[1])
     assert isinstance(got[2], KeyError) and "04" * 20 in str(got[2])
     assert got[3] == [] and got[4] == [("d/f.c", None, None, b"100644", b"\1" * 20)]
+    # both trees missing: the old one named, as the Python walk reads it first
+    assert isinstance(got[5], KeyError) and "05" * 20 in str(got[5])
 
 
 def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
