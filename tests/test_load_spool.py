@@ -3,6 +3,7 @@ builder (extractors/_columns.c) against pyarrow's own conversion."""
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -197,3 +198,17 @@ def test_a_flush_imports_no_pandas(tmp_path: Path) -> None:
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, cwd=REPO, check=True
     )
     assert done.stdout.split() == ["False"]
+
+
+def test_no_blas_threads_at_import() -> None:
+    # numpy's OpenBLAS (pyarrow imports numpy) starts no thread of its own: as many threads as
+    # with OPENBLAS_NUM_THREADS=1 set from the start
+    code = "import os, extractors.load; print(len(os.listdir('/proc/self/task')))"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    counts = [
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=e, check=True
+        ).stdout
+        for e in (env, {**env, "OPENBLAS_NUM_THREADS": "1"})
+    ]
+    assert counts[0] == counts[1]
