@@ -102,6 +102,12 @@ static int entry_cmp(const Entry *a, const Entry *b) {
     return (int)ca - (int)cb;
 }
 
+/* Whether two entries are the same mode, name and id: an entry's parts lie in a row in its tree. */
+static int same_entry(const Entry *a, const Entry *b) {
+    size_t n = (size_t)(a->id + 20 - a->mode);
+    return n == (size_t)(b->id + 20 - b->mode) && memcmp(a->mode, b->mode, n) == 0;
+}
+
 /* Parses a raw tree; 1 when it parsed in strictly increasing git order, 0 when not (or when
  * malformed), -1 on memory failure. */
 static int parse_tree(const unsigned char *raw, Py_ssize_t len, Entries *out) {
@@ -209,6 +215,11 @@ static int delta_pairs(const Entries *ea, const Entries *eb, Pair **out, Py_ssiz
     Py_ssize_t n = 0, i = 0, j = 0;
     int sorted = 1; /* pairs come in git order; byte order differs only around trees */
     while (i < ea->len || j < eb->len) {
+        if (i < ea->len && j < eb->len && same_entry(&ea->items[i], &eb->items[j])) {
+            i++; /* as nearly every entry of a large directory: one comparison of its bytes */
+            j++;
+            continue;
+        }
         int c = i == ea->len ? 1 : j == eb->len ? -1 : entry_cmp(&ea->items[i], &eb->items[j]);
         if (c == 0) {
             const Entry *x = &ea->items[i++], *y = &eb->items[j++];
@@ -1686,49 +1697,85 @@ static int bytes_filter(PyObject *filter, const char *path, size_t len) {
     return keep;
 }
 
-/* The last two trees read, kept for the next items: consecutive versions of a directory share one. */
+/* The last two trees read, kept for the next items with their entries (parsed at first use):
+ * consecutive versions of a directory share one. */
 typedef struct {
     unsigned char id[2][20];
     PyObject *raw[2];
+    Entries entries[2];
+    int parsed[2]; /* parse_tree's answer (1 or 0), or -1: not parsed yet */
     int next;
 } Recent;
 
-static PyObject *recent_read(Recent *r, void *db, const unsigned char *id) {
-    for (int i = 0; i < 2; i++)
-        if (r->raw[i] != NULL && memcmp(r->id[i], id, 20) == 0)
-            return Py_NewRef(r->raw[i]);
-    PyObject *raw = read_object(db, id);
-    if (raw == NULL)
-        return NULL;
-    Py_XSETREF(r->raw[r->next], Py_NewRef(raw));
-    memcpy(r->id[r->next], id, 20);
-    r->next ^= 1;
-    return raw;
+static void recent_free(Recent *r) {
+    for (int s = 0; s < 2; s++) {
+        Py_CLEAR(r->raw[s]);
+        PyMem_Free(r->entries[s].items);
+        r->entries[s] = (Entries){NULL, 0};
+    }
 }
 
-/* An item's two trees (None where absent), the new one read first: the new tree of one pair
+/* The slot holding tree `id`, read into the slot other than `keep` (the other side of the item
+ * being read, or -1) when it is not there; -1 with the error set when it cannot be read. */
+static int recent_slot(Recent *r, void *db, const unsigned char *id, int keep) {
+    for (int s = 0; s < 2; s++)
+        if (r->raw[s] != NULL && memcmp(r->id[s], id, 20) == 0)
+            return s;
+    PyObject *raw = read_object(db, id);
+    if (raw == NULL)
+        return -1;
+    int s = r->next == keep ? keep ^ 1 : r->next;
+    Py_XSETREF(r->raw[s], raw);
+    memcpy(r->id[s], id, 20);
+    PyMem_Free(r->entries[s].items);
+    r->entries[s] = (Entries){NULL, 0};
+    r->parsed[s] = -1;
+    r->next = s ^ 1;
+    return s;
+}
+
+static const Entries no_entries = {NULL, 0};
+
+/* The entries of slot `s` (or of the empty tree, s < 0): parse_tree's 1 or 0, -1 on memory failure. */
+static int recent_entries(Recent *r, int s, const Entries **out) {
+    if (s < 0) {
+        *out = &no_entries;
+        return 1;
+    }
+    if (r->parsed[s] < 0) {
+        int ok = parse_tree((const unsigned char *)PyBytes_AS_STRING(r->raw[s]), PyBytes_GET_SIZE(r->raw[s]),
+                            &r->entries[s]);
+        if (ok < 0) {
+            PyMem_Free(r->entries[s].items);
+            r->entries[s] = (Entries){NULL, 0};
+            return -1;
+        }
+        r->parsed[s] = ok;
+    }
+    *out = &r->entries[s];
+    return r->parsed[s];
+}
+
+/* An item's two trees' slots (-1 where absent), the new one read first: the new tree of one pair
  * is most often the old tree of the pair before (the next older commit's tree is this
- * commit's parent's), still in `recent` that way; read old first, every version was read twice.
+ * commit's parent's), still kept that way; read old first, every version was read twice.
  * -1 with the error the old-first order gives: the old tree's, when both fail. */
-static int read_pair(Recent *recent, void *db, const Item *it, PyObject **ra, PyObject **rb) {
-    *ra = *rb = NULL;
-    if (it->has_b && (*rb = recent_read(recent, db, it->b)) == NULL) {
+static int read_pair(Recent *recent, void *db, const Item *it, int *sa, int *sb) {
+    *sa = *sb = -1;
+    if (it->has_b && (*sb = recent_slot(recent, db, it->b, -1)) < 0) {
         PyObject *type, *value, *tb;
         PyErr_Fetch(&type, &value, &tb);
-        if (it->has_a && (*ra = recent_read(recent, db, it->a)) == NULL) {
+        if (it->has_a && recent_slot(recent, db, it->a, -1) < 0) {
             Py_XDECREF(type);
             Py_XDECREF(value);
             Py_XDECREF(tb);
             return -1;
         }
-        Py_CLEAR(*ra);
         PyErr_Restore(type, value, tb);
         return -1;
     }
-    if (it->has_a && (*ra = recent_read(recent, db, it->a)) == NULL) {
-        Py_CLEAR(*rb);
+    if (it->has_a && (*sa = recent_slot(recent, db, it->a, *sb)) < 0)
         return -1;
-    }
     return 0;
 }
 
@@ -1751,8 +1798,7 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
     Level level = {NULL, 0, 0}, next = {NULL, 0, 0};
     Found *found = NULL;
     Py_ssize_t nfound = 0, found_cap = 0;
-    Recent recent = {{{0}}, {NULL, NULL}, 0};
-    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Recent recent = {{{0}}, {NULL, NULL}, {{NULL, 0}, {NULL, 0}}, {-1, -1}, 0};
     Pair *dp = NULL;
     int ok = 0;
     if (result == NULL)
@@ -1798,13 +1844,12 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
             Item *it = &level.items[li];
             if (settled[it->pair])
                 continue;
-            PyObject *ra = NULL, *rb = NULL;
-            if (read_pair(&recent, db, it, &ra, &rb) < 0)
+            int sa, sb;
+            if (read_pair(&recent, db, it, &sa, &sb) < 0)
                 goto read_failed;
-            int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
-            int ok_b = ok_a == 1 ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL,
-                                              rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
-                                 : 0;
+            const Entries *ea, *eb;
+            int ok_a = recent_entries(&recent, sa, &ea);
+            int ok_b = ok_a == 1 ? recent_entries(&recent, sb, &eb) : 0;
             const char *why = NULL;
             int unordered = 0, failed = 0;
             Py_ssize_t n = 0;
@@ -1812,7 +1857,7 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
                 failed = 1;
             else if (ok_a == 0 || ok_b == 0)
                 unordered = 1;
-            else if (delta_pairs(&ea, &eb, &dp, &n) < 0)
+            else if (delta_pairs(ea, eb, &dp, &n) < 0)
                 failed = 1;
             for (Py_ssize_t k = 0; !failed && !unordered && !why && k < n; k++) {
                 const Entry *old = dp[k].old, *new = dp[k].new;
@@ -1923,11 +1968,6 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
             }
             PyMem_Free(dp);
             dp = NULL;
-            PyMem_Free(ea.items);
-            PyMem_Free(eb.items);
-            ea.items = eb.items = NULL;
-            Py_XDECREF(ra);
-            Py_XDECREF(rb);
             if (failed) {
                 PyMem_Free(settled);
                 goto done;
@@ -1994,12 +2034,9 @@ done:
     }
     PyMem_Free(found);
     PyMem_Free(dp);
-    PyMem_Free(ea.items);
-    PyMem_Free(eb.items);
     level_free(&level);
     level_free(&next);
-    Py_XDECREF(recent.raw[0]);
-    Py_XDECREF(recent.raw[1]);
+    recent_free(&recent);
     Py_DECREF(seq);
     if (!ok) {
         Py_XDECREF(result);
