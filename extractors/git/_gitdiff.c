@@ -978,9 +978,9 @@ typedef struct {
 } FileItem;
 
 /* by path, then in the pairs' order (diffstat's sort of the files: one file's versions in a
- * row, newest first) */
+ * row, newest first); pointers are sorted, the items stay in the pairs' order */
 static int file_item_cmp(const void *x, const void *y) {
-    const FileItem *p = x, *q = y;
+    const FileItem *p = *(const FileItem *const *)x, *q = *(const FileItem *const *)y;
     Py_ssize_t n = p->path_len < q->path_len ? p->path_len : q->path_len;
     int c = memcmp(p->path, q->path, (size_t)n);
     if (c != 0)
@@ -1172,7 +1172,7 @@ static int pair_results(PyObject *result, PyTypeObject *cls, const char *taken, 
     int ok = kinds[0] && kinds[1] && kinds[2] && files;
     if (files == NULL)
         PyErr_NoMemory();
-    /* the items back in the pairs' order (gathered so): one run of items per pair */
+    /* the items in the pairs' order (gathered so): one run of items per pair */
     Py_ssize_t m = 0;
     for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(result); i++) {
         PyObject *got = NULL;
@@ -1193,13 +1193,6 @@ static int pair_results(PyObject *result, PyTypeObject *cls, const char *taken, 
     for (int j = 0; j < 3; j++)
         Py_XDECREF(kinds[j]);
     return ok ? 0 : -1;
-}
-
-static int pair_order_cmp(const void *x, const void *y) {
-    const FileItem *p = x, *q = y;
-    if (p->pair != q->pair)
-        return p->pair < q->pair ? -1 : 1;
-    return p->index < q->index ? -1 : p->index > q->index;
 }
 
 /* plain_changes_many(repository_pointer, walked, file_change, with_patch_id) -> list */
@@ -1226,7 +1219,7 @@ static PyObject *plain_changes_many(PyObject *self, PyObject *args) {
     char *taken = PyMem_Calloc((size_t)npairs + 1, 1);
     PyObject **fails = PyMem_Calloc((size_t)npairs + 1, sizeof(PyObject *));
     PyObject **lists = PyMem_Calloc((size_t)npairs + 1, sizeof(PyObject *));
-    FileItem *items = NULL;
+    FileItem *items = NULL, **by_path = NULL;
     Py_ssize_t count = 0;
     int ok = 0;
     if (result == NULL || taken == NULL || fails == NULL || lists == NULL) {
@@ -1245,18 +1238,24 @@ static PyObject *plain_changes_many(PyObject *self, PyObject *args) {
     }
     if (gather_items(walked, taken, &items, &count) < 0)
         goto done;
+    by_path = PyMem_Calloc((size_t)count + 1, sizeof(FileItem *));
+    if (by_path == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t m = 0; m < count; m++)
+        by_path[m] = &items[m];
     if (count > 1)
-        qsort(items, (size_t)count, sizeof(FileItem), file_item_cmp);
+        qsort(by_path, (size_t)count, sizeof(FileItem *), file_item_cmp);
     for (Py_ssize_t m = 0; m < count; m++) {
-        if (fails[items[m].pair] != NULL)
+        if (fails[by_path[m]->pair] != NULL)
             continue; /* its pair failed already: the whole-tree diff takes it */
-        if (diff_item(&reader, &items[m], fails) < 0)
+        if (diff_item(&reader, by_path[m], fails) < 0)
             goto done;
     }
-    if (count > 1)
-        qsort(items, (size_t)count, sizeof(FileItem), pair_order_cmp);
     ok = pair_results(result, cls, taken, fails, items, count, with_patch_id) == 0;
 done:
+    PyMem_Free(by_path);
     reader_free(&reader);
     for (Py_ssize_t m = 0; m < count; m++)
         Py_DECREF(items[m].change);
