@@ -42,7 +42,7 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in RAW_TABLES[table]])
 
 
-# the Python type each column's values have, for the compiled column builder
+# each column type's kind of Arrow buffers in the compiled column builder (extractors/_columns.c)
 _KINDS = {
     "VARCHAR": "s",
     "TIMESTAMP": "t",
@@ -107,7 +107,11 @@ def _built_arrays(table: str, rows: list[Mapping[str, Any]], schema: pa.Schema) 
 
 
 def _from_buffers(
-    typ: pa.DataType, length: int, buffers: tuple[bytes | None, ...], nulls: int, children: list | None = None
+    typ: pa.DataType,
+    length: int,
+    buffers: tuple[bytes | None, ...],
+    nulls: int,
+    children: list[pa.Array] | None = None,
 ) -> pa.Array:
     wrapped = [None if b is None else pa.py_buffer(b) for b in buffers]
     return pa.Array.from_buffers(typ, length, wrapped, null_count=nulls, children=children)

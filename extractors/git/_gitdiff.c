@@ -1029,12 +1029,13 @@ static int mode_of(PyObject *o, const unsigned char **out, Py_ssize_t *len) {
     return 0;
 }
 
-/* The items of the pairs taken (`taken[i]`), unsorted; -1 with an exception set. */
-static int gather_items(PyObject *walked, const char *taken, FileItem **out, Py_ssize_t *count) {
-    Py_ssize_t n = PyList_GET_SIZE(walked), total = 0;
+/* The items of the `n` pairs' lists of changes held in `lists` that are taken (`taken[i]`), in
+ * the pairs' order; -1 with an exception set. */
+static int gather_items(PyObject *const *lists, Py_ssize_t n, const char *taken, FileItem **out, Py_ssize_t *count) {
+    Py_ssize_t total = 0;
     for (Py_ssize_t i = 0; i < n; i++)
         if (taken[i])
-            total += PyList_GET_SIZE(PyList_GET_ITEM(walked, i));
+            total += PyList_GET_SIZE(lists[i]);
     FileItem *items = PyMem_Calloc((size_t)total + 1, sizeof(FileItem));
     if (items == NULL) {
         PyErr_NoMemory();
@@ -1044,7 +1045,7 @@ static int gather_items(PyObject *walked, const char *taken, FileItem **out, Py_
     for (Py_ssize_t i = 0; i < n; i++) {
         if (!taken[i])
             continue;
-        PyObject *changes = PyList_GET_ITEM(walked, i);
+        PyObject *changes = lists[i];
         for (Py_ssize_t k = 0; k < PyList_GET_SIZE(changes) && m < total; k++) {
             PyObject *c = PyList_GET_ITEM(changes, k);
             FileItem *it = &items[m++];
@@ -1236,7 +1237,7 @@ static PyObject *plain_changes_many(PyObject *self, PyObject *args) {
             goto done;
         taken[i] = (char)t;
     }
-    if (gather_items(walked, taken, &items, &count) < 0)
+    if (gather_items(lists, npairs, taken, &items, &count) < 0)
         goto done;
     by_path = PyMem_Calloc((size_t)count + 1, sizeof(FileItem *));
     if (by_path == NULL) {
