@@ -11,7 +11,7 @@ test: export COMMSTATS_REQUIRE_C ?= 1
 
 .PHONY: run test lint fmt sample ui bench fuzz clean
 
-$(STAMP): pyproject.toml setup.py $(wildcard core/*.c extractors/*/*.c)
+$(STAMP): pyproject.toml setup.py $(wildcard core/*.c extractors/*.c extractors/*/*.c)
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "commstats needs Python 3.11 or newer"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

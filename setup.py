@@ -1,6 +1,7 @@
 """The compiled modules: git's patch-id line walk (core/_patchid.c), the mail parser's
 per-message scans of headers, bodies and dates (extractors/mail/_scan.c) and its mbox separator
-search (_mbox.c), and the git extractor's tree comparison and blob diff (extractors/git/_gitdiff.c).
+search (_mbox.c), the git extractor's tree comparison and blob diff (extractors/git/_gitdiff.c), and the
+spool's Arrow columns (extractors/_columns.c).
 
 Everything else is declared in pyproject.toml. Every module is optional: where no C compiler works,
 setuptools warns and the install goes on without it, and the parser runs the Python reference the
@@ -34,6 +35,13 @@ setup(
         Extension(
             "extractors.git._gitdiff",
             sources=["extractors/git/_gitdiff.c"],
+            extra_compile_args=["-O2"],
+            optional=True,
+        ),
+        # the spool's columns as Arrow buffers (extractors.load)
+        Extension(
+            "extractors._columns",
+            sources=["extractors/_columns.c"],
             extra_compile_args=["-O2"],
             optional=True,
         ),

@@ -49,7 +49,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "data" / "bench"
-sys.path.insert(0, str(ROOT))
+# the checkout whose code is measured: this one, or the baseline's in its runs (set by _run; a
+# PYTHONPATH entry would come after this checkout)
+CODE = Path(os.environ.get("BENCH_GIT_CODE", ROOT)).resolve()
+sys.path.insert(0, str(CODE))
 
 WORDS = [
     "kvm",
@@ -376,6 +379,7 @@ def _measure_ours_scoped(repo_path: str, workers: int, scoped: bool) -> None:
     from extractors.git.extract import iter_repository_rows
     from extractors.load import Spool
 
+    assert Path(iter_repository_rows.__code__.co_filename).is_relative_to(CODE), "not the code asked for"
     with tempfile.TemporaryDirectory(prefix="bench-spool-") as d:
         spool = Spool(Path(d))
         t0 = time.perf_counter()
@@ -553,6 +557,7 @@ def _measure_ours(repo_path: str, workers: int, paths: list[str] | None = None) 
     from extractors.git.extract import iter_repository_rows
     from extractors.load import Spool
 
+    assert Path(iter_repository_rows.__code__.co_filename).is_relative_to(CODE), "not the code asked for"
     with tempfile.TemporaryDirectory(prefix="bench-spool-") as d:
         spool = Spool(Path(d))
         t0 = time.perf_counter()
@@ -593,10 +598,7 @@ def _report(wall: float, child_rss: int = 0, cpu: float | None = None, **extra) 
 def _run(*args: str, baseline: str | None = None) -> dict:
     env = None
     if baseline is not None:  # another checkout's code (built in place) first on the path
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, (baseline, os.environ.get("PYTHONPATH")))),
-        }
+        env = {**os.environ, "BENCH_GIT_CODE": baseline}
     res = subprocess.run(
         [sys.executable, __file__, *args], capture_output=True, text=True, check=False, env=env
     )

@@ -22,6 +22,11 @@ from core.procs import temp_prefix
 from core.warehouse import Warehouse, connect_for_write, retrying_conflicts
 from extractors.schema import RAW_SCHEMA, RAW_TABLES, ensure_raw_tables
 
+try:
+    from extractors import _columns as _native
+except ImportError:  # not built (no C compiler at install): pyarrow converts the columns
+    _native = None
+
 _ARROW_TYPES: dict[str, pa.DataType] = {
     "VARCHAR": pa.string(),
     "TIMESTAMP": pa.timestamp("us"),
@@ -37,20 +42,79 @@ def arrow_schema(table: str) -> pa.Schema:
     return pa.schema([(name, _ARROW_TYPES[typ]) for name, typ in RAW_TABLES[table]])
 
 
+# each column type's kind of Arrow buffers in the compiled column builder (extractors/_columns.c)
+_KINDS = {
+    "VARCHAR": "s",
+    "TIMESTAMP": "t",
+    "DATE": "d",
+    "INTEGER": "i",
+    "BIGINT": "q",
+    "BOOLEAN": "b",
+    "VARCHAR[]": "l",
+}
+
+
+def _unknown_columns(table: str, rows: list[Mapping[str, Any]], names: list[str]) -> None:
+    """ValueError naming the keys of `rows` that are not columns of `table`, when any."""
+    unknown = set().union(*(r.keys() for r in rows)) - set(names)
+    if unknown:
+        raise ValueError(f"raw.{table}: unknown column(s) {sorted(unknown)}")
+
+
 def _columns(table: str, rows: list[Mapping[str, Any]], names: list[str]) -> list[list[Any]]:
     """The rows' values column by column, a missing key as null; a key outside `names` is an
     error naming it."""
     # rows holding exactly the table's columns (every git row, most mail rows) need no key check:
     # all names found and as many keys as names means no other key
-    if len(set(map(len, rows))) == 1 and len(rows[0]) == len(names):
+    if _uniform(rows, names):
         try:
             return [[row[name] for row in rows] for name in names]
         except KeyError:
             pass
-    unknown = set().union(*(r.keys() for r in rows)) - set(names)
-    if unknown:
-        raise ValueError(f"raw.{table}: unknown column(s) {sorted(unknown)}")
+    _unknown_columns(table, rows, names)
     return [[row.get(name) for row in rows] for name in names]
+
+
+def _uniform(rows: list[Mapping[str, Any]], names: list[str]) -> bool:
+    return len(set(map(len, rows))) == 1 and len(rows[0]) == len(names)
+
+
+def _built_arrays(table: str, rows: list[Mapping[str, Any]], schema: pa.Schema) -> list[pa.Array] | None:
+    """The rows' columns as Arrow arrays built from buffers (extractors/_columns.c), without
+    pa.array, which imports pandas; None where a value is not of its column's plain Python type
+    (pyarrow then converts)."""
+    if _native is None:
+        return None
+    names = schema.names
+    uniform = _uniform(rows, names)
+    if not uniform:
+        _unknown_columns(table, rows, names)
+    arrays = []
+    for field, (_, typ) in zip(schema, RAW_TABLES[table], strict=True):
+        got = _native.column(rows, field.name, _KINDS[typ])
+        if got is None:
+            return None
+        missing, nulls, buffers, child = got
+        if missing and uniform:
+            # as many keys as columns, one of them missing: another key is not a column
+            _unknown_columns(table, rows, names)
+        children = None
+        if child is not None:
+            count, item_nulls, item_buffers = child
+            children = [_from_buffers(field.type.value_type, count, item_buffers, item_nulls)]
+        arrays.append(_from_buffers(field.type, len(rows), buffers, nulls, children))
+    return arrays
+
+
+def _from_buffers(
+    typ: pa.DataType,
+    length: int,
+    buffers: tuple[bytes | None, ...],
+    nulls: int,
+    children: list[pa.Array] | None = None,
+) -> pa.Array:
+    wrapped = [None if b is None else pa.py_buffer(b) for b in buffers]
+    return pa.Array.from_buffers(typ, length, wrapped, null_count=nulls, children=children)
 
 
 class Spool:
@@ -91,7 +155,8 @@ class Spool:
         if not rows:
             return
         schema = arrow_schema(table)
-        batch = pa.Table.from_arrays(_columns(table, rows, schema.names), schema=schema)
+        columns = _built_arrays(table, rows, schema) or _columns(table, rows, schema.names)
+        batch = pa.Table.from_arrays(columns, schema=schema)
         writer = self._writers.get(table)
         if writer is None:
             writer = pq.ParquetWriter(self.path(table), schema)

@@ -3,8 +3,8 @@
 The package is installed from a copy of the source tree (no compiled module in it) with a compiler
 and a linker that always fail: the install exits 0, says which module it could not build, and
 installs none. A mail extraction through that install (ingest_mailing_list into a DuckDB warehouse,
-on the sample's mailing lists) then runs the Python references and gives the raw tables the
-compiled modules give.
+on the sample's mailing lists) then runs the Python references (and pyarrow's conversion of the
+spool's columns) and gives the raw tables the compiled modules give.
 """
 
 from __future__ import annotations
@@ -19,11 +19,18 @@ from pathlib import Path
 import pytest
 
 from core import patchid
+from extractors import load
 from extractors.mail import dates, headers, mbox
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("commstats", "core", "extractors", "orchestration", "charts")
-C_MODULES = ("core._patchid", "extractors.mail._scan", "extractors.mail._mbox", "extractors.git._gitdiff")
+C_MODULES = (
+    "core._patchid",
+    "extractors.mail._scan",
+    "extractors.mail._mbox",
+    "extractors.git._gitdiff",
+    "extractors._columns",
+)
 NO_COMPILER = {"CC": "/bin/false", "CXX": "/bin/false", "LDSHARED": "/bin/false", "LDCXXSHARED": "/bin/false"}
 
 # Runs in a child process with PYTHONPATH at one tree: which package it imported, which C modules it
@@ -41,6 +48,7 @@ import duckdb
 import extractors
 from core.config import MailingListConfig
 from core import patchid
+from extractors import load
 from extractors.mail import dates, headers, mbox
 from extractors.mail.ingest import ingest_mailing_list
 from extractors.schema import MAIL_TABLES
@@ -52,7 +60,7 @@ for path in mboxes:
 con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
 json.dump({
     "package": extractors.__file__,
-    "compiled": sorted(m.__name__ for m in (dates, headers, mbox, patchid) if m._native is not None),
+    "compiled": sorted(m.__name__ for m in (dates, headers, mbox, patchid, load) if m._native is not None),
     "patch_ids": con.execute("SELECT count(patch_id) FROM raw.mail_messages").fetchone()[0],
     "tables": {t: sorted(repr(r) for r in con.execute(f"SELECT * FROM raw.{t}").fetchall()) for t in MAIL_TABLES},
 }, sys.stdout)
@@ -117,7 +125,7 @@ def test_install_without_a_compiler_succeeds_without_the_c_modules(
 def test_an_extraction_without_the_c_modules_gives_the_compiled_rows(
     install_without_compiler: tuple[Path, str], sample_dir: Path, tmp_path: Path
 ) -> None:
-    if any(m._native is None for m in (headers, mbox, patchid)):
+    if any(m._native is None for m in (headers, mbox, patchid, load)):
         pytest.skip("the C modules are not compiled here: no compiled rows to compare with")
     target, _ = install_without_compiler
     mboxes = sorted((sample_dir / "mail").glob("*.mbox"))
@@ -128,7 +136,7 @@ def test_an_extraction_without_the_c_modules_gives_the_compiled_rows(
     assert Path(python["package"]).is_relative_to(target)
     assert python["compiled"] == []
     assert Path(compiled["package"]).is_relative_to(REPO)
-    names = sorted(m.__name__ for m in (dates, headers, mbox, patchid))
+    names = sorted(m.__name__ for m in (dates, headers, mbox, patchid, load))
     assert compiled["compiled"] == names
     assert python["tables"] == compiled["tables"]
     # not vacuous: thousands of the sample's messages, trailers and patch-ids went through every scan

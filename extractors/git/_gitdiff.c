@@ -42,6 +42,18 @@
  *     diffstat.ChangeReader._native_row hashes them: (added, removed, SHA-1 as a little-endian
  *     integer) per item instead of the body (no body bytes, no hashing in Python).
  *
+ * plain_changes_many(repository_pointer, walked, file_change, with_patch_id) -> list
+ *     diffstat.ChangeReader's bookkeeping of a batch, for the pairs whose files are all plain
+ *     changes: `walked` holds each pair's changes as tree_changes_many gives them. A pair is
+ *     taken when it is a non-empty list of changes with ASCII paths that does not both add and
+ *     delete files (no rename possible). The files of all the pairs taken are diffed as
+ *     blob_diffs does with `hashed`, sorted by path and then in the pairs' order (one file's
+ *     versions in a row, newest first), in a repository without attribute files (no driver
+ *     path). Per pair: (files, patch-id) with a `file_change` (FileChange, a named tuple) per
+ *     file in the pair's order and the patch-id's hex digits (None without `with_patch_id`); a
+ *     str where a file declines ("no hunks", "not a blob": the whole-tree diff takes the pair);
+ *     the KeyError or ValueError where a blob could not be read; None where not taken.
+ *
  * has_diff_attr(repository_pointer, path) -> bool
  *     Whether a `diff` attribute applies to a path, by libgit2's git_attr_get and
  *     git_attr_value (bound by bind_attr), as pygit2's Repository.get_attr(path, "diff") is not None.
@@ -88,6 +100,12 @@ static int entry_cmp(const Entry *a, const Entry *b) {
     unsigned char ca = n < a->name_len ? a->name[n] : (a->is_tree ? '/' : 0);
     unsigned char cb = n < b->name_len ? b->name[n] : (b->is_tree ? '/' : 0);
     return (int)ca - (int)cb;
+}
+
+/* Whether two entries are the same mode, name and id: an entry's parts lie in a row in its tree. */
+static int same_entry(const Entry *a, const Entry *b) {
+    size_t n = (size_t)(a->id + 20 - a->mode);
+    return n == (size_t)(b->id + 20 - b->mode) && memcmp(a->mode, b->mode, n) == 0;
 }
 
 /* Parses a raw tree; 1 when it parsed in strictly increasing git order, 0 when not (or when
@@ -197,6 +215,11 @@ static int delta_pairs(const Entries *ea, const Entries *eb, Pair **out, Py_ssiz
     Py_ssize_t n = 0, i = 0, j = 0;
     int sorted = 1; /* pairs come in git order; byte order differs only around trees */
     while (i < ea->len || j < eb->len) {
+        if (i < ea->len && j < eb->len && same_entry(&ea->items[i], &eb->items[j])) {
+            i++; /* as nearly every entry of a large directory: one comparison of its bytes */
+            j++;
+            continue;
+        }
         int c = i == ea->len ? 1 : j == eb->len ? -1 : entry_cmp(&ea->items[i], &eb->items[j]);
         if (c == 0) {
             const Entry *x = &ea->items[i++], *y = &eb->items[j++];
@@ -597,11 +620,11 @@ static void sha1_update_nows(Hasher *s, const unsigned char *p, size_t n) {
 #define HASH_STR(s, lit) sha1_update((s), (const unsigned char *)(lit), sizeof(lit) - 1)
 
 /* One plain file's share of the stable patch-id: SHA-1 of its header as git prints it (less
- * the `index` line), then its hunk lines (`body`, whitespace removed already), as a
- * little-endian integer: diffstat.ChangeReader._native_row's hash. */
-static PyObject *file_hash_of(const unsigned char *path, size_t plen, const unsigned char *old_mode,
-                              size_t olen, const unsigned char *new_mode, size_t nlen, int has_old,
-                              int has_new, const char *body, size_t blen) {
+ * the `index` line), then its hunk lines (`body`, whitespace removed already):
+ * diffstat.ChangeReader._native_row's hash. */
+static void file_digest(const unsigned char *path, size_t plen, const unsigned char *old_mode, size_t olen,
+                        const unsigned char *new_mode, size_t nlen, int has_old, int has_new, const char *body,
+                        size_t blen, unsigned char digest[20]) {
     Hasher s;
     sha1_init(&s);
     HASH_STR(&s, "diff--gita/");
@@ -626,8 +649,15 @@ static PyObject *file_hash_of(const unsigned char *path, size_t plen, const unsi
         HASH_STR(&s, "+++/dev/null");
     }
     sha1_update(&s, (const unsigned char *)body, blen);
-    unsigned char digest[20];
     sha1_final(&s, digest);
+}
+
+/* file_digest as a little-endian integer, as Python sums the shares. */
+static PyObject *file_hash_of(const unsigned char *path, size_t plen, const unsigned char *old_mode,
+                              size_t olen, const unsigned char *new_mode, size_t nlen, int has_old,
+                              int has_new, const char *body, size_t blen) {
+    unsigned char digest[20];
+    file_digest(path, plen, old_mode, olen, new_mode, nlen, has_old, has_new, body, blen, digest);
     return _PyLong_FromByteArray(digest, 20, 1, 0);
 }
 
@@ -794,6 +824,75 @@ static PyObject *raised(void) {
     return value;
 }
 
+/* Blob diffs by id in a row: an item's new version is taken from the previous item's old
+ * version when it is the same blob (one file's versions come in a row, newest first). */
+typedef struct {
+    void *repo;
+    void *kept;
+    unsigned char kept_id[20];
+} BlobReader;
+
+static void reader_free(BlobReader *r) {
+    if (r->kept != NULL)
+        object_free(r->kept);
+    r->kept = NULL;
+}
+
+enum { DIFF_OK, DIFF_NO_HUNKS, DIFF_NOT_BLOB, DIFF_FAILED, DIFF_FATAL };
+
+/* libgit2's diff of blobs `a` and `b` (NULL = absent) into `body` (the caller frees its buffer):
+ * DIFF_OK; DIFF_NO_HUNKS (binary, or an empty file added or deleted); DIFF_NOT_BLOB (an id
+ * names another kind of object); DIFF_FAILED with the item's exception set (KeyError for a
+ * missing object, ValueError for libgit2's failures); DIFF_FATAL with MemoryError set. */
+static int diff_ids(BlobReader *r, const unsigned char *a, const unsigned char *b, const char *path, Body *body) {
+    void *old_blob = NULL, *new_blob = NULL;
+    int rc = 0, out;
+    if (b != NULL) {
+        if (r->kept != NULL && memcmp(r->kept_id, b, 20) == 0) {
+            new_blob = r->kept;
+            r->kept = NULL;
+        } else {
+            rc = lookup_blob(r->repo, b, &new_blob);
+        }
+    }
+    if (rc == 0 && a != NULL)
+        rc = lookup_blob(r->repo, a, &old_blob);
+    if (rc < 0) {
+        out = DIFF_FAILED;
+    } else if (rc > 0) {
+        out = DIFF_NOT_BLOB;
+    } else {
+        int drc = diff_blobs(old_blob, path, new_blob, path, diff_options, NULL, NULL, on_hunk, on_line, body);
+        if (body->nomem) {
+            PyErr_NoMemory();
+            out = DIFF_FATAL;
+        } else if (drc < 0) {
+            PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", drc);
+            out = DIFF_FAILED;
+        } else {
+            out = body->hunks == 0 ? DIFF_NO_HUNKS : DIFF_OK;
+        }
+    }
+    if (new_blob != NULL)
+        object_free(new_blob);
+    if (old_blob != NULL) {
+        reader_free(r);
+        r->kept = old_blob;
+        memcpy(r->kept_id, a, 20);
+    }
+    return out;
+}
+
+/* The repository pointer (pointer-sized bytes) of a call, or -1 with TypeError set. */
+static int repository_pointer(PyObject *o, void **out, const char *fn) {
+    if (!PyBytes_Check(o) || PyBytes_GET_SIZE(o) != (Py_ssize_t)sizeof(void *)) {
+        PyErr_Format(PyExc_TypeError, "%s: a repository's pointer must be pointer-sized bytes", fn);
+        return -1;
+    }
+    memcpy(out, PyBytes_AS_STRING(o), sizeof *out);
+    return 0;
+}
+
 static PyObject *blob_diffs(PyObject *self, PyObject *args) {
     PyObject *repo_o, *items_o;
     int hashed = 0;
@@ -803,21 +902,14 @@ static PyObject *blob_diffs(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_RuntimeError, "blob_diffs: bind() and bind_objects() first");
         return NULL;
     }
-    void *repo;
-    if (!PyBytes_Check(repo_o) || PyBytes_GET_SIZE(repo_o) != (Py_ssize_t)sizeof(void *)) {
-        PyErr_SetString(PyExc_TypeError, "blob_diffs: a repository's pointer must be pointer-sized bytes");
+    BlobReader reader = {NULL, NULL, {0}};
+    if (repository_pointer(repo_o, &reader.repo, "blob_diffs") < 0)
         return NULL;
-    }
-    memcpy(&repo, PyBytes_AS_STRING(repo_o), sizeof repo);
     PyObject *seq = PySequence_Fast(items_o, "blob_diffs: items must be a sequence");
     if (seq == NULL)
         return NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
     PyObject *result = PyList_New(n);
-    /* the previous item's old version: most often this item's new version (one file's
-     * versions come in a row, newest first) */
-    unsigned char kept_id[20];
-    void *kept = NULL;
     if (result == NULL)
         goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -833,66 +925,356 @@ static PyObject *blob_diffs(PyObject *self, PyObject *args) {
         const unsigned char *a, *b;
         if (raw_id(oa, &a, "old") < 0 || raw_id(ob, &b, "new") < 0)
             goto fail;
-        void *old_blob = NULL, *new_blob = NULL;
+        Body body = {NULL, 0, 0, 0, 0, 0, 0};
         PyObject *got = NULL;
-        int rc = 0;
-        if (b != NULL) {
-            if (kept != NULL && memcmp(kept_id, b, 20) == 0) {
-                new_blob = kept;
-                kept = NULL;
-            } else {
-                rc = lookup_blob(repo, b, &new_blob);
-            }
-        }
-        if (rc == 0 && a != NULL)
-            rc = lookup_blob(repo, a, &old_blob);
-        if (rc < 0) {
-            got = raised();
-        } else if (rc > 0) {
-            got = PyUnicode_FromString("not a blob");
-        } else {
-            Body body = {NULL, 0, 0, 0, 0, 0, 0};
-            int drc = diff_blobs(old_blob, path, new_blob, path, diff_options, NULL, NULL, on_hunk, on_line, &body);
-            if (body.nomem)
-                PyErr_NoMemory();
-            else if (drc < 0)
-                PyErr_Format(PyExc_ValueError, "libgit2 could not diff two blobs (error %d)", drc);
-            else if (body.hunks == 0)
-                got = Py_NewRef(Py_None);
-            else if (hashed) {
+        switch (diff_ids(&reader, a, b, path, &body)) {
+        case DIFF_OK:
+            if (hashed) {
                 PyObject *h = file_hash_of((const unsigned char *)file, (size_t)file_len,
                                            (const unsigned char *)old_mode, (size_t)old_mode_len,
                                            (const unsigned char *)new_mode, (size_t)new_mode_len, a != NULL,
                                            b != NULL, body.buf ? body.buf : "", body.len);
                 got = h == NULL ? NULL : Py_BuildValue("llN", body.added, body.removed, h);
-            } else
+            } else {
                 got = Py_BuildValue("lly#", body.added, body.removed, body.buf ? body.buf : "", (Py_ssize_t)body.len);
-            PyMem_RawFree(body.buf);
-            if (got == NULL && !body.nomem && drc < 0)
-                got = raised();
+            }
+            break;
+        case DIFF_NO_HUNKS:
+            got = Py_NewRef(Py_None);
+            break;
+        case DIFF_NOT_BLOB:
+            got = PyUnicode_FromString("not a blob");
+            break;
+        case DIFF_FAILED:
+            got = raised();
+            break;
         }
-        if (new_blob != NULL)
-            object_free(new_blob);
-        if (old_blob != NULL) {
-            if (kept != NULL)
-                object_free(kept);
-            kept = old_blob;
-            memcpy(kept_id, a, 20);
-        }
+        PyMem_RawFree(body.buf);
         if (got == NULL)
             goto fail;
         PyList_SET_ITEM(result, i, got);
     }
-    if (kept != NULL)
-        object_free(kept);
+    reader_free(&reader);
     Py_DECREF(seq);
     return result;
 fail:
-    if (kept != NULL)
-        object_free(kept);
+    reader_free(&reader);
     Py_DECREF(seq);
     Py_XDECREF(result);
     return NULL;
+}
+
+/* --- plain_changes_many: a batch's plain file changes, rows and patch-ids -------------------- */
+
+/* One changed file of one pair: the change tuple is held (a new reference) until the end. */
+typedef struct {
+    Py_ssize_t pair, index;
+    PyObject *change;
+    const char *path;
+    Py_ssize_t path_len;
+    const unsigned char *a, *b; /* blob ids, NULL = absent */
+    long added, removed;
+    unsigned char digest[20];
+} FileItem;
+
+/* by path, then in the pairs' order (diffstat's sort of the files: one file's versions in a
+ * row, newest first); pointers are sorted, the items stay in the pairs' order */
+static int file_item_cmp(const void *x, const void *y) {
+    const FileItem *p = *(const FileItem *const *)x, *q = *(const FileItem *const *)y;
+    Py_ssize_t n = p->path_len < q->path_len ? p->path_len : q->path_len;
+    int c = memcmp(p->path, q->path, (size_t)n);
+    if (c != 0)
+        return c;
+    if (p->path_len != q->path_len)
+        return p->path_len < q->path_len ? -1 : 1;
+    if (p->pair != q->pair)
+        return p->pair < q->pair ? -1 : 1;
+    return p->index < q->index ? -1 : p->index > q->index;
+}
+
+/* Whether a pair's changes are taken here: a list of changes (path, old mode, old id, new
+ * mode, new id) with ASCII paths that does not both add and delete files (a rename is then
+ * possible: diffstat pairs those). -1 with TypeError set when a change is malformed. */
+static int plain_pair(PyObject *changes) {
+    if (!PyList_CheckExact(changes) || PyList_GET_SIZE(changes) == 0)
+        return 0;
+    int adds = 0, dels = 0;
+    for (Py_ssize_t k = 0; k < PyList_GET_SIZE(changes); k++) {
+        PyObject *c = PyList_GET_ITEM(changes, k);
+        if (!PyTuple_CheckExact(c) || PyTuple_GET_SIZE(c) != 5) {
+            PyErr_SetString(PyExc_TypeError, "plain_changes_many: a change is a tuple of 5");
+            return -1;
+        }
+        PyObject *path = PyTuple_GET_ITEM(c, 0);
+        if (!PyUnicode_CheckExact(path) || !PyUnicode_IS_ASCII(path))
+            return 0;
+        adds |= PyTuple_GET_ITEM(c, 1) == Py_None;
+        dels |= PyTuple_GET_ITEM(c, 3) == Py_None;
+    }
+    return !(adds && dels);
+}
+
+/* A mode (bytes) or None: its bytes and length. */
+static int mode_of(PyObject *o, const unsigned char **out, Py_ssize_t *len) {
+    *out = NULL;
+    *len = 0;
+    if (o == Py_None)
+        return 0;
+    if (!PyBytes_Check(o)) {
+        PyErr_SetString(PyExc_TypeError, "plain_changes_many: a mode is bytes or None");
+        return -1;
+    }
+    *out = (const unsigned char *)PyBytes_AS_STRING(o);
+    *len = PyBytes_GET_SIZE(o);
+    return 0;
+}
+
+/* The items of the `n` pairs' lists of changes held in `lists` that are taken (`taken[i]`), in
+ * the pairs' order; -1 with an exception set. */
+static int gather_items(PyObject *const *lists, Py_ssize_t n, const char *taken, FileItem **out, Py_ssize_t *count) {
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (taken[i])
+            total += PyList_GET_SIZE(lists[i]);
+    FileItem *items = PyMem_Calloc((size_t)total + 1, sizeof(FileItem));
+    if (items == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!taken[i])
+            continue;
+        PyObject *changes = lists[i];
+        for (Py_ssize_t k = 0; k < PyList_GET_SIZE(changes) && m < total; k++) {
+            PyObject *c = PyList_GET_ITEM(changes, k);
+            FileItem *it = &items[m++];
+            it->pair = i;
+            it->index = k;
+            it->change = Py_NewRef(c);
+            it->path = (const char *)PyUnicode_DATA(PyTuple_GET_ITEM(c, 0));
+            it->path_len = PyUnicode_GET_LENGTH(PyTuple_GET_ITEM(c, 0));
+            if (raw_id(PyTuple_GET_ITEM(c, 2), &it->a, "old") < 0 || raw_id(PyTuple_GET_ITEM(c, 4), &it->b, "new") < 0) {
+                *out = items;
+                *count = m;
+                return -1;
+            }
+        }
+    }
+    *out = items;
+    *count = m;
+    return 0;
+}
+
+/* Diffs one item into its counts and patch-id share: 0, or 1 when its pair fails (`fails[pair]`
+ * set to the reason or the exception), -1 with an exception set (the call fails). */
+static int diff_item(BlobReader *r, FileItem *it, PyObject **fails) {
+    Body body = {NULL, 0, 0, 0, 0, 0, 0};
+    /* no attributes in the repository (the caller's condition): no driver path */
+    int rc = diff_ids(r, it->a, it->b, "", &body);
+    int out = 0;
+    if (rc == DIFF_OK) {
+        const unsigned char *om, *nm;
+        Py_ssize_t ol, nl;
+        if (mode_of(PyTuple_GET_ITEM(it->change, 1), &om, &ol) < 0 || mode_of(PyTuple_GET_ITEM(it->change, 3), &nm, &nl) < 0) {
+            out = -1;
+        } else {
+            it->added = body.added;
+            it->removed = body.removed;
+            file_digest((const unsigned char *)it->path, (size_t)it->path_len, om, (size_t)ol, nm, (size_t)nl,
+                        it->a != NULL, it->b != NULL, body.buf ? body.buf : "", body.len, it->digest);
+        }
+    } else if (rc == DIFF_FATAL) {
+        out = -1;
+    } else {
+        PyObject *why = rc == DIFF_NO_HUNKS   ? PyUnicode_FromString("no hunks")
+                        : rc == DIFF_NOT_BLOB ? PyUnicode_FromString("not a blob")
+                                              : raised();
+        if (why == NULL)
+            out = -1;
+        else {
+            fails[it->pair] = why;
+            out = 1;
+        }
+    }
+    PyMem_RawFree(body.buf);
+    return out;
+}
+
+/* A FileChange (a named tuple class of six fields) as the class itself would make it: its
+ * instance allocated as a tuple's, as tuple.__new__ does for a subclass. */
+static PyObject *file_change(PyTypeObject *cls, const FileItem *it, PyObject *kinds[3]) {
+    PyObject *kind = it->a == NULL ? kinds[0] : it->b == NULL ? kinds[1] : kinds[2];
+    PyObject *added = PyLong_FromLong(it->added), *removed = PyLong_FromLong(it->removed);
+    PyObject *t = (added && removed) ? cls->tp_alloc(cls, 6) : NULL;
+    if (t == NULL) {
+        Py_XDECREF(added);
+        Py_XDECREF(removed);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(t, 0, Py_NewRef(PyTuple_GET_ITEM(it->change, 0)));
+    PyTuple_SET_ITEM(t, 1, Py_NewRef(Py_None));
+    PyTuple_SET_ITEM(t, 2, Py_NewRef(kind));
+    PyTuple_SET_ITEM(t, 3, added);
+    PyTuple_SET_ITEM(t, 4, removed);
+    PyTuple_SET_ITEM(t, 5, Py_NewRef(Py_False));
+    return t;
+}
+
+/* The stable patch-id from the files' shares: their SHA-1s summed as little-endian 160-bit
+ * integers (diffstat's sum_patch_hashes), in hex. */
+static PyObject *patch_id_of(const FileItem *const *files, Py_ssize_t n) {
+    unsigned char sum[20] = {0};
+    for (Py_ssize_t f = 0; f < n; f++) {
+        unsigned carry = 0;
+        for (int j = 0; j < 20; j++) {
+            unsigned v = (unsigned)sum[j] + files[f]->digest[j] + carry;
+            sum[j] = (unsigned char)v;
+            carry = v >> 8;
+        }
+    }
+    static const char hex[] = "0123456789abcdef";
+    char text[40];
+    for (int j = 0; j < 20; j++) {
+        text[2 * j] = hex[sum[j] >> 4];
+        text[2 * j + 1] = hex[sum[j] & 15];
+    }
+    return PyUnicode_DecodeASCII(text, 40, NULL);
+}
+
+/* (files, patch-id or None) of one pair from its items, in the pair's order. */
+static PyObject *pair_result(PyTypeObject *cls, const FileItem *const *files, Py_ssize_t n, int with_patch_id,
+                             PyObject *kinds[3]) {
+    PyObject *list = PyList_New(n);
+    if (list == NULL)
+        return NULL;
+    for (Py_ssize_t f = 0; f < n; f++) {
+        PyObject *fc = file_change(cls, files[f], kinds);
+        if (fc == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, f, fc);
+    }
+    PyObject *pid = with_patch_id ? patch_id_of(files, n) : Py_NewRef(Py_None);
+    if (pid == NULL) {
+        Py_DECREF(list);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", list, pid);
+}
+
+/* Each pair's answer into `result`: (files, patch-id), its failure, or None where not taken. */
+static int pair_results(PyObject *result, PyTypeObject *cls, const char *taken, PyObject **fails, FileItem *items,
+                        Py_ssize_t count, int with_patch_id) {
+    PyObject *kinds[3] = {PyUnicode_InternFromString("A"), PyUnicode_InternFromString("D"),
+                          PyUnicode_InternFromString("M")};
+    const FileItem **files = PyMem_Calloc((size_t)count + 1, sizeof(FileItem *));
+    int ok = kinds[0] && kinds[1] && kinds[2] && files;
+    if (files == NULL)
+        PyErr_NoMemory();
+    /* the items in the pairs' order (gathered so): one run of items per pair */
+    Py_ssize_t m = 0;
+    for (Py_ssize_t i = 0; ok && i < PyList_GET_SIZE(result); i++) {
+        PyObject *got = NULL;
+        if (!taken[i]) {
+            got = Py_NewRef(Py_None);
+        } else {
+            Py_ssize_t n = 0;
+            for (; m < count && items[m].pair == i; m++)
+                files[n++] = &items[m];
+            got = fails[i] != NULL ? Py_NewRef(fails[i]) : pair_result(cls, files, n, with_patch_id, kinds);
+        }
+        if (got == NULL)
+            ok = 0;
+        else
+            PyList_SetItem(result, i, got);
+    }
+    PyMem_Free(files);
+    for (int j = 0; j < 3; j++)
+        Py_XDECREF(kinds[j]);
+    return ok ? 0 : -1;
+}
+
+/* plain_changes_many(repository_pointer, walked, file_change, with_patch_id) -> list */
+static PyObject *plain_changes_many(PyObject *self, PyObject *args) {
+    PyObject *repo_o, *walked, *cls_o;
+    int with_patch_id;
+    if (!PyArg_ParseTuple(args, "OO!Op:plain_changes_many", &repo_o, &PyList_Type, &walked, &cls_o, &with_patch_id))
+        return NULL;
+    if (diff_blobs == NULL || object_lookup == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "plain_changes_many: bind() and bind_objects() first");
+        return NULL;
+    }
+    if (!PyType_Check(cls_o) || !PyType_IsSubtype((PyTypeObject *)cls_o, &PyTuple_Type) ||
+        ((PyTypeObject *)cls_o)->tp_basicsize != PyTuple_Type.tp_basicsize || ((PyTypeObject *)cls_o)->tp_dictoffset != 0) {
+        PyErr_SetString(PyExc_TypeError, "plain_changes_many: file_change must be a named tuple class");
+        return NULL;
+    }
+    PyTypeObject *cls = (PyTypeObject *)cls_o;
+    BlobReader reader = {NULL, NULL, {0}};
+    if (repository_pointer(repo_o, &reader.repo, "plain_changes_many") < 0)
+        return NULL;
+    Py_ssize_t npairs = PyList_GET_SIZE(walked);
+    PyObject *result = PyList_New(npairs);
+    char *taken = PyMem_Calloc((size_t)npairs + 1, 1);
+    PyObject **fails = PyMem_Calloc((size_t)npairs + 1, sizeof(PyObject *));
+    PyObject **lists = PyMem_Calloc((size_t)npairs + 1, sizeof(PyObject *));
+    FileItem *items = NULL, **by_path = NULL;
+    Py_ssize_t count = 0;
+    int ok = 0;
+    if (result == NULL || taken == NULL || fails == NULL || lists == NULL) {
+        if (result != NULL)
+            PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        PyList_SET_ITEM(result, i, Py_NewRef(Py_None));
+        /* each pair's list is held: its items borrow from it */
+        lists[i] = Py_NewRef(PyList_GET_ITEM(walked, i));
+        int t = plain_pair(lists[i]);
+        if (t < 0)
+            goto done;
+        taken[i] = (char)t;
+    }
+    if (gather_items(lists, npairs, taken, &items, &count) < 0)
+        goto done;
+    by_path = PyMem_Calloc((size_t)count + 1, sizeof(FileItem *));
+    if (by_path == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t m = 0; m < count; m++)
+        by_path[m] = &items[m];
+    if (count > 1)
+        qsort(by_path, (size_t)count, sizeof(FileItem *), file_item_cmp);
+    for (Py_ssize_t m = 0; m < count; m++) {
+        if (fails[by_path[m]->pair] != NULL)
+            continue; /* its pair failed already: the whole-tree diff takes it */
+        if (diff_item(&reader, by_path[m], fails) < 0)
+            goto done;
+    }
+    ok = pair_results(result, cls, taken, fails, items, count, with_patch_id) == 0;
+done:
+    PyMem_Free(by_path);
+    reader_free(&reader);
+    for (Py_ssize_t m = 0; m < count; m++)
+        Py_DECREF(items[m].change);
+    PyMem_Free(items);
+    for (Py_ssize_t i = 0; i < npairs; i++) {
+        if (fails != NULL)
+            Py_XDECREF(fails[i]);
+        if (lists != NULL)
+            Py_XDECREF(lists[i]);
+    }
+    PyMem_Free(taken);
+    PyMem_Free(fails);
+    PyMem_Free(lists);
+    if (!ok) {
+        Py_XDECREF(result);
+        return NULL;
+    }
+    return result;
 }
 
 /* --- diff attributes ------------------------------------------------------------------------ */
@@ -1315,24 +1697,86 @@ static int bytes_filter(PyObject *filter, const char *path, size_t len) {
     return keep;
 }
 
-/* The last tree read, kept for the next item: consecutive versions of a directory share one. */
+/* The last two trees read, kept for the next items with their entries (parsed at first use):
+ * consecutive versions of a directory share one. */
 typedef struct {
     unsigned char id[2][20];
     PyObject *raw[2];
+    Entries entries[2];
+    int parsed[2]; /* parse_tree's answer (1 or 0), or -1: not parsed yet */
     int next;
 } Recent;
 
-static PyObject *recent_read(Recent *r, void *db, const unsigned char *id) {
-    for (int i = 0; i < 2; i++)
-        if (r->raw[i] != NULL && memcmp(r->id[i], id, 20) == 0)
-            return Py_NewRef(r->raw[i]);
+static void recent_free(Recent *r) {
+    for (int s = 0; s < 2; s++) {
+        Py_CLEAR(r->raw[s]);
+        PyMem_Free(r->entries[s].items);
+        r->entries[s] = (Entries){NULL, 0};
+    }
+}
+
+/* The slot holding tree `id`, read into the slot other than `keep` (the other side of the item
+ * being read, or -1) when it is not there; -1 with the error set when it cannot be read. */
+static int recent_slot(Recent *r, void *db, const unsigned char *id, int keep) {
+    for (int s = 0; s < 2; s++)
+        if (r->raw[s] != NULL && memcmp(r->id[s], id, 20) == 0)
+            return s;
     PyObject *raw = read_object(db, id);
     if (raw == NULL)
-        return NULL;
-    Py_XSETREF(r->raw[r->next], Py_NewRef(raw));
-    memcpy(r->id[r->next], id, 20);
-    r->next ^= 1;
-    return raw;
+        return -1;
+    int s = r->next == keep ? keep ^ 1 : r->next;
+    Py_XSETREF(r->raw[s], raw);
+    memcpy(r->id[s], id, 20);
+    PyMem_Free(r->entries[s].items);
+    r->entries[s] = (Entries){NULL, 0};
+    r->parsed[s] = -1;
+    r->next = s ^ 1;
+    return s;
+}
+
+static const Entries no_entries = {NULL, 0};
+
+/* The entries of slot `s` (or of the empty tree, s < 0): parse_tree's 1 or 0, -1 on memory failure. */
+static int recent_entries(Recent *r, int s, const Entries **out) {
+    if (s < 0) {
+        *out = &no_entries;
+        return 1;
+    }
+    if (r->parsed[s] < 0) {
+        int ok = parse_tree((const unsigned char *)PyBytes_AS_STRING(r->raw[s]), PyBytes_GET_SIZE(r->raw[s]),
+                            &r->entries[s]);
+        if (ok < 0) {
+            PyMem_Free(r->entries[s].items);
+            r->entries[s] = (Entries){NULL, 0};
+            return -1;
+        }
+        r->parsed[s] = ok;
+    }
+    *out = &r->entries[s];
+    return r->parsed[s];
+}
+
+/* An item's two trees' slots (-1 where absent), the new one read first: the new tree of one pair
+ * is most often the old tree of the pair before (the next older commit's tree is this
+ * commit's parent's), still kept that way; read old first, every version was read twice.
+ * -1 with the error the old-first order gives: the old tree's, when both fail. */
+static int read_pair(Recent *recent, void *db, const Item *it, int *sa, int *sb) {
+    *sa = *sb = -1;
+    if (it->has_b && (*sb = recent_slot(recent, db, it->b, -1)) < 0) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        if (it->has_a && recent_slot(recent, db, it->a, -1) < 0) {
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            return -1;
+        }
+        PyErr_Restore(type, value, tb);
+        return -1;
+    }
+    if (it->has_a && (*sa = recent_slot(recent, db, it->a, *sb)) < 0)
+        return -1;
+    return 0;
 }
 
 static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
@@ -1354,8 +1798,7 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
     Level level = {NULL, 0, 0}, next = {NULL, 0, 0};
     Found *found = NULL;
     Py_ssize_t nfound = 0, found_cap = 0;
-    Recent recent = {{{0}}, {NULL, NULL}, 0};
-    Entries ea = {NULL, 0}, eb = {NULL, 0};
+    Recent recent = {{{0}}, {NULL, NULL}, {{NULL, 0}, {NULL, 0}}, {-1, -1}, 0};
     Pair *dp = NULL;
     int ok = 0;
     if (result == NULL)
@@ -1401,18 +1844,12 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
             Item *it = &level.items[li];
             if (settled[it->pair])
                 continue;
-            PyObject *ra = NULL, *rb = NULL;
-            if (it->has_a && (ra = recent_read(&recent, db, it->a)) == NULL) {
+            int sa, sb;
+            if (read_pair(&recent, db, it, &sa, &sb) < 0)
                 goto read_failed;
-            }
-            if (it->has_b && (rb = recent_read(&recent, db, it->b)) == NULL) {
-                Py_XDECREF(ra);
-                goto read_failed;
-            }
-            int ok_a = parse_tree(ra ? (const unsigned char *)PyBytes_AS_STRING(ra) : NULL, ra ? PyBytes_GET_SIZE(ra) : 0, &ea);
-            int ok_b = ok_a == 1 ? parse_tree(rb ? (const unsigned char *)PyBytes_AS_STRING(rb) : NULL,
-                                              rb ? PyBytes_GET_SIZE(rb) : 0, &eb)
-                                 : 0;
+            const Entries *ea, *eb;
+            int ok_a = recent_entries(&recent, sa, &ea);
+            int ok_b = ok_a == 1 ? recent_entries(&recent, sb, &eb) : 0;
             const char *why = NULL;
             int unordered = 0, failed = 0;
             Py_ssize_t n = 0;
@@ -1420,7 +1857,7 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
                 failed = 1;
             else if (ok_a == 0 || ok_b == 0)
                 unordered = 1;
-            else if (delta_pairs(&ea, &eb, &dp, &n) < 0)
+            else if (delta_pairs(ea, eb, &dp, &n) < 0)
                 failed = 1;
             for (Py_ssize_t k = 0; !failed && !unordered && !why && k < n; k++) {
                 const Entry *old = dp[k].old, *new = dp[k].new;
@@ -1531,11 +1968,6 @@ static PyObject *tree_changes_many(PyObject *self, PyObject *args) {
             }
             PyMem_Free(dp);
             dp = NULL;
-            PyMem_Free(ea.items);
-            PyMem_Free(eb.items);
-            ea.items = eb.items = NULL;
-            Py_XDECREF(ra);
-            Py_XDECREF(rb);
             if (failed) {
                 PyMem_Free(settled);
                 goto done;
@@ -1602,12 +2034,9 @@ done:
     }
     PyMem_Free(found);
     PyMem_Free(dp);
-    PyMem_Free(ea.items);
-    PyMem_Free(eb.items);
     level_free(&level);
     level_free(&next);
-    Py_XDECREF(recent.raw[0]);
-    Py_XDECREF(recent.raw[1]);
+    recent_free(&recent);
     Py_DECREF(seq);
     if (!ok) {
         Py_XDECREF(result);
@@ -1625,6 +2054,7 @@ static PyMethodDef methods[] = {
     {"read_raw", read_raw, METH_VARARGS, "An object's raw content."},
     {"bind_objects", bind_objects, METH_VARARGS, "Bind libgit2's object lookup functions."},
     {"blob_diffs", blob_diffs, METH_VARARGS, "blob_diff of many pairs of blobs by id."},
+    {"plain_changes_many", plain_changes_many, METH_VARARGS, "A batch's plain file changes and patch-ids."},
     {"bind_attr", bind_attr, METH_VARARGS, "Bind libgit2's git_attr_get and git_attr_value."},
     {"has_diff_attr", has_diff_attr, METH_VARARGS, "Whether a diff attribute applies to a path."},
     {"tree_changes_many", tree_changes_many, METH_VARARGS, "tree_changes of many pairs, read by path."},

@@ -27,6 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import itemgetter
+from typing import Any, NamedTuple
 
 import pygit2
 
@@ -34,7 +35,7 @@ from core.patchid import git_patch_id
 from extractors.git.abbrev import Abbreviator
 from extractors.git.attributes import no_attributes
 from extractors.git.fastdiff import Change, TreeComparer, Unusual
-from extractors.git.native import DIFF_FLAGS, blob_diff, blob_differ, diff_attr_reader
+from extractors.git.native import DIFF_FLAGS, blob_diff, blob_differ, diff_attr_reader, plain_differ
 from extractors.git.patchid import MAX_SCORE, file_patch_hash, patch_id, sum_patch_hashes
 from extractors.git.renames import Side, find_renames, path_key
 from extractors.git.scope import PathScope
@@ -55,8 +56,10 @@ _C_ESCAPES = {
 }
 
 
-@dataclass(slots=True)
-class FileChange:
+class FileChange(NamedTuple):
+    """One file's row. A named tuple: the compiled batch (ChangeReader._compiled_plain) makes
+    them as tuples are made, without a Python call per file."""
+
     path: str
     old_path: str | None
     change_type: str  # A | M | D | R | C | T
@@ -332,6 +335,11 @@ class ChangeReader:
         self._no_attributes = no_attributes(repo)
         # many blob diffs in one compiled call (blobs looked up by id there): with blob_diff only
         self._blob_diffs = blob_differ(repo) if blob_diff is not None else None
+        # a batch's plain changes with their rows and patch-ids in one compiled call, where no
+        # file has a diff driver (the call diffs without attribute lookups)
+        self._plain_many = (
+            plain_differ(repo) if self._blob_diffs is not None and self._no_attributes else None
+        )
 
     def changes(
         self, old_tree: pygit2.Oid | None, new_tree: pygit2.Oid, *, with_patch_id: bool = True
@@ -385,9 +393,42 @@ class ChangeReader:
         with_patch_id: bool,
     ) -> None:
         """Fill in `results` for the pairs the fast path takes; None stays where it does not."""
-        plans: dict[int, tuple[list[_Item], list[_Item] | None]] = {}
         raw_pairs = [(old.raw if old is not None else None, new.raw) for old, new in pairs]
         walked = self.trees.changes_many(raw_pairs)
+        taken = self._compiled_plain(walked, results, with_patch_id)
+        plans = self._plans(walked, raw_pairs, results, with_patch_id, taken)
+        if plans:
+            self._diff_plans(plans, results)
+
+    def _compiled_plain(
+        self, walked: list[Any], results: list[TreeChanges | Exception | None], with_patch_id: bool
+    ) -> set[int]:
+        """The pairs whose files are all plain changes (no rename possible: nearly every commit)
+        settled in one compiled call (`_gitdiff.plain_changes_many`: the blob diffs, the rows and
+        the patch-id sums of `_diff_plans`, without Python per file); the indexes it took."""
+        taken: set[int] = set()
+        if self._plain_many is None or self.scope:  # a scope's patch-id needs the whole commit
+            return taken
+        for i, got in enumerate(self._plain_many(walked, FileChange, with_patch_id)):
+            if got is None:
+                continue
+            taken.add(i)
+            if not isinstance(got, str):  # (files, patch-id), or the error reading a blob
+                results[i] = got
+            # else a file declined: the whole-tree diff takes the pair (its result stays None)
+        return taken
+
+    def _plans(
+        self,
+        walked: list[Any],
+        raw_pairs: list[tuple[bytes | None, bytes]],
+        results: list[TreeChanges | Exception | None],
+        with_patch_id: bool,
+        taken: set[int],
+    ) -> dict[int, tuple[list[_Item], list[_Item] | None]]:
+        """The files of each pair not `taken` as git pairs them (`_plan`), for its rows and for its
+        patch-id; pairs settled here (no change, a walk that failed) get their result."""
+        plans: dict[int, tuple[list[_Item], list[_Item] | None]] = {}
         wholes: dict[int, list[Change] | Exception] = {}
         if with_patch_id and self.scope:
             # the patch-id is the whole commit's: in-scope commits are compared whole too
@@ -398,7 +439,7 @@ class ChangeReader:
                 )
             )
         for i, changes in enumerate(walked):
-            if isinstance(changes, Unusual):
+            if i in taken or isinstance(changes, Unusual):
                 continue
             if isinstance(changes, Exception):
                 results[i] = changes
@@ -423,6 +464,14 @@ class ChangeReader:
                 results[i] = exc
                 continue
             plans[i] = (lines, whole)
+        return plans
+
+    def _diff_plans(
+        self,
+        plans: dict[int, tuple[list[_Item], list[_Item] | None]],
+        results: list[TreeChanges | Exception | None],
+    ) -> None:
+        """The rows and patch-ids of the planned pairs: every plain file change diffed once."""
         # every plain file change once, one file's versions in a row, newest first (the pairs
         # come in walk order)
         users: dict[Change, list[int]] = {}

@@ -281,8 +281,7 @@ def commit_rows(
     if files is not None and not is_merge:
         # the file rows and the commit's sums in one pass (about 4 files per commit)
         added = removed = 0
-        for f in files:
-            a, r = f.lines_added, f.lines_removed
+        for path, old_path, change_type, a, r, is_binary in files:  # FileChange, a named tuple
             added += a
             removed += r
             out.append(
@@ -292,12 +291,12 @@ def commit_rows(
                         "project": project,
                         "repository": repository,
                         "sha": sha,
-                        "path": f.path,
-                        "old_path": f.old_path,
-                        "change_type": f.change_type,
+                        "path": path,
+                        "old_path": old_path,
+                        "change_type": change_type,
                         "lines_added": a,
                         "lines_removed": r,
-                        "is_binary": f.is_binary,
+                        "is_binary": is_binary,
                     },
                 )
             )

@@ -121,6 +121,15 @@ def blob_differ(repo: pygit2.Repository) -> Callable[[list[tuple[Any, ...]]], li
     return functools.partial(_gitdiff.blob_diffs, repo._pointer)  # type: ignore[union-attr, attr-defined]
 
 
+def plain_differ(repo: pygit2.Repository) -> Callable[..., list[Any]] | None:
+    """`_gitdiff.plain_changes_many` bound to `repo`: a batch's plain file changes diffed,
+    their rows and each pair's patch-id in one compiled call (walked changes, FileChange class,
+    with_patch_id); None without the compiled module."""
+    if not _objects_bound:
+        return None
+    return functools.partial(_gitdiff.plain_changes_many, repo._pointer)  # type: ignore[union-attr, attr-defined]
+
+
 def diff_attr_reader(repo: pygit2.Repository) -> Callable[[bytes], bool] | None:
     """A function telling whether a `diff` attribute applies to a path (as
     `repo.get_attr(path, "diff") is not None`, ValueError when libgit2 fails) in one compiled

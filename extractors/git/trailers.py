@@ -48,6 +48,8 @@ _PATCH_DIVIDER = re.compile(r"^---[ \t\n\r]", re.MULTILINE)
 
 def _patch_start(message: str) -> int:
     """Offset of the first `---` divider line (git's find_patch_start), else the length."""
+    if "---" not in message:  # as in nearly every commit message: no search
+        return len(message)
     m = _PATCH_DIVIDER.search(message)
     return m.start() if m else len(message)
 
@@ -64,6 +66,24 @@ def _trailer_end(message: str, end: int) -> int:
         cut = message.find("\n" + _SCISSORS)
         if cut >= 0 and cut + 1 < end:
             end = cut + 1
+    if _COMMENT not in message and "Conflicts:\n" not in message:
+        return _blank_tail(message, end)
+    return _ignored_run(message, end)
+
+
+def _blank_tail(message: str, end: int) -> int:
+    """`_ignored_run` of a message without comment lines or conflict blocks, where only empty
+    lines can be ignored: the start of the empty lines that end message[:end], without a walk
+    over every line."""
+    kept = len(message[:end].rstrip("\n"))
+    if kept == 0:  # only empty lines: the first cannot start the run (see _ignored_run)
+        return 1 if end >= 2 else end
+    return kept + 1 if kept + 1 < end else end
+
+
+def _ignored_run(message: str, end: int) -> int:
+    """The start of the trailing run of comment lines, empty lines and conflict blocks of
+    message[:end], else `end`."""
     boc = 0  # start of the ignored run (0: none, as in git, so the first line never starts one)
     in_conflicts = False
     bol = 0
@@ -141,28 +161,31 @@ def find_trailer_lines(message: str) -> list[str]:
     return lines[start:]
 
 
+_FOLD = re.compile(r"\n[ \t\n\r]*")
+
+
 def _unfold(value: str) -> str:
-    out = re.sub(r"\n[ \t\n\r]*", " ", value)
-    return out.strip(_SPACE)
+    if "\n" in value:  # a value continued on further lines (rare)
+        value = _FOLD.sub(" ", value)
+    return value.strip(_SPACE)
 
 
 def parse_trailers(message: str) -> list[Trailer]:
     """Every trailer of the message in order, as `git interpret-trailers --parse` lists them."""
     block = find_trailer_lines(message)
-    items: list[str] = []
+    items: list[tuple[str, int]] = []  # (text, where its first line's separator is)
     last_is_trailer = False
     for line in block:
         if items and last_is_trailer and line[:1] in _SPACE and line:
-            items[-1] += "\n" + line
+            text, sep = items[-1]
+            items[-1] = (text + "\n" + line, sep)
             continue
-        items.append(line)
-        last_is_trailer = _find_separator(line) >= 1
+        sep = _find_separator(line)
+        items.append((line, sep))
+        last_is_trailer = sep >= 1
     out: list[Trailer] = []
-    for item in items:
-        if item.startswith(_COMMENT):
-            continue
-        sep = _find_separator(item)
-        if sep < 1:
+    for item, sep in items:
+        if item.startswith(_COMMENT) or sep < 1:
             continue
         key = item[:sep].strip()
         value = _unfold(item[sep + 1 :].strip(_SPACE))

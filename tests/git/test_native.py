@@ -4,7 +4,9 @@
 names that sort differently as trees and as files); `blob_diff` against libgit2's printed patch
 on seeded random file versions (whitespace, CRLF, unterminated last lines, empty and binary
 files), added, deleted and modified; `tree_changes` (a commit's whole walk in one call) against
-the Python walk of fastdiff.TreeComparer on seeded random nested trees, whole and scoped; and the
+the Python walk of fastdiff.TreeComparer on seeded random nested trees, whole and scoped;
+`plain_changes_many` (a batch's plain changes, rows and patch-ids) against ChangeReader's Python
+bookkeeping on a seeded random history (renames, binary, empty and missing blobs); and the
 whole extraction with all of them turned off, which must give the pinned rows of the seeded
 history and the same rows as with them on the deep tree.
 """
@@ -391,11 +393,14 @@ def test_tree_changes_many_fails_only_the_pair_with_a_missing_tree(tmp_path: Pat
     two = _write_nested(repo, {b"d": {b"f.c": (b"100644", b"\2" * 20)}})
     # a tree naming a subtree that is not in the repository
     broken = repo.odb.write(pygit2.enums.ObjectType.TREE, _raw_tree({b"d": (b"40000", b"\3" * 20)})).raw
-    got = many([(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one)], None, None)
+    pairs = [(one, two), (one, broken), (None, b"\4" * 20), (two, two), (None, one), (b"\5" * 20, b"\6" * 20)]
+    got = many(pairs, None, None)
     assert got[0] == [("d/f.c", b"100644", b"\1" * 20, b"100644", b"\2" * 20)]
     assert isinstance(got[1], KeyError) and "03" * 20 in str(got[1])
     assert isinstance(got[2], KeyError) and "04" * 20 in str(got[2])
     assert got[3] == [] and got[4] == [("d/f.c", None, None, b"100644", b"\1" * 20)]
+    # both trees missing: the old one named, as the Python walk reads it first
+    assert isinstance(got[5], KeyError) and "05" * 20 in str(got[5])
 
 
 def test_has_diff_attr_equals_pygit2(tmp_path: Path) -> None:
@@ -514,3 +519,98 @@ def test_hashed_blob_diffs_equal_native_row(tmp_path: Path, openssl: bool) -> No
         assert got[2] > 0 and (got[0] or got[1])
         compared += 1
     assert compared > 800
+
+
+# --- the compiled batch (plain_changes_many) against the Python bookkeeping ----------------------
+
+
+def _write_files(repo: pygit2.Repository, files: dict[str, bytes | None]) -> pygit2.Oid:
+    """A tree of `files` (path -> content; None names a missing blob)."""
+    tree: dict = {}
+    for path, data in files.items():
+        *dirs, name = path.split("/")
+        node = tree
+        for d in dirs:
+            node = node.setdefault(d, {})
+        node[name] = data
+
+    def write(node: dict) -> pygit2.Oid:
+        tb = repo.TreeBuilder()
+        for name, value in node.items():
+            if isinstance(value, dict):
+                tb.insert(name, write(value), pygit2.enums.FileMode.TREE)
+            else:
+                oid = repo.create_blob(value) if value is not None else pygit2.Oid(raw=b"\5" * 20)
+                tb.insert(name, oid, pygit2.enums.FileMode.BLOB)
+        return tb.write()
+
+    return write(tree)
+
+
+def _random_history(repo: pygit2.Repository, rng: random.Random, commits: int) -> list[pygit2.Oid]:
+    """Trees of a random history of edits, additions, deletions, moves, binary and empty files,
+    and a few blobs missing from the repository."""
+    paths = [f"{d}/{n}.c" for d in ("a", "a/b", "c", "c/d d") for n in range(6)]
+    files: dict[str, bytes | None] = {
+        p: _version(rng, [_line(rng) for _ in range(rng.randint(1, 30))]) for p in paths[:12]
+    }
+    trees = [_write_files(repo, files)]
+    for _ in range(commits):
+        for _ in range(rng.choice([1, 1, 2, 3])):
+            r, path = rng.random(), rng.choice(paths)
+            if path not in files:
+                files[path] = _version(rng, [_line(rng) for _ in range(rng.randint(0, 20))])
+            elif r < 0.55:
+                lines = (files[path] or b"").decode(errors="replace").split("\n")
+                lines.insert(rng.randrange(len(lines) + 1), _line(rng))
+                files[path] = _version(rng, lines)
+            elif r < 0.65:
+                del files[path]
+            elif r < 0.75:  # a move, often with an edit: a rename for git
+                files[rng.choice(paths)] = (files.pop(path) or b"") + (b"x;\n" if rng.random() < 0.5 else b"")
+            elif r < 0.8:
+                files[path] = b"\0binary" + rng.randbytes(8)
+            elif r < 0.85:
+                files[path] = b""
+            elif r < 0.88:
+                files[path] = None  # a blob the repository does not have
+        trees.append(_write_files(repo, files))
+        # a missing blob is there for one commit (the next one diffs against it too)
+        files = {p: d for p, d in files.items() if d is not None}
+    return trees
+
+
+def _outcome(result: object) -> object:
+    """A result of changes_many, errors compared by type and message."""
+    if isinstance(result, Exception):
+        return (type(result).__name__, str(result))
+    return result
+
+
+def test_compiled_batch_equals_python_bookkeeping(tmp_path: Path) -> None:
+    repo = pygit2.init_repository(str(tmp_path / "r.git"), bare=True)
+    compiled = ChangeReader(repo, PathScope([]))
+    require(compiled._plain_many, "_gitdiff.c")
+    rng = random.Random(53)
+    pygit2.settings.enable_strict_object_creation(False)  # trees naming missing blobs
+    try:
+        trees = _random_history(repo, rng, 400)
+    finally:
+        pygit2.settings.enable_strict_object_creation(True)
+    trees.reverse()  # newest first, as the walk gives them
+    pairs = [(trees[k + 1], trees[k]) for k in range(len(trees) - 1)] + [(None, trees[-1])]
+    pairs += pairs[:5]  # the same pair twice in a batch
+    reference = ChangeReader(repo, PathScope([]))
+    reference._plain_many = None
+    for with_patch_id in (True, False):
+        got = compiled.changes_many(pairs, with_patch_id=with_patch_id)
+        want = reference.changes_many(pairs, with_patch_id=with_patch_id)
+        assert [_outcome(g) for g in got] == [_outcome(w) for w in want]
+    walked = compiled.trees.changes_many([(a.raw if a else None, b.raw) for a, b in pairs])
+    batch = compiled._plain_many(walked, diffstat.FileChange, True)
+    kinds = Counter("none" if g is None else type(g).__name__ for g in batch)
+    renamed = [g for g in got if isinstance(g, tuple) and any(f.change_type == "R" for f in g[0])]
+    # not vacuous: most pairs taken by the compiled call, some declined (binary or empty files)
+    # or failing (missing blobs) there, some renames left to Python
+    assert kinds["tuple"] > 200 and kinds["str"] > 5 and kinds["KeyError"] > 5 and len(renamed) > 5
+    assert all(type(f) is diffstat.FileChange for g in got if isinstance(g, tuple) for f in g[0])

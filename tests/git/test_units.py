@@ -280,3 +280,17 @@ def test_subject_shortcut_equals_the_line_by_line_rule() -> None:
     for combo in itertools.product(parts, repeat=4):
         message = "".join(combo)
         assert subject(message) == _subject_reference(message), repr(message)
+
+
+def test_trailer_end_without_comments_or_conflicts_equals_the_line_walk() -> None:
+    # messages without comment lines or conflict blocks take a shortcut (only empty lines can
+    # be left out at their end): the same end as the walk over every line
+    from extractors.git.trailers import _ignored_run, _trailer_end
+
+    rng = random.Random(17)
+    pool = ["", "", " ", "\t", "Title", "Signed-off-by: A <a@x.org>", "  cont", "\r", "text"]
+    for _ in range(3000):
+        message = "\n".join(rng.choice(pool) for _ in range(rng.randint(0, 7)))
+        message += rng.choice(["", "\n", "\n\n", "\n\n\n"])
+        for end in {len(message), rng.randint(0, len(message))}:
+            assert _trailer_end(message, end) == _ignored_run(message, end), (message, end)
