@@ -33,7 +33,7 @@ periods as materialized (
 ),
 
 final as (
-    {%- for grain in ['month', 'quarter', 'year'] %}
+    {%- for grain in ['month', 'quarter', 'year', 'cumulative'] %}
         select
             e.*,
             p.grain,
@@ -43,19 +43,15 @@ final as (
             on
                 e.project = p.project
                 and p.grain = '{{ grain }}'
-                and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
-        union all
+                {%- if grain == 'cumulative' %}
+                    and e.occurred_at < p.period_end
+                {%- else %}
+                    and p.period_start = date_trunc('{{ grain }}', e.occurred_at)::date
+                {%- endif %}
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
-    select
-        e.*,
-        p.grain,
-        p.period_start
-    from events as e
-    inner join periods as p
-        on
-            e.project = p.project
-            and p.grain = 'cumulative'
-            and e.occurred_at < p.period_end
 )
 
 select * from final
