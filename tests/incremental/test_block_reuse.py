@@ -49,18 +49,21 @@ def built(pipeline_run: dict, tmp_path_factory) -> Path:
 
 def test_rebuilt_tables_take_the_blocks_of_the_tables_they_replace(built: Path) -> None:
     total, _ = blocks(built)
-    assert blocks_rebuilt_whole(built) >= 25  # what the file grew by on every refresh before (35)
+    rebuilt = blocks_rebuilt_whole(built)
+    assert rebuilt >= 25  # what the file grew by on every refresh before (45 on the sample)
     dbt_run(built, built.parent / "target")
     after, free = blocks(built)
-    # what may still move: the incremental state tables the hooks replace, a block or two each
-    assert after - total <= 10, (total, after)
-    assert free <= 10, free
+    # what may still move: the incremental state tables the hooks replace, and the order in which
+    # dbt's two threads place the tables, which differs from run to run (2 to 11 blocks measured)
+    assert after - total <= rebuilt // 2, (total, after, rebuilt)
+    assert free <= rebuilt // 2, (free, rebuilt)
 
 
 def test_a_refresh_placing_every_period_again_grows_the_file_little(built: Path) -> None:
     # a message of every month of every list posted again (late replies across the history):
     # every month is touched, so the marts delete and insert again every row
     total, _ = blocks(built)
+    rebuilt = blocks_rebuilt_whole(built)
     change(
         built,
         """insert into raw.mail_messages
@@ -74,9 +77,10 @@ def test_a_refresh_placing_every_period_again_grows_the_file_little(built: Path)
         built, "select count(*) from intermediate.int_periods"
     )
     after, free = blocks(built)
-    # the period events are a view: what is placed again is the marts' rows, a few blocks
-    assert after - total <= 16, (total, after)
-    assert free <= 16, free
+    # the period events are a view: what is placed again is the marts' rows and the new raw rows,
+    # 12 to 14 blocks measured, where every table rebuilt whole would add its blocks again
+    assert after - total <= rebuilt // 2, (total, after, rebuilt)
+    assert free <= rebuilt // 2, (free, rebuilt)
 
 
 def test_a_refresh_failing_midway_is_recomputed_by_the_next(built: Path) -> None:
