@@ -7,7 +7,9 @@
     a force-pushed branch dropping commits, a new affiliation of an address) changes its month's
     fingerprint. A touched month touches its month, quarter and year, and every cumulative period
     that ends after it; a period that appears in or disappears from int_periods is touched too.
-    The view's pre-hook works these out before any mart is built (prepare_touched_periods).
+    The view's pre-hook works these out before any mart is built (prepare_touched_periods). When
+    the touched periods hold most of the marts' rows, its second pre-hook has the marts built
+    whole instead (incremental_whole_builds.sql).
 
     What moves every row (the project's models, macros and seeds, the vars, the identity tables)
     is hashed at the start of the run; when that hash differs from the one stored by the last

@@ -37,9 +37,9 @@ COMPARED = [
 ]
 
 
-def dbt_run(warehouse: Path, target: Path) -> str:
+def dbt_run(warehouse: Path, target: Path, dbt_vars: dict | None = None) -> str:
     """`dbt run` of the project on `warehouse`; its output (the log lines)."""
-    return run_dbt(warehouse, target, "run").stdout
+    return run_dbt(warehouse, target, "run", dbt_vars=dbt_vars).stdout
 
 
 def copy_raw(source: Path, dest: Path) -> None:

@@ -6,12 +6,15 @@
 -- A view: the marts expand only the periods they compute (a refresh's touched ones), which DuckDB
 -- pushes down to int_periods. Stored, it held ten rows per act (30 million at full size, two
 -- thirds of the warehouse), which every refresh touching old months deleted and wrote again.
--- Its pre-hook works out those touched periods for the incremental marts
--- (macros/incremental_periods.sql).
+-- Its pre-hooks work out those touched periods for the incremental marts, and whether they hold
+-- so many of the rows that the marts are built whole (macros/incremental_periods.sql).
 {{
     config(
         materialized='view',
-        pre_hook=[{"sql": "{{ prepare_touched_periods() }}", "transaction": false}],
+        pre_hook=[
+            {"sql": "{{ prepare_touched_periods() }}", "transaction": false},
+            {"sql": "{{ build_whole_when_most_touched() }}", "transaction": false},
+        ],
     )
 }}
 
