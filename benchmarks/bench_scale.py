@@ -465,14 +465,15 @@ def published_free_share(home: Path, since: float) -> tuple[float, bool] | None:
     return None
 
 
-def touched_periods(warehouse: Warehouse) -> tuple[int, int] | None:
-    """(periods the last build recomputed, all periods) of the incremental period models; None
-    before any build kept its state."""
+def touched_periods(warehouse: Warehouse) -> tuple[int, int, bool] | None:
+    """(periods the last build recomputed, all periods, whether the marts were built whole) of
+    the incremental period models; None before any build kept its state."""
     con = connect(warehouse, read_only=True)
     try:
         return con.execute(
             "select (select count(*) from incremental_state.touched_periods), "
-            "(select count(*) from intermediate.int_periods)"
+            "(select count(*) from intermediate.int_periods), "
+            "(select count(*) = 0 from incremental_state.incremental_builds)"
         ).fetchone()
     except Exception:  # noqa: BLE001 - no state yet: nothing to report
         return None
@@ -615,7 +616,11 @@ def report(results: list[dict], args: argparse.Namespace, m: int, c: int) -> Non
     for r in results:
         d = r["dbt"]
         touched = r.get("touched")
-        periods = f"{touched[0]:,} of {touched[1]:,}" if touched and d is not None else ""
+        periods = (
+            f"{touched[0]:,} of {touched[1]:,}" + (" (marts whole)" if touched[2] else "")
+            if touched and d is not None
+            else ""
+        )
         published = r.get("published")
         periods += (
             f" | {100 * published[0]:.1f} % | {'yes' if published[1] else 'no'}" if published else " | | "
