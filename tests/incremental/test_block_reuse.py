@@ -10,7 +10,13 @@ import duckdb
 import pytest
 
 from tests.dbt_helpers import query, run_dbt
-from tests.incremental.test_incremental_marts import INCREMENTAL, change, copy_raw, dbt_run, differences
+from tests.incremental.test_incremental_marts import (
+    INCREMENTAL,
+    built_whole_once,
+    change,
+    dbt_run,
+    full_build_differences,
+)
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
@@ -41,10 +47,7 @@ def blocks_rebuilt_whole(warehouse: Path) -> int:
 
 @pytest.fixture(scope="module")
 def built(pipeline_run: dict, tmp_path_factory) -> Path:
-    warehouse = tmp_path_factory.mktemp("reuse") / "reuse.duckdb"
-    copy_raw(pipeline_run["warehouse"], warehouse)
-    dbt_run(warehouse, warehouse.parent / "target")
-    return warehouse
+    return built_whole_once(pipeline_run["warehouse"], tmp_path_factory.mktemp("reuse") / "reuse.duckdb")
 
 
 def test_rebuilt_tables_take_the_blocks_of_the_tables_they_replace(built: Path) -> None:
@@ -114,8 +117,4 @@ def test_a_refresh_failing_midway_is_recomputed_by_the_next(built: Path) -> None
     assert ("vmcore", "2021-05-01") in query(
         built, "select project, month::varchar from incremental_state.touched_months"
     )
-    full = built.parent / "full" / built.name
-    full.parent.mkdir(exist_ok=True)
-    copy_raw(built, full)
-    dbt_run(full, built.parent / "target-full")
-    assert differences(built, full) == {}
+    assert full_build_differences(built, built.parent / "target-full") == {}

@@ -81,6 +81,28 @@ def differences(incremental: Path, full: Path) -> dict[str, tuple[int, int]]:
         con.close()
 
 
+def built_whole_once(source: Path, warehouse: Path) -> Path:
+    """`warehouse`, holding the raw rows of `source` and built whole once by dbt (its files in
+    `target` beside it)."""
+    copy_raw(source, warehouse)
+    dbt_run(warehouse, warehouse.parent / "target")
+    return warehouse
+
+
+def full_build_differences(warehouse: Path, target: Path) -> dict[str, tuple[int, int]]:
+    """`differences` between `warehouse` and a full build of its raw rows, made in `full/` beside
+    it (same file name, and one `target` folder for every full build: dbt's partial parse state
+    carries over from build to build) and deleted after."""
+    full = warehouse.parent / "full" / warehouse.name
+    full.parent.mkdir(exist_ok=True)
+    copy_raw(warehouse, full)
+    dbt_run(full, target)
+    try:
+        return differences(warehouse, full)
+    finally:
+        full.unlink()
+
+
 def change(warehouse: Path, *statements: str) -> None:
     con = duckdb.connect(str(warehouse))
     try:
@@ -107,16 +129,9 @@ def refresh_and_compare(state: dict) -> tuple[str, int, int]:
     state["step"] += 1
     tmp: Path = state["tmp"]
     output = dbt_run(state["warehouse"], tmp / "target-incremental")
-    # one target folder for every full build, and every warehouse of the module has the same file
-    # name (in its own folder): dbt's partial parse state carries over from build to build
-    full = tmp / "full" / state["warehouse"].name
-    full.parent.mkdir(exist_ok=True)
-    copy_raw(state["warehouse"], full)
-    dbt_run(full, tmp / "target-full")
-    assert differences(state["warehouse"], full) == {}
+    assert full_build_differences(state["warehouse"], tmp / "target-full") == {}
     touched = query(state["warehouse"], "select count(*) from incremental_state.touched_periods")[0][0]
     periods = query(state["warehouse"], "select count(*) from intermediate.int_periods")[0][0]
-    full.unlink()
     return output, touched, periods
 
 

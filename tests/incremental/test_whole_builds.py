@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.dbt_helpers import query, run_dbt
-from tests.incremental.test_incremental_marts import INCREMENTAL, change, copy_raw, dbt_run, differences
+from tests.incremental.test_incremental_marts import (
+    INCREMENTAL,
+    built_whole_once,
+    change,
+    dbt_run,
+    full_build_differences,
+)
 
 pytestmark = [pytest.mark.xdist_group("e2e"), pytest.mark.slow]
 
@@ -48,20 +54,12 @@ def touched_share(warehouse: Path) -> float:
 
 
 def equals_a_full_build(warehouse: Path) -> None:
-    full = warehouse.parent / "full" / warehouse.name
-    full.parent.mkdir(exist_ok=True)
-    copy_raw(warehouse, full)
-    dbt_run(full, warehouse.parent / "target-full")
-    assert differences(warehouse, full) == {}
-    full.unlink()
+    assert full_build_differences(warehouse, warehouse.parent / "target-full") == {}
 
 
 @pytest.fixture(scope="module")
 def built(pipeline_run: dict, tmp_path_factory) -> Path:
-    warehouse = tmp_path_factory.mktemp("whole") / "whole.duckdb"
-    copy_raw(pipeline_run["warehouse"], warehouse)
-    dbt_run(warehouse, warehouse.parent / "target")
-    return warehouse
+    return built_whole_once(pipeline_run["warehouse"], tmp_path_factory.mktemp("whole") / "whole.duckdb")
 
 
 def test_a_refresh_touching_few_rows_stays_incremental(built: Path) -> None:

@@ -7,7 +7,8 @@
 -- pushes down to int_periods. Stored, it held ten rows per act (30 million at full size, two
 -- thirds of the warehouse), which every refresh touching old months deleted and wrote again.
 -- Its pre-hooks work out those touched periods for the incremental marts, and whether they hold
--- so many of the rows that the marts are built whole (macros/incremental_periods.sql).
+-- so many of the rows that the marts are built whole (macros/incremental_periods.sql,
+-- macros/incremental_whole_builds.sql).
 {{
     config(
         materialized='view',
