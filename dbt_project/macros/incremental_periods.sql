@@ -25,14 +25,27 @@
 
 {% macro incremental_state_schema() -%}incremental_state{%- endmacro %}
 
-{#- the project's incremental models, as graph nodes -#}
-{% macro incremental_period_models() -%}
+{#- the project's incremental models, as graph nodes: the period marts and the threading models
+    (incremental_threads.sql) -#}
+{% macro incremental_models() -%}
     {%- set found = [] -%}
     {%- for node in graph.nodes.values() -%}
         {%- if node.resource_type == 'model' and node.package_name == project_name
             and node.config.materialized == 'incremental' -%}
             {%- do found.append(node) -%}
         {%- endif -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- the incremental period models: those reading int_period_events -#}
+{% macro incremental_period_models() -%}
+    {%- set found = [] -%}
+    {%- for node in incremental_models() -%}
+        {%- for parent in node.depends_on.nodes
+            if parent.startswith('model.') and parent.endswith('.int_period_events') -%}
+            {%- do found.append(node) -%}
+        {%- endfor -%}
     {%- endfor -%}
     {{ return(found) }}
 {%- endmacro %}
@@ -97,7 +110,7 @@
             {%- set stored = rows[0][0] if rows | length > 0 else none -%}
         {%- endif -%}
         {%- if stored != period_inputs_hash() -%}
-            {%- for node in incremental_period_models() -%}
+            {%- for node in incremental_models() -%}
                 {%- set relation = adapter.get_relation(
                     database=node.database, schema=node.schema, identifier=node.alias) -%}
                 {%- if relation is not none -%}

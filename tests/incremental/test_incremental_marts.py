@@ -27,6 +27,8 @@ INCREMENTAL = [
 ]
 COMPARED = [
     *INCREMENTAL,
+    "intermediate.int_mail_messages_threaded",
+    "intermediate.int_mail_message_ancestors",
     "intermediate.int_activity_events",
     "intermediate.int_periods",
     "marts.people",

@@ -2,6 +2,18 @@
 -- root, the message itself included at depth 0. Replies to a patch, the root of a thread and
 -- the series a reply belongs to are all read from here. Depth is capped so that a loop of
 -- In-Reply-To headers (broken clients) cannot recurse forever.
+-- A refresh recomputes only the chains that pass through a message whose parent changed
+-- (macros/incremental_threads.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ reancestor_messages(ref('int_mail_messages_threaded')) }}"],
+        post_hook=["{{ drop_new_rows_table() }}"],
+    )
+}}
+
 with recursive
 
 parents as (
@@ -41,6 +53,7 @@ chain as (
         parent_id as next_id,
         0 as depth
     from parents
+    where {{ in_recomputed_messages('reancestored_messages') }}
     union all
     select
         c.project,

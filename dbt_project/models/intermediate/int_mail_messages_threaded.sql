@@ -8,6 +8,18 @@
 -- messages archived on the same list can be parents, so a thread never hangs from a message
 -- nobody can see. header_root_id is the thread the headers name, archived or not: what series
 -- without an archived cover letter are grouped by.
+-- A refresh recomputes only the messages whose parent new, removed or changed messages can move
+-- (macros/incremental_threads.sql); every message stays a candidate parent.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook=["{{ rethread_messages(ref('stg_raw__mail_messages')) }}"],
+        post_hook=["{{ drop_new_rows_table() }}"],
+    )
+}}
+
 with
 
 messages as (
@@ -33,13 +45,19 @@ messages as (
     from {{ ref('stg_raw__mail_messages') }}
 ),
 
+-- the messages whose parent is worked out: all of them, or a refresh's recomputed ones
+targets as (
+    select * from messages
+    where {{ in_recomputed_messages('rethreaded_messages') }}
+),
+
 by_reply_to as (
     select
         m.project,
         m.list_name,
         m.message_id,
         m.in_reply_to as parent_id
-    from messages as m
+    from targets as m
     inner join messages as p
         on
             m.project = p.project
@@ -62,7 +80,7 @@ by_references as (
             message_id,
             unnest("references") as ref_id,
             generate_subscripts("references", 1) as ref_position
-        from messages
+        from targets
     ) as r
     inner join messages as p
         on
@@ -85,7 +103,7 @@ by_subject as (
         m.list_name,
         m.message_id,
         arg_min(c.message_id, (c.sent_at, c.message_id)) as parent_id
-    from messages as m
+    from targets as m
     inner join messages as c
         on
             m.project = c.project
@@ -110,7 +128,7 @@ final as (
             when rf.parent_id is not null then 'references'
             when s.parent_id is not null then 'subject'
         end as parent_rule
-    from messages as m
+    from targets as m
     left join by_reply_to as rt using (project, list_name, message_id)
     left join by_references as rf using (project, list_name, message_id)
     left join by_subject as s using (project, list_name, message_id)
