@@ -1,24 +1,25 @@
 {#- Incremental period models: the period marts, which read the view int_period_events.
 
     A refresh recomputes only the (project, grain, period) pairs whose events changed. Every event
-    of int_activity_events (rebuilt whole on every run: threading, merging and replies link acts
-    across months) is fingerprinted per (project, month): row count, and the XOR and the sum of a
-    hash of the whole row, so a new, removed or changed event (a new reply answering an old patch,
-    a force-pushed branch dropping commits, a new affiliation of an address) changes its month's
-    fingerprint. A touched month touches its month, quarter and year, and every cumulative period
-    that ends after it; a period that appears in or disappears from int_periods is touched too.
-    The view's pre-hook works these out before any mart is built (prepare_touched_periods). When
-    the touched periods hold most of the marts' rows, its second pre-hook has the marts built
+    of int_activity_events is fingerprinted per (project, month): row count, and the XOR and the
+    sum of a hash of the whole row, so a new, removed or changed event (a new reply answering an
+    old patch, a force-pushed branch dropping commits, a new affiliation of an address) changes its
+    month's fingerprint. A touched month touches its month, quarter and year, and every cumulative
+    period that ends after it; a period that appears in or disappears from int_periods is touched
+    too. The view's pre-hook works these out before any mart is built (prepare_touched_periods).
+    When the touched periods hold most of the marts' rows, its second pre-hook has the marts built
     whole instead (incremental_whole_builds.sql).
 
     What moves every row (the project's models, macros and seeds, the vars, the identity tables)
-    is hashed at the start of the run; when that hash differs from the one stored by the last
-    complete build, the incremental models are dropped, so they are built whole.
+    is hashed at the start of the run; each incremental model the run builds (the period marts,
+    threading and the acts: incremental_threads.sql, incremental_acts.sql) whose hash, stored when
+    it was last built, differs is dropped, so it is built whole.
 
-    State lives in schema incremental_state: build_inputs (that hash), event_fingerprints and
-    periods (what the last complete build saw), current_event_fingerprints and touched_periods
-    (this run's; touched_periods stays for inspection). The state is stored only when every
-    incremental model of the run succeeded, so a failed or partial run is recomputed next time. -#}
+    State lives in schema incremental_state: model_inputs (that hash per incremental model),
+    event_fingerprints and periods (what the last complete build saw), current_event_fingerprints
+    and touched_periods (this run's; touched_periods stays for inspection). The fingerprints are
+    stored only when every incremental period model of the run succeeded, so a failed or partial
+    run is recomputed next time. -#}
 -- the macros below are mostly Jinja: their SQL is indented by the Jinja blocks around it
 -- noqa: disable=LT02
 
@@ -97,29 +98,34 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{#- on-run-start: drop the incremental models (and the stored fingerprints) when what moves every
-    row changed since the last complete build, or none completed since an incremental model
-    deleted rows, so they are built whole -#}
+{#- on-run-start: drop each incremental model this run builds (and the stored fingerprints) when
+    what moves every row changed since that model was last built, so it is built whole. A model
+    the run leaves out is left as it is, for the models it feeds to read: it is rebuilt whole by
+    the first run that builds it. -#}
 {% macro check_period_inputs() -%}
     {#- only a command that builds the models rebuilds them: a `dbt test` drops nothing -#}
     {%- if execute and flags.WHICH in ('run', 'build') -%}
-        {%- set stored_relation = state_relation('build_inputs') -%}
-        {%- set stored = none -%}
+        {%- set stored_relation = state_relation('model_inputs') -%}
+        {%- set stored = {} -%}
         {%- if stored_relation is not none -%}
-            {%- set rows = run_query('select inputs_hash from ' ~ stored_relation).rows -%}
-            {%- set stored = rows[0][0] if rows | length > 0 else none -%}
-        {%- endif -%}
-        {%- if stored != period_inputs_hash() -%}
-            {%- for node in incremental_models() -%}
-                {%- set relation = adapter.get_relation(
-                    database=node.database, schema=node.schema, identifier=node.alias) -%}
-                {%- if relation is not none -%}
-                    {%- set why = 'code, vars, seeds or identities changed' -%}
-                    {%- do log('full rebuild of ' ~ node.name ~ ': ' ~ why, info=true) -%}
-                    {%- do adapter.drop_relation(relation) -%}
-                {%- endif -%}
+            {%- for row in run_query('select model, inputs_hash from ' ~ stored_relation).rows -%}
+                {%- do stored.update({row[0]: row[1]}) -%}
             {%- endfor -%}
-            {%- for name in ['build_inputs', 'event_fingerprints', 'periods'] -%}
+        {%- endif -%}
+        {%- set current = period_inputs_hash() -%}
+        {%- set dropped = namespace(any=false) -%}
+        {%- for node in incremental_models() if node.unique_id in selected_resources -%}
+            {%- set relation = adapter.get_relation(
+                database=node.database, schema=node.schema, identifier=node.alias) -%}
+            {%- if relation is not none and stored.get(node.unique_id) != current -%}
+                {%- set why = 'code, vars, seeds or identities changed' -%}
+                {%- do log('full rebuild of ' ~ node.name ~ ': ' ~ why, info=true) -%}
+                {%- do adapter.drop_relation(relation) -%}
+                {%- set dropped.any = true -%}
+            {%- endif -%}
+        {%- endfor -%}
+        {%- if dropped.any -%}
+            {%- for name in ['event_fingerprints', 'periods'] -%}
                 {%- do run_query('drop table if exists ' ~ incremental_state_schema() ~ '.' ~ name) -%}
             {%- endfor -%}
             {%- do adapter.commit() -%}
@@ -302,13 +308,30 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- on-run-end: store what this build saw, when every incremental model of the project built -#}
+{#- on-run-end: the inputs each incremental model was built from; and what this build saw, when
+    every incremental period model built -#}
 {% macro record_period_state(results) -%}
     {%- if execute -%}
         {%- set built = [] -%}
         {%- for result in results -%}
             {%- if result.status == 'success' -%}{%- do built.append(result.node.unique_id) -%}{%- endif -%}
         {%- endfor -%}
+        {%- set models = [] -%}
+        {%- for node in incremental_models() if node.unique_id in built -%}
+            {%- do models.append(node.unique_id) -%}
+        {%- endfor -%}
+        {%- if models and flags.WHICH in ('run', 'build') -%}
+            {%- set schema = incremental_state_schema() -%}
+            {%- set inputs_hash = period_inputs_hash() -%}
+            {%- call statement('record_model_inputs') -%}
+                create schema if not exists {{ schema }};
+                create table if not exists {{ schema }}.model_inputs (model varchar, inputs_hash varchar);
+                delete from {{ schema }}.model_inputs where model in ('{{ models | join("', '") }}');
+                insert into {{ schema }}.model_inputs
+                select unnest(['{{ models | join("', '") }}']), '{{ inputs_hash }}';
+            {%- endcall -%}
+            {%- do adapter.commit() -%}
+        {%- endif -%}
         {%- set state = namespace(complete=state_relation('current_event_fingerprints') is not none) -%}
         {%- for node in incremental_period_models() -%}
             {%- if node.unique_id not in built -%}{%- set state.complete = false -%}{%- endif -%}
@@ -323,14 +346,11 @@
                         database=node.database, schema=node.schema, identifier=node.alias) -%}
                 {%- endif -%}
             {%- endfor -%}
-            {%- set inputs_hash = period_inputs_hash() -%}
             {%- call statement('record_period_state') -%}
                 create or replace table {{ schema }}.event_fingerprints as
                 select * from {{ schema }}.current_event_fingerprints;
                 create or replace table {{ schema }}.periods as
                 select project, grain, period_start, period_end from {{ periods.relation }};
-                create or replace table {{ schema }}.build_inputs as
-                select '{{ inputs_hash }}' as inputs_hash;
             {%- endcall -%}
             {%- do adapter.commit() -%}
         {%- endif -%}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dbt_helpers import query
+from tests.dbt_helpers import query, run_dbt
 from tests.incremental.test_incremental_marts import (
     change,
     copy_raw,
@@ -207,3 +207,26 @@ def test_nothing_new_recomputes_no_message(threads: dict) -> None:
     refresh(threads)
     assert recomputed(warehouse, "rethreaded_messages") == set()
     assert recomputed(warehouse, "reancestored_messages") == set()
+
+
+def test_a_run_leaving_threading_out_keeps_it_for_the_models_it_feeds(threads: dict) -> None:
+    # a var every model reads changed; the run builds everything but threading (as a run of the UI
+    # does when only some sources landed): threading stays, and the models below read it
+    warehouse: Path = threads["warehouse"]
+    target = threads["tmp"] / "target-incremental"
+    threading = ["int_mail_messages_threaded", "int_mail_message_ancestors"]
+    before = query(warehouse, "select count(*) from intermediate.int_mail_message_ancestors")
+    output = run_dbt(
+        warehouse, target, "run", "--exclude", *threading, dbt_vars={"unanswered_after_days": 15}
+    ).stdout
+    assert "full rebuild of int_activity_events" in output
+    assert not [m for m in threading if f"full rebuild of {m}" in output]
+    assert query(warehouse, "select count(*) from intermediate.int_mail_message_ancestors") == before
+    # the next run that builds threading builds it whole, as it was built from other inputs
+    output = dbt_run(warehouse, target, dbt_vars={"unanswered_after_days": 15})
+    assert [m for m in threading if f"full rebuild of {m}" in output] == threading
+    assert "full rebuild of int_activity_events" not in output
+    # back to the defaults: every model whole again, equal to a full build
+    output = dbt_run(warehouse, target)
+    assert "full rebuild of int_activity_events" in output
+    assert full_build_differences(warehouse, threads["tmp"] / "target-full") == {}
