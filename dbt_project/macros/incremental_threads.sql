@@ -86,9 +86,7 @@
         semi join subjects as s
             on m.project = s.project and m.list_name = s.list_name and m.subject_normalized = s.subject_normalized;
         delete from {{ this }}
-        where (project, list_name, message_id) in (
-            select (project, list_name, message_id) from {{ schema }}.rethreaded_messages
-        )
+        where {{ in_recomputed_messages('rethreaded_messages') }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -123,9 +121,7 @@
         semi join changed as c
             on a.project = c.project and a.list_name = c.list_name and a.ancestor_id = c.message_id;
         delete from {{ this }}
-        where (project, list_name, message_id) in (
-            select (project, list_name, message_id) from {{ schema }}.reancestored_messages
-        )
+        where {{ in_recomputed_messages('reancestored_messages') }}
     {%- endif -%}
 {%- endmacro %}
 

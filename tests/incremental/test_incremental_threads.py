@@ -28,6 +28,15 @@ def recomputed(warehouse: Path, table: str) -> set[str]:
     return {m for (m,) in query(warehouse, f"select message_id from incremental_state.{table}")}
 
 
+def parent_of(warehouse: Path, message_id: str) -> list[tuple]:
+    """[(parent_id, parent_rule)] of a message in the threading model."""
+    return query(
+        warehouse,
+        "select parent_id, parent_rule from intermediate.int_mail_messages_threaded "
+        f"where message_id = '{message_id}'",
+    )
+
+
 def raw_messages(warehouse: Path) -> list[tuple]:
     """(message_id, in_reply_to, references, subject_normalized) of the list's raw messages."""
     return query(
@@ -145,10 +154,7 @@ def test_a_removed_message_and_a_changed_header(threads: dict) -> None:
     )
     assert recomputed(warehouse, "rethreaded_messages") == expected | {removed}
     assert recomputed(warehouse, "reancestored_messages") == before_removed | before_moved
-    assert query(
-        warehouse,
-        f"select parent_id, parent_rule from intermediate.int_mail_messages_threaded where message_id = '{moved}'",
-    ) == [(new_parent, "in_reply_to")]
+    assert parent_of(warehouse, moved) == [(new_parent, "in_reply_to")]
     assert query(
         warehouse,
         f"select count(*) from intermediate.int_mail_message_ancestors where ancestor_id = '{removed}'",
@@ -175,11 +181,7 @@ def test_subject_threading_follows_a_late_earlier_message(threads: dict) -> None
         from raw.mail_messages where message_id = '{root}'""",
     )
     refresh(threads)
-    assert query(
-        warehouse,
-        "select parent_id, parent_rule from intermediate.int_mail_messages_threaded "
-        "where message_id = 'headerless-reply@example.org'",
-    ) == [(root, "subject")]
+    assert parent_of(warehouse, "headerless-reply@example.org") == [(root, "subject")]
     # an older posting of the same subject, imported late, becomes the earliest earlier message
     change(
         warehouse,
@@ -188,11 +190,7 @@ def test_subject_threading_follows_a_late_earlier_message(threads: dict) -> None
         from raw.mail_messages where message_id = '{root}'""",
     )
     refresh(threads)
-    assert query(
-        warehouse,
-        "select parent_id, parent_rule from intermediate.int_mail_messages_threaded "
-        "where message_id = 'headerless-reply@example.org'",
-    ) == [("older-posting@example.org", "subject")]
+    assert parent_of(warehouse, "headerless-reply@example.org") == [("older-posting@example.org", "subject")]
     same_subject = {m for (m, _, _, s) in raw_messages(warehouse) if s == subject}
     assert {"headerless-reply@example.org", "older-posting@example.org", root} <= same_subject
     assert recomputed(warehouse, "rethreaded_messages") == same_subject
